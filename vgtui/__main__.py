@@ -1,0 +1,5 @@
+"""Allow ``python -m vgtui``."""
+
+from vgtui.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,50 @@
+"""Small immutable records emitted by the trainer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+STATUS_OK = "ok"
+STATUS_DIVERGED = "diverged"
+
+
+@dataclass(frozen=True, slots=True)
+class MetricRecord:
+    """One evaluation point of one setup.
+
+    ``iteration`` counts completed SGD steps. ``train_accuracy`` is measured on the current
+    mini-batch after the update (as the notebook does), ``test_accuracy`` on the whole test set,
+    ``train_loss`` is the mean cross-entropy of the steps since the previous record, and
+    ``grad_norms`` holds the L2 norm of each layer's weight gradient at this step, input layer
+    first; ``seconds`` is the run's compute time so far (pauses excluded). A ``diverged`` record is the last one its setup emits.
+    """
+
+    iteration: int
+    setup: str
+    train_accuracy: float
+    test_accuracy: float
+    train_loss: float
+    grad_norms: tuple[float, ...]
+    seconds: float
+    status: str = STATUS_OK
+
+    @property
+    def grad_ratio(self) -> float:
+        """First-layer over last-layer gradient norm: far below 1 when gradients vanish."""
+        last = self.grad_norms[-1]
+        return self.grad_norms[0] / last if last > 0 else float("nan")
+
+    def to_dict(self) -> dict:
+        """JSON-friendly view; gradient norms are spelled out per layer."""
+        row = {
+            "iteration": self.iteration,
+            "setup": self.setup,
+            "train_accuracy": self.train_accuracy,
+            "test_accuracy": self.test_accuracy,
+            "train_loss": self.train_loss,
+            "seconds": self.seconds,
+            "status": self.status,
+        }
+        for layer, norm in enumerate(self.grad_norms, start=1):
+            row[f"grad_norm_{layer}"] = norm
+        return row
