@@ -124,8 +124,9 @@ def load_idx_dir(folder: Path | str) -> Dataset:
 def load_bundled() -> Dataset:
     """The MNIST copy shipped with vgtui."""
     data = load_idx_dir(bundled_dir())
-    return Dataset("mnist", data.train_images, data.train_labels, data.test_images,
-                   data.test_labels)
+    return Dataset(
+        "mnist", data.train_images, data.train_labels, data.test_images, data.test_labels
+    )
 
 
 def load_pickle(path: Path | str) -> Dataset:

@@ -70,7 +70,8 @@ class NetworkBank:
         self.width = width
         # The same standard-normal draws serve every setup, scaled by its initialiser, so setups
         # differ only in what the table says they differ in.
-        draws = [rng.standard_normal((a, b)) for a, b in zip(self.layer_sizes, self.layer_sizes[1:])]
+        pairs = zip(self.layer_sizes, self.layer_sizes[1:], strict=False)
+        draws = [rng.standard_normal((a, b)) for a, b in pairs]
         self.first_weights = np.empty((n_in, count * width), dtype=self.dtype)
         for s, spec in enumerate(self.setups):
             self.first_weights[:, self._cols(s)] = draws[0] * init_scale(spec, n_in)
@@ -104,7 +105,9 @@ class NetworkBank:
 
     def weight(self, setup: int, layer: int) -> np.ndarray:
         """Writable view of one setup's weight matrix; ``layer`` 0 is the input layer."""
-        return self.first_weights[:, self._cols(setup)] if layer == 0 else self.weights[layer][setup]
+        return (
+            self.first_weights[:, self._cols(setup)] if layer == 0 else self.weights[layer][setup]
+        )
 
     def bias(self, setup: int, layer: int) -> np.ndarray:
         return self.first_bias[self._cols(setup)] if layer == 0 else self.biases[layer][setup]
@@ -116,12 +119,17 @@ class NetworkBank:
         return self.weights_grad[layer][setup]
 
     def bias_grad(self, setup: int, layer: int) -> np.ndarray:
-        return self.first_bias_grad[self._cols(setup)] if layer == 0 else self.biases_grad[layer][setup]
+        return (
+            self.first_bias_grad[self._cols(setup)]
+            if layer == 0
+            else self.biases_grad[layer][setup]
+        )
 
     def grad_norms(self, setup: int) -> tuple[float, ...]:
         """L2 norm of each layer's weight gradient for one setup, input layer first."""
         return tuple(
-            float(np.linalg.norm(self.weight_grad(setup, layer))) for layer in range(self.num_layers)
+            float(np.linalg.norm(self.weight_grad(setup, layer)))
+            for layer in range(self.num_layers)
         )
 
     def _buffers_for(self, rows: int) -> _Buffers:
@@ -145,9 +153,7 @@ class NetworkBank:
         return buffers.first_post.reshape(rows, self.num_setups, self.width).transpose(1, 0, 2)
 
     # -- forward ---------------------------------------------------------------------------------
-    def forward(
-        self, inputs: np.ndarray, first_weights: np.ndarray | None = None
-    ) -> np.ndarray:
+    def forward(self, inputs: np.ndarray, first_weights: np.ndarray | None = None) -> np.ndarray:
         """Logits of every setup, shape (setups, rows, classes).
 
         ``first_weights`` may be a row subset of :attr:`first_weights` matching the columns of
@@ -204,9 +210,7 @@ class NetworkBank:
         delta *= 1.0 / rows
         delta[self.frozen] = 0.0
         for layer in range(self.num_layers - 1, 0, -1):
-            previous = (
-                self._first_post_stacked(buffers) if layer == 1 else buffers.post[layer - 1]
-            )
+            previous = self._first_post_stacked(buffers) if layer == 1 else buffers.post[layer - 1]
             np.matmul(previous.transpose(0, 2, 1), delta, out=self.weights_grad[layer])
             delta.sum(axis=1, out=self.biases_grad[layer])
             back = np.matmul(delta, self.weights[layer].transpose(0, 2, 1))

@@ -16,7 +16,8 @@ class MetricRecord:
     mini-batch after the update (as the notebook does), ``test_accuracy`` on the whole test set,
     ``train_loss`` is the mean cross-entropy of the steps since the previous record, and
     ``grad_norms`` holds the L2 norm of each layer's weight gradient at this step, input layer
-    first; ``seconds`` is the run's compute time so far (pauses excluded). A ``diverged`` record is the last one its setup emits.
+    first; ``seconds`` is the run's compute time so far (pauses excluded). A ``diverged``
+    record is the last one its setup emits.
     """
 
     iteration: int
