@@ -1,0 +1,197 @@
+"""Run folders: ``config.json``, ``metrics.csv`` and ``summary.json``, written atomically."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import platform
+import tempfile
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+from vgtui import __version__
+from vgtui.core.config import RunConfig
+from vgtui.core.records import STATUS_DIVERGED, STATUS_OK, MetricRecord
+
+RUN_DONE = "done"
+RUN_INTERRUPTED = "interrupted"
+RUN_STOPPED = "stopped"
+FLUSH_INTERVAL_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class SetupSummary:
+    """Outcome of one setup: final and best test accuracy, final train accuracy and more."""
+
+    setup: str
+    status: str
+    iterations: int
+    final_test_accuracy: float
+    best_test_accuracy: float
+    best_iteration: int
+    final_train_accuracy: float
+    final_train_loss: float
+    seconds: float
+    grad_ratio: float
+
+
+def summarize(records: Iterable[MetricRecord], setup_names: Sequence[str]) -> list[SetupSummary]:
+    """One summary per setup (in ``setup_names`` order) from the records seen so far."""
+    by_setup: dict[str, list[MetricRecord]] = {name: [] for name in setup_names}
+    for record in records:
+        by_setup.setdefault(record.setup, []).append(record)
+    summaries = []
+    for name, rows in by_setup.items():
+        scored = [r for r in rows if r.status == STATUS_OK]
+        diverged = any(r.status == STATUS_DIVERGED for r in rows)
+        status = STATUS_DIVERGED if diverged else (STATUS_OK if scored else "no data")
+        if scored:
+            last = scored[-1]
+            best = max(scored, key=lambda r: r.test_accuracy)
+            summaries.append(
+                SetupSummary(
+                    setup=name,
+                    status=status,
+                    iterations=rows[-1].iteration,
+                    final_test_accuracy=last.test_accuracy,
+                    best_test_accuracy=best.test_accuracy,
+                    best_iteration=best.iteration,
+                    final_train_accuracy=last.train_accuracy,
+                    final_train_loss=last.train_loss,
+                    seconds=rows[-1].seconds,
+                    grad_ratio=last.grad_ratio,
+                )
+            )
+        else:
+            nan = math.nan
+            iterations = rows[-1].iteration if rows else 0
+            seconds = rows[-1].seconds if rows else 0.0
+            summaries.append(
+                SetupSummary(name, status, iterations, nan, nan, 0, nan, nan, seconds, nan)
+            )
+    return summaries
+
+
+def _finite_or_none(value: float) -> float | None:
+    return value if isinstance(value, float) and math.isfinite(value) else None
+
+
+def json_safe(data: dict) -> dict:
+    """Replace NaN and infinities (not valid JSON) by None."""
+    return {k: (_finite_or_none(v) if isinstance(v, float) else v) for k, v in data.items()}
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so that readers never see a half-written file."""
+    fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp_name, path)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+
+
+def metrics_csv(records: Sequence[MetricRecord], num_layers: int) -> str:
+    """Tidy CSV: one row per record, one column per layer's gradient norm."""
+    buffer = io.StringIO()
+    columns = [
+        "iteration",
+        "setup",
+        "train_accuracy",
+        "test_accuracy",
+        "train_loss",
+        "seconds",
+        "status",
+    ] + [f"grad_norm_{layer}" for layer in range(1, num_layers + 1)]
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for record in records:
+        row = record.to_dict()
+        writer.writerow({k: ("" if _is_nan(v) else v) for k, v in row.items()})
+    return buffer.getvalue()
+
+
+def _is_nan(value: object) -> bool:
+    return isinstance(value, float) and math.isnan(value)
+
+
+def new_run_dir(out_root: Path, preset: str, now: datetime | None = None) -> Path:
+    """Create ``out_root/<timestamp>-<preset>`` (with a numeric suffix if taken), never reusing."""
+    stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
+    out_root.mkdir(parents=True, exist_ok=True)
+    for attempt in range(1, 1000):
+        suffix = "" if attempt == 1 else f"-{attempt}"
+        candidate = out_root / f"{stamp}-{preset}{suffix}"
+        try:
+            candidate.mkdir()
+        except FileExistsError:
+            continue
+        return candidate
+    raise FileExistsError(f"no free run folder name under {out_root}")
+
+
+class RunWriter:
+    """Collects records of one run and keeps its run folder up to date on disk."""
+
+    def __init__(self, out_root: Path | str, config: RunConfig, dataset_name: str) -> None:
+        self.config = config
+        self.dataset_name = dataset_name
+        self.path = new_run_dir(Path(out_root), config.preset_name)
+        self.records: list[MetricRecord] = []
+        self.started = time.time()
+        self._last_flush = time.monotonic()
+        self._num_layers = len(config.hidden) + 1
+        atomic_write_text(self.path / "config.json", json.dumps(self._config_doc(), indent=2))
+
+    def _config_doc(self) -> dict:
+        return {
+            "config": self.config.to_dict(),
+            "preset": self.config.preset_name,
+            "dataset": self.dataset_name,
+            "started": datetime.fromtimestamp(self.started).isoformat(timespec="seconds"),
+            "versions": {
+                "vgtui": __version__,
+                "python": platform.python_version(),
+                "numpy": np.__version__,
+            },
+            "platform": platform.platform(),
+        }
+
+    def add(self, records: Sequence[MetricRecord]) -> None:
+        """Keep ``records``; rewrite metrics.csv at most every couple of seconds."""
+        self.records.extend(records)
+        if time.monotonic() - self._last_flush >= FLUSH_INTERVAL_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        atomic_write_text(self.path / "metrics.csv", metrics_csv(self.records, self._num_layers))
+        self._last_flush = time.monotonic()
+
+    def finish(self, status: str, wall_seconds: float) -> list[SetupSummary]:
+        """Write the final metrics.csv and summary.json; return the per-setup summaries."""
+        self.flush()
+        summaries = summarize(self.records, self.config.setup_names)
+        last_iteration = max((r.iteration for r in self.records), default=0)
+        document = {
+            "status": status,
+            "iterations_done": last_iteration,
+            "iterations_planned": self.config.iterations,
+            "wall_seconds": wall_seconds,
+            "dataset": self.dataset_name,
+            "seed": self.config.seed,
+            "setups": [json_safe(asdict(s)) for s in summaries],
+        }
+        atomic_write_text(self.path / "summary.json", json.dumps(document, indent=2))
+        return summaries
