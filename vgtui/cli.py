@@ -1,5 +1,355 @@
-"""Command line entry point (placeholder until the CLI lands)."""
+"""Command line: ``vgtui`` opens the monitor; ``vgtui --no-ui`` runs the experiments headless."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+import numpy as np
+
+from vgtui import __version__
+from vgtui.core.config import (
+    DEFAULT_SETUPS,
+    ConfigError,
+    RunConfig,
+    parse_hidden,
+    parse_setups,
+)
+from vgtui.core.data import DataError, Dataset, load_dataset
+from vgtui.core.records import MetricRecord
+from vgtui.core.results import (
+    RUN_DONE,
+    RUN_INTERRUPTED,
+    RunWriter,
+    SetupSummary,
+    json_safe,
+)
+from vgtui.core.trainer import Trainer
+
+EXIT_OK = 0
+EXIT_DATA_ERROR = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+PROGRESS_INTERVAL_SECONDS = 0.1
 
 
-def main(argv: list[str] | None = None) -> int:
-    return 0
+class _OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line on stderr and exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"vgtui: error: {message} (see vgtui --help)\n")
+
+
+def _hidden_arg(text: str) -> tuple[int, ...]:
+    try:
+        return parse_hidden(text)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _setups_arg(text: str) -> tuple:
+    try:
+        return parse_setups(text)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    defaults = RunConfig()
+    parser = _OneLineParser(
+        prog="vgtui",
+        description=(
+            "Watch the vanishing-gradient problem: train MLPs on MNIST with different activations "
+            "and weight initialisations side by side. Without --no-ui it opens a terminal app; "
+            "with no terminal it runs headless."
+        ),
+        epilog=(
+            "Setups are ACTIVATION-INIT pairs. Activations: sigmoid, tanh, relu, leaky-relu, elu. "
+            "Inits: gauss[:SIGMA] (N(0, SIGMA^2), default SIGMA 0.01), xavier (randn/sqrt(n_in)), "
+            "he (randn*sqrt(2/n_in)). Default: "
+            + ",".join(s.name for s in DEFAULT_SETUPS)
+            + ". Exit status: 0 done, 1 bad data, 2 bad arguments, 130 interrupted."
+        ),
+    )
+    add = parser.add_argument
+    add("--no-ui", action="store_true", help="run headless: progress on stderr, results on stdout")
+    add("--run", action="store_true", help="in the app, start training right away")
+    add(
+        "--iters",
+        type=int,
+        default=defaults.iterations,
+        metavar="N",
+        help=f"SGD iterations (default {defaults.iterations})",
+    )
+    add(
+        "--batch-size",
+        type=int,
+        default=defaults.batch_size,
+        metavar="N",
+        help=f"mini-batch size (default {defaults.batch_size})",
+    )
+    add(
+        "--lr",
+        type=float,
+        default=defaults.learning_rate,
+        metavar="RATE",
+        help=f"learning rate (default {defaults.learning_rate:g})",
+    )
+    add(
+        "--hidden",
+        type=_hidden_arg,
+        default=defaults.hidden,
+        metavar="SIZES",
+        help="hidden layer sizes, comma-separated (default 40,20)",
+    )
+    add(
+        "--eval-every",
+        type=int,
+        default=defaults.eval_every,
+        metavar="N",
+        help=f"record metrics every N iterations (default {defaults.eval_every})",
+    )
+    add("--seed", type=int, default=defaults.seed, help="random seed (default 0)")
+    add(
+        "--setups",
+        type=_setups_arg,
+        default=defaults.setups,
+        metavar="LIST",
+        help="comma-separated ACTIVATION-INIT setups, e.g. sigmoid-gauss,relu-he,tanh-xavier",
+    )
+    add(
+        "--notebook-grad",
+        action="store_true",
+        help="reproduce the course notebook's quirk: sigmoid derivative taken at the layer's "
+        "output instead of its input (default: exact gradient)",
+    )
+    add(
+        "--data-dir",
+        type=Path,
+        metavar="DIR",
+        help="folder with the four MNIST-format IDX files (.gz or raw); default: bundled MNIST",
+    )
+    add(
+        "--data-pkl",
+        type=Path,
+        metavar="PATH",
+        help="the mnist.pkl cache of the 'Deep Learning from Scratch' loader; unpickling runs "
+        "code, so only give a pickle you trust",
+    )
+    add(
+        "--out",
+        type=Path,
+        default=Path("runs"),
+        metavar="DIR",
+        help="parent folder of run folders; each run gets DIR/<timestamp>-<preset>/ (default runs)",
+    )
+    add(
+        "--json",
+        action="store_true",
+        help="headless: stream records as JSON lines on stdout (summary table goes to stderr)",
+    )
+    add("--version", action="version", version=f"vgtui {__version__}")
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> RunConfig:
+    """Build and validate the run configuration (raises ConfigError)."""
+    config = RunConfig(
+        iterations=args.iters,
+        batch_size=args.batch_size,
+        learning_rate=args.lr,
+        hidden=tuple(args.hidden),
+        eval_every=args.eval_every,
+        seed=args.seed,
+        setups=tuple(args.setups),
+        notebook_grad=args.notebook_grad,
+    )
+    return config.validate()
+
+
+def _use_color(stream: TextIO) -> bool:
+    return stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+
+
+def _pct(value: float) -> str:
+    return "   -  " if math.isnan(value) else f"{100 * value:5.1f}%"
+
+
+class ProgressReporter:
+    """Progress on stderr: a live bar on a terminal, plain lines every 10% otherwise."""
+
+    def __init__(self, stream: TextIO, total: int, setup_names: Sequence[str]) -> None:
+        self.stream = stream
+        self.total = total
+        self.setup_names = setup_names
+        self.live = stream.isatty()
+        self.color = _use_color(stream)
+        self.latest: dict[str, MetricRecord] = {}
+        self.started = time.perf_counter()
+        self._last_draw = 0.0
+        self._next_line_fraction = 0.1
+
+    def update(self, records: Sequence[MetricRecord]) -> None:
+        for record in records:
+            self.latest[record.setup] = record
+        iteration = records[-1].iteration
+        now = time.perf_counter()
+        if self.live:
+            if now - self._last_draw >= PROGRESS_INTERVAL_SECONDS or iteration >= self.total:
+                self._draw_bar(iteration, now)
+                self._last_draw = now
+        elif iteration >= self._next_line_fraction * self.total or iteration >= self.total:
+            while self._next_line_fraction * self.total <= iteration:
+                self._next_line_fraction += 0.1
+            self.stream.write(self._plain_line(iteration, now) + "\n")
+            self.stream.flush()
+
+    def _accuracies(self) -> str:
+        parts = []
+        for name in self.setup_names:
+            record = self.latest.get(name)
+            if record is None:
+                continue
+            text = "diverged" if record.status != "ok" else f"{100 * record.test_accuracy:.1f}%"
+            parts.append(f"{name} {text}")
+        return "  ".join(parts)
+
+    def _plain_line(self, iteration: int, now: float) -> str:
+        elapsed = now - self.started
+        return (
+            f"vgtui: {iteration}/{self.total} ({100 * iteration / self.total:.0f}%) "
+            f"{elapsed:.1f}s  test: {self._accuracies()}"
+        )
+
+    def _draw_bar(self, iteration: int, now: float) -> None:
+        elapsed = now - self.started
+        rate = iteration / elapsed if elapsed > 0 else 0.0
+        eta = (self.total - iteration) / rate if rate > 0 else 0.0
+        width = 24
+        filled = int(width * iteration / self.total)
+        bar = "#" * filled + "-" * (width - filled)
+        if self.color:
+            bar = f"\x1b[32m{'#' * filled}\x1b[2m{'-' * (width - filled)}\x1b[0m"
+        line = (
+            f"\r[{bar}] {iteration}/{self.total} {rate:6.0f} it/s eta {eta:4.1f}s  "
+            f"{self._accuracies()}"
+        )
+        self.stream.write(line + "\x1b[K")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.live:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def format_summary(
+    summaries: Sequence[SetupSummary],
+    status: str,
+    iterations: int,
+    config: RunConfig,
+    wall_seconds: float,
+    run_dir: Path,
+    dataset_name: str,
+) -> str:
+    """The end-of-run summary table."""
+    header = (
+        f"Run {status}: {iterations}/{config.iterations} iterations in {wall_seconds:.1f} s "
+        f"(seed {config.seed}, {dataset_name}, "
+        f"{'notebook' if config.notebook_grad else 'exact'} gradient)"
+    )
+    name_width = max(14, *(len(s.setup) for s in summaries))
+    columns = (
+        f"{'setup':<{name_width}}  {'final test':>10}  {'best test':>9} {'@iter':>6}  "
+        f"{'final train':>11}  {'seconds':>7}  {'grad 1st/last':>13}  status"
+    )
+    lines = [header, columns, "-" * len(columns)]
+    for s in summaries:
+        ratio = "-" if math.isnan(s.grad_ratio) else f"{s.grad_ratio:.2e}"
+        status_text = s.status if s.status != "diverged" else f"diverged @{s.iterations}"
+        lines.append(
+            f"{s.setup:<{name_width}}  {_pct(s.final_test_accuracy):>10}  "
+            f"{_pct(s.best_test_accuracy):>9} {s.best_iteration:>6}  "
+            f"{_pct(s.final_train_accuracy):>11}  {s.seconds:>7.1f}  {ratio:>13}  {status_text}"
+        )
+    lines.append(f"Results: {run_dir}")
+    return "\n".join(lines)
+
+
+def run_headless(args: argparse.Namespace, config: RunConfig, dataset: Dataset) -> int:
+    """Train every setup without the UI; write the run folder; print the summary."""
+    trainer = Trainer(config, dataset, np.random.default_rng(config.seed))
+    writer = RunWriter(args.out, config, dataset.name)
+    progress = ProgressReporter(sys.stderr, config.iterations, config.setup_names)
+    started = time.perf_counter()
+
+    def on_records(records: Sequence[MetricRecord]) -> None:
+        writer.add(records)
+        progress.update(records)
+        if args.json:
+            for record in records:
+                sys.stdout.write(json.dumps(json_safe(record.to_dict())) + "\n")
+            sys.stdout.flush()
+
+    status = RUN_DONE
+    try:
+        trainer.run(on_records)
+    except KeyboardInterrupt:
+        status = RUN_INTERRUPTED
+    progress.close()
+    wall = time.perf_counter() - started
+    summaries = writer.finish(status, wall)
+    table = format_summary(
+        summaries, status, trainer.iteration, config, wall, writer.path, dataset.name
+    )
+    print(table, file=sys.stderr if args.json else sys.stdout, flush=True)
+    return EXIT_INTERRUPTED if status == RUN_INTERRUPTED else EXIT_OK
+
+
+def _has_terminal() -> bool:
+    return sys.stdin.isatty() and sys.stdout.isatty() and os.environ.get("TERM") != "dumb"
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``vgtui`` command; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        config = config_from_args(args)
+    except ConfigError as exc:
+        parser.error(str(exc))
+    if args.data_dir is not None and args.data_pkl is not None:
+        parser.error("give either --data-dir or --data-pkl, not both")
+    try:
+        dataset = load_dataset(args.data_dir, args.data_pkl)
+        config.validate(train_size=dataset.train_size)
+    except DataError as exc:
+        print(f"vgtui: error: {exc}", file=sys.stderr)
+        return EXIT_DATA_ERROR
+    except ConfigError as exc:
+        parser.error(str(exc))
+
+    if not args.no_ui:
+        if _has_terminal():
+            try:
+                from vgtui.ui.app import run_app
+            except ImportError as exc:
+                print(f"vgtui: the app is unavailable ({exc}); running headless", file=sys.stderr)
+            else:
+                return run_app(config, dataset, args.out, autostart=args.run)
+        else:
+            print("vgtui: no terminal attached, running headless (--no-ui)", file=sys.stderr)
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    return run_headless(args, config, dataset)
