@@ -46,7 +46,9 @@ def _sigmoid_grad_from_output(y: np.ndarray, out: np.ndarray) -> np.ndarray:
 
 
 def _sigmoid_grad_at(x: np.ndarray, out: np.ndarray) -> np.ndarray:
-    return _sigmoid_grad_from_output(_sigmoid(x, out), out)
+    _sigmoid(x, out)
+    np.multiply(out, 1.0 - out, out=out)  # y * (1 - y) with y held in ``out``
+    return out
 
 
 def _tanh(u: np.ndarray, out: np.ndarray) -> np.ndarray:
