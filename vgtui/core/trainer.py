@@ -119,18 +119,20 @@ class Trainer:
         if self.done:
             return ()
         started = time.perf_counter()
-        labels = self._next_batch()
-        losses = self.bank.backward(self._batch, labels)
-        self.iteration += 1
-        records: list[MetricRecord] = []
-        for s, loss in enumerate(losses):
-            if not self.bank.frozen[s] and not math.isfinite(loss):
-                records.append(self._diverged_record(s))
-        self.bank.apply_gradients(self.config.learning_rate)
-        self._loss_sum += losses
-        self._loss_steps += 1
-        if self.iteration % self.config.eval_every == 0 or self.done:
-            records.extend(self._evaluate(labels))
+        # Overflow in a diverging setup is expected; it is detected below, not printed.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            labels = self._next_batch()
+            losses = self.bank.backward(self._batch, labels)
+            self.iteration += 1
+            records: list[MetricRecord] = []
+            for s, loss in enumerate(losses):
+                if not self.bank.frozen[s] and not math.isfinite(loss):
+                    records.append(self._diverged_record(s))
+            self.bank.apply_gradients(self.config.learning_rate)
+            self._loss_sum += losses
+            self._loss_steps += 1
+            if self.iteration % self.config.eval_every == 0 or self.done:
+                records.extend(self._evaluate(labels))
         self.seconds += time.perf_counter() - started
         return tuple(records)
 
