@@ -1,0 +1,179 @@
+"""Activations, initialisers and exact gradients (finite-difference checks in float64)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from vgtui.core.activations import ACTIVATIONS
+from vgtui.core.config import ACTIVATION_NAMES, SetupSpec
+from vgtui.core.engine import NetworkBank
+
+ALL_ACTIVATIONS = list(ACTIVATION_NAMES)
+
+
+@pytest.mark.parametrize("name", ALL_ACTIVATIONS)
+def test_activation_derivatives_match_finite_differences(name):
+    activation = ACTIVATIONS[name]
+    x = np.linspace(-4, 4, 81) + 0.013  # avoid the kink at exactly 0
+    eps = 1e-6
+    numeric = (
+        activation.forward(x + eps, np.empty_like(x))
+        - activation.forward(x - eps, np.empty_like(x))
+    ) / (2 * eps)
+    assert np.allclose(activation.grad_at(x, np.empty_like(x)), numeric, atol=1e-6)
+    y = activation.forward(x, np.empty_like(x))
+    assert np.allclose(activation.grad_from_output(y, np.empty_like(x)), numeric, atol=1e-6)
+
+
+def test_activation_values():
+    x = np.array([-2.0, 0.0, 3.0])
+    out = np.empty_like(x)
+    assert np.allclose(ACTIVATIONS["sigmoid"].forward(x, out), 1 / (1 + np.exp(-x)))
+    assert np.allclose(ACTIVATIONS["relu"].forward(x, out), [0, 0, 3])
+    assert np.allclose(ACTIVATIONS["leaky-relu"].forward(x, out), [-0.02, 0, 3])
+    assert np.allclose(ACTIVATIONS["elu"].forward(x, out), [np.expm1(-2), 0, 3])
+    assert np.allclose(ACTIVATIONS["tanh"].forward(x, out), np.tanh(x))
+
+
+@pytest.mark.parametrize(
+    ("init", "expected_std"),
+    [
+        ("gauss", lambda n: 0.01),
+        ("xavier", lambda n: 1 / np.sqrt(n)),
+        ("he", lambda n: np.sqrt(2 / n)),
+    ],
+)
+def test_initialiser_statistics(init, expected_std):
+    sizes = (784, 200, 100, 10)
+    bank = NetworkBank(sizes, [SetupSpec("relu", init)], np.random.default_rng(3))
+    for layer, fan_in in enumerate(sizes[:-1]):
+        weights = bank.weight(0, layer)
+        assert weights.dtype == np.float32
+        assert abs(weights.mean()) < 0.05 * expected_std(fan_in)
+        assert weights.std() == pytest.approx(expected_std(fan_in), rel=0.05)
+        assert not bank.bias(0, layer).any()
+
+
+def test_custom_gauss_sigma():
+    bank = NetworkBank((784, 100, 10), [SetupSpec("relu", "gauss", 0.05)], np.random.default_rng(0))
+    assert bank.weight(0, 0).std() == pytest.approx(0.05, rel=0.03)
+
+
+def _loss(bank: NetworkBank, x: np.ndarray, y: np.ndarray, setup: int) -> float:
+    return float(bank.backward(x, y)[setup])
+
+
+def _numeric_gradient_check(bank, x, y, setup, rng, samples=12):
+    """Largest relative error between analytic and central-difference gradients."""
+    bank.backward(x, y)
+    analytic = [
+        (bank.weight_grad(setup, layer).copy(), bank.bias_grad(setup, layer).copy())
+        for layer in range(bank.num_layers)
+    ]
+    worst = 0.0
+    eps = 1e-6
+    for layer in range(bank.num_layers):
+        for param, grad in zip(
+            (bank.weight(setup, layer), bank.bias(setup, layer)), analytic[layer], strict=True
+        ):
+            flat_indices = rng.choice(param.size, size=min(samples, param.size), replace=False)
+            # Prefer entries with a visible gradient (many input pixels are always zero).
+            for flat in flat_indices:
+                index = np.unravel_index(flat, param.shape)
+                original = param[index]
+                param[index] = original + eps
+                plus = _loss(bank, x, y, setup)
+                param[index] = original - eps
+                minus = _loss(bank, x, y, setup)
+                param[index] = original
+                numeric = (plus - minus) / (2 * eps)
+                scale = max(abs(numeric), abs(grad[index]), 1e-4)
+                worst = max(worst, abs(numeric - grad[index]) / scale)
+    return worst
+
+
+def _check_inputs(mnist, rows=8):
+    x = mnist.train_images[:rows].astype(np.float64) / 255.0
+    y = mnist.train_labels[:rows].astype(np.intp)
+    return x, y
+
+
+@pytest.mark.parametrize("activation", ALL_ACTIVATIONS)
+def test_exact_gradients_match_finite_differences(mnist, activation):
+    setups = [SetupSpec(activation, "xavier"), SetupSpec(activation, "he")]
+    bank = NetworkBank((784, 7, 6, 10), setups, np.random.default_rng(5), dtype=np.float64)
+    x, y = _check_inputs(mnist)
+    rng = np.random.default_rng(11)
+    for setup in range(len(setups)):
+        assert _numeric_gradient_check(bank, x, y, setup, rng) < 1e-5
+
+
+def test_first_layer_gradient_check_on_active_pixels(mnist):
+    # Pixel columns that are zero in the batch have exactly zero gradient; check live ones too.
+    bank = NetworkBank(
+        (784, 5, 10), [SetupSpec("tanh", "xavier")], np.random.default_rng(2), dtype=np.float64
+    )
+    x, y = _check_inputs(mnist, rows=4)
+    bank.backward(x, y)
+    grad = bank.weight_grad(0, 0).copy()
+    weights = bank.weight(0, 0)
+    live_rows = np.flatnonzero(x.any(axis=0))[:10]
+    for row in live_rows:
+        original = weights[row, 2]
+        weights[row, 2] = original + 1e-6
+        plus = _loss(bank, x, y, 0)
+        weights[row, 2] = original - 1e-6
+        minus = _loss(bank, x, y, 0)
+        weights[row, 2] = original
+        assert (plus - minus) / 2e-6 == pytest.approx(grad[row, 2], rel=1e-5, abs=1e-10)
+    assert np.abs(grad[live_rows, 2]).max() > 0
+
+
+def test_notebook_gradient_differs_for_sigmoid_only(mnist):
+    x, y = _check_inputs(mnist)
+    grads = {}
+    for notebook in (False, True):
+        bank = NetworkBank(
+            (784, 7, 6, 10),
+            [SetupSpec("sigmoid", "xavier"), SetupSpec("relu", "he")],
+            np.random.default_rng(5),
+            dtype=np.float64,
+            notebook_grad=notebook,
+        )
+        bank.backward(x, y)
+        grads[notebook] = [bank.weight_grad(s, 0).copy() for s in range(2)]
+    assert not np.allclose(grads[False][0], grads[True][0])  # sigmoid: quirk changes it
+    assert np.array_equal(grads[False][1], grads[True][1])  # relu: f'(relu(u)) == f'(u)
+    # The quirk is not the true gradient: a finite-difference check catches it.
+    bank = NetworkBank(
+        (784, 7, 6, 10),
+        [SetupSpec("sigmoid", "xavier")],
+        np.random.default_rng(5),
+        dtype=np.float64,
+        notebook_grad=True,
+    )
+    assert _numeric_gradient_check(bank, x, y, 0, np.random.default_rng(1)) > 1e-2
+
+
+def test_float32_end_to_end(mnist):
+    bank = NetworkBank((784, 40, 20, 10), [SetupSpec("relu", "he")], np.random.default_rng(0))
+    x = (mnist.train_images[:100] / np.float32(255)).astype(np.float32)
+    y = mnist.train_labels[:100].astype(np.intp)
+    assert bank.forward(x).dtype == np.float32
+    bank.backward(x, y)
+    bank.apply_gradients(0.1)
+    for layer in range(bank.num_layers):
+        assert bank.weight(0, layer).dtype == np.float32
+        assert bank.weight_grad(0, layer).dtype == np.float32
+
+
+def test_sgd_step_lowers_the_loss(mnist):
+    bank = NetworkBank((784, 40, 20, 10), [SetupSpec("relu", "he")], np.random.default_rng(0))
+    x = (mnist.train_images[:100] / np.float32(255)).astype(np.float32)
+    y = mnist.train_labels[:100].astype(np.intp)
+    before = bank.backward(x, y)[0]
+    for _ in range(5):
+        bank.backward(x, y)
+        bank.apply_gradients(0.1)
+    assert bank.backward(x, y)[0] < before

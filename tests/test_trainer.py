@@ -1,0 +1,136 @@
+"""The lockstep trainer: records, determinism, control from another thread, divergence."""
+
+from __future__ import annotations
+
+import math
+import threading
+
+import numpy as np
+import pytest
+
+from vgtui.core.config import RunConfig, parse_setups
+from vgtui.core.records import STATUS_DIVERGED, MetricRecord
+from vgtui.core.trainer import OUTCOME_CANCELLED, OUTCOME_DONE, RunControl, Trainer
+
+SHORT = RunConfig(iterations=30, eval_every=10)
+
+
+def collect(trainer: Trainer, control: RunControl | None = None) -> tuple[str, list]:
+    records: list[MetricRecord] = []
+    outcome = trainer.run(records.extend, control)
+    return outcome, records
+
+
+def test_records_at_every_evaluation_point(mnist):
+    config = RunConfig(iterations=25, eval_every=10)
+    outcome, records = collect(Trainer(config, mnist, np.random.default_rng(0)))
+    assert outcome == OUTCOME_DONE
+    assert sorted({r.iteration for r in records}) == [10, 20, 25]
+    assert [r.setup for r in records[:4]] == list(config.setup_names)
+    for record in records:
+        assert 0.0 <= record.train_accuracy <= 1.0 and 0.0 <= record.test_accuracy <= 1.0
+        assert len(record.grad_norms) == 3 and all(g >= 0 for g in record.grad_norms)
+        assert math.isfinite(record.train_loss) and record.train_loss > 0
+    with pytest.raises(AttributeError):
+        records[0].iteration = 5  # records are immutable
+
+
+def test_test_accuracy_is_measured_on_the_full_test_set(mnist):
+    trainer = Trainer(RunConfig(iterations=10, eval_every=10), mnist, np.random.default_rng(0))
+    records = trainer.step()
+    assert records == ()
+    for _ in range(9):
+        records = trainer.step()
+    # Recompute with a plain forward pass over all 10,000 test images.
+    inputs = mnist.test_images.astype(np.float32) / np.float32(255)
+    predicted = trainer.bank.predict(inputs)
+    expected = (predicted == mnist.test_labels).mean(axis=1)
+    assert [r.test_accuracy for r in records] == pytest.approx(expected.tolist(), abs=1e-4)
+    assert all(
+        r.test_accuracy * 10000 == pytest.approx(round(r.test_accuracy * 10000)) for r in records
+    )
+
+
+def test_same_seed_same_numbers(mnist):
+    first = collect(Trainer(SHORT, mnist, np.random.default_rng(42)))[1]
+    second = collect(Trainer(SHORT, mnist, np.random.default_rng(42)))[1]
+    other = collect(Trainer(SHORT, mnist, np.random.default_rng(43)))[1]
+    strip = [
+        (r.iteration, r.setup, r.train_accuracy, r.test_accuracy, r.train_loss, r.grad_norms)
+        for r in first
+    ]
+    assert strip == [
+        (r.iteration, r.setup, r.train_accuracy, r.test_accuracy, r.train_loss, r.grad_norms)
+        for r in second
+    ]
+    assert [r.train_loss for r in first] != [r.train_loss for r in other]
+
+
+def test_pause_step_and_cancel_from_another_thread(mnist):
+    config = RunConfig(iterations=10_000, eval_every=5)
+    trainer = Trainer(config, mnist, np.random.default_rng(0))
+    control = RunControl(paused=True)
+    seen: list[MetricRecord] = []
+    got_records = threading.Event()
+
+    def on_records(records):
+        seen.extend(records)
+        got_records.set()
+
+    result: list[str] = []
+    worker = threading.Thread(target=lambda: result.append(trainer.run(on_records, control)))
+    worker.start()
+    try:
+        assert not got_records.wait(0.3)  # paused: nothing happens
+        assert trainer.iteration == 0
+        control.grant_steps(config.eval_every)  # single step = one evaluation interval
+        assert got_records.wait(10)
+        deadline = threading.Event()
+        deadline.wait(0.2)
+        assert trainer.iteration == 5
+        control.resume()
+        while trainer.iteration < 40:
+            deadline.wait(0.01)
+        control.pause()
+        deadline.wait(0.2)
+        paused_at = trainer.iteration
+        deadline.wait(0.3)
+        assert trainer.iteration == paused_at
+    finally:
+        control.cancel()
+        worker.join(5)
+    assert not worker.is_alive()
+    assert result == [OUTCOME_CANCELLED]
+    assert trainer.iteration < config.iterations
+
+
+def test_divergent_setup_is_marked_and_others_go_on(mnist):
+    # Huge initial weights and learning rate overflow the ReLU net; sigmoid-gauss stays finite.
+    config = RunConfig(
+        iterations=60,
+        eval_every=10,
+        learning_rate=10.0,
+        setups=parse_setups("relu-gauss:100,sigmoid-gauss"),
+    )
+    trainer = Trainer(config, mnist, np.random.default_rng(0))
+    outcome, records = collect(trainer)
+    assert outcome == OUTCOME_DONE
+    diverged = [r for r in records if r.status == STATUS_DIVERGED]
+    assert [r.setup for r in diverged] == ["relu-gauss:100"]
+    assert "relu-gauss:100" in trainer.diverged_at
+    after = [r for r in records if r.setup == "relu-gauss:100" and r.iteration > diverged[0].iteration]
+    assert after == []
+    sigmoid = [r for r in records if r.setup == "sigmoid-gauss"]
+    assert sigmoid[-1].iteration == 60 and math.isfinite(sigmoid[-1].train_loss)
+
+
+def test_any_depth_and_width(mnist):
+    config = RunConfig(
+        iterations=20,
+        eval_every=10,
+        hidden=(64, 32, 16, 8),
+        setups=parse_setups("tanh-xavier,leaky-relu-he,elu-he"),
+    )
+    _, records = collect(Trainer(config, mnist, np.random.default_rng(0)))
+    assert len(records) == 6
+    assert all(len(r.grad_norms) == 5 for r in records)
