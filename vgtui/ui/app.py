@@ -1,0 +1,540 @@
+"""The vgtui monitor: a config sidebar, a status header and live charts in tabs."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from functools import partial
+from pathlib import Path
+
+from textual import events, on
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, Horizontal
+from textual.message import Message
+from textual.reactive import reactive
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane, Tabs
+
+from vgtui.core.config import ConfigError, RunConfig
+from vgtui.core.data import Dataset
+from vgtui.core.records import STATUS_DIVERGED, MetricRecord
+from vgtui.core.results import RUN_INTERRUPTED, RUN_STOPPED, summarize
+from vgtui.ui.charts import AccuracyChart, Chart, GradientChart, OverlayChart, grid_columns
+from vgtui.ui.history import RunHistory
+from vgtui.ui.session import RunSession
+from vgtui.ui.sidebar import ConfigSidebar
+
+FLUSH_HZ = 8
+"""How often pending records are drawn, at most."""
+MAX_RENDER_SHARE = 0.1
+"""Charts may use at most this share of the time: slower renders stretch the redraw period."""
+QUIT_WAIT_SECONDS = 2.0
+COMPACT_WIDTH = 100
+COMPACT_HEIGHT = 30
+
+STATE_READY = "ready"
+STATE_RUNNING = "running"
+STATE_PAUSED = "paused"
+STATE_STOPPING = "stopping"
+STATE_FAILED = "failed"
+ACTIVE_STATES = (STATE_RUNNING, STATE_PAUSED, STATE_STOPPING)
+
+TAB_IDS = ("accuracy", "overlay", "gradients", "summary")
+
+HELP_TEXT = """\
+[b]vgtui[/b] trains every selected setup in lockstep on the same mini-batches and draws them live.
+
+[b]Keys[/b]
+  r        run (a new run replaces the charts; resumes when paused)
+  p        pause / resume (stops between iterations)
+  n        step: advance to the next evaluation point, then pause
+  x        stop the run (results are kept); when stopped: reset the charts
+  b        hide / show the config sidebar
+  1 2 3 4  accuracy, overlay, gradients, summary tabs
+  t        overlay: show train curves too
+  s        save a screenshot (SVG) into the run folder
+  ?  F1    this help        q  ctrl+c  quit (a running run is saved)
+  esc      leave a field      tab  move between fields
+
+[b]Reading the charts[/b]
+  Accuracy: train (dots) and test (line) accuracy per setup, 0 to 1.
+  Gradients: the gradient norm of each layer on a log scale. When the
+  input layer (L1) sits orders of magnitude below the output layer, the
+  gradient vanishes on its way back: the first/last ratio says by how much.
+
+Every run writes config.json, metrics.csv and summary.json to its run folder,
+exactly like [b]vgtui --no-ui[/b].
+"""
+
+
+class RecordsReady(Message):
+    """The training worker produced evaluation records (posted from the worker thread)."""
+
+    def __init__(self, run_number: int, records: tuple[MetricRecord, ...]) -> None:
+        super().__init__()
+        self.run_number = run_number
+        self.records = records
+
+
+class RunEnded(Message):
+    """The training worker finished, was stopped or failed."""
+
+    def __init__(self, run_number: int, status: str, error: str | None) -> None:
+        super().__init__()
+        self.run_number = run_number
+        self.status = status
+        self.error = error
+
+
+class HelpScreen(ModalScreen[None]):
+    """Key bindings and how to read the charts."""
+
+    BINDINGS = [
+        Binding("escape,q,question_mark,f1", "dismiss", "Close"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Static(HELP_TEXT, id="help-text")
+
+
+class RunHeader(Static):
+    """One line: app, dataset, run state, iteration i / N, elapsed time, iterations per second."""
+
+    text = ""
+
+
+def format_elapsed(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes:02d}:{secs:02d}"
+
+
+class VgtuiApp(App[int]):
+    """Watch several network setups learn, or fail to, side by side."""
+
+    CSS_PATH = "vgtui.tcss"
+    TITLE = "vgtui"
+    ENABLE_COMMAND_PALETTE = False
+
+    BINDINGS = [
+        Binding("r", "run", "Run"),
+        Binding("p", "pause", "Pause"),
+        Binding("n", "step", "Step"),
+        Binding("x", "stop", "Stop/Reset"),
+        Binding("b", "toggle_sidebar", "Sidebar"),
+        Binding("t", "toggle_train", "Train", show=False),
+        Binding("s", "save", "Save"),
+        Binding("question_mark,f1", "help", "Help", key_display="?"),
+        Binding("q", "quit", "Quit"),
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
+        Binding("escape", "leave_field", "Leave field", show=False),
+        *(
+            Binding(str(number), f"show_tab('{tab}')", tab.title(), show=False)
+            for number, tab in enumerate(TAB_IDS, start=1)
+        ),
+    ]
+
+    run_state: reactive[str] = reactive(STATE_READY)
+    sidebar_visible: reactive[bool] = reactive(True)
+
+    def __init__(
+        self,
+        config: RunConfig,
+        dataset: Dataset,
+        out_root: Path,
+        *,
+        autostart: bool = False,
+    ) -> None:
+        super().__init__()
+        self.config = config
+        self.dataset = dataset
+        self.out_root = Path(out_root)
+        self.autostart = autostart
+        self.session: RunSession | None = None
+        self.run_number = 0
+        self.history = RunHistory(config.setup_names)
+        self.pending: list[MetricRecord] = []
+        self.summary_dirty = True
+        self.last_status: str | None = None
+        self.next_redraw = 0.0
+        self.compact: bool | None = None
+
+    # ----------------------------------------------------------------- layout
+
+    def compose(self) -> ComposeResult:
+        yield RunHeader(id="header")
+        with Horizontal(id="body"):
+            yield ConfigSidebar(self.config, self.dataset.train_size, id="sidebar")
+            with TabbedContent(id="tabs", initial="accuracy"):
+                with TabPane("Accuracy 1", id="accuracy"):
+                    yield Grid(id="accuracy-grid", classes="chart-grid")
+                with TabPane("Overlay 2", id="overlay"):
+                    yield OverlayChart(self.history, self.config.iterations, id="overlay-chart")
+                with TabPane("Gradients 3", id="gradients"):
+                    yield Grid(id="gradient-grid", classes="chart-grid")
+                with TabPane("Summary 4", id="summary"):
+                    yield DataTable(id="summary-table", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        table = self.query_one("#summary-table", DataTable)
+        table.add_columns(
+            "setup",
+            "status",
+            "iter",
+            "final test",
+            "best test",
+            "@iter",
+            "final train",
+            "time s",
+            "grad first/last",
+        )
+        await self.rebuild_charts(self.config)
+        self.update_compact(self.size.width, self.size.height)
+        self.query_one(Tabs).focus()
+        self.set_interval(1 / FLUSH_HZ, self.flush_pending)
+        self.update_header()
+        if self.autostart:
+            self.action_run()
+
+    async def rebuild_charts(self, config: RunConfig) -> None:
+        """Replace every chart by fresh, empty ones for ``config``."""
+        self.history = RunHistory(config.setup_names)
+        self.pending.clear()
+        columns = grid_columns(len(config.setups))
+        rows = math.ceil(len(config.setups) / columns)
+        with self.batch_update():
+            for grid_id, chart_type, prefix in (
+                ("#accuracy-grid", AccuracyChart, "acc"),
+                ("#gradient-grid", GradientChart, "grad"),
+            ):
+                grid = self.query_one(grid_id, Grid)
+                await grid.remove_children()
+                grid.styles.grid_size_columns = columns
+                grid.styles.grid_size_rows = rows
+                await grid.mount_all(
+                    chart_type(
+                        self.history.series[name],
+                        config.iterations,
+                        id=f"{prefix}-{index}",
+                        classes="setup-chart",
+                    )
+                    for index, name in enumerate(config.setup_names)
+                )
+            overlay = self.query_one(OverlayChart)
+            overlay.history = self.history
+            overlay.total_iterations = config.iterations
+            for chart in self.query(Chart):
+                chart.mark_dirty()
+            self.summary_dirty = True
+            self.redraw_visible()
+
+    def update_compact(self, width: int, height: int) -> None:
+        compact = width < COMPACT_WIDTH or height < COMPACT_HEIGHT
+        if compact == self.compact:
+            return
+        self.compact = compact
+        self.screen.set_class(compact, "-compact")
+        self.sidebar_visible = not compact
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.update_compact(event.size.width, event.size.height)
+
+    def watch_sidebar_visible(self, visible: bool) -> None:
+        sidebar = self.query_one("#sidebar", ConfigSidebar)
+        sidebar.display = visible
+        if not visible and sidebar.has_focus_within:
+            self.query_one(Tabs).focus()
+
+    # ----------------------------------------------------------------- drawing
+
+    @property
+    def active_tab(self) -> str:
+        return self.query_one("#tabs", TabbedContent).active
+
+    def visible_charts(self) -> list[Chart]:
+        tab = self.active_tab
+        if tab in ("accuracy", "gradients", "overlay"):
+            return list(self.query_one(f"#{tab}", TabPane).query(Chart))
+        return []
+
+    def redraw_visible(self) -> None:
+        """Redraw the dirty charts of the visible tab and, if shown, the summary."""
+        charts = [chart for chart in self.visible_charts() if chart.dirty]
+        for chart in charts:
+            chart.redraw()
+        if self.active_tab == "summary" and self.summary_dirty:
+            self.update_summary()
+        # Plotext is pure Python and shares the GIL with the trainer: when rendering is
+        # slow, redraw less often so that charts never take more than a small share.
+        render_seconds = sum(chart.render_seconds for chart in charts)
+        self.next_redraw = time.monotonic() + render_seconds / MAX_RENDER_SHARE
+
+    def flush_pending(self) -> None:
+        """Timer: move pending records into the history and redraw, at a bounded rate."""
+        self.update_header()
+        if not self.pending or time.monotonic() < self.next_redraw:
+            return
+        records, self.pending = self.pending, []
+        self.history.add(records)
+        for record in records:
+            if record.status == STATUS_DIVERGED:
+                self.notify(
+                    f"{record.setup} diverged at iteration {record.iteration}; the others go on",
+                    title="diverged",
+                    severity="warning",
+                )
+        for chart in self.query(Chart):
+            chart.mark_dirty()
+        self.summary_dirty = True
+        with self.batch_update():
+            self.redraw_visible()
+
+    def update_summary(self) -> None:
+        self.summary_dirty = False
+        table = self.query_one("#summary-table", DataTable)
+        table.clear()
+        for row in summarize(self.history.records, self.history.setup_names):
+            table.add_row(
+                row.setup,
+                row.status,
+                str(row.iterations),
+                fmt(row.final_test_accuracy, ".3f"),
+                fmt(row.best_test_accuracy, ".3f"),
+                str(row.best_iteration) if row.best_iteration else "-",
+                fmt(row.final_train_accuracy, ".3f"),
+                f"{row.seconds:.1f}",
+                fmt(row.grad_ratio, ".2g"),
+            )
+
+    def update_header(self) -> None:
+        session = self.session
+        iteration = session.iteration if session else 0
+        total = session.total_iterations if session else self.config.iterations
+        seconds = session.seconds if session else 0.0
+        rate = iteration / seconds if seconds > 0 else 0.0
+        state = self.run_state
+        text = (
+            f" [b]vgtui[/b]  {self.dataset.name}  [b]{state}[/b]"
+            f"  iter {iteration}/{total}  {format_elapsed(seconds)}  {rate:.1f} it/s"
+        )
+        if session is not None and state not in ACTIVE_STATES:
+            text += f"  {session.path.name}"
+        header = self.query_one(RunHeader)
+        if text != header.text:
+            header.text = text
+            header.update(text)
+            header.set_classes(f"-{state}")
+
+    @on(TabbedContent.TabActivated)
+    def tab_shown(self) -> None:
+        with self.batch_update():
+            self.redraw_visible()
+
+    # ----------------------------------------------------------------- messages
+
+    @on(RecordsReady)
+    def keep_records(self, message: RecordsReady) -> None:
+        if message.run_number == self.run_number:
+            self.pending.extend(message.records)
+
+    @on(RunEnded)
+    def run_ended(self, message: RunEnded) -> None:
+        if message.run_number != self.run_number or self.session is None:
+            return
+        self.next_redraw = 0.0
+        self.flush_pending()
+        self.last_status = message.status
+        path = self.session.path
+        if message.error is not None:
+            self.run_state = STATE_FAILED
+            self.notify(message.error, title="run failed", severity="error", timeout=10)
+        else:
+            self.run_state = message.status
+            self.notify(f"results in {path}", title=f"run {message.status}")
+        self.update_header()
+
+    @on(ConfigSidebar.Edited)
+    def config_edited(self) -> None:
+        if self.run_state in ACTIVE_STATES:
+            self.query_one(ConfigSidebar).set_note("changes apply to the next run (r)")
+
+    @on(Input.Submitted)
+    def leave_input(self, event: Input.Submitted) -> None:
+        if event.input.id != "custom-setup":
+            self.query_one(Tabs).focus()
+
+    # ----------------------------------------------------------------- worker
+
+    def train(self, session: RunSession, run_number: int) -> None:
+        """Thread worker: run the session, posting messages (never touching widgets)."""
+        error: str | None = None
+        try:
+            status = session.execute(
+                lambda records: self.post_message(RecordsReady(run_number, records))
+            )
+        except Exception as problem:  # reported to the user as a notification
+            status = RUN_INTERRUPTED
+            error = f"{type(problem).__name__}: {problem}"
+        self.post_message(RunEnded(run_number, status, error))
+
+    @property
+    def running(self) -> bool:
+        return self.session is not None and not self.session.finished.is_set()
+
+    async def start_run(self, *, paused: bool = False) -> RunSession | None:
+        sidebar = self.query_one(ConfigSidebar)
+        try:
+            config = sidebar.read_config()
+        except ConfigError as error:
+            sidebar.set_note(f"cannot run: {error}")
+            self.notify(str(error), title="cannot run", severity="error")
+            return None
+        try:
+            session = RunSession(config, self.dataset, self.out_root, paused=paused)
+        except (ConfigError, OSError) as error:
+            self.notify(str(error), title="cannot run", severity="error")
+            return None
+        sidebar.set_note("")
+        self.config = config
+        self.run_number += 1
+        await self.rebuild_charts(config)
+        self.session = session
+        self.run_state = STATE_PAUSED if paused else STATE_RUNNING
+        self.run_worker(
+            partial(self.train, session, self.run_number),
+            name="training",
+            group="training",
+            thread=True,
+            exit_on_error=False,
+        )
+        self.update_header()
+        return session
+
+    # ----------------------------------------------------------------- actions
+
+    async def action_run(self) -> None:
+        """Start a run with the sidebar's config (or resume a paused one)."""
+        if self.running:
+            if self.run_state == STATE_PAUSED:
+                self.action_pause()
+            else:
+                self.notify("a run is already going: x stops it", severity="warning")
+            return
+        await self.start_run()
+
+    def action_pause(self) -> None:
+        """Pause between iterations, or resume."""
+        session = self.session
+        if not self.running or session is None or self.run_state == STATE_STOPPING:
+            self.notify("nothing to pause: r starts a run")
+            return
+        if self.run_state == STATE_PAUSED:
+            session.control.resume()
+            self.run_state = STATE_RUNNING
+        else:
+            session.control.pause()
+            self.run_state = STATE_PAUSED
+        self.update_header()
+
+    async def action_step(self) -> None:
+        """Advance to the next evaluation point, then pause."""
+        if not self.running:
+            session = await self.start_run(paused=True)
+            if session is None:
+                return
+        session = self.session
+        assert session is not None
+        if self.run_state == STATE_STOPPING:
+            return
+        session.control.grant_steps(session.steps_to_next_evaluation())
+        self.run_state = STATE_PAUSED
+        self.update_header()
+
+    async def action_stop(self) -> None:
+        """Stop the run and keep its results; when nothing runs, reset the charts."""
+        if self.running and self.session is not None:
+            self.session.stop(RUN_STOPPED)
+            self.run_state = STATE_STOPPING
+            self.update_header()
+            return
+        sidebar = self.query_one(ConfigSidebar)
+        try:
+            config = sidebar.read_config()
+        except ConfigError:
+            config = self.config
+        self.session = None
+        self.config = config
+        await self.rebuild_charts(config)
+        self.run_state = STATE_READY
+        self.update_header()
+
+    def action_toggle_sidebar(self) -> None:
+        self.sidebar_visible = not self.sidebar_visible
+
+    def action_toggle_train(self) -> None:
+        overlay = self.query_one(OverlayChart)
+        overlay.show_train = not overlay.show_train
+        overlay.mark_dirty()
+        self.action_show_tab("overlay")
+        self.redraw_visible()
+
+    def action_show_tab(self, tab: str) -> None:
+        self.query_one("#tabs", TabbedContent).active = tab
+
+    def action_leave_field(self) -> None:
+        self.query_one(Tabs).focus()
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_save(self) -> None:
+        """Save a screenshot of the app (SVG) into the run folder, or the output folder."""
+        folder = self.session.path if self.session is not None else self.out_root
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            name = f"screen-{self.active_tab}-{time.strftime('%H%M%S')}.svg"
+            saved = self.save_screenshot(filename=name, path=str(folder))
+        except OSError as error:
+            self.notify(str(error), title="cannot save", severity="error")
+            return
+        if self.running and self.session is not None:
+            self.session.flush_requested = True
+        self.notify(f"saved {saved}", title="saved")
+
+    async def action_quit(self) -> None:
+        """Quit; a running run is stopped (within half a second) and saved as interrupted."""
+        await self.stop_and_wait()
+        self.exit(0)
+
+    async def stop_and_wait(self, timeout: float = QUIT_WAIT_SECONDS) -> None:
+        """Stop a running run and wait until its run folder is written."""
+        session = self.session
+        if session is None or session.finished.is_set():
+            return
+        session.stop(RUN_INTERRUPTED)
+        await asyncio.to_thread(session.finished.wait, timeout)
+
+
+def fmt(value: float, spec: str) -> str:
+    return "-" if math.isnan(value) else format(value, spec)
+
+
+def run_app(config: RunConfig, dataset: Dataset, out_root: Path, autostart: bool = False) -> int:
+    """Run the monitor until the user quits; return the process exit code."""
+    app = VgtuiApp(config, dataset, out_root, autostart=autostart)
+    try:
+        result = app.run()
+    finally:
+        session = app.session
+        if session is not None and not session.finished.is_set():
+            session.stop(RUN_INTERRUPTED)
+            session.finished.wait(QUIT_WAIT_SECONDS)
+    session = app.session
+    if session is not None and session.status is not None:
+        print(f"vgtui: run {session.status}; results in {session.path}")
+    if app.return_code not in (None, 0):
+        return app.return_code
+    return 0 if result is None else int(result)

@@ -1,0 +1,195 @@
+"""The config sidebar: every ``--no-ui`` option, validated as you type, and the setups."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
+from textual.validation import ValidationResult, Validator
+from textual.widgets import Button, Checkbox, Input, Label, SelectionList, Static
+from textual.widgets.selection_list import Selection
+
+from vgtui.core.config import (
+    DEFAULT_SETUPS,
+    ConfigError,
+    RunConfig,
+    SetupSpec,
+    parse_hidden,
+    parse_int,
+    parse_learning_rate,
+    parse_setup,
+)
+
+
+class ParserValidator(Validator):
+    """Validate an Input with one of the core parsers; the failure says why."""
+
+    def __init__(self, parse: Callable[[str], Any]) -> None:
+        super().__init__()
+        self.parse = parse
+
+    def validate(self, value: str) -> ValidationResult:
+        try:
+            self.parse(value)
+        except ConfigError as error:
+            return self.failure(str(error))
+        return self.success()
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One editable hyper-parameter: its config attribute, label and parser."""
+
+    key: str
+    label: str
+    parse: Callable[[str], Any]
+    show: Callable[[RunConfig], str]
+
+
+FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec(
+        "iterations",
+        "iterations",
+        lambda t: parse_int("iterations", t),
+        lambda c: str(c.iterations),
+    ),
+    FieldSpec(
+        "batch_size",
+        "batch size",
+        lambda t: parse_int("batch size", t),
+        lambda c: str(c.batch_size),
+    ),
+    FieldSpec(
+        "learning_rate", "learning rate", parse_learning_rate, lambda c: f"{c.learning_rate:g}"
+    ),
+    FieldSpec("hidden", "hidden sizes", parse_hidden, lambda c: ",".join(map(str, c.hidden))),
+    FieldSpec(
+        "eval_every",
+        "eval interval",
+        lambda t: parse_int("eval interval", t),
+        lambda c: str(c.eval_every),
+    ),
+    FieldSpec("seed", "seed", lambda t: parse_int("seed", t, minimum=0), lambda c: str(c.seed)),
+)
+
+
+class ConfigSidebar(VerticalScroll):
+    """Edits a :class:`RunConfig`; :meth:`read_config` returns it or raises ConfigError."""
+
+    class Edited(Message):
+        """A field changed; the app may show that the next run differs."""
+
+    def __init__(self, config: RunConfig, train_size: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.initial = config
+        self.train_size = train_size
+        self.setups: dict[str, SetupSpec] = {}
+        for spec in (*DEFAULT_SETUPS, *config.setups):
+            self.setups.setdefault(spec.name, spec)
+
+    def compose(self) -> ComposeResult:
+        yield Static("config", classes="sidebar-title")
+        for spec in FIELDS:
+            with Horizontal(classes="field-row"):
+                yield Label(spec.label, classes="field-label")
+                yield Input(
+                    spec.show(self.initial),
+                    id=f"field-{spec.key}",
+                    validators=[ParserValidator(spec.parse)],
+                    validate_on=["changed", "submitted"],
+                    compact=True,
+                )
+            yield Static("", id=f"error-{spec.key}", classes="field-error")
+        yield Checkbox(
+            "notebook gradient", self.initial.notebook_grad, id="field-notebook_grad", compact=True
+        )
+        yield Static("setups", classes="sidebar-title")
+        chosen = set(self.initial.setup_names)
+        yield SelectionList[str](
+            *(Selection(name, name, name in chosen) for name in self.setups),
+            id="setups",
+            compact=True,
+        )
+        with Horizontal(classes="field-row"):
+            yield Input(
+                placeholder="ACTIVATION-INIT",
+                id="custom-setup",
+                validators=[ParserValidator(parse_setup)],
+                validate_on=["submitted"],
+                compact=True,
+            )
+            yield Button("add", id="add-setup", compact=True)
+        yield Static("", id="error-custom", classes="field-error")
+        yield Static("", id="config-note", classes="config-note")
+
+    def on_mount(self) -> None:
+        for spec in FIELDS:
+            self.query_one(f"#field-{spec.key}", Input).validate(spec.show(self.initial))
+
+    @on(Input.Changed)
+    def show_reason(self, event: Input.Changed) -> None:
+        """Show why a field is invalid next to it, as the user types."""
+        if event.input.id == "custom-setup":
+            self.query_one("#error-custom", Static).update("")
+            return
+        key = (event.input.id or "").removeprefix("field-")
+        result = event.validation_result
+        reason = "" if result is None or result.is_valid else result.failure_descriptions[0]
+        if key == "batch_size" and not reason:
+            size = int(event.value)
+            if size > self.train_size:
+                reason = f"batch size must be <= {self.train_size} (training set)"
+        self.query_one(f"#error-{key}", Static).update(reason)
+        event.input.set_class(bool(reason), "-invalid")
+        self.post_message(self.Edited())
+
+    @on(Input.Submitted, "#custom-setup")
+    @on(Button.Pressed, "#add-setup")
+    def add_custom_setup(self, event: Message) -> None:
+        """Add an ``ACTIVATION-INIT`` setup to the list, selected."""
+        event.stop()
+        field = self.query_one("#custom-setup", Input)
+        error = self.query_one("#error-custom", Static)
+        try:
+            spec = parse_setup(field.value)
+        except ConfigError as problem:
+            error.update(str(problem))
+            return
+        setups = self.query_one("#setups", SelectionList)
+        if spec.name not in self.setups:
+            self.setups[spec.name] = spec
+            setups.add_option(Selection(spec.name, spec.name, True))
+        else:
+            setups.select(spec.name)
+        field.value = ""
+        error.update(f"added {spec.name}")
+
+    def errors(self) -> list[str]:
+        """Every reason the current values cannot start a run (empty when they can)."""
+        try:
+            self.read_config()
+        except ConfigError as error:
+            return [str(error)]
+        return []
+
+    def read_config(self) -> RunConfig:
+        """The config the fields describe; raises ConfigError with the first problem."""
+        values: dict[str, Any] = {}
+        for spec in FIELDS:
+            field = self.query_one(f"#field-{spec.key}", Input)
+            values[spec.key] = spec.parse(field.value)
+        selected = self.query_one("#setups", SelectionList).selected
+        config = RunConfig(
+            **values,
+            setups=tuple(self.setups[name] for name in selected),
+            notebook_grad=self.query_one("#field-notebook_grad", Checkbox).value,
+        )
+        return config.validate(train_size=self.train_size)
+
+    def set_note(self, text: str) -> None:
+        self.query_one("#config-note", Static).update(text)
