@@ -1,0 +1,56 @@
+"""End to end on real MNIST: the vanishing-gradient phenomenon shows up as the brief says."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+
+from vgtui.core.config import RunConfig, parse_setups
+from vgtui.core.results import summarize
+from vgtui.core.trainer import Trainer
+
+
+def final_summaries(config: RunConfig, mnist) -> dict:
+    records = []
+    Trainer(config, mnist, np.random.default_rng(config.seed)).run(records.extend)
+    return {s.setup: s for s in summarize(records, config.setup_names)}
+
+
+def test_short_run_shows_the_phenomenon(mnist):
+    result = final_summaries(RunConfig(iterations=300, eval_every=50), mnist)
+    assert result["relu-he"].final_test_accuracy > 0.8
+    assert result["sigmoid-gauss"].final_test_accuracy < 0.2  # stuck near chance
+    # The first layer of sigmoid-gauss gets a vanishing share of the gradient.
+    assert result["sigmoid-gauss"].grad_ratio < 0.05 * result["relu-he"].grad_ratio
+
+
+def test_full_notebook_run_reproduces_the_brief(tmp_path):
+    """``vgtui --no-ui --seed 0``: the four setups of the course, 2000 iterations."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "vgtui", "--no-ui", "--seed", "0", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=600,
+    )
+    assert completed.returncode == 0, completed.stderr
+    (run_dir,) = tmp_path.iterdir()
+    assert run_dir.name.endswith("-notebook")
+    summary = json.loads((run_dir / "summary.json").read_text())
+    final = {s["setup"]: s["final_test_accuracy"] for s in summary["setups"]}
+    assert final["sigmoid-gauss"] <= 0.15
+    assert final["relu-gauss"] >= 0.85
+    assert final["sigmoid-xavier"] >= 0.80
+    assert final["relu-he"] >= 0.93
+
+
+def test_notebook_gradient_quirk_slows_sigmoid_xavier(mnist):
+    base = RunConfig(setups=parse_setups("sigmoid-xavier"))
+    exact = final_summaries(base, mnist)["sigmoid-xavier"].final_test_accuracy
+    quirk = RunConfig(setups=base.setups, notebook_grad=True)
+    notebook = final_summaries(quirk, mnist)["sigmoid-xavier"].final_test_accuracy
+    assert exact >= 0.85
+    assert 0.75 <= notebook <= exact - 0.03
