@@ -18,11 +18,11 @@ run: $(STAMP)
 	$(BIN)/vgtui $(ARGS)
 
 test: $(STAMP)
-	$(BIN)/ruff check vgtui tests bench
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check vgtui tests bench
+	$(BIN)/ruff check .
 
 bench: $(STAMP)
 	$(BIN)/python bench/speed.py $(ARGS)
