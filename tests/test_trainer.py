@@ -89,8 +89,11 @@ def test_pause_step_and_cancel_from_another_thread(mnist):
         deadline.wait(0.2)
         assert trainer.iteration == 5
         control.resume()
-        while trainer.iteration < 40:
+        for _ in range(2000):
+            if trainer.iteration >= 40:
+                break
             deadline.wait(0.01)
+        assert trainer.iteration >= 40
         control.pause()
         deadline.wait(0.2)
         paused_at = trainer.iteration
@@ -118,7 +121,9 @@ def test_divergent_setup_is_marked_and_others_go_on(mnist):
     diverged = [r for r in records if r.status == STATUS_DIVERGED]
     assert [r.setup for r in diverged] == ["relu-gauss:100"]
     assert "relu-gauss:100" in trainer.diverged_at
-    after = [r for r in records if r.setup == "relu-gauss:100" and r.iteration > diverged[0].iteration]
+    after = [
+        r for r in records if r.setup == "relu-gauss:100" and r.iteration > diverged[0].iteration
+    ]
     assert after == []
     sigmoid = [r for r in records if r.setup == "sigmoid-gauss"]
     assert sigmoid[-1].iteration == 60 and math.isfinite(sigmoid[-1].train_loss)
