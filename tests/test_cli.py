@@ -140,6 +140,34 @@ def test_json_lines_on_stdout(tmp_path):
     assert "final test" in result.stderr  # the table moves to stderr
 
 
+def test_closed_json_reader_stops_quietly(tmp_path):
+    process = subprocess.Popen(
+        [*VGTUI, "--no-ui", "--json", "--iters", "1000000", "--out", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+    )
+    try:
+        assert process.stdout.readline()
+        process.stdout.close()  # like `vgtui --json | head -1`
+        stderr = process.stderr.read().decode()
+        process.wait(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 141
+    assert "Traceback" not in stderr and "Run interrupted" in stderr
+    summary = json.loads((only_run_dir(tmp_path) / "summary.json").read_text())
+    assert summary["status"] == "interrupted"
+
+
+def test_unwritable_output_folder_is_one_line(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    result = run_cli("--no-ui", "--iters", "1", "--out", str(blocker / "runs"))
+    assert result.returncode == 1
+    assert len(result.stderr.strip().splitlines()) == 1 and "run folder" in result.stderr
+
+
 def test_other_mnist_format_folder(tmp_path):
     folder = write_dataset(tmp_path / "set", train=120, test=40, compress=False)
     result = run_cli(

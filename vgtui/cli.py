@@ -38,6 +38,7 @@ EXIT_OK = 0
 EXIT_DATA_ERROR = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141
 PROGRESS_INTERVAL_SECONDS = 0.1
 
 
@@ -76,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
             "Inits: gauss[:SIGMA] (N(0, SIGMA^2), default SIGMA 0.01), xavier (randn/sqrt(n_in)), "
             "he (randn*sqrt(2/n_in)). Default: "
             + ",".join(s.name for s in DEFAULT_SETUPS)
-            + ". Exit status: 0 done, 1 bad data, 2 bad arguments, 130 interrupted."
+            + ". Exit status: 0 done, 1 bad data, 2 bad arguments, 130 interrupted, 141 broken pipe."
         ),
     )
     add = parser.add_argument
@@ -287,7 +288,11 @@ def format_summary(
 def run_headless(args: argparse.Namespace, config: RunConfig, dataset: Dataset) -> int:
     """Train every setup without the UI; write the run folder; print the summary."""
     trainer = Trainer(config, dataset, np.random.default_rng(config.seed))
-    writer = RunWriter(args.out, config, dataset.name)
+    try:
+        writer = RunWriter(args.out, config, dataset.name)
+    except OSError as exc:
+        print(f"vgtui: error: cannot create a run folder under {args.out}: {exc}", file=sys.stderr)
+        return EXIT_DATA_ERROR
     progress = ProgressReporter(sys.stderr, config.iterations, config.setup_names)
     started = time.perf_counter()
 
@@ -300,10 +305,15 @@ def run_headless(args: argparse.Namespace, config: RunConfig, dataset: Dataset) 
             sys.stdout.flush()
 
     status = RUN_DONE
+    exit_code = EXIT_OK
     try:
         trainer.run(on_records)
     except KeyboardInterrupt:
-        status = RUN_INTERRUPTED
+        status, exit_code = RUN_INTERRUPTED, EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader of --json went away (e.g. `| head`): save what we have and stop quietly.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        status, exit_code = RUN_INTERRUPTED, EXIT_BROKEN_PIPE
     progress.close()
     wall = time.perf_counter() - started
     summaries = writer.finish(status, wall)
@@ -311,7 +321,7 @@ def run_headless(args: argparse.Namespace, config: RunConfig, dataset: Dataset) 
         summaries, status, trainer.iteration, config, wall, writer.path, dataset.name
     )
     print(table, file=sys.stderr if args.json else sys.stdout, flush=True)
-    return EXIT_INTERRUPTED if status == RUN_INTERRUPTED else EXIT_OK
+    return exit_code
 
 
 def _has_terminal() -> bool:
