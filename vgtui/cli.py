@@ -77,7 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
             "Inits: gauss[:SIGMA] (N(0, SIGMA^2), default SIGMA 0.01), xavier (randn/sqrt(n_in)), "
             "he (randn*sqrt(2/n_in)). Default: "
             + ",".join(s.name for s in DEFAULT_SETUPS)
-            + ". Exit status: 0 done, 1 bad data, 2 bad arguments, 130 interrupted, 141 broken pipe."
+            + ". Exit status: 0 done, 1 bad data, 2 bad arguments, 130 interrupted, "
+            "141 broken pipe."
         ),
     )
     add = parser.add_argument
