@@ -159,27 +159,34 @@ class VgtuiApp(App[int]):
         self.last_status: str | None = None
         self.next_redraw = 0.0
         self.compact: bool | None = None
+        self.quitting = False
+        self.header = RunHeader(id="header")
+        self.sidebar = ConfigSidebar(config, dataset.train_size, id="sidebar")
+        self.tabbed = TabbedContent(id="tabs", initial="accuracy")
+        self.accuracy_grid = Grid(id="accuracy-grid", classes="chart-grid")
+        self.gradient_grid = Grid(id="gradient-grid", classes="chart-grid")
+        self.overlay = OverlayChart(self.history, config.iterations, id="overlay-chart")
+        self.table: DataTable = DataTable(id="summary-table", cursor_type="row", zebra_stripes=True)
 
     # ----------------------------------------------------------------- layout
 
     def compose(self) -> ComposeResult:
-        yield RunHeader(id="header")
+        yield self.header
         with Horizontal(id="body"):
-            yield ConfigSidebar(self.config, self.dataset.train_size, id="sidebar")
-            with TabbedContent(id="tabs", initial="accuracy"):
+            yield self.sidebar
+            with self.tabbed:
                 with TabPane("Accuracy 1", id="accuracy"):
-                    yield Grid(id="accuracy-grid", classes="chart-grid")
+                    yield self.accuracy_grid
                 with TabPane("Overlay 2", id="overlay"):
-                    yield OverlayChart(self.history, self.config.iterations, id="overlay-chart")
+                    yield self.overlay
                 with TabPane("Gradients 3", id="gradients"):
-                    yield Grid(id="gradient-grid", classes="chart-grid")
+                    yield self.gradient_grid
                 with TabPane("Summary 4", id="summary"):
-                    yield DataTable(id="summary-table", cursor_type="row", zebra_stripes=True)
+                    yield self.table
         yield Footer()
 
     async def on_mount(self) -> None:
-        table = self.query_one("#summary-table", DataTable)
-        table.add_columns(
+        self.table.add_columns(
             "setup",
             "status",
             "iter",
@@ -188,15 +195,15 @@ class VgtuiApp(App[int]):
             "@iter",
             "final train",
             "time s",
-            "grad first/last",
+            "L1/Lout",
         )
         await self.rebuild_charts(self.config)
         self.update_compact(self.size.width, self.size.height)
-        self.query_one(Tabs).focus()
+        self.focus_tabs()
         self.set_interval(1 / FLUSH_HZ, self.flush_pending)
         self.update_header()
         if self.autostart:
-            self.action_run()
+            await self.action_run()
 
     async def rebuild_charts(self, config: RunConfig) -> None:
         """Replace every chart by fresh, empty ones for ``config``."""
@@ -205,11 +212,10 @@ class VgtuiApp(App[int]):
         columns = grid_columns(len(config.setups))
         rows = math.ceil(len(config.setups) / columns)
         with self.batch_update():
-            for grid_id, chart_type, prefix in (
-                ("#accuracy-grid", AccuracyChart, "acc"),
-                ("#gradient-grid", GradientChart, "grad"),
+            for grid, chart_type, prefix in (
+                (self.accuracy_grid, AccuracyChart, "acc"),
+                (self.gradient_grid, GradientChart, "grad"),
             ):
-                grid = self.query_one(grid_id, Grid)
                 await grid.remove_children()
                 grid.styles.grid_size_columns = columns
                 grid.styles.grid_size_rows = rows
@@ -222,10 +228,9 @@ class VgtuiApp(App[int]):
                     )
                     for index, name in enumerate(config.setup_names)
                 )
-            overlay = self.query_one(OverlayChart)
-            overlay.history = self.history
-            overlay.total_iterations = config.iterations
-            for chart in self.query(Chart):
+            self.overlay.history = self.history
+            self.overlay.total_iterations = config.iterations
+            for chart in self.all_charts():
                 chart.mark_dirty()
             self.summary_dirty = True
             self.redraw_visible()
@@ -242,21 +247,34 @@ class VgtuiApp(App[int]):
         self.update_compact(event.size.width, event.size.height)
 
     def watch_sidebar_visible(self, visible: bool) -> None:
-        sidebar = self.query_one("#sidebar", ConfigSidebar)
-        sidebar.display = visible
-        if not visible and sidebar.has_focus_within:
-            self.query_one(Tabs).focus()
+        self.sidebar.display = visible
+        if not visible and self.sidebar.has_focus_within:
+            self.focus_tabs()
 
     # ----------------------------------------------------------------- drawing
 
+    def focus_tabs(self) -> None:
+        self.tabbed.query_one(Tabs).focus()
+
+    def all_charts(self) -> list[Chart]:
+        return [
+            *self.accuracy_grid.query(Chart),
+            self.overlay,
+            *self.gradient_grid.query(Chart),
+        ]
+
     @property
     def active_tab(self) -> str:
-        return self.query_one("#tabs", TabbedContent).active
+        return self.tabbed.active
 
     def visible_charts(self) -> list[Chart]:
         tab = self.active_tab
-        if tab in ("accuracy", "gradients", "overlay"):
-            return list(self.query_one(f"#{tab}", TabPane).query(Chart))
+        if tab == "accuracy":
+            return list(self.accuracy_grid.query(Chart))
+        if tab == "gradients":
+            return list(self.gradient_grid.query(Chart))
+        if tab == "overlay":
+            return [self.overlay]
         return []
 
     def redraw_visible(self) -> None:
@@ -273,6 +291,8 @@ class VgtuiApp(App[int]):
 
     def flush_pending(self) -> None:
         """Timer: move pending records into the history and redraw, at a bounded rate."""
+        if self.quitting or not self.header.is_mounted:
+            return
         self.update_header()
         if not self.pending or time.monotonic() < self.next_redraw:
             return
@@ -285,7 +305,7 @@ class VgtuiApp(App[int]):
                     title="diverged",
                     severity="warning",
                 )
-        for chart in self.query(Chart):
+        for chart in self.all_charts():
             chart.mark_dirty()
         self.summary_dirty = True
         with self.batch_update():
@@ -293,7 +313,7 @@ class VgtuiApp(App[int]):
 
     def update_summary(self) -> None:
         self.summary_dirty = False
-        table = self.query_one("#summary-table", DataTable)
+        table = self.table
         table.clear()
         for row in summarize(self.history.records, self.history.setup_names):
             table.add_row(
@@ -313,19 +333,26 @@ class VgtuiApp(App[int]):
         iteration = session.iteration if session else 0
         total = session.total_iterations if session else self.config.iterations
         seconds = session.seconds if session else 0.0
-        rate = iteration / seconds if seconds > 0 else 0.0
         state = self.run_state
         text = (
             f" [b]vgtui[/b]  {self.dataset.name}  [b]{state}[/b]"
-            f"  iter {iteration}/{total}  {format_elapsed(seconds)}  {rate:.1f} it/s"
+            f"  iter {iteration}/{total}  {self.timing_text(iteration, seconds)}"
         )
         if session is not None and state not in ACTIVE_STATES:
-            text += f"  {session.path.name}"
-        header = self.query_one(RunHeader)
+            text += f"  {self.run_folder_text(session.path)}"
+        header = self.header
         if text != header.text:
             header.text = text
             header.update(text)
             header.set_classes(f"-{state}")
+
+    def timing_text(self, iteration: int, seconds: float) -> str:
+        """Elapsed compute time (pauses excluded) and iterations per second."""
+        rate = iteration / seconds if seconds > 0 else 0.0
+        return f"{format_elapsed(seconds)}  {rate:.1f} it/s"
+
+    def run_folder_text(self, path: Path) -> str:
+        return path.name
 
     @on(TabbedContent.TabActivated)
     def tab_shown(self) -> None:
@@ -341,7 +368,7 @@ class VgtuiApp(App[int]):
 
     @on(RunEnded)
     def run_ended(self, message: RunEnded) -> None:
-        if message.run_number != self.run_number or self.session is None:
+        if self.quitting or message.run_number != self.run_number or self.session is None:
             return
         self.next_redraw = 0.0
         self.flush_pending()
@@ -358,12 +385,12 @@ class VgtuiApp(App[int]):
     @on(ConfigSidebar.Edited)
     def config_edited(self) -> None:
         if self.run_state in ACTIVE_STATES:
-            self.query_one(ConfigSidebar).set_note("changes apply to the next run (r)")
+            self.sidebar.set_note("changes apply to the next run (r)")
 
     @on(Input.Submitted)
     def leave_input(self, event: Input.Submitted) -> None:
         if event.input.id != "custom-setup":
-            self.query_one(Tabs).focus()
+            self.focus_tabs()
 
     # ----------------------------------------------------------------- worker
 
@@ -384,7 +411,7 @@ class VgtuiApp(App[int]):
         return self.session is not None and not self.session.finished.is_set()
 
     async def start_run(self, *, paused: bool = False) -> RunSession | None:
-        sidebar = self.query_one(ConfigSidebar)
+        sidebar = self.sidebar
         try:
             config = sidebar.read_config()
         except ConfigError as error:
@@ -459,7 +486,7 @@ class VgtuiApp(App[int]):
             self.run_state = STATE_STOPPING
             self.update_header()
             return
-        sidebar = self.query_one(ConfigSidebar)
+        sidebar = self.sidebar
         try:
             config = sidebar.read_config()
         except ConfigError:
@@ -474,17 +501,17 @@ class VgtuiApp(App[int]):
         self.sidebar_visible = not self.sidebar_visible
 
     def action_toggle_train(self) -> None:
-        overlay = self.query_one(OverlayChart)
+        overlay = self.overlay
         overlay.show_train = not overlay.show_train
         overlay.mark_dirty()
         self.action_show_tab("overlay")
         self.redraw_visible()
 
     def action_show_tab(self, tab: str) -> None:
-        self.query_one("#tabs", TabbedContent).active = tab
+        self.tabbed.active = tab
 
     def action_leave_field(self) -> None:
-        self.query_one(Tabs).focus()
+        self.focus_tabs()
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
@@ -506,6 +533,7 @@ class VgtuiApp(App[int]):
 
     async def action_quit(self) -> None:
         """Quit; a running run is stopped (within half a second) and saved as interrupted."""
+        self.quitting = True
         await self.stop_and_wait()
         self.exit(0)
 

@@ -89,7 +89,7 @@ class ConfigSidebar(VerticalScroll):
         self.initial = config
         self.train_size = train_size
         self.setups: dict[str, SetupSpec] = {}
-        for spec in (*DEFAULT_SETUPS, *config.setups):
+        for spec in (*config.setups, *DEFAULT_SETUPS):
             self.setups.setdefault(spec.name, spec)
 
     def compose(self) -> ComposeResult:
@@ -183,7 +183,8 @@ class ConfigSidebar(VerticalScroll):
         for spec in FIELDS:
             field = self.query_one(f"#field-{spec.key}", Input)
             values[spec.key] = spec.parse(field.value)
-        selected = self.query_one("#setups", SelectionList).selected
+        chosen = set(self.query_one("#setups", SelectionList).selected)
+        selected = [name for name in self.setups if name in chosen]  # in list order
         config = RunConfig(
             **values,
             setups=tuple(self.setups[name] for name in selected),

@@ -1,0 +1,304 @@
+"""Pilot tests of the monitor: real short runs on the bundled MNIST."""
+
+from __future__ import annotations
+
+import csv
+
+from textual.widgets import Input, SelectionList
+
+from tests.apptools import (
+    DIVERGING,
+    LONG,
+    SHORT,
+    header_text,
+    read_summary,
+    wait_for_state,
+    wait_until,
+)
+from vgtui.ui.app import HelpScreen, VgtuiApp
+from vgtui.ui.charts import AccuracyChart, GradientChart, OverlayChart
+from vgtui.ui.sidebar import ConfigSidebar
+
+
+def notifications(app: VgtuiApp) -> str:
+    return "\n".join(str(n.message) for n in app._notifications)
+
+
+async def test_short_run_fills_charts_header_and_run_folder(mnist, tmp_path):
+    app = VgtuiApp(SHORT, mnist, tmp_path)
+    async with app.run_test(size=(160, 50)) as pilot:
+        assert "ready" in header_text(app)
+        assert "iter 0/40" in header_text(app)
+        await pilot.press("r")
+        await wait_for_state(pilot, app, "done")
+        await pilot.pause()
+        charts = list(app.query(AccuracyChart))
+        assert [c.series.setup for c in charts] == list(SHORT.setup_names)
+        for chart in charts:
+            assert chart.series.iterations == [10, 20, 30, 40]
+            assert all(0.0 <= a <= 1.0 for a in chart.series.test_accuracy)
+            assert not chart.dirty
+            assert f"{chart.series.latest_test:.2f}" in chart.title
+        assert "done" in header_text(app)
+        assert "iter 40/40" in header_text(app)
+        run_dir = app.session.path
+    assert run_dir.parent == tmp_path
+    summary = read_summary(run_dir)
+    assert summary["status"] == "done"
+    assert summary["iterations_done"] == 40
+    rows = list(csv.DictReader((run_dir / "metrics.csv").open()))
+    assert len(rows) == 4 * len(SHORT.setups)
+    # relu-he learns in 40 iterations, sigmoid-gauss does not: the charts show the contrast.
+    best = {s["setup"]: s["best_test_accuracy"] for s in summary["setups"]}
+    assert best["relu-he"] > 0.5 > best["sigmoid-gauss"]
+
+
+async def test_header_advances_while_running(mnist, tmp_path):
+    app = VgtuiApp(LONG, mnist, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("r")
+        await wait_until(pilot, lambda: len(app.history) >= 4, "first records")
+        first = app.session.iteration
+        await wait_until(pilot, lambda: len(app.history) >= 8, "more records")
+        await pilot.pause(0.2)
+        assert app.session.iteration > first
+        assert f"iter {app.session.iteration}/2000" in header_text(app) or "running" in (
+            header_text(app)
+        )
+        assert "running" in header_text(app)
+        await pilot.press("q")
+    assert app.session.status == "interrupted"
+
+
+async def test_pause_resume_step_and_stop(mnist, tmp_path):
+    app = VgtuiApp(LONG, mnist, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("n")  # step from ready: start paused, run to the first evaluation
+        await wait_until(pilot, lambda: app.session.iteration == 10, "first step")
+        await wait_until(pilot, lambda: len(app.history) == 4, "step records")
+        assert app.run_state == "paused"
+        await pilot.press("n")
+        await wait_until(pilot, lambda: len(app.history) == 8, "second step records")
+        assert app.session.iteration == 20
+        assert app.history.last_iteration == 20
+        assert "paused" in header_text(app)
+
+        await pilot.press("p")  # resume
+        assert app.run_state == "running"
+        await wait_until(pilot, lambda: app.history.last_iteration >= 40, "running again")
+        await pilot.press("p")  # pause
+        assert app.run_state == "paused"
+        await wait_until(pilot, lambda: app.session.control.paused, "paused control")
+        await pilot.pause(0.3)
+        held = app.session.iteration
+        await pilot.pause(0.3)
+        assert app.session.iteration == held  # nothing runs while paused
+
+        await pilot.press("x")  # stop keeps the results
+        await wait_for_state(pilot, app, "stopped")
+        await pilot.pause()
+        kept = len(app.history)
+        assert kept >= 16
+        assert all(c.series.iterations for c in app.query(AccuracyChart))
+        summary = read_summary(app.session.path)
+        assert summary["status"] == "stopped"
+        assert summary["iterations_done"] == app.history.last_iteration
+
+        await pilot.press("x")  # a second x resets the charts for the next run
+        assert app.run_state == "ready"
+        assert len(app.history) == 0
+        assert all(not c.series.iterations for c in app.query(AccuracyChart))
+
+
+async def test_invalid_sidebar_input_blocks_the_run_and_says_why(mnist, tmp_path):
+    app = VgtuiApp(SHORT, mnist, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        field = app.query_one("#field-iterations", Input)
+        field.focus()
+        field.value = ""
+        await pilot.press("a", "b", "c")
+        await pilot.pause()
+        reason = str(app.query_one("#error-iterations").render())
+        assert "iterations must be a whole number" in reason
+        assert field.has_class("-invalid")
+        await pilot.press("escape", "r")
+        await pilot.pause()
+        assert app.run_state == "ready"
+        assert app.session is None
+        assert "iterations must be a whole number" in notifications(app)
+        assert not list(tmp_path.iterdir())  # no run folder for a blocked run
+
+        field.focus()
+        field.value = ""
+        await pilot.press("2", "0")
+        await pilot.pause()
+        assert str(app.query_one("#error-iterations").render()) == ""
+        assert not field.has_class("-invalid")
+
+        batch = app.query_one("#field-batch_size", Input)
+        batch.value = "70000"
+        await pilot.pause()
+        assert "training set" in str(app.query_one("#error-batch_size").render())
+        batch.value = "50"
+
+        setups = app.query_one("#setups", SelectionList)
+        setups.deselect_all()
+        await pilot.press("escape", "r")
+        await pilot.pause()
+        assert app.session is None
+        assert "no setups selected" in notifications(app)
+
+        custom = app.query_one("#custom-setup", Input)
+        custom.focus()
+        await pilot.press(*"swish-he", "enter")
+        await pilot.pause()
+        assert "unknown activation" in str(app.query_one("#error-custom").render())
+        custom.value = ""
+        await pilot.press(*"tanh-xavier", "enter")
+        await pilot.pause()
+        assert setups.selected == ["tanh-xavier"]
+
+        await pilot.press("escape", "r")
+        await wait_for_state(pilot, app, "done")
+        assert app.config.iterations == 20 and app.config.batch_size == 50
+        assert [c.series.setup for c in app.query(AccuracyChart)] == ["tanh-xavier"]
+        assert app.history.last_iteration == 20
+
+
+async def test_quit_mid_run_stops_the_worker_and_saves(mnist, tmp_path):
+    app = VgtuiApp(LONG, mnist, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("r")
+        await wait_until(pilot, lambda: len(app.history) >= 4, "records")
+        await pilot.press("q")
+    session = app.session
+    assert session.finished.is_set()
+    assert session.status == "interrupted"
+    summary = read_summary(session.path)
+    assert summary["status"] == "interrupted"
+    assert 0 < summary["iterations_done"] < 2000
+    rows = list(csv.DictReader((session.path / "metrics.csv").open()))
+    assert len(rows) >= 4
+
+
+async def test_restart_after_editing_replaces_the_charts(mnist, tmp_path):
+    app = VgtuiApp(SHORT, mnist, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("r")
+        await wait_for_state(pilot, app, "done")
+        first_path = app.session.path
+        assert len(app.query(AccuracyChart)) == 4
+        setups = app.query_one("#setups", SelectionList)
+        setups.deselect("sigmoid-gauss")
+        setups.deselect("relu-gauss")
+        app.query_one("#field-iterations", Input).value = "30"
+        await pilot.pause()
+        await pilot.press("r")
+        await wait_for_state(pilot, app, "done")
+        await pilot.pause()
+        charts = list(app.query(AccuracyChart))
+        assert [c.series.setup for c in charts] == ["sigmoid-xavier", "relu-he"]
+        assert all(c.series.iterations == [10, 20, 30] for c in charts)
+        assert len(app.query(GradientChart)) == 2
+        assert set(app.query_one(OverlayChart).history.series) == {"sigmoid-xavier", "relu-he"}
+        assert app.session.path != first_path
+        assert read_summary(first_path)["iterations_done"] == 40
+
+
+async def test_diverged_setup_is_shown_and_the_others_go_on(mnist, tmp_path):
+    app = VgtuiApp(DIVERGING, mnist, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("r")
+        await wait_for_state(pilot, app, "done")
+        await pilot.pause()
+        diverged, healthy = list(app.query(AccuracyChart))
+        assert "DIVERGED" in diverged.title
+        assert diverged.has_class("-diverged")
+        assert healthy.series.iterations[-1] == 60
+        assert not healthy.has_class("-diverged")
+        assert "diverged" in notifications(app)
+        await pilot.press("4")
+        await pilot.pause()
+        table = app.query_one("#summary-table")
+        assert table.row_count == 2
+        assert "diverged" in [str(c) for c in table.get_row_at(0)]
+
+
+async def test_resize_to_80x24_and_back(mnist, tmp_path):
+    app = VgtuiApp(SHORT, mnist, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        sidebar = app.query_one(ConfigSidebar)
+        assert app.screen.has_class("-compact")
+        assert not sidebar.display  # charts get the whole width on a small terminal
+        await pilot.press("r")
+        await wait_for_state(pilot, app, "done")
+        await pilot.pause()
+        for chart in app.query(AccuracyChart):
+            assert chart.size.width >= 30 and chart.size.height >= 8
+            assert chart.series.iterations
+        await pilot.press("b")
+        assert sidebar.display
+        await pilot.press("b")
+        assert not sidebar.display
+        await pilot.resize_terminal(200, 60)
+        await pilot.pause()
+        assert not app.screen.has_class("-compact")
+        assert sidebar.display
+        assert all(c.size.width >= 60 for c in app.query(AccuracyChart))
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert app.screen.has_class("-compact")
+
+
+async def test_tabs_help_save_and_gradients(mnist, tmp_path):
+    app = VgtuiApp(SHORT, mnist, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("r")
+        await wait_for_state(pilot, app, "done")
+        for chart in app.query(GradientChart):
+            assert chart.dirty  # hidden tab: nothing drawn yet
+        await pilot.press("3")
+        await pilot.pause()
+        assert app.active_tab == "gradients"
+        for chart in app.query(GradientChart):
+            assert not chart.dirty
+            assert len(chart.series.grad_norms) == 4
+            assert len(chart.series.grad_norms[0]) == 3  # 784-40-20-10: three weight layers
+        await pilot.press("2", "t")
+        await pilot.pause()
+        assert app.active_tab == "overlay"
+        assert app.query_one(OverlayChart).show_train
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, HelpScreen)
+        await pilot.press("s")
+        await pilot.pause()
+        saved = list(app.session.path.glob("screen-overlay-*.svg"))
+        assert len(saved) == 1
+        assert "test&#160;accuracy" in saved[0].read_text()
+
+
+async def test_worker_errors_become_notifications(mnist, tmp_path, monkeypatch):
+    from vgtui.core.trainer import Trainer
+
+    def broken_run(self, on_records, control=None):
+        raise RuntimeError("the engine broke")
+
+    monkeypatch.setattr(Trainer, "run", broken_run)
+    app = VgtuiApp(SHORT, mnist, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("r")
+        await wait_for_state(pilot, app, "failed")
+        assert "the engine broke" in notifications(app)
+        assert app.is_running
+    assert read_summary(app.session.path)["status"] == "interrupted"
+
+
+async def test_autostart_runs_without_a_key(mnist, tmp_path):
+    app = VgtuiApp(SHORT, mnist, tmp_path, autostart=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for_state(pilot, app, "done")
+        assert app.history.last_iteration == 40
