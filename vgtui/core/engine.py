@@ -1,11 +1,18 @@
 """A bank of MLPs trained in lockstep: one network per setup, all the same shape.
 
-Layout, chosen for speed (the four setups see the same inputs):
+Layout, chosen for speed (the setups see the same inputs):
 
+* internally the setups are ordered by activation ("slots"), so each activation runs once per
+  layer over a contiguous block of setups instead of once per setup;
 * the first layer of every setup is one matrix ``first_weights`` of shape
-  (inputs, setups * hidden[0]), so the input batch is multiplied once for all setups;
-* deeper layers are stacked per setup, ``weights[l]`` of shape (setups, n_in, n_out), and run
-  as one batched ``matmul``.
+  (inputs, setups * hidden[0]), so the input batch is multiplied once for all setups. Its bias
+  is stored as one extra row below it (``first_layer``, shape (inputs + 1, setups * hidden[0]))
+  and inputs carry a trailing column of ones, so the bias add and the bias gradient come out
+  of the same matrix product;
+* deeper layers are stacked per slot, ``weights[l]`` of shape (setups, n_in, n_out), and run
+  as one batched ``matmul``;
+* all parameters live in one flat array and all gradients in another, so the SGD update is two
+  vector operations.
 
 Forward: u = a @ W + b, a' = f(u) on hidden layers, softmax on the last layer.
 Backward (softmax + cross-entropy): d_logits = (p - onehot) / batch;
@@ -35,14 +42,29 @@ def init_scale(spec: SetupSpec, fan_in: int) -> float:
     raise ValueError(f"unknown init {spec.init!r}")
 
 
+@dataclass(frozen=True)
+class ActivationGroup:
+    """Consecutive slots that share one activation."""
+
+    activation: Activation
+    start: int  # first slot
+    stop: int  # one past the last slot
+
+
 @dataclass
 class _Buffers:
     """Work arrays for one batch size, reused step after step."""
 
-    first_pre: np.ndarray  # (rows, setups * hidden[0]) pre-activation of layer 1
+    inputs: np.ndarray  # (rows, inputs + 1) input rows with a trailing column of ones
+    first_pre: np.ndarray  # (rows, setups * hidden[0]) pre-activation of layer 1, then its delta
     first_post: np.ndarray  # (rows, setups * hidden[0]) activation of layer 1
+    first_post_stacked: np.ndarray  # (setups, rows, hidden[0]) view of first_post
+    first_delta_stacked: np.ndarray  # (setups, rows, hidden[0]) view of first_pre
     pre: list[np.ndarray]  # (setups, rows, n) pre-activations of layers 2..L
     post: list[np.ndarray]  # (setups, rows, n) activations of hidden layers 2..L-1
+    back: list[np.ndarray]  # (setups, rows, n_in) delta @ W.T of layers 2..L
+    row_max: np.ndarray  # (setups, rows, 1) softmax scratch
+    row_sum: np.ndarray  # (setups, rows, 1) softmax scratch
 
 
 class NetworkBank:
@@ -56,8 +78,8 @@ class NetworkBank:
         dtype: type = np.float32,
         notebook_grad: bool = False,
     ) -> None:
-        if len(layer_sizes) < 2:
-            raise ValueError("need at least an input and an output layer")
+        if len(layer_sizes) < 3:
+            raise ValueError("need an input layer, at least one hidden layer and an output layer")
         self.layer_sizes = tuple(int(n) for n in layer_sizes)
         self.setups = tuple(setups)
         self.dtype = np.dtype(dtype)
@@ -66,29 +88,56 @@ class NetworkBank:
             get_activation(s.activation) for s in self.setups
         )
         count = len(self.setups)
+        # Slots: setups grouped by activation, in order of first appearance.
+        names = list(dict.fromkeys(a.name for a in self.activations))
+        self.slot_order = np.array(
+            sorted(range(count), key=lambda s: names.index(self.activations[s].name)),
+            dtype=np.intp,
+        )
+        self.slot_of = np.argsort(self.slot_order)
+        self._identity_order = bool((self.slot_order == np.arange(count)).all())
+        groups = []
+        for name in names:
+            slots = [i for i, s in enumerate(self.slot_order) if self.activations[s].name == name]
+            groups.append(ActivationGroup(get_activation(name), slots[0], slots[-1] + 1))
+        self.groups: tuple[ActivationGroup, ...] = tuple(groups)
+
         n_in, width = self.layer_sizes[0], self.layer_sizes[1]
         self.width = width
+        shapes: list[tuple[int, ...]] = [(n_in + 1, count * width)]
+        for layer in range(1, self.num_layers):
+            fan_in, fan_out = self.layer_sizes[layer], self.layer_sizes[layer + 1]
+            shapes += [(count, fan_in, fan_out), (count, fan_out)]
+        sizes = [math.prod(shape) for shape in shapes]
+        self._params = np.zeros(sum(sizes), dtype=self.dtype)
+        self._grads = np.zeros_like(self._params)
+        self._update = np.empty_like(self._params)
+        param_views = _split(self._params, shapes, sizes)
+        grad_views = _split(self._grads, shapes, sizes)
+        self.first_layer = param_views[0]
+        self.first_weights = self.first_layer[:n_in]
+        self.first_bias = self.first_layer[n_in]
+        self.first_layer_grad = grad_views[0]
+        self.first_weights_grad = self.first_layer_grad[:n_in]
+        self.first_bias_grad = self.first_layer_grad[n_in]
+        unused = np.empty(0, dtype=self.dtype)  # index 0 of the per-layer lists
+        self.weights = [unused, *param_views[1::2]]
+        self.biases = [unused, *param_views[2::2]]
+        self.weights_grad = [unused, *grad_views[1::2]]
+        self.biases_grad = [unused, *grad_views[2::2]]
+        self._weights_t = [unused] + [w.transpose(0, 2, 1) for w in self.weights[1:]]
+
         # The same standard-normal draws serve every setup, scaled by its initialiser, so setups
         # differ only in what the table says they differ in.
         pairs = zip(self.layer_sizes, self.layer_sizes[1:], strict=False)
         draws = [rng.standard_normal((a, b)) for a, b in pairs]
-        self.first_weights = np.empty((n_in, count * width), dtype=self.dtype)
         for s, spec in enumerate(self.setups):
-            self.first_weights[:, self._cols(s)] = draws[0] * init_scale(spec, n_in)
-        self.first_bias = np.zeros(count * width, dtype=self.dtype)
-        self.weights: list[np.ndarray] = [np.empty(0, dtype=self.dtype)]  # index 0 unused
-        self.biases: list[np.ndarray] = [np.empty(0, dtype=self.dtype)]
-        for layer in range(1, self.num_layers):
-            fan_in, fan_out = self.layer_sizes[layer], self.layer_sizes[layer + 1]
-            stacked = np.stack([draws[layer] * init_scale(spec, fan_in) for spec in self.setups])
-            self.weights.append(stacked.astype(self.dtype))
-            self.biases.append(np.zeros((count, fan_out), dtype=self.dtype))
-        self.first_weights_grad = np.zeros_like(self.first_weights)
-        self.first_bias_grad = np.zeros_like(self.first_bias)
-        self.weights_grad = [np.zeros_like(w) for w in self.weights]
-        self.biases_grad = [np.zeros_like(b) for b in self.biases]
-        self.frozen = np.zeros(count, dtype=bool)
-        self._buffers: dict[int, _Buffers] = {}
+            self.weight(s, 0)[...] = draws[0] * init_scale(spec, n_in)
+            for layer in range(1, self.num_layers):
+                fan_in = self.layer_sizes[layer]
+                self.weight(s, layer)[...] = draws[layer] * init_scale(spec, fan_in)
+        self.frozen = np.zeros(count, dtype=bool)  # indexed by slot
+        self._buffers: dict[tuple[int, int], _Buffers] = {}
 
     # -- shape helpers -------------------------------------------------------------------------
     @property
@@ -101,29 +150,30 @@ class NetworkBank:
         return len(self.setups)
 
     def _cols(self, setup: int) -> slice:
-        return slice(setup * self.width, (setup + 1) * self.width)
+        slot = int(self.slot_of[setup])
+        return slice(slot * self.width, (slot + 1) * self.width)
 
     def weight(self, setup: int, layer: int) -> np.ndarray:
         """Writable view of one setup's weight matrix; ``layer`` 0 is the input layer."""
-        return (
-            self.first_weights[:, self._cols(setup)] if layer == 0 else self.weights[layer][setup]
-        )
+        if layer == 0:
+            return self.first_weights[:, self._cols(setup)]
+        return self.weights[layer][self.slot_of[setup]]
 
     def bias(self, setup: int, layer: int) -> np.ndarray:
-        return self.first_bias[self._cols(setup)] if layer == 0 else self.biases[layer][setup]
+        if layer == 0:
+            return self.first_bias[self._cols(setup)]
+        return self.biases[layer][self.slot_of[setup]]
 
     def weight_grad(self, setup: int, layer: int) -> np.ndarray:
         """The last computed gradient of one setup's weight matrix."""
         if layer == 0:
             return self.first_weights_grad[:, self._cols(setup)]
-        return self.weights_grad[layer][setup]
+        return self.weights_grad[layer][self.slot_of[setup]]
 
     def bias_grad(self, setup: int, layer: int) -> np.ndarray:
-        return (
-            self.first_bias_grad[self._cols(setup)]
-            if layer == 0
-            else self.biases_grad[layer][setup]
-        )
+        if layer == 0:
+            return self.first_bias_grad[self._cols(setup)]
+        return self.biases_grad[layer][self.slot_of[setup]]
 
     def grad_norms(self, setup: int) -> tuple[float, ...]:
         """L2 norm of each layer's weight gradient for one setup, input layer first."""
@@ -132,115 +182,190 @@ class NetworkBank:
             for layer in range(self.num_layers)
         )
 
-    def _buffers_for(self, rows: int) -> _Buffers:
-        buffers = self._buffers.get(rows)
+    def is_frozen(self, setup: int) -> bool:
+        """Whether a setup has been frozen (after divergence)."""
+        return bool(self.frozen[self.slot_of[setup]])
+
+    def buffers(self, rows: int, lane: int = 0) -> _Buffers:
+        """The work arrays for batches of ``rows`` rows (allocated on first use); each thread
+        working on the bank at the same time needs its own ``lane``."""
+        buffers = self._buffers.get((rows, lane))
         if buffers is None:
-            count, dtype = self.num_setups, self.dtype
-            first = np.empty((rows, count * self.width), dtype=dtype)
+            count, dtype, width = self.num_setups, self.dtype, self.width
+            inputs = np.empty((rows, self.layer_sizes[0] + 1), dtype=dtype)
+            inputs[:, -1] = 1.0
+            first_pre = np.empty((rows, count * width), dtype=dtype)
+            first_post = np.empty_like(first_pre)
             pre = [np.empty(0, dtype=dtype)]
             post = [np.empty(0, dtype=dtype)]
+            back = [np.empty(0, dtype=dtype)]
             for layer in range(1, self.num_layers):
                 n = self.layer_sizes[layer + 1]
                 pre.append(np.empty((count, rows, n), dtype=dtype))
                 post.append(np.empty((count, rows, n), dtype=dtype))
-            buffers = _Buffers(first, np.empty_like(first), pre, post)
-            self._buffers[rows] = buffers
+                back.append(np.empty((count, rows, self.layer_sizes[layer]), dtype=dtype))
+            buffers = _Buffers(
+                inputs=inputs,
+                first_pre=first_pre,
+                first_post=first_post,
+                first_post_stacked=_stacked(first_post, count, width),
+                first_delta_stacked=_stacked(first_pre, count, width),
+                pre=pre,
+                post=post,
+                back=back,
+                row_max=np.empty((count, rows, 1), dtype=dtype),
+                row_sum=np.empty((count, rows, 1), dtype=dtype),
+            )
+            self._buffers[rows, lane] = buffers
         return buffers
 
-    def _first_post_stacked(self, buffers: _Buffers) -> np.ndarray:
-        """Layer-1 activations as a (setups, rows, width) view."""
-        rows = buffers.first_post.shape[0]
-        return buffers.first_post.reshape(rows, self.num_setups, self.width).transpose(1, 0, 2)
+    def _to_setup_order(self, per_slot: np.ndarray) -> np.ndarray:
+        return per_slot if self._identity_order else per_slot[self.slot_of]
 
     # -- forward ---------------------------------------------------------------------------------
+    def _activate_first(self, pre: np.ndarray, post: np.ndarray) -> None:
+        width = self.width
+        for group in self.groups:
+            cols = slice(group.start * width, group.stop * width)
+            group.activation.forward(pre[:, cols], post[:, cols])
+
+    def _activate_stacked(self, pre: np.ndarray, post: np.ndarray) -> None:
+        for group in self.groups:
+            group.activation.forward(pre[group.start : group.stop], post[group.start : group.stop])
+
+    def _forward_from(self, buffers: _Buffers) -> np.ndarray:
+        """Layers 2..L given the layer-1 pre-activations in ``buffers.first_pre``."""
+        self._activate_first(buffers.first_pre, buffers.first_post)
+        previous = buffers.first_post_stacked
+        last = self.num_layers - 1
+        for layer in range(1, last):
+            pre, post = buffers.pre[layer], buffers.post[layer]
+            np.matmul(previous, self.weights[layer], out=pre)
+            pre += self.biases[layer][:, None, :]
+            self._activate_stacked(pre, post)
+            previous = post
+        logits = buffers.pre[last]
+        np.matmul(previous, self.weights[last], out=logits)
+        logits += self.biases[last][:, None, :]
+        return logits
+
+    def forward_prepared(self, buffers: _Buffers) -> np.ndarray:
+        """Logits per slot, shape (setups, rows, classes), of ``buffers.inputs``."""
+        np.matmul(buffers.inputs, self.first_layer, out=buffers.first_pre)
+        return self._forward_from(buffers)
+
     def forward(self, inputs: np.ndarray, first_weights: np.ndarray | None = None) -> np.ndarray:
         """Logits of every setup, shape (setups, rows, classes).
 
         ``first_weights`` may be a row subset of :attr:`first_weights` matching the columns of
         ``inputs`` (used to skip input pixels that are zero in every row).
         """
-        buffers = self._buffers_for(inputs.shape[0])
-        weights = self.first_weights if first_weights is None else first_weights
-        np.matmul(inputs, weights, out=buffers.first_pre)
+        buffers = self.buffers(inputs.shape[0])
+        if first_weights is None:
+            buffers.inputs[:, :-1] = inputs
+            return self._to_setup_order(self.forward_prepared(buffers))
+        np.matmul(inputs, first_weights, out=buffers.first_pre)
         buffers.first_pre += self.first_bias
-        for s, activation in enumerate(self.activations):
-            cols = self._cols(s)
-            activation.forward(buffers.first_pre[:, cols], buffers.first_post[:, cols])
-        previous = self._first_post_stacked(buffers)
-        for layer in range(1, self.num_layers):
-            pre = buffers.pre[layer]
-            np.matmul(previous, self.weights[layer], out=pre)
-            pre += self.biases[layer][:, None, :]
-            if layer == self.num_layers - 1:
-                return pre
-            post = buffers.post[layer]
-            for s, activation in enumerate(self.activations):
-                activation.forward(pre[s], post[s])
-            previous = post
-        raise AssertionError("unreachable")
+        return self._to_setup_order(self._forward_from(buffers))
 
     def predict(self, inputs: np.ndarray, first_weights: np.ndarray | None = None) -> np.ndarray:
         """Predicted class per setup and row, shape (setups, rows)."""
         return self.forward(inputs, first_weights).argmax(axis=2)
 
+    def count_correct(
+        self, inputs: np.ndarray, layer: np.ndarray, labels: np.ndarray, lane: int = 0
+    ) -> np.ndarray:
+        """Correct predictions per slot for ``inputs`` (with the ones column) and the matching
+        rows ``layer`` of :attr:`first_layer`, using the buffers of ``lane``."""
+        buffers = self.buffers(inputs.shape[0], lane)
+        np.matmul(inputs, layer, out=buffers.first_pre)
+        logits = self._forward_from(buffers)
+        return (logits.argmax(axis=2) == labels).sum(axis=1)
+
     # -- backward --------------------------------------------------------------------------------
-    def _hidden_grad(self, s: int, post: np.ndarray, out: np.ndarray) -> np.ndarray:
-        """f'(u) of setup s given its activation output; the notebook quirk uses f'(output)."""
-        activation = self.activations[s]
-        if self.notebook_grad:
-            return activation.grad_at(post, out)
-        return activation.grad_from_output(post, out)
+    def _hidden_grad(self, post: np.ndarray, out: np.ndarray, stacked: bool) -> None:
+        """f'(u) given the activation output, per group; the notebook quirk uses f'(output)."""
+        width = self.width
+        for group in self.groups:
+            if stacked:
+                part = slice(group.start, group.stop)
+                source, target = post[part], out[part]
+            else:
+                cols = slice(group.start * width, group.stop * width)
+                source, target = post[:, cols], out[:, cols]
+            if self.notebook_grad:
+                group.activation.grad_at(source, target)
+            else:
+                group.activation.grad_from_output(source, target)
 
     def backward(self, inputs: np.ndarray, labels: np.ndarray) -> np.ndarray:
         """Forward and backward pass; fills the gradient arrays and returns each setup's loss."""
-        rows = inputs.shape[0]
-        logits = self.forward(inputs)
-        buffers = self._buffers_for(rows)
+        buffers = self.buffers(inputs.shape[0])
+        buffers.inputs[:, :-1] = inputs
+        return self._to_setup_order(self.backward_prepared(buffers, labels))
+
+    def backward_prepared(self, buffers: _Buffers, labels: np.ndarray) -> np.ndarray:
+        """:meth:`backward` of ``buffers.inputs``; returns the losses per slot."""
+        rows = buffers.inputs.shape[0]
+        logits = self.forward_prepared(buffers)
         # Softmax and cross-entropy, computed stably; logits become d_logits in place.
         every_row = np.arange(rows)
-        logits -= logits.max(axis=2, keepdims=True)
+        np.max(logits, axis=2, keepdims=True, out=buffers.row_max)
+        logits -= buffers.row_max
         true_logit = logits[:, every_row, labels]
         np.exp(logits, out=logits)
-        sums = logits.sum(axis=2, keepdims=True)
+        np.sum(logits, axis=2, keepdims=True, out=buffers.row_sum)
         with np.errstate(invalid="ignore", divide="ignore"):
-            losses = (np.log(sums[:, :, 0]) - true_logit).mean(axis=1, dtype=np.float64)
-        logits /= sums
+            losses = (np.log(buffers.row_sum[:, :, 0]) - true_logit).mean(axis=1, dtype=np.float64)
+        buffers.row_sum *= rows
+        logits /= buffers.row_sum
         delta = logits
-        delta[:, every_row, labels] -= 1.0
-        delta *= 1.0 / rows
-        delta[self.frozen] = 0.0
+        delta[:, every_row, labels] -= 1.0 / rows
+        if self.frozen.any():
+            delta[self.frozen] = 0.0
         for layer in range(self.num_layers - 1, 0, -1):
-            previous = self._first_post_stacked(buffers) if layer == 1 else buffers.post[layer - 1]
-            np.matmul(previous.transpose(0, 2, 1), delta, out=self.weights_grad[layer])
-            delta.sum(axis=1, out=self.biases_grad[layer])
-            back = np.matmul(delta, self.weights[layer].transpose(0, 2, 1))
             if layer == 1:
-                # Write layer-1 deltas straight into the (rows, setups * width) layout.
-                target = buffers.first_pre.reshape(rows, self.num_setups, self.width)
-                target = target.transpose(1, 0, 2)
+                previous = buffers.first_post_stacked
+                target = buffers.first_delta_stacked
             else:
+                previous = buffers.post[layer - 1]
                 target = buffers.pre[layer - 1]
-            for s in range(self.num_setups):
-                self._hidden_grad(s, previous[s], target[s])
+            np.matmul(previous.transpose(0, 2, 1), delta, out=self.weights_grad[layer])
+            np.sum(delta, axis=1, out=self.biases_grad[layer])
+            back = buffers.back[layer]
+            np.matmul(delta, self._weights_t[layer], out=back)
+            self._hidden_grad(
+                buffers.first_post if layer == 1 else previous,
+                buffers.first_pre if layer == 1 else target,
+                stacked=layer != 1,
+            )
             np.multiply(target, back, out=target)
             delta = target
-        first_delta = buffers.first_pre
-        np.matmul(inputs.T, first_delta, out=self.first_weights_grad)
-        first_delta.sum(axis=0, out=self.first_bias_grad)
+        np.matmul(buffers.inputs.T, buffers.first_pre, out=self.first_layer_grad)
         return losses
 
     def apply_gradients(self, learning_rate: float) -> None:
         """Plain SGD update of every setup from the last computed gradients."""
-        lr = self.dtype.type(learning_rate)
-        self.first_weights -= lr * self.first_weights_grad
-        self.first_bias -= lr * self.first_bias_grad
-        for layer in range(1, self.num_layers):
-            self.weights[layer] -= lr * self.weights_grad[layer]
-            self.biases[layer] -= lr * self.biases_grad[layer]
+        np.multiply(self._grads, self.dtype.type(learning_rate), out=self._update)
+        np.subtract(self._params, self._update, out=self._params)
 
     def freeze(self, setup: int) -> None:
         """Stop training one setup (after divergence): zero its parameters so it stays finite."""
-        self.frozen[setup] = True
+        self.frozen[self.slot_of[setup]] = True
         for layer in range(self.num_layers):
             self.weight(setup, layer)[...] = 0.0
             self.bias(setup, layer)[...] = 0.0
+
+
+def _split(flat: np.ndarray, shapes: list[tuple[int, ...]], sizes: list[int]) -> list[np.ndarray]:
+    """Consecutive views of ``flat`` with the given shapes."""
+    views, offset = [], 0
+    for shape, size in zip(shapes, sizes, strict=True):
+        views.append(flat[offset : offset + size].reshape(shape))
+        offset += size
+    return views
+
+
+def _stacked(matrix: np.ndarray, count: int, width: int) -> np.ndarray:
+    """A (rows, count * width) matrix as a (count, rows, width) view."""
+    return matrix.reshape(matrix.shape[0], count, width).transpose(1, 0, 2)

@@ -9,18 +9,33 @@ randomness comes from the ``numpy.random.Generator`` it is given.
 from __future__ import annotations
 
 import math
+import os
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import numpy as np
 
+from vgtui.core.blas import limit_blas_threads
 from vgtui.core.config import RunConfig
-from vgtui.core.data import NUM_CLASSES, PIXELS, Dataset
+from vgtui.core.data import IMAGE_SIDE, NUM_CLASSES, PIXELS, Dataset
 from vgtui.core.engine import NetworkBank
 from vgtui.core.records import STATUS_DIVERGED, MetricRecord
 
 PIXEL_SCALE = np.float32(1.0 / 255.0)
+TEST_BLOCK_ROWS = 500  # test images per evaluation product
+MAX_LANES = 4  # threads sharing the test-set evaluation, at most one per available core
+
+
+def available_cores() -> int:
+    """CPU cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
 
 OUTCOME_DONE = "done"
 OUTCOME_CANCELLED = "cancelled"
@@ -87,12 +102,26 @@ class Trainer:
         sizes = (PIXELS, *config.hidden, NUM_CLASSES)
         self.bank = NetworkBank(sizes, config.setups, rng, notebook_grad=config.notebook_grad)
         self.setup_names = config.setup_names
-        # Pixels that are zero in every test image add nothing to the test products: skip them.
-        self._test_columns = np.flatnonzero(data.test_images.any(axis=0))
-        self._test_inputs = data.test_images[:, self._test_columns].astype(np.float32)
-        self._test_inputs *= PIXEL_SCALE
-        self._test_labels = data.test_labels.astype(np.intp)
-        self._batch = np.empty((config.batch_size, PIXELS), dtype=np.float32)
+        # The test set in blocks of similar images; each block skips the pixels none of its
+        # images uses (zero columns add nothing to the products). Blocks are spread over
+        # evaluation lanes: the calling thread plus helper threads, one BLAS thread each (the
+        # policy and its measurements are described in vgtui.core.blas).
+        limit_blas_threads(1)
+        self.lanes = max(1, min(MAX_LANES, available_cores()))
+        self._test_blocks = test_blocks(data.test_images, data.test_labels, TEST_BLOCK_ROWS)
+        self._lane_blocks = spread(self._test_blocks, self.lanes)
+        widest = max(block.layer_rows.size for block in self._test_blocks)
+        self._gathered = [
+            np.empty((widest, self.bank.first_layer.shape[1]), dtype=np.float32)
+            for _ in range(self.lanes)
+        ]
+        self._helpers = (
+            ThreadPoolExecutor(self.lanes - 1, thread_name_prefix="vgtui-eval")
+            if self.lanes > 1
+            else None
+        )
+        self._train_buffers = self.bank.buffers(config.batch_size)
+        self._batch = self._train_buffers.inputs[:, :PIXELS]
         self.iteration = 0
         self.seconds = 0.0
         self._loss_sum = np.zeros(len(config.setups))
@@ -122,11 +151,11 @@ class Trainer:
         # Overflow in a diverging setup is expected; it is detected below, not printed.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             labels = self._next_batch()
-            losses = self.bank.backward(self._batch, labels)
+            losses = self.bank.backward_prepared(self._train_buffers, labels)[self.bank.slot_of]
             self.iteration += 1
             records: list[MetricRecord] = []
             for s, loss in enumerate(losses):
-                if not self.bank.frozen[s] and not math.isfinite(loss):
+                if not self.bank.is_frozen(s) and not math.isfinite(loss):
                     records.append(self._diverged_record(s))
             self.bank.apply_gradients(self.config.learning_rate)
             self._loss_sum += losses
@@ -153,11 +182,19 @@ class Trainer:
         return record
 
     def _evaluate(self, batch_labels: np.ndarray) -> list[MetricRecord]:
-        test_pred = self.bank.predict(
-            self._test_inputs, self.bank.first_weights[self._test_columns]
+        bank = self.bank
+        helpers = self._helpers
+        pending = (
+            [helpers.submit(self._count_correct, lane) for lane in range(1, self.lanes)]
+            if helpers is not None
+            else []
         )
-        test_acc = (test_pred == self._test_labels).mean(axis=1)
-        train_acc = (self.bank.predict(self._batch) == batch_labels).mean(axis=1)
+        correct = self._count_correct(0)
+        for future in pending:
+            correct += future.result()
+        test_acc = correct[bank.slot_of] / self.data.test_size
+        logits = bank.forward_prepared(self._train_buffers)
+        train_acc = (logits.argmax(axis=2) == batch_labels).mean(axis=1)[bank.slot_of]
         mean_loss = self._loss_sum / max(self._loss_steps, 1)
         self._loss_sum[:] = 0.0
         self._loss_steps = 0
@@ -172,8 +209,19 @@ class Trainer:
                 seconds=self.seconds,
             )
             for s, name in enumerate(self.setup_names)
-            if not self.bank.frozen[s]
+            if not self.bank.is_frozen(s)
         ]
+
+    def _count_correct(self, lane: int) -> np.ndarray:
+        """Correct test predictions per slot over one lane's blocks of the test set."""
+        bank = self.bank
+        correct = np.zeros(bank.num_setups, dtype=np.int64)
+        gathered = self._gathered[lane]
+        for block in self._lane_blocks[lane]:
+            layer = gathered[: block.layer_rows.size]
+            np.take(bank.first_layer, block.layer_rows, axis=0, out=layer)
+            correct += bank.count_correct(block.inputs, layer, block.labels, lane)
+        return correct
 
     def run(
         self,
@@ -189,3 +237,55 @@ class Trainer:
             if records:
                 on_records(records)
         return OUTCOME_DONE
+
+
+@dataclass(frozen=True)
+class TestBlock:
+    """Similar test images and the pixel columns any of them uses."""
+
+    inputs: np.ndarray  # (rows, used + 1) float32 pixels in [0, 1] and a column of ones
+    labels: np.ndarray  # (rows,) true classes
+    layer_rows: np.ndarray  # (used + 1,) rows of NetworkBank.first_layer: pixels, then the bias
+
+    @property
+    def cost(self) -> int:
+        """Multiply-adds per first-layer column."""
+        return int(self.inputs.size)
+
+
+def similar_shape_order(images: np.ndarray) -> np.ndarray:
+    """Image indices sorted by the bounding box of the ink (left edge, width, top edge), so
+    neighbours share most of their pixels."""
+    ink = images.reshape(images.shape[0], IMAGE_SIDE, IMAGE_SIDE) != 0
+    positions = np.arange(IMAGE_SIDE)
+    in_columns, in_rows = ink.any(axis=1), ink.any(axis=2)
+    left = np.where(in_columns, positions, IMAGE_SIDE).min(axis=1)
+    right = np.where(in_columns, positions, -1).max(axis=1)
+    top = np.where(in_rows, positions, IMAGE_SIDE).min(axis=1)
+    return np.lexsort((top, right - left, left))
+
+
+def test_blocks(images: np.ndarray, labels: np.ndarray, rows: int) -> list[TestBlock]:
+    """The test set cut into blocks of about ``rows`` similar images (see TestBlock)."""
+    order = similar_shape_order(images)
+    count = max(1, round(len(order) / rows))
+    blocks = []
+    for part in np.array_split(order, count):
+        pixels = images[part]
+        used = np.flatnonzero(pixels.any(axis=0))
+        inputs = np.empty((part.size, used.size + 1), dtype=np.float32)
+        np.multiply(pixels[:, used], PIXEL_SCALE, out=inputs[:, :-1])
+        inputs[:, -1] = 1.0
+        blocks.append(TestBlock(inputs, labels[part].astype(np.intp), np.append(used, PIXELS)))
+    return blocks
+
+
+def spread(blocks: list[TestBlock], lanes: int) -> list[list[TestBlock]]:
+    """Blocks dealt to ``lanes`` lanes so that every lane gets about the same work."""
+    shares: list[list[TestBlock]] = [[] for _ in range(lanes)]
+    loads = [0] * lanes
+    for block in sorted(blocks, key=lambda b: b.cost, reverse=True):
+        lane = loads.index(min(loads))
+        shares[lane].append(block)
+        loads[lane] += block.cost
+    return shares
