@@ -1,0 +1,350 @@
+"""How fast is vgtui's engine? One script, one machine, the same data.
+
+    python bench/speed.py            # table
+    python bench/speed.py --json     # the same numbers as JSON
+
+Times, each in a fresh subprocess so memory and thread settings do not leak between them:
+
+1. vgtui's full default headless run (four setups, 2000 iterations, batch 100, the full
+   10,000-image test set every 10 iterations), engine only, no UI; best of ``--repeats``;
+2. the straightforward notebook-style reference (``reference_notebook.py``: float64, one setup
+   after another);
+3. PyTorch on the same work (``torch_notebook.py``: CPU, float32, one setup after another),
+   or "skipped" when torch is not importable;
+4. this machine's peak float32 matmul rate with NumPy (large square products, every BLAS thread
+   count from 1 to the number of cores, best taken) and the floor of the default run: its
+   matmul FLOPs (forward, backward, evaluation; all 784 pixels counted) over that peak.
+
+Wall times exclude loading the data. Results are also written to ``bench/results/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+BENCH_DIR = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH_DIR.parent))
+sys.path.insert(0, str(BENCH_DIR))
+
+from vgtui.core.blas import blas_threads, limit_blas_threads  # noqa: E402
+from vgtui.core.config import RunConfig  # noqa: E402
+from vgtui.core.data import NUM_CLASSES, PIXELS, load_bundled  # noqa: E402
+from vgtui.core.trainer import TEST_BLOCK_ROWS, Trainer, available_cores, test_blocks  # noqa: E402
+
+PEAK_SIZES = (2048, 3072)
+PEAK_REPEATS = 7
+TARGETS = {"reference_speedup": 6.0, "floor_ratio": 1.3, "peak_rss_mb": 250.0}
+
+
+def cpu_model() -> str:
+    """The processor's model name (Linux), else what platform knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far (Linux reports kilobytes)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+# -- FLOP counts -----------------------------------------------------------------------------
+def default_run_flops(config: RunConfig, test_size: int) -> dict[str, float]:
+    """Matmul FLOPs (2 per multiply-add) of a run, all input pixels counted."""
+    sizes = (PIXELS, *config.hidden, NUM_CLASSES)
+    setups, batch = len(config.setups), config.batch_size
+    pairs = list(zip(sizes, sizes[1:], strict=False))
+    forward_per_row = 2 * sum(a * b for a, b in pairs) * setups
+    input_grads_per_row = 2 * sum(a * b for a, b in pairs[1:]) * setups  # not for the pixels
+    evaluations = -(-config.iterations // config.eval_every)
+    flops = {
+        "train_forward": config.iterations * batch * forward_per_row,
+        "train_backward": config.iterations * batch * (forward_per_row + input_grads_per_row),
+        "train_accuracy": evaluations * batch * forward_per_row,
+        "test_evaluation": evaluations * test_size * forward_per_row,
+    }
+    flops["total"] = sum(flops.values())
+    return flops
+
+
+def vgtui_executed_eval_flops(config: RunConfig) -> float:
+    """Evaluation FLOPs vgtui actually runs: its test blocks skip pixels no image of the block
+    uses (exact: those products are zero)."""
+    data = load_bundled()
+    sizes = (PIXELS, *config.hidden, NUM_CLASSES)
+    setups = len(config.setups)
+    deeper = 2 * sum(a * b for a, b in zip(sizes[1:], sizes[2:], strict=False)) * setups
+    blocks = test_blocks(data.test_images, data.test_labels, TEST_BLOCK_ROWS)
+    per_eval = sum(
+        2 * b.inputs.shape[0] * (b.inputs.shape[1] - 1) * sizes[1] * setups
+        + b.inputs.shape[0] * deeper
+        for b in blocks
+    )
+    return -(-config.iterations // config.eval_every) * per_eval
+
+
+# -- workers (each runs in its own process) ----------------------------------------------------
+def worker_vgtui(repeats: int) -> dict:
+    data = load_bundled()
+    seconds, accuracy = [], {}
+    for _ in range(repeats):
+        records = []
+        trainer = Trainer(RunConfig(), data, np.random.default_rng(0))
+        started = time.perf_counter()
+        trainer.run(records.extend)
+        seconds.append(time.perf_counter() - started)
+        accuracy = {r.setup: r.test_accuracy for r in records[-len(RunConfig().setups) :]}
+    return {
+        "seconds": seconds,
+        "test_accuracy": accuracy,
+        "peak_rss_mb": peak_rss_mb(),
+        "blas_threads": blas_threads(),
+        "lanes": trainer.lanes,
+    }
+
+
+def worker_reference(repeats: int) -> dict:
+    from reference_notebook import run_notebook
+
+    data = load_bundled()
+    x_train = data.train_images.astype(np.float64) / 255.0
+    x_test = data.test_images.astype(np.float64) / 255.0
+    t_train = data.train_labels.astype(np.intp)
+    t_test = data.test_labels.astype(np.intp)
+    seconds, results = [], {}
+    for _ in range(repeats):
+        started = time.perf_counter()
+        results = run_notebook(x_train, t_train, x_test, t_test)
+        seconds.append(time.perf_counter() - started)
+    return {
+        "seconds": seconds,
+        "test_accuracy": {name: r["test_acc"][-1] for name, r in results.items()},
+        "blas_threads": blas_threads(),
+    }
+
+
+def worker_torch(repeats: int, threads: int) -> dict:
+    try:
+        import torch
+    except ImportError as exc:
+        return {"skipped": f"torch not importable ({exc})"}
+    from torch_notebook import run_torch
+
+    data = load_bundled()
+    seconds, results = [], {}
+    for _ in range(repeats):
+        started = time.perf_counter()
+        results = run_torch(
+            data.train_images, data.train_labels, data.test_images, data.test_labels, threads
+        )
+        seconds.append(time.perf_counter() - started)
+    return {
+        "seconds": seconds,
+        "test_accuracy": {name: r["test_acc"][-1] for name, r in results.items()},
+        "torch_version": torch.__version__,
+        "threads": torch.get_num_threads(),
+    }
+
+
+def worker_peak() -> dict:
+    rng = np.random.default_rng(0)
+    best: dict = {"gflops": 0.0}
+    per_threads = {}
+    for threads in range(1, available_cores() + 1):
+        limit_blas_threads(threads)
+        for n in PEAK_SIZES:
+            a = rng.standard_normal((n, n), dtype=np.float32)
+            b = rng.standard_normal((n, n), dtype=np.float32)
+            out = np.empty((n, n), dtype=np.float32)
+            np.matmul(a, b, out=out)  # warm up
+            fastest = min(
+                _timed(lambda a=a, b=b, out=out: np.matmul(a, b, out=out)) for _ in range(5)
+            )
+            gflops = 2 * n**3 / fastest / 1e9
+            per_threads[f"{threads} threads, n={n}"] = gflops
+            if gflops > best["gflops"]:
+                best = {"gflops": gflops, "threads": threads, "n": n}
+    return {**best, "measured": per_threads}
+
+
+def _timed(work) -> float:
+    started = time.perf_counter()
+    work()
+    return time.perf_counter() - started
+
+
+def run_worker(name: str, *args: str) -> dict:
+    """Run one worker in a fresh interpreter and return its JSON result."""
+    command = [sys.executable, str(Path(__file__).resolve()), "--worker", name, *args]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        return {"error": done.stderr.strip().splitlines()[-1] if done.stderr else "failed"}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# -- report ------------------------------------------------------------------------------------
+def summarise(results: dict) -> dict:
+    """Best times, ratios and target checks from the workers' results."""
+    vgtui_s = min(results["vgtui"]["seconds"])
+    summary: dict = {"vgtui_seconds": vgtui_s}
+    reference = results["reference"]
+    if "seconds" in reference:
+        summary["reference_seconds"] = min(reference["seconds"])
+        summary["vgtui_over_reference"] = vgtui_s / summary["reference_seconds"]
+        summary["speedup_vs_reference"] = summary["reference_seconds"] / vgtui_s
+    torch_result = results["torch"]
+    if "seconds" in torch_result:
+        summary["torch_seconds"] = min(torch_result["seconds"])
+        summary["vgtui_over_torch"] = vgtui_s / summary["torch_seconds"]
+    floor = results["flops"]["total"] / (results["peak"]["gflops"] * 1e9)
+    summary["floor_seconds"] = floor
+    summary["vgtui_over_floor"] = vgtui_s / floor
+    summary["peak_rss_mb"] = results["vgtui"]["peak_rss_mb"]
+    summary["targets_met"] = {
+        "6x faster than reference": summary.get("speedup_vs_reference", 0)
+        >= TARGETS["reference_speedup"],
+        "at most 1.3x the floor": summary["vgtui_over_floor"] <= TARGETS["floor_ratio"],
+        "faster than PyTorch": summary.get("vgtui_over_torch", 0) < 1
+        if "torch_seconds" in summary
+        else None,
+        "peak RSS at most 250 MB": summary["peak_rss_mb"] <= TARGETS["peak_rss_mb"],
+    }
+    return summary
+
+
+def table(results: dict) -> str:
+    s = results["summary"]
+    peak = results["peak"]
+    torch_result = results["torch"]
+    lines = [
+        f"machine: {results['machine']['cores']} cores, {results['machine']['cpu']}, "
+        f"numpy {np.__version__}, load before {results['machine']['load_before']}",
+        "",
+        f"{'contender':<34}{'best s':>9}{'all runs (s)':>28}",
+    ]
+
+    def row(label: str, result: dict) -> None:
+        if "seconds" not in result:
+            lines.append(f"{label:<34}{'skipped':>9}  {result.get('skipped', result.get('error'))}")
+            return
+        runs = ", ".join(f"{x:.2f}" for x in result["seconds"])
+        lines.append(f"{label:<34}{min(result['seconds']):>9.3f}{runs:>28}")
+
+    row(
+        f"vgtui (float32, {results['vgtui']['lanes']} lanes x 1 BLAS thr)",
+        results["vgtui"],
+    )
+    row(
+        f"reference (float64, {results['reference'].get('blas_threads')} BLAS thr)",
+        results["reference"],
+    )
+    row(f"PyTorch CPU (float32, {torch_result.get('threads', '-')} threads)", torch_result)
+    lines.append(f"{'floor (FLOPs / peak)':<34}{s['floor_seconds']:>9.3f}")
+    lines += [
+        "",
+        f"peak float32 matmul: {peak['gflops']:.1f} GFLOP/s "
+        f"(NumPy, {peak['n']}x{peak['n']} @ {peak['n']}x{peak['n']}, {peak['threads']} BLAS "
+        "threads;\n  best of 7 per size and thread count, thread counts 1..cores, "
+        "measured before and after the contenders, best kept)",
+        f"default run: {results['flops']['total'] / 1e9:.1f} GFLOP counted "
+        f"(evaluation {results['flops']['test_evaluation'] / 1e9:.1f}); vgtui executes "
+        f"{results['vgtui_executed_gflop']:.1f} GFLOP (test blocks skip unused pixels)",
+        "",
+        f"vgtui / reference   {s.get('vgtui_over_reference', float('nan')):7.3f}"
+        f"   ({s.get('speedup_vs_reference', float('nan')):.1f}x faster; target >= 6x)",
+        f"vgtui / PyTorch     {s.get('vgtui_over_torch', float('nan')):7.3f}   (target < 1)",
+        f"vgtui / floor       {s['vgtui_over_floor']:7.3f}   (target <= 1.3)",
+        f"vgtui peak RSS      {s['peak_rss_mb']:7.1f} MB (target <= 250)",
+        "targets: "
+        + ", ".join(
+            f"{k}: {'met' if v else 'MISSED' if v is not None else 'n/a'}"
+            for k, v in s["targets_met"].items()
+        ),
+        "vgtui seed-0 test accuracy: "
+        + ", ".join(f"{k} {v:.4f}" for k, v in results["vgtui"]["test_accuracy"].items()),
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument("--repeats", type=int, default=3, help="runs of vgtui and PyTorch")
+    parser.add_argument("--reference-repeats", type=int, default=1)
+    parser.add_argument("--torch-threads", type=int, default=available_cores())
+    parser.add_argument("--skip-reference", action="store_true")
+    parser.add_argument("--skip-torch", action="store_true")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.worker:
+        workers = {
+            "vgtui": lambda: worker_vgtui(args.repeats),
+            "reference": lambda: worker_reference(args.reference_repeats),
+            "torch": lambda: worker_torch(args.repeats, args.torch_threads),
+            "peak": worker_peak,
+        }
+        print(json.dumps(workers[args.worker]()))
+        return 0
+
+    config = RunConfig()
+    results: dict = {
+        "machine": {
+            "cores": available_cores(),
+            "cpu": cpu_model(),
+            "load_before": os.getloadavg()[0],
+            "numpy": np.__version__,
+        },
+        "flops": default_run_flops(config, load_bundled().test_size),
+        "vgtui_executed_gflop": 0.0,
+    }
+    executed = vgtui_executed_eval_flops(config)
+    flops = results["flops"]
+    results["vgtui_executed_gflop"] = (flops["total"] - flops["test_evaluation"] + executed) / 1e9
+    first_peak = run_worker("peak")
+    results["vgtui"] = run_worker("vgtui", "--repeats", str(args.repeats))
+    results["reference"] = (
+        {"skipped": "--skip-reference"}
+        if args.skip_reference
+        else run_worker("reference", "--reference-repeats", str(args.reference_repeats))
+    )
+    results["torch"] = (
+        {"skipped": "--skip-torch"}
+        if args.skip_torch
+        else run_worker(
+            "torch", "--repeats", str(args.repeats), "--torch-threads", str(args.torch_threads)
+        )
+    )
+    # The peak is measured before and after the contenders and the better one kept, so a
+    # moment of contention on a shared machine does not flatter the floor ratio.
+    second_peak = run_worker("peak")
+    results["peak"] = max(first_peak, second_peak, key=lambda p: p.get("gflops", 0.0))
+    for name in ("vgtui", "peak"):
+        if "error" in results[name]:
+            print(f"{name} failed: {results[name]['error']}", file=sys.stderr)
+            return 1
+    results["summary"] = summarise(results)
+    out_dir = BENCH_DIR / "results"
+    out_dir.mkdir(exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    (out_dir / f"speed-{stamp}.json").write_text(json.dumps(results, indent=2))
+    print(json.dumps(results, indent=2) if args.json else table(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

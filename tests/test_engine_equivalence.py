@@ -1,0 +1,175 @@
+"""The fast float32 engine against a plain float64 implementation of the same SGD steps.
+
+The reference below is deliberately naive: one setup at a time, lists of float64 matrices, the
+textbook formulas. Both start from the same weights and see the same real MNIST batches; after
+every step the float32 engine must agree with it to float32 accuracy.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from vgtui.core.config import ACTIVATION_NAMES, RunConfig, SetupSpec
+from vgtui.core.engine import NetworkBank
+from vgtui.core.trainer import Trainer
+
+STEPS = 30
+BATCH = 50
+LEARNING_RATE = 0.1
+SIZES = (784, 40, 20, 10)
+LEAKY_SLOPE = 0.01
+
+
+def f64_activation(name: str, u: np.ndarray) -> np.ndarray:
+    if name == "sigmoid":
+        return 1.0 / (1.0 + np.exp(-u))
+    if name == "tanh":
+        return np.tanh(u)
+    if name == "relu":
+        return np.maximum(u, 0.0)
+    if name == "leaky-relu":
+        return np.where(u > 0, u, LEAKY_SLOPE * u)
+    if name == "elu":
+        return np.where(u > 0, u, np.expm1(np.minimum(u, 0.0)))
+    raise ValueError(name)
+
+
+def f64_derivative(name: str, x: np.ndarray) -> np.ndarray:
+    """f'(x), written from the definitions."""
+    if name == "sigmoid":
+        s = 1.0 / (1.0 + np.exp(-x))
+        return s * (1.0 - s)
+    if name == "tanh":
+        return 1.0 - np.tanh(x) ** 2
+    if name == "relu":
+        return (x > 0).astype(np.float64)
+    if name == "leaky-relu":
+        return np.where(x > 0, 1.0, LEAKY_SLOPE)
+    if name == "elu":
+        return np.where(x > 0, 1.0, np.exp(np.minimum(x, 0.0)))
+    raise ValueError(name)
+
+
+class PlainNet:
+    """One float64 MLP, trained by the textbook formulas."""
+
+    def __init__(self, weights: list[np.ndarray], biases: list[np.ndarray], activation: str):
+        self.weights = [w.astype(np.float64) for w in weights]
+        self.biases = [b.astype(np.float64) for b in biases]
+        self.activation = activation
+
+    def forward(self, x: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        pre, post = [], [x]
+        for layer, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
+            u = post[-1] @ w + b
+            pre.append(u)
+            if layer < len(self.weights) - 1:
+                post.append(f64_activation(self.activation, u))
+        return pre, post
+
+    def step(self, x: np.ndarray, labels: np.ndarray, notebook_grad: bool) -> float:
+        pre, post = self.forward(x)
+        logits = pre[-1] - pre[-1].max(axis=1, keepdims=True)
+        probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+        rows = np.arange(len(labels))
+        loss = float(-np.log(probs[rows, labels]).mean())
+        delta = probs.copy()
+        delta[rows, labels] -= 1.0
+        delta /= len(labels)
+        grads = []
+        for layer in range(len(self.weights) - 1, -1, -1):
+            grads.append((post[layer].T @ delta, delta.sum(axis=0)))
+            if layer > 0:
+                # The notebook's quirk evaluates the derivative at the layer's output.
+                point = post[layer] if notebook_grad else pre[layer - 1]
+                delta = (delta @ self.weights[layer].T) * f64_derivative(self.activation, point)
+        self.grads = grads[::-1]
+        for layer, (dw, db) in enumerate(self.grads):
+            self.weights[layer] -= LEARNING_RATE * dw
+            self.biases[layer] -= LEARNING_RATE * db
+        return loss
+
+
+def relative_error(fast: np.ndarray, plain: np.ndarray, scale: np.ndarray) -> float:
+    """Largest deviation relative to the largest entry of ``scale``."""
+    return float(np.abs(fast - plain).max() / max(float(np.abs(scale).max()), 1e-30))
+
+
+def bank_and_references(activation: str, notebook_grad: bool):
+    # A mixed bank exercises the grouping of setups by activation (slots != setup order).
+    setups = [
+        SetupSpec(activation, "xavier"),
+        SetupSpec("relu" if activation != "relu" else "tanh", "he"),
+        SetupSpec(activation, "gauss", 0.05),
+    ]
+    bank = NetworkBank(SIZES, setups, np.random.default_rng(7), notebook_grad=notebook_grad)
+    plain = [
+        PlainNet(
+            [bank.weight(s, layer).copy() for layer in range(bank.num_layers)],
+            [bank.bias(s, layer).copy() for layer in range(bank.num_layers)],
+            spec.activation,
+        )
+        for s, spec in enumerate(setups)
+    ]
+    return bank, plain
+
+
+@pytest.mark.parametrize("notebook_grad", [False, True], ids=["exact", "notebook"])
+@pytest.mark.parametrize("activation", ACTIVATION_NAMES)
+def test_float32_engine_matches_plain_float64_sgd(mnist, activation, notebook_grad):
+    bank, plain = bank_and_references(activation, notebook_grad)
+    start = [
+        [bank.weight(s, layer).copy() for layer in range(bank.num_layers)]
+        for s in range(len(plain))
+    ]
+    rng = np.random.default_rng(3)
+    for _ in range(STEPS):
+        index = rng.integers(0, mnist.train_size, size=BATCH)
+        x32 = mnist.train_images[index] * np.float32(1 / 255)
+        labels = mnist.train_labels[index].astype(np.intp)
+        assert x32.dtype == np.float32
+        losses = bank.backward(x32, labels)
+        for s, net in enumerate(plain):
+            loss = net.step(x32.astype(np.float64), labels, notebook_grad)
+            assert losses[s] == pytest.approx(loss, rel=2e-5, abs=1e-6)
+            for layer, (dw, db) in enumerate(net.grads):
+                fast_dw, fast_db = bank.weight_grad(s, layer), bank.bias_grad(s, layer)
+                assert fast_dw.dtype == np.float32 and fast_db.dtype == np.float32
+                assert relative_error(fast_dw, dw, dw) < 1e-3
+                assert relative_error(fast_db, db, db) < 1e-3
+        bank.apply_gradients(LEARNING_RATE)
+    for s, net in enumerate(plain):
+        for layer in range(bank.num_layers):
+            weights = bank.weight(s, layer)
+            assert weights.dtype == np.float32 and bank.bias(s, layer).dtype == np.float32
+            moved = net.weights[layer] - start[s][layer]
+            assert np.abs(moved).max() > 0
+            # Agreement to a small fraction of how far SGD moved the weights.
+            assert relative_error(weights, net.weights[layer], moved) < 1e-3
+            assert relative_error(bank.bias(s, layer), net.biases[layer], net.biases[layer]) < 1e-3
+    logits = bank.forward(mnist.test_images[:500] * np.float32(1 / 255))
+    assert logits.dtype == np.float32
+    for s, net in enumerate(plain):
+        plain_logits = net.forward(mnist.test_images[:500] / 255.0)[0][-1]
+        assert relative_error(logits[s], plain_logits, plain_logits) < 1e-4
+
+
+def test_trainer_test_accuracy_matches_plain_float64_forward(mnist):
+    """The blocked, multi-lane evaluation counts the same correct answers as a plain pass."""
+    config = RunConfig(iterations=20, eval_every=20)
+    trainer = Trainer(config, mnist, np.random.default_rng(0))
+    records = [r for _ in range(20) for r in trainer.step()]
+    bank = trainer.bank
+    x = mnist.test_images / 255.0
+    for s, record in enumerate(records):
+        net = PlainNet(
+            [bank.weight(s, layer) for layer in range(bank.num_layers)],
+            [bank.bias(s, layer) for layer in range(bank.num_layers)],
+            config.setups[s].activation,
+        )
+        logits = net.forward(x)[0][-1]
+        plain = float((logits.argmax(axis=1) == mnist.test_labels).mean())
+        # Only near-ties may flip between float32 and float64: at most a few images.
+        assert abs(record.test_accuracy - plain) <= 3 / mnist.test_size
+    assert bank.first_layer.dtype == np.float32
