@@ -7,14 +7,17 @@ import math
 import time
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from textual import events, on
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, RenderResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal
+from textual.content import Content
 from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import ModalScreen
+from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane, Tabs
 
 from vgtui.core.config import ConfigError, RunConfig
@@ -28,8 +31,9 @@ from vgtui.ui.sidebar import ConfigSidebar
 
 FLUSH_HZ = 8
 """How often pending records are drawn, at most."""
-MAX_RENDER_SHARE = 0.1
-"""Charts may use at most this share of the time: slower renders stretch the redraw period."""
+UI_CPU_SHARE = 0.05
+"""While training, redraws may use at most this share of one core: the trainer keeps the rest.
+A redraw that cost 50 ms of UI-thread CPU delays the next one by 50 ms / UI_CPU_SHARE."""
 QUIT_WAIT_SECONDS = 2.0
 COMPACT_WIDTH = 100
 COMPACT_HEIGHT = 30
@@ -99,10 +103,23 @@ class HelpScreen(ModalScreen[None]):
         yield Static(HELP_TEXT, id="help-text")
 
 
-class RunHeader(Static):
-    """One line: app, dataset, run state, iteration i / N, elapsed time, iterations per second."""
+class RunHeader(Widget):
+    """One line: app, dataset, run state, iteration i / N, elapsed time, iterations per second.
 
-    text = ""
+    Updated several times a second, so it repaints itself without a layout pass.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.text = ""
+
+    def show(self, text: str) -> None:
+        if text != self.text:
+            self.text = text
+            self.refresh()
+
+    def render(self) -> RenderResult:
+        return Content.from_markup(self.text)
 
 
 def format_elapsed(seconds: float) -> str:
@@ -158,6 +175,9 @@ class VgtuiApp(App[int]):
         self.summary_dirty = True
         self.last_status: str | None = None
         self.next_redraw = 0.0
+        self.cpu_mark = 0.0
+        self.redrawn = False
+        self.stale = False
         self.compact: bool | None = None
         self.quitting = False
         self.header = RunHeader(id="header")
@@ -286,30 +306,42 @@ class VgtuiApp(App[int]):
             self.update_summary()
         # Plotext is pure Python and shares the GIL with the trainer: when rendering is
         # slow, redraw less often so that charts never take more than a small share.
-        render_seconds = sum(chart.render_seconds for chart in charts)
-        self.next_redraw = time.monotonic() + render_seconds / MAX_RENDER_SHARE
+        self.redrawn = bool(charts)
 
-    def flush_pending(self) -> None:
-        """Timer: move pending records into the history and redraw, at a bounded rate."""
+    def flush_pending(self, force: bool = False) -> None:
+        """Timer: move pending records into the history; redraw at a bounded rate."""
         if self.quitting or not self.header.is_mounted:
             return
         self.update_header()
-        if not self.pending or time.monotonic() < self.next_redraw:
+        # The UI thread's CPU time since the last tick is mostly the cost of painting the
+        # previous redraw: space redraws so that they stay within UI_CPU_SHARE.
+        cpu = time.thread_time()
+        if self.redrawn:
+            self.redrawn = False
+            self.next_redraw = time.monotonic() + (cpu - self.cpu_mark) / UI_CPU_SHARE
+        self.cpu_mark = cpu
+        if self.pending:
+            records, self.pending = self.pending, []
+            self.history.add(records)
+            for record in records:
+                if record.status == STATUS_DIVERGED:
+                    self.notify(
+                        f"{record.setup} diverged at iteration {record.iteration}; "
+                        "the others go on",
+                        title="diverged",
+                        severity="warning",
+                    )
+            for chart in self.all_charts():
+                chart.mark_dirty()
+            self.summary_dirty = True
+            self.stale = True
+        if not self.stale:
             return
-        records, self.pending = self.pending, []
-        self.history.add(records)
-        for record in records:
-            if record.status == STATUS_DIVERGED:
-                self.notify(
-                    f"{record.setup} diverged at iteration {record.iteration}; the others go on",
-                    title="diverged",
-                    severity="warning",
-                )
-        for chart in self.all_charts():
-            chart.mark_dirty()
-        self.summary_dirty = True
-        with self.batch_update():
-            self.redraw_visible()
+        throttled = self.run_state == STATE_RUNNING and time.monotonic() < self.next_redraw
+        if force or not throttled:
+            self.stale = False
+            with self.batch_update():
+                self.redraw_visible()
 
     def update_summary(self) -> None:
         self.summary_dirty = False
@@ -340,11 +372,8 @@ class VgtuiApp(App[int]):
         )
         if session is not None and state not in ACTIVE_STATES:
             text += f"  {self.run_folder_text(session.path)}"
-        header = self.header
-        if text != header.text:
-            header.text = text
-            header.update(text)
-            header.set_classes(f"-{state}")
+        self.header.show(text)
+        self.header.set_classes(f"-{state}")
 
     def timing_text(self, iteration: int, seconds: float) -> str:
         """Elapsed compute time (pauses excluded) and iterations per second."""
@@ -370,8 +399,7 @@ class VgtuiApp(App[int]):
     def run_ended(self, message: RunEnded) -> None:
         if self.quitting or message.run_number != self.run_number or self.session is None:
             return
-        self.next_redraw = 0.0
-        self.flush_pending()
+        self.flush_pending(force=True)
         self.last_status = message.status
         path = self.session.path
         if message.error is not None:
