@@ -42,9 +42,7 @@ def read_summary(run_dir: Path) -> dict:
 
 
 def header_text(app: VgtuiApp) -> str:
-    from vgtui.ui.app import RunHeader
-
-    return str(app.query_one(RunHeader).render())
+    return app.header.text
 
 
 class FixedClockApp(VgtuiApp):

@@ -119,7 +119,7 @@ class RunHeader(Widget):
             self.refresh()
 
     def render(self) -> RenderResult:
-        return Content.from_markup(self.text)
+        return Content(self.text)
 
 
 def format_elapsed(seconds: float) -> str:
@@ -130,7 +130,7 @@ def format_elapsed(seconds: float) -> str:
 class VgtuiApp(App[int]):
     """Watch several network setups learn, or fail to, side by side."""
 
-    CSS_PATH = "vgtui.tcss"
+    CSS_PATH = Path(__file__).with_name("vgtui.tcss")  # absolute: subclasses live elsewhere
     TITLE = "vgtui"
     ENABLE_COMMAND_PALETTE = False
 
@@ -366,12 +366,14 @@ class VgtuiApp(App[int]):
         total = session.total_iterations if session else self.config.iterations
         seconds = session.seconds if session else 0.0
         state = self.run_state
-        text = (
-            f" [b]vgtui[/b]  {self.dataset.name}  [b]{state}[/b]"
-            f"  iter {iteration}/{total}  {self.timing_text(iteration, seconds)}"
-        )
+        parts = [
+            f"{self.dataset.name}",
+            f"iter {iteration}/{total}",
+            self.timing_text(iteration, seconds),
+        ]
         if session is not None and state not in ACTIVE_STATES:
-            text += f"  {self.run_folder_text(session.path)}"
+            parts.append(self.run_folder_text(session.path))
+        text = f" vgtui  {state.upper()}  " + "  ".join(parts)
         self.header.show(text)
         self.header.set_classes(f"-{state}")
 
@@ -412,8 +414,13 @@ class VgtuiApp(App[int]):
 
     @on(ConfigSidebar.Edited)
     def config_edited(self) -> None:
-        if self.run_state in ACTIVE_STATES:
-            self.sidebar.set_note("changes apply to the next run (r)")
+        """While a run goes on, say that edits wait for the next run."""
+        try:
+            edited = self.sidebar.read_config() != self.config
+        except ConfigError:
+            edited = True
+        running = self.run_state in ACTIVE_STATES
+        self.sidebar.set_note("changes apply to the next run (r)" if running and edited else "")
 
     @on(Input.Submitted)
     def leave_input(self, event: Input.Submitted) -> None:

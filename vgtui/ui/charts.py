@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-import time
+from typing import Any
 
 from rich.text import Text
 from textual.app import RenderResult
@@ -14,6 +14,7 @@ from vgtui.ui.history import RunHistory, SetupSeries
 TRAIN_MARKER = "dot"
 TEST_MARKER = "braille"
 NO_DATA = "waiting for the first evaluation"
+ACCURACY_TICKS = [0, 0.25, 0.5, 0.75, 1.0]
 
 
 def percent(value: float) -> str:
@@ -28,12 +29,11 @@ def grid_columns(count: int) -> int:
 
 
 class Chart(PlotextPlot):
-    """A plot that is redrawn only when shown, and that measures its own render time."""
+    """A plot that owns its data, is rebuilt only when shown and fits its title to its width."""
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.dirty = True
-        self.render_seconds = 0.0
 
     def mark_dirty(self) -> None:
         self.dirty = True
@@ -50,72 +50,88 @@ class Chart(PlotextPlot):
     def draw(self) -> None:  # pragma: no cover - overridden
         raise NotImplementedError
 
+    def title_options(self) -> list[str]:
+        """Titles from the most to the least detailed; the first that fits is shown."""
+        return []
+
+    @property
+    def title(self) -> str:
+        options = self.title_options()
+        for option in options:
+            if len(option) <= self.size.width - 6:
+                return option
+        return options[-1] if options else ""
+
     def render(self) -> RenderResult:
-        started = time.perf_counter()
+        self.plt.title(self.title)  # at paint time: the width may have changed since draw()
         try:
             return super().render()
         except Exception as error:  # plotext can fail on degenerate sizes
             return Text(f"(chart unavailable: {error})")
-        finally:
-            self.render_seconds = time.perf_counter() - started
 
 
-class AccuracyChart(Chart):
-    """Train and test accuracy of one setup, y from 0 to 1: the notebook's figure."""
+class SetupChart(Chart):
+    """A chart of one setup's series."""
 
-    def __init__(self, series: SetupSeries, total_iterations: int, **kwargs) -> None:
+    def __init__(self, series: SetupSeries, total_iterations: int, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.series = series
         self.total_iterations = total_iterations
 
-    @property
-    def title(self) -> str:
-        """Setup name and latest values, shortened to fit the chart's width."""
+    def redraw(self) -> None:
+        self.set_class(self.series.diverged_at is not None, "-diverged")
+        super().redraw()
+
+
+class AccuracyChart(SetupChart):
+    """Train and test accuracy of one setup, y from 0 to 1: the notebook's figure."""
+
+    def title_options(self) -> list[str]:
         series = self.series
         if series.diverged_at is not None:
-            return f"{series.setup}  DIVERGED at {series.diverged_at}"
+            return [f"{series.setup}  DIVERGED at {series.diverged_at}", f"{series.setup} DIVERGED"]
         if not series.iterations:
-            return series.setup
+            return [series.setup]
         train, test = percent(series.latest_train), percent(series.latest_test)
-        for title in (
+        return [
             f"{series.setup}  train {train}  test {test}",
             f"{series.setup}  tr {train} te {test}",
             f"{series.setup} {test}",
-        ):
-            if len(title) <= self.size.width - 4:
-                return title
-        return series.setup
+            series.setup,
+        ]
 
     def draw(self) -> None:
         series = self.series
         plt = self.plt
-        plt.title(self.title)
         plt.ylim(0, 1)
         plt.xlim(0, self.total_iterations)
-        plt.yticks([0, 0.25, 0.5, 0.75, 1.0])
+        plt.yticks(ACCURACY_TICKS)
         if series.iterations:
             plt.plot(series.iterations, series.train_accuracy, label="train", marker=TRAIN_MARKER)
             plt.plot(series.iterations, series.test_accuracy, label="test", marker=TEST_MARKER)
         else:
             plt.xlabel(NO_DATA)
-        self.set_class(series.diverged_at is not None, "-diverged")
 
 
 class OverlayChart(Chart):
     """The test curves of every setup on one chart; train curves on demand."""
 
-    def __init__(self, history: RunHistory, total_iterations: int, **kwargs) -> None:
+    def __init__(self, history: RunHistory, total_iterations: int, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.history = history
         self.total_iterations = total_iterations
         self.show_train = False
 
+    def title_options(self) -> list[str]:
+        if self.show_train:
+            return ["test accuracy (and train, dotted)", "test (and train)"]
+        return ["test accuracy (t: show train)", "test accuracy"]
+
     def draw(self) -> None:
         plt = self.plt
-        plt.title("test accuracy" + (" (and train, dotted)" if self.show_train else ""))
         plt.ylim(0, 1)
         plt.xlim(0, self.total_iterations)
-        plt.yticks([0, 0.25, 0.5, 0.75, 1.0])
+        plt.yticks(ACCURACY_TICKS)
         any_data = False
         for index, series in enumerate(self.history.series.values()):
             if not series.iterations:
@@ -142,50 +158,9 @@ def log_ticks(low: float, high: float) -> tuple[list[int], list[str]]:
         last += 1
     step = max(1, (last - first) // 4)
     ticks = list(range(first, last + 1, step))
+    if ticks[-1] < last:
+        ticks.append(ticks[-1] + step)
     return ticks, [f"1e{t}" for t in ticks]
-
-
-class GradientChart(Chart):
-    """Gradient norm of each layer of one setup over iterations, on a log scale."""
-
-    def __init__(self, series: SetupSeries, total_iterations: int, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.series = series
-        self.total_iterations = total_iterations
-
-    def draw(self) -> None:
-        series = self.series
-        plt = self.plt
-        plt.xlim(0, self.total_iterations)
-        if not series.grad_norms:
-            plt.title(f"{series.setup}  gradient norm per layer (log)")
-            plt.xlabel(NO_DATA)
-            return
-        layers = len(series.grad_norms[0])
-        low, high = math.inf, -math.inf
-        for layer in range(layers):
-            logs = [
-                math.log10(v) if v > 0 and math.isfinite(v) else math.nan
-                for v in series.layer_norms(layer)
-            ]
-            finite = [v for v in logs if not math.isnan(v)]
-            if not finite:
-                continue
-            low, high = min(low, *finite), max(high, *finite)
-            xs = [x for x, v in zip(series.iterations, logs, strict=True) if not math.isnan(v)]
-            plt.plot(xs, finite, label=layer_label(layer, layers), marker=TEST_MARKER)
-        if math.isfinite(low):
-            ticks, labels = log_ticks(low, high)
-            plt.yticks(ticks, labels)
-            plt.ylim(ticks[0], ticks[-1])
-        ratio = (
-            series.grad_norms[-1][0] / series.grad_norms[-1][-1]
-            if series.grad_norms[-1][-1] > 0
-            else math.nan
-        )
-        suffix = "  DIVERGED" if series.diverged_at is not None else ""
-        plt.title(f"{series.setup}  first/last {ratio:.2g}{suffix}")
-        self.set_class(series.diverged_at is not None, "-diverged")
 
 
 def layer_label(layer: int, layers: int) -> str:
@@ -194,3 +169,46 @@ def layer_label(layer: int, layers: int) -> str:
     if layer == layers - 1:
         return f"L{layer + 1} out"
     return f"L{layer + 1}"
+
+
+class GradientChart(SetupChart):
+    """Gradient norm of each layer of one setup over iterations, on a log scale."""
+
+    def title_options(self) -> list[str]:
+        series = self.series
+        if not series.grad_norms:
+            return [f"{series.setup}  gradient norm per layer (log)", series.setup]
+        first, last = series.grad_norms[-1][0], series.grad_norms[-1][-1]
+        ratio = f"{first / last:.2g}" if last > 0 else "-"
+        suffix = "  DIVERGED" if series.diverged_at is not None else ""
+        return [
+            f"{series.setup}  first/last layer {ratio}{suffix}",
+            f"{series.setup}  L1/Lout {ratio}{suffix}",
+            f"{series.setup} {ratio}",
+            series.setup,
+        ]
+
+    def draw(self) -> None:
+        series = self.series
+        plt = self.plt
+        plt.xlim(0, self.total_iterations)
+        if not series.grad_norms:
+            plt.xlabel(NO_DATA)
+            return
+        layers = len(series.grad_norms[0])
+        low, high = math.inf, -math.inf
+        for layer in range(layers):
+            points = [
+                (x, math.log10(v))
+                for x, v in zip(series.iterations, series.layer_norms(layer), strict=True)
+                if v > 0 and math.isfinite(v)
+            ]
+            if not points:
+                continue
+            xs, logs = zip(*points, strict=True)
+            low, high = min(low, *logs), max(high, *logs)
+            plt.plot(list(xs), list(logs), label=layer_label(layer, layers), marker=TEST_MARKER)
+        if math.isfinite(low):
+            ticks, labels = log_ticks(low, high)
+            plt.yticks(ticks, labels)
+            plt.ylim(ticks[0], ticks[-1])

@@ -135,7 +135,7 @@ class ConfigSidebar(VerticalScroll):
     def show_reason(self, event: Input.Changed) -> None:
         """Show why a field is invalid next to it, as the user types."""
         if event.input.id == "custom-setup":
-            self.query_one("#error-custom", Static).update("")
+            self.show_error("#error-custom", "")
             return
         key = (event.input.id or "").removeprefix("field-")
         result = event.validation_result
@@ -144,8 +144,13 @@ class ConfigSidebar(VerticalScroll):
             size = int(event.value)
             if size > self.train_size:
                 reason = f"batch size must be <= {self.train_size} (training set)"
-        self.query_one(f"#error-{key}", Static).update(reason)
+        self.show_error(f"#error-{key}", reason)
         event.input.set_class(bool(reason), "-invalid")
+        self.post_message(self.Edited())
+
+    @on(SelectionList.SelectedChanged)
+    @on(Checkbox.Changed)
+    def choice_changed(self) -> None:
         self.post_message(self.Edited())
 
     @on(Input.Submitted, "#custom-setup")
@@ -154,11 +159,10 @@ class ConfigSidebar(VerticalScroll):
         """Add an ``ACTIVATION-INIT`` setup to the list, selected."""
         event.stop()
         field = self.query_one("#custom-setup", Input)
-        error = self.query_one("#error-custom", Static)
         try:
             spec = parse_setup(field.value)
         except ConfigError as problem:
-            error.update(str(problem))
+            self.show_error("#error-custom", str(problem))
             return
         setups = self.query_one("#setups", SelectionList)
         if spec.name not in self.setups:
@@ -167,7 +171,14 @@ class ConfigSidebar(VerticalScroll):
         else:
             setups.select(spec.name)
         field.value = ""
-        error.update(f"added {spec.name}")
+        self.show_error("#error-custom", "")
+        self.notify(f"added setup {spec.name}")
+
+    def show_error(self, selector: str, reason: str) -> None:
+        """Show ``reason`` under a field (hidden when empty)."""
+        label = self.query_one(selector, Static)
+        label.update(reason)
+        label.display = bool(reason)
 
     def errors(self) -> list[str]:
         """Every reason the current values cannot start a run (empty when they can)."""
