@@ -1,0 +1,129 @@
+"""End to end: the real ``vgtui`` command in a tmux pane, driven by keys, read by capture-pane."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+
+GIVE_UP_SECONDS = 60.0
+"""Only a guard against a hung test: no assertion depends on how fast anything is."""
+
+
+class Pane:
+    """One tmux pane on a private tmux server (``-L``), so the user's sessions are untouched."""
+
+    def __init__(self, socket: str, session: str) -> None:
+        self.socket = socket
+        self.session = session
+
+    def tmux(self, *args: str) -> str:
+        result = subprocess.run(
+            ["tmux", "-L", self.socket, *args], capture_output=True, text=True, check=True
+        )
+        return result.stdout
+
+    def keys(self, *keys: str) -> None:
+        for key in keys:
+            self.tmux("send-keys", "-t", self.session, key)
+
+    def screen(self) -> str:
+        return self.tmux("capture-pane", "-p", "-t", self.session)
+
+    def wait_for(self, *texts: str) -> str:
+        """Poll the screen until every one of ``texts`` is on it; return the screen."""
+        deadline = time.monotonic() + GIVE_UP_SECONDS
+        screen = ""
+        while time.monotonic() < deadline:
+            screen = self.screen()
+            if all(text in screen for text in texts):
+                return screen
+            time.sleep(0.1)
+        raise AssertionError(f"never saw {texts} on the screen:\n{screen}")
+
+
+@pytest.fixture
+def start_vgtui(tmp_path) -> Iterator:
+    socket = f"vgtui-test-{uuid.uuid4().hex[:8]}"
+    started: list[Pane] = []
+
+    def start(args: str, width: int = 120, height: int = 40) -> Pane:
+        env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+        command = (
+            f"cd {shlex.quote(str(tmp_path))} && {shlex.quote(sys.executable)} -m vgtui {args}"
+            f" --out {shlex.quote(str(tmp_path / 'runs'))}; echo EXIT=$?; sleep 60"
+        )
+        subprocess.run(
+            [
+                "tmux",
+                "-L",
+                socket,
+                "-f",
+                "/dev/null",
+                "new-session",
+                "-d",
+                "-s",
+                "e2e",
+                "-x",
+                str(width),
+                "-y",
+                str(height),
+                command,
+            ],
+            check=True,
+            env=env,
+        )
+        pane = Pane(socket, "e2e")
+        started.append(pane)
+        return pane
+
+    yield start
+    if started:
+        subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True)
+
+
+def only_run(tmp_path: Path) -> Path:
+    (run,) = (tmp_path / "runs").iterdir()
+    return run
+
+
+def test_run_watch_switch_tabs_and_quit(start_vgtui, tmp_path):
+    pane = start_vgtui("--iters 40 --eval-every 10 --hidden 40,20")
+    screen = pane.wait_for("READY", "Accuracy", "sigmoid-gauss", "relu-he", "Quit")
+    assert "iter 0/40" in screen
+    pane.keys("r")
+    screen = pane.wait_for("DONE", "iter 40/40")
+    assert "train" in screen and "test" in screen
+    pane.keys("3")
+    pane.wait_for("first/last", "L1 in")
+    pane.keys("4")
+    pane.wait_for("best test", "relu-he")
+    pane.keys("q")
+    screen = pane.wait_for("EXIT=0")
+    assert "run done; results in" in screen
+    summary = json.loads((only_run(tmp_path) / "summary.json").read_text())
+    assert summary["status"] == "done"
+    assert summary["iterations_done"] == 40
+
+
+def test_quit_mid_run_at_80x24(start_vgtui, tmp_path):
+    pane = start_vgtui("--iters 2000 --run", width=80, height=24)
+    pane.wait_for("RUNNING")
+    pane.wait_for("train")  # the first evaluation is on the charts
+    pane.keys("q")
+    screen = pane.wait_for("EXIT=0")
+    assert "run interrupted; results in" in screen
+    summary = json.loads((only_run(tmp_path) / "summary.json").read_text())
+    assert summary["status"] == "interrupted"
+    assert 0 < summary["iterations_done"] < 2000
