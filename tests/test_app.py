@@ -305,3 +305,18 @@ async def test_autostart_runs_without_a_key(mnist, tmp_path):
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for_state(pilot, app, "done")
         assert app.history.last_iteration == 40
+
+
+async def test_no_color_draws_curves_with_distinct_markers(mnist, tmp_path, monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = VgtuiApp(SHORT, mnist, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert app.no_color
+        await pilot.press("r")
+        await wait_for_state(pilot, app, "done")
+        await pilot.press("3")
+        await pilot.pause()
+        chart = app.query_one("#grad-3", GradientChart)
+        drawn = chart.render().plain
+        assert "L3 out" in drawn
+        assert "+" in drawn  # the third layer's marker: curves stay apart without colour

@@ -15,6 +15,8 @@ TRAIN_MARKER = "dot"
 TEST_MARKER = "braille"
 NO_DATA = "waiting for the first evaluation"
 ACCURACY_TICKS = [0, 0.25, 0.5, 0.75, 1.0]
+MONO_MARKERS = ("braille", "dot", "+", "x", "o", "*", "#", "%")
+"""Under NO_COLOR the curves of one chart differ by marker instead of colour."""
 
 
 def percent(value: float) -> str:
@@ -49,6 +51,12 @@ class Chart(PlotextPlot):
 
     def draw(self) -> None:  # pragma: no cover - overridden
         raise NotImplementedError
+
+    def series_marker(self, index: int) -> str:
+        """The marker of the ``index``-th curve: one style in colour, distinct ones without."""
+        if self.app.no_color:
+            return MONO_MARKERS[index % len(MONO_MARKERS)]
+        return TEST_MARKER
 
     def title_options(self) -> list[str]:
         """Titles from the most to the least detailed; the first that fits is shown."""
@@ -142,7 +150,7 @@ class OverlayChart(Chart):
                 series.iterations,
                 series.test_accuracy,
                 label=series.setup,
-                marker=TEST_MARKER,
+                marker=self.series_marker(index),
                 color=color,
             )
             if self.show_train:
@@ -207,7 +215,12 @@ class GradientChart(SetupChart):
                 continue
             xs, logs = zip(*points, strict=True)
             low, high = min(low, *logs), max(high, *logs)
-            plt.plot(list(xs), list(logs), label=layer_label(layer, layers), marker=TEST_MARKER)
+            plt.plot(
+                list(xs),
+                list(logs),
+                label=layer_label(layer, layers),
+                marker=self.series_marker(layer),
+            )
         if math.isfinite(low):
             ticks, labels = log_ticks(low, high)
             plt.yticks(ticks, labels)
