@@ -127,3 +127,17 @@ def test_quit_mid_run_at_80x24(start_vgtui, tmp_path):
     summary = json.loads((only_run(tmp_path) / "summary.json").read_text())
     assert summary["status"] == "interrupted"
     assert 0 < summary["iterations_done"] < 2000
+
+
+def test_closing_the_terminal_mid_run_saves_the_run(start_vgtui, tmp_path):
+    pane = start_vgtui("--iters 2000 --run")
+    pane.wait_for("RUNNING")
+    pane.wait_for("train")
+    pane.tmux("kill-pane", "-t", pane.session)  # the pane's processes get SIGHUP
+    deadline = time.monotonic() + GIVE_UP_SECONDS
+    while not list(tmp_path.glob("runs/*/summary.json")):
+        assert time.monotonic() < deadline, "no summary.json after the terminal closed"
+        time.sleep(0.1)
+    summary = json.loads((only_run(tmp_path) / "summary.json").read_text())
+    assert summary["status"] == "interrupted"
+    assert 0 < summary["iterations_done"] < 2000

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
+import signal
 import time
 from functools import partial
 from pathlib import Path
@@ -222,8 +224,19 @@ class VgtuiApp(App[int]):
         self.focus_tabs()
         self.set_interval(1 / FLUSH_HZ, self.flush_pending)
         self.update_header()
+        self.handle_hangups()
         if self.autostart:
             await self.action_run()
+
+    def handle_hangups(self) -> None:
+        """On SIGTERM or SIGHUP (a closed SSH session), quit as with q: the run is saved."""
+        loop = asyncio.get_running_loop()
+        for number in (signal.SIGTERM, signal.SIGHUP):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(number, self.quit_on_signal)
+
+    def quit_on_signal(self) -> None:
+        self.run_worker(self.action_quit(), name="quit", group="quit", exclusive=True)
 
     async def rebuild_charts(self, config: RunConfig) -> None:
         """Replace every chart by fresh, empty ones for ``config``."""
