@@ -61,3 +61,19 @@ async def test_full_run_in_the_app_is_at_most_15_percent_slower(mnist, tmp_path)
     )
     print(f"best: headless {headless:.2f} s, app {in_app:.2f} s, ratio {in_app / headless:.3f}")
     assert in_app <= ALLOWED_SLOWDOWN * headless
+
+
+async def test_quit_mid_run_stops_within_half_a_second(mnist, tmp_path):
+    app = VgtuiApp(FULL, mnist, tmp_path)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.press("r")
+        while len(app.history) < 40:
+            await asyncio.sleep(0.05)
+        started = time.perf_counter()
+        await pilot.press("q")
+        while not app.session.finished.is_set():
+            await asyncio.sleep(0.01)
+        stopped = time.perf_counter() - started
+    print(f"\nquit mid-run: run folder saved {stopped * 1000:.0f} ms after q")
+    assert app.session.status == "interrupted"
+    assert stopped <= 0.5
