@@ -44,11 +44,22 @@ def init_scale(spec: SetupSpec, fan_in: int) -> float:
 
 @dataclass(frozen=True)
 class ActivationGroup:
-    """Consecutive slots that share one activation."""
+    """Consecutive slots that share one activation, and their layer-1 columns."""
 
     activation: Activation
-    start: int  # first slot
-    stop: int  # one past the last slot
+    slots: slice
+    cols: slice
+
+
+@dataclass(frozen=True)
+class Parameters:
+    """Views of one flat parameter array: the layer-1 matrix with its bias row below it, and
+    the stacked weights and biases of layers 2..L (index 0 unused)."""
+
+    flat: np.ndarray
+    first_layer: np.ndarray  # (inputs + 1, setups * hidden[0])
+    weights: list[np.ndarray]  # [_, (setups, n_in, n_out), ...]
+    biases: list[np.ndarray]  # [_, (setups, n_out), ...]
 
 
 @dataclass
@@ -96,36 +107,38 @@ class NetworkBank:
         )
         self.slot_of = np.argsort(self.slot_order)
         self._identity_order = bool((self.slot_order == np.arange(count)).all())
+        n_in, width = self.layer_sizes[0], self.layer_sizes[1]
+        self.width = width
         groups = []
         for name in names:
             slots = [i for i, s in enumerate(self.slot_order) if self.activations[s].name == name]
-            groups.append(ActivationGroup(get_activation(name), slots[0], slots[-1] + 1))
+            start, stop = slots[0], slots[-1] + 1
+            groups.append(
+                ActivationGroup(
+                    get_activation(name), slice(start, stop), slice(start * width, stop * width)
+                )
+            )
         self.groups: tuple[ActivationGroup, ...] = tuple(groups)
 
-        n_in, width = self.layer_sizes[0], self.layer_sizes[1]
-        self.width = width
         shapes: list[tuple[int, ...]] = [(n_in + 1, count * width)]
         for layer in range(1, self.num_layers):
             fan_in, fan_out = self.layer_sizes[layer], self.layer_sizes[layer + 1]
             shapes += [(count, fan_in, fan_out), (count, fan_out)]
-        sizes = [math.prod(shape) for shape in shapes]
-        self._params = np.zeros(sum(sizes), dtype=self.dtype)
-        self._grads = np.zeros_like(self._params)
+        self._shapes = shapes
+        size = sum(math.prod(shape) for shape in shapes)
+        self.params = self._views(np.zeros(size, dtype=self.dtype))
+        grads = self._views(np.zeros(size, dtype=self.dtype))
+        self._params, self._grads = self.params.flat, grads.flat
         self._update = np.empty_like(self._params)
-        param_views = _split(self._params, shapes, sizes)
-        grad_views = _split(self._grads, shapes, sizes)
-        self.first_layer = param_views[0]
+        self.first_layer = self.params.first_layer
         self.first_weights = self.first_layer[:n_in]
         self.first_bias = self.first_layer[n_in]
-        self.first_layer_grad = grad_views[0]
+        self.first_layer_grad = grads.first_layer
         self.first_weights_grad = self.first_layer_grad[:n_in]
         self.first_bias_grad = self.first_layer_grad[n_in]
-        unused = np.empty(0, dtype=self.dtype)  # index 0 of the per-layer lists
-        self.weights = [unused, *param_views[1::2]]
-        self.biases = [unused, *param_views[2::2]]
-        self.weights_grad = [unused, *grad_views[1::2]]
-        self.biases_grad = [unused, *grad_views[2::2]]
-        self._weights_t = [unused] + [w.transpose(0, 2, 1) for w in self.weights[1:]]
+        self.weights, self.biases = self.params.weights, self.params.biases
+        self.weights_grad, self.biases_grad = grads.weights, grads.biases
+        self._weights_t = [w.transpose(0, 2, 1) for w in self.weights]
 
         # The same standard-normal draws serve every setup, scaled by its initialiser, so setups
         # differ only in what the table says they differ in.
@@ -138,6 +151,20 @@ class NetworkBank:
                 self.weight(s, layer)[...] = draws[layer] * init_scale(spec, fan_in)
         self.frozen = np.zeros(count, dtype=bool)  # indexed by slot
         self._buffers: dict[tuple[int, int], _Buffers] = {}
+
+    def _views(self, flat: np.ndarray) -> Parameters:
+        """The parameter layout over a flat array."""
+        views, offset = [], 0
+        for shape in self._shapes:
+            size = math.prod(shape)
+            views.append(flat[offset : offset + size].reshape(shape))
+            offset += size
+        unused = np.empty((0, 0, 0), dtype=flat.dtype)
+        return Parameters(flat, views[0], [unused, *views[1::2]], [unused, *views[2::2]])
+
+    def snapshot(self) -> Parameters:
+        """A copy of the current parameters (for evaluating while training goes on)."""
+        return self._views(self._params.copy())
 
     # -- shape helpers -------------------------------------------------------------------------
     @property
@@ -223,30 +250,25 @@ class NetworkBank:
         return per_slot if self._identity_order else per_slot[self.slot_of]
 
     # -- forward ---------------------------------------------------------------------------------
-    def _activate_first(self, pre: np.ndarray, post: np.ndarray) -> None:
-        width = self.width
+    def _forward_from(self, buffers: _Buffers, params: Parameters | None = None) -> np.ndarray:
+        """Layers 2..L given the layer-1 pre-activations in ``buffers.first_pre``; returns the
+        logits per slot, shape (setups, rows, classes)."""
+        params = params or self.params
+        first_pre, first_post = buffers.first_pre, buffers.first_post
         for group in self.groups:
-            cols = slice(group.start * width, group.stop * width)
-            group.activation.forward(pre[:, cols], post[:, cols])
-
-    def _activate_stacked(self, pre: np.ndarray, post: np.ndarray) -> None:
-        for group in self.groups:
-            group.activation.forward(pre[group.start : group.stop], post[group.start : group.stop])
-
-    def _forward_from(self, buffers: _Buffers) -> np.ndarray:
-        """Layers 2..L given the layer-1 pre-activations in ``buffers.first_pre``."""
-        self._activate_first(buffers.first_pre, buffers.first_post)
+            group.activation.forward(first_pre[:, group.cols], first_post[:, group.cols])
         previous = buffers.first_post_stacked
         last = self.num_layers - 1
         for layer in range(1, last):
             pre, post = buffers.pre[layer], buffers.post[layer]
-            np.matmul(previous, self.weights[layer], out=pre)
-            pre += self.biases[layer][:, None, :]
-            self._activate_stacked(pre, post)
+            np.matmul(previous, params.weights[layer], out=pre)
+            pre += params.biases[layer][:, None, :]
+            for group in self.groups:
+                group.activation.forward(pre[group.slots], post[group.slots])
             previous = post
         logits = buffers.pre[last]
-        np.matmul(previous, self.weights[last], out=logits)
-        logits += self.biases[last][:, None, :]
+        np.matmul(previous, params.weights[last], out=logits)
+        logits += params.biases[last][:, None, :]
         return logits
 
     def forward_prepared(self, buffers: _Buffers) -> np.ndarray:
@@ -273,31 +295,22 @@ class NetworkBank:
         return self.forward(inputs, first_weights).argmax(axis=2)
 
     def count_correct(
-        self, inputs: np.ndarray, layer: np.ndarray, labels: np.ndarray, lane: int = 0
+        self,
+        inputs: np.ndarray,
+        layer: np.ndarray,
+        labels: np.ndarray,
+        lane: int = 0,
+        params: Parameters | None = None,
     ) -> np.ndarray:
         """Correct predictions per slot for ``inputs`` (with the ones column) and the matching
-        rows ``layer`` of :attr:`first_layer`, using the buffers of ``lane``."""
+        rows ``layer`` of the first layer of ``params`` (default: the current parameters),
+        using the buffers of ``lane``."""
         buffers = self.buffers(inputs.shape[0], lane)
         np.matmul(inputs, layer, out=buffers.first_pre)
-        logits = self._forward_from(buffers)
+        logits = self._forward_from(buffers, params)
         return (logits.argmax(axis=2) == labels).sum(axis=1)
 
     # -- backward --------------------------------------------------------------------------------
-    def _hidden_grad(self, post: np.ndarray, out: np.ndarray, stacked: bool) -> None:
-        """f'(u) given the activation output, per group; the notebook quirk uses f'(output)."""
-        width = self.width
-        for group in self.groups:
-            if stacked:
-                part = slice(group.start, group.stop)
-                source, target = post[part], out[part]
-            else:
-                cols = slice(group.start * width, group.stop * width)
-                source, target = post[:, cols], out[:, cols]
-            if self.notebook_grad:
-                group.activation.grad_at(source, target)
-            else:
-                group.activation.grad_from_output(source, target)
-
     def backward(self, inputs: np.ndarray, labels: np.ndarray) -> np.ndarray:
         """Forward and backward pass; fills the gradient arrays and returns each setup's loss."""
         buffers = self.buffers(inputs.shape[0])
@@ -306,19 +319,28 @@ class NetworkBank:
 
     def backward_prepared(self, buffers: _Buffers, labels: np.ndarray) -> np.ndarray:
         """:meth:`backward` of ``buffers.inputs``; returns the losses per slot."""
+        losses = self._backpropagate(buffers, labels, self.forward_prepared(buffers))
+        np.matmul(buffers.inputs.T, buffers.first_pre, out=self.first_layer_grad)
+        return losses
+
+    def _backpropagate(
+        self, buffers: _Buffers, labels: np.ndarray, logits: np.ndarray
+    ) -> np.ndarray:
+        """Softmax cross-entropy losses per slot; gradients of layers 2..L and the layer-1
+        deltas (left in ``buffers.first_pre``) of every slot."""
         rows = buffers.inputs.shape[0]
-        logits = self.forward_prepared(buffers)
         # Softmax and cross-entropy, computed stably; logits become d_logits in place.
         every_row = np.arange(rows)
-        np.max(logits, axis=2, keepdims=True, out=buffers.row_max)
-        logits -= buffers.row_max
+        row_max, row_sum = buffers.row_max, buffers.row_sum
+        np.max(logits, axis=2, keepdims=True, out=row_max)
+        logits -= row_max
         true_logit = logits[:, every_row, labels]
         np.exp(logits, out=logits)
-        np.sum(logits, axis=2, keepdims=True, out=buffers.row_sum)
+        np.sum(logits, axis=2, keepdims=True, out=row_sum)
         with np.errstate(invalid="ignore", divide="ignore"):
-            losses = (np.log(buffers.row_sum[:, :, 0]) - true_logit).mean(axis=1, dtype=np.float64)
-        buffers.row_sum *= rows
-        logits /= buffers.row_sum
+            losses = (np.log(row_sum[:, :, 0]) - true_logit).mean(axis=1, dtype=np.float64)
+        row_sum *= rows
+        logits /= row_sum
         delta = logits
         delta[:, every_row, labels] -= 1.0 / rows
         if self.frozen.any():
@@ -334,14 +356,16 @@ class NetworkBank:
             np.sum(delta, axis=1, out=self.biases_grad[layer])
             back = buffers.back[layer]
             np.matmul(delta, self._weights_t[layer], out=back)
-            self._hidden_grad(
-                buffers.first_post if layer == 1 else previous,
-                buffers.first_pre if layer == 1 else target,
-                stacked=layer != 1,
-            )
+            # f'(u) from the activation's output; the notebook quirk evaluates f' at the output.
+            for group in self.groups:
+                activation = group.activation
+                grad = activation.grad_at if self.notebook_grad else activation.grad_from_output
+                if layer == 1:
+                    grad(buffers.first_post[:, group.cols], buffers.first_pre[:, group.cols])
+                else:
+                    grad(buffers.post[layer - 1][group.slots], buffers.pre[layer - 1][group.slots])
             np.multiply(target, back, out=target)
             delta = target
-        np.matmul(buffers.inputs.T, buffers.first_pre, out=self.first_layer_grad)
         return losses
 
     def apply_gradients(self, learning_rate: float) -> None:
@@ -355,15 +379,6 @@ class NetworkBank:
         for layer in range(self.num_layers):
             self.weight(setup, layer)[...] = 0.0
             self.bias(setup, layer)[...] = 0.0
-
-
-def _split(flat: np.ndarray, shapes: list[tuple[int, ...]], sizes: list[int]) -> list[np.ndarray]:
-    """Consecutive views of ``flat`` with the given shapes."""
-    views, offset = [], 0
-    for shape, size in zip(shapes, sizes, strict=True):
-        views.append(flat[offset : offset + size].reshape(shape))
-        offset += size
-    return views
 
 
 def _stacked(matrix: np.ndarray, count: int, width: int) -> np.ndarray:

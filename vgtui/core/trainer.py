@@ -12,21 +12,23 @@ import math
 import os
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from vgtui.core.blas import limit_blas_threads
 from vgtui.core.config import RunConfig
 from vgtui.core.data import IMAGE_SIDE, NUM_CLASSES, PIXELS, Dataset
-from vgtui.core.engine import NetworkBank
+from vgtui.core.engine import NetworkBank, Parameters
 from vgtui.core.records import STATUS_DIVERGED, MetricRecord
 
 PIXEL_SCALE = np.float32(1.0 / 255.0)
 TEST_BLOCK_ROWS = 500  # test images per evaluation product
 MAX_LANES = 4  # threads sharing the test-set evaluation, at most one per available core
+MAX_PENDING_EVALUATIONS = 2  # run() lets training run ahead of at most this many evaluations
 
 
 def available_cores() -> int:
@@ -80,8 +82,14 @@ class RunControl:
             self._cancelled = True
             self._condition.notify_all()
 
-    def wait_to_proceed(self) -> bool:
-        """Block while paused; False once cancelled, True when one iteration may run."""
+    def wait_to_proceed(self, before_waiting: Callable[[], None] | None = None) -> bool:
+        """Block while paused; False once cancelled, True when one iteration may run.
+        ``before_waiting`` is called (without the lock held) once before blocking."""
+        if before_waiting is not None:
+            with self._condition:
+                must_wait = self._paused and self._step_budget == 0 and not self._cancelled
+            if must_wait:
+                before_waiting()
         with self._condition:
             while self._paused and self._step_budget == 0 and not self._cancelled:
                 self._condition.wait()
@@ -109,7 +117,7 @@ class Trainer:
         limit_blas_threads(1)
         self.lanes = max(1, min(MAX_LANES, available_cores()))
         self._test_blocks = test_blocks(data.test_images, data.test_labels, TEST_BLOCK_ROWS)
-        self._lane_blocks = spread(self._test_blocks, self.lanes)
+        self._test_blocks.sort(key=lambda block: block.cost, reverse=True)  # big ones first
         widest = max(block.layer_rows.size for block in self._test_blocks)
         self._gathered = [
             np.empty((widest, self.bank.first_layer.shape[1]), dtype=np.float32)
@@ -120,6 +128,8 @@ class Trainer:
             if self.lanes > 1
             else None
         )
+        self._helper_lanes: dict[int, int] = {}  # helper thread id -> its lane
+        self._lanes_lock = threading.Lock()
         self._train_buffers = self.bank.buffers(config.batch_size)
         self._batch = self._train_buffers.inputs[:, :PIXELS]
         self.iteration = 0
@@ -147,23 +157,37 @@ class Trainer:
         point (or a setup diverged), else an empty tuple."""
         if self.done:
             return ()
+        records, evaluation = self._advance()
+        if evaluation is not None:
+            started = time.perf_counter()
+            evaluation.work_all(self, 0)
+            evaluation.wait()
+            records += evaluation.records()
+            self.seconds += time.perf_counter() - started
+        return tuple(records)
+
+    def _advance(self) -> tuple[list[MetricRecord], _Evaluation | None]:
+        """One SGD iteration: its records so far and, at an evaluation point, the test-set
+        evaluation it started (helper lanes are already working on it)."""
         started = time.perf_counter()
         # Overflow in a diverging setup is expected; it is detected below, not printed.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             labels = self._next_batch()
-            losses = self.bank.backward_prepared(self._train_buffers, labels)[self.bank.slot_of]
+            bank = self.bank
+            losses = bank.backward_prepared(self._train_buffers, labels)[bank.slot_of]
+            bank.apply_gradients(self.config.learning_rate)
             self.iteration += 1
             records: list[MetricRecord] = []
             for s, loss in enumerate(losses):
-                if not self.bank.is_frozen(s) and not math.isfinite(loss):
+                if not bank.is_frozen(s) and not math.isfinite(loss):
                     records.append(self._diverged_record(s))
-            self.bank.apply_gradients(self.config.learning_rate)
             self._loss_sum += losses
             self._loss_steps += 1
+            evaluation = None
             if self.iteration % self.config.eval_every == 0 or self.done:
-                records.extend(self._evaluate(labels))
+                evaluation = self._start_evaluation(labels)
         self.seconds += time.perf_counter() - started
-        return tuple(records)
+        return records, evaluation
 
     def _diverged_record(self, s: int) -> MetricRecord:
         name = self.setup_names[s]
@@ -181,47 +205,50 @@ class Trainer:
         self.bank.freeze(s)
         return record
 
-    def _evaluate(self, batch_labels: np.ndarray) -> list[MetricRecord]:
+    def _start_evaluation(self, batch_labels: np.ndarray) -> _Evaluation:
+        """Measure what belongs to this iteration now (train accuracy on the current batch
+        after the update, mean loss, gradient norms) and start the test-set evaluation of a
+        snapshot of the parameters on the helper lanes."""
         bank = self.bank
-        helpers = self._helpers
-        pending = (
-            [helpers.submit(self._count_correct, lane) for lane in range(1, self.lanes)]
-            if helpers is not None
-            else []
-        )
-        correct = self._count_correct(0)
-        for future in pending:
-            correct += future.result()
-        test_acc = correct[bank.slot_of] / self.data.test_size
         logits = bank.forward_prepared(self._train_buffers)
         train_acc = (logits.argmax(axis=2) == batch_labels).mean(axis=1)[bank.slot_of]
         mean_loss = self._loss_sum / max(self._loss_steps, 1)
         self._loss_sum[:] = 0.0
         self._loss_steps = 0
-        return [
-            MetricRecord(
-                iteration=self.iteration,
-                setup=name,
-                train_accuracy=float(train_acc[s]),
-                test_accuracy=float(test_acc[s]),
-                train_loss=float(mean_loss[s]),
-                grad_norms=self.bank.grad_norms(s),
-                seconds=self.seconds,
+        partial_records = [
+            (
+                int(bank.slot_of[s]),
+                MetricRecord(
+                    iteration=self.iteration,
+                    setup=name,
+                    train_accuracy=float(train_acc[s]),
+                    test_accuracy=math.nan,
+                    train_loss=float(mean_loss[s]),
+                    grad_norms=bank.grad_norms(s),
+                    seconds=self.seconds,
+                ),
             )
             for s, name in enumerate(self.setup_names)
-            if not self.bank.is_frozen(s)
+            if not bank.is_frozen(s)
         ]
+        evaluation = _Evaluation(bank.snapshot(), self._test_blocks, partial_records)
+        if self._helpers is not None:
+            for _ in range(self.lanes - 1):
+                self._helpers.submit(_quietly, self._help, evaluation)
+        return evaluation
 
-    def _count_correct(self, lane: int) -> np.ndarray:
-        """Correct test predictions per slot over one lane's blocks of the test set."""
-        bank = self.bank
-        correct = np.zeros(bank.num_setups, dtype=np.int64)
-        gathered = self._gathered[lane]
-        for block in self._lane_blocks[lane]:
-            layer = gathered[: block.layer_rows.size]
-            np.take(bank.first_layer, block.layer_rows, axis=0, out=layer)
-            correct += bank.count_correct(block.inputs, layer, block.labels, lane)
-        return correct
+    def _help(self, evaluation: _Evaluation) -> None:
+        """A helper thread's share of an evaluation, on the helper's own lane."""
+        ident = threading.get_ident()
+        with self._lanes_lock:
+            lane = self._helper_lanes.setdefault(ident, len(self._helper_lanes) + 1)
+        evaluation.work_all(self, lane)
+
+    def count_block(self, block: TestBlock, lane: int, params: Parameters) -> np.ndarray:
+        """Correct predictions per slot on one test block, with the buffers of ``lane``."""
+        layer = self._gathered[lane][: block.layer_rows.size]
+        np.take(params.first_layer, block.layer_rows, axis=0, out=layer)
+        return self.bank.count_correct(block.inputs, layer, block.labels, lane, params)
 
     def run(
         self,
@@ -229,14 +256,120 @@ class Trainer:
         control: RunControl | None = None,
     ) -> str:
         """Step until done or cancelled; hand every non-empty batch of records to
-        ``on_records``. Returns ``"done"`` or ``"cancelled"``."""
+        ``on_records``, in iteration order. Returns ``"done"`` or ``"cancelled"``.
+
+        Unlike :meth:`step`, the loop does not wait for test-set evaluations: helper lanes
+        evaluate a parameter snapshot while training goes on, this thread lends a block of
+        test images per iteration, and records are handed on as soon as they are complete
+        (at the latest before pausing, on cancel and at the end)."""
+        outbox: deque[tuple[list[MetricRecord], _Evaluation | None]] = deque()
+
+        def hand_on(wait: bool) -> None:
+            while outbox:
+                records, evaluation = outbox[0]
+                if evaluation is not None:
+                    if not evaluation.finished and not wait:
+                        return
+                    started = time.perf_counter()
+                    evaluation.work_all(self, 0)
+                    evaluation.wait()
+                    self.seconds += time.perf_counter() - started
+                    records = records + evaluation.records()
+                outbox.popleft()
+                if records:
+                    on_records(records)
+
+        def flush() -> None:
+            hand_on(wait=True)
+
         while not self.done:
-            if control is not None and not control.wait_to_proceed():
+            if control is not None and not control.wait_to_proceed(before_waiting=flush):
+                flush()
                 return OUTCOME_CANCELLED
-            records = self.step()
-            if records:
-                on_records(records)
+            outbox.append(self._advance())
+            started = time.perf_counter()
+            unfinished = [e for _, e in outbox if e is not None and not e.finished]
+            if unfinished:
+                unfinished[0].work_one(self, 0)
+            for evaluation in unfinished[:-MAX_PENDING_EVALUATIONS]:
+                evaluation.work_all(self, 0)
+                evaluation.wait()
+            self.seconds += time.perf_counter() - started
+            hand_on(wait=False)
+        flush()
         return OUTCOME_DONE
+
+
+class _Evaluation:
+    """The test-set evaluation of one parameter snapshot, shared block by block by the lanes."""
+
+    def __init__(
+        self,
+        params: Parameters,
+        blocks: list[TestBlock],
+        partial_records: list[tuple[int, MetricRecord]],
+    ) -> None:
+        self.params = params
+        self._blocks = blocks
+        self._partial_records = partial_records  # (slot, record without test accuracy)
+        self._lock = threading.Lock()
+        self._next = 0
+        self._left = len(blocks)
+        self._done = threading.Event()
+        self._error: BaseException | None = None
+        self.correct = np.zeros(params.weights[-1].shape[0], dtype=np.int64)
+        self.test_size = sum(block.labels.size for block in blocks)
+
+    @property
+    def finished(self) -> bool:
+        return self._done.is_set()
+
+    def work_one(self, trainer: Trainer, lane: int) -> bool:
+        """Evaluate the next untaken block on ``lane``; False when none is left to take."""
+        with self._lock:
+            if self._next == len(self._blocks):
+                return False
+            block = self._blocks[self._next]
+            self._next += 1
+        correct = None
+        try:
+            correct = trainer.count_block(block, lane, self.params)
+        except BaseException as exc:  # handed to the waiting thread by wait()
+            self._error = exc
+            raise
+        finally:
+            with self._lock:
+                if correct is not None:
+                    self.correct += correct
+                self._left -= 1
+                if self._left == 0 or self._error is not None:
+                    self._done.set()
+        return True
+
+    def work_all(self, trainer: Trainer, lane: int) -> None:
+        """Evaluate blocks on ``lane`` until none is left to take."""
+        while self.work_one(trainer, lane):
+            pass
+
+    def wait(self) -> None:
+        """Block until every block is evaluated; re-raise a helper's error."""
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+
+    def records(self) -> list[MetricRecord]:
+        """The records of this evaluation point, test accuracy filled in."""
+        return [
+            replace(record, test_accuracy=float(self.correct[slot] / self.test_size))
+            for slot, record in self._partial_records
+        ]
+
+
+def _quietly(work: Callable[..., object], *args: object) -> object:
+    """Run ``work`` in a helper thread with the trainer's floating-point error settings (they
+    are per thread): overflow in a diverging setup is detected, not printed."""
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        return work(*args)
 
 
 @dataclass(frozen=True)
@@ -278,14 +411,3 @@ def test_blocks(images: np.ndarray, labels: np.ndarray, rows: int) -> list[TestB
         inputs[:, -1] = 1.0
         blocks.append(TestBlock(inputs, labels[part].astype(np.intp), np.append(used, PIXELS)))
     return blocks
-
-
-def spread(blocks: list[TestBlock], lanes: int) -> list[list[TestBlock]]:
-    """Blocks dealt to ``lanes`` lanes so that every lane gets about the same work."""
-    shares: list[list[TestBlock]] = [[] for _ in range(lanes)]
-    loads = [0] * lanes
-    for block in sorted(blocks, key=lambda b: b.cost, reverse=True):
-        lane = loads.index(min(loads))
-        shares[lane].append(block)
-        loads[lane] += block.cost
-    return shares
