@@ -17,7 +17,7 @@ from textual.binding import Binding
 from textual.containers import Grid, Horizontal
 from textual.content import Content
 from textual.message import Message
-from textual.reactive import reactive
+from textual.reactive import reactive, var
 from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane, Tabs
@@ -115,10 +115,14 @@ class RunHeader(Widget):
         super().__init__(**kwargs)
         self.text = ""
 
-    def show(self, text: str) -> None:
+    def show(self, text: str, state: str) -> None:
+        """Repaint only when something changed; the state colours the line."""
         if text != self.text:
             self.text = text
             self.refresh()
+        state_class = f"-{state}"
+        if not self.has_class(state_class):
+            self.set_classes(state_class)
 
     def render(self) -> RenderResult:
         return Content(self.text)
@@ -154,7 +158,8 @@ class VgtuiApp(App[int]):
         ),
     ]
 
-    run_state: reactive[str] = reactive(STATE_READY)
+    run_state: var[str] = var(STATE_READY)
+    """ready, running, paused, stopping, or how the last run ended (done, stopped, ...)."""
     sidebar_visible: reactive[bool] = reactive(True)
 
     def __init__(
@@ -175,7 +180,6 @@ class VgtuiApp(App[int]):
         self.history = RunHistory(config.setup_names)
         self.pending: list[MetricRecord] = []
         self.summary_dirty = True
-        self.last_status: str | None = None
         self.next_redraw = 0.0
         self.cpu_mark = 0.0
         self.redrawn = False
@@ -273,7 +277,7 @@ class VgtuiApp(App[int]):
         if compact == self.compact:
             return
         self.compact = compact
-        self.screen.set_class(compact, "-compact")
+        self.header.screen.set_class(compact, "-compact")  # the main screen, even under help
         self.sidebar_visible = not compact
 
     def on_resize(self, event: events.Resize) -> None:
@@ -317,9 +321,7 @@ class VgtuiApp(App[int]):
             chart.redraw()
         if self.active_tab == "summary" and self.summary_dirty:
             self.update_summary()
-        # Plotext is pure Python and shares the GIL with the trainer: when rendering is
-        # slow, redraw less often so that charts never take more than a small share.
-        self.redrawn = bool(charts)
+        self.redrawn = bool(charts)  # flush_pending measures what painting them costs
 
     def flush_pending(self, force: bool = False) -> None:
         """Timer: move pending records into the history; redraw at a bounded rate."""
@@ -387,8 +389,7 @@ class VgtuiApp(App[int]):
         if session is not None and state not in ACTIVE_STATES:
             parts.append(self.run_folder_text(session.path))
         text = f" vgtui  {state.upper()}  " + "  ".join(parts)
-        self.header.show(text)
-        self.header.set_classes(f"-{state}")
+        self.header.show(text, state)
 
     def timing_text(self, iteration: int, seconds: float) -> str:
         """Elapsed compute time (pauses excluded) and iterations per second."""
@@ -415,7 +416,6 @@ class VgtuiApp(App[int]):
         if self.quitting or message.run_number != self.run_number or self.session is None:
             return
         self.flush_pending(force=True)
-        self.last_status = message.status
         path = self.session.path
         if message.error is not None:
             self.run_state = STATE_FAILED

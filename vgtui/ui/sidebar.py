@@ -180,14 +180,6 @@ class ConfigSidebar(VerticalScroll):
         label.update(reason)
         label.display = bool(reason)
 
-    def errors(self) -> list[str]:
-        """Every reason the current values cannot start a run (empty when they can)."""
-        try:
-            self.read_config()
-        except ConfigError as error:
-            return [str(error)]
-        return []
-
     def read_config(self) -> RunConfig:
         """The config the fields describe; raises ConfigError with the first problem."""
         values: dict[str, Any] = {}
