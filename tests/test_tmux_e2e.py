@@ -6,6 +6,7 @@ import json
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -129,15 +130,58 @@ def test_quit_mid_run_at_80x24(start_vgtui, tmp_path):
     assert 0 < summary["iterations_done"] < 2000
 
 
-def test_closing_the_terminal_mid_run_saves_the_run(start_vgtui, tmp_path):
+def vgtui_pids(out_root: Path) -> list[int]:
+    """Processes whose command line names ``out_root``: the vgtui started by a test."""
+    result = subprocess.run(["pgrep", "-f", str(out_root)], capture_output=True, text=True)
+    pids = []
+    for pid in result.stdout.split():
+        try:  # only the Python process: not the pane's shell, not the tmux server
+            command = Path(f"/proc/{pid}/comm").read_text()
+        except OSError:
+            continue
+        if command.startswith("python"):
+            pids.append(int(pid))
+    return pids
+
+
+def wait_for_summary(tmp_path: Path, what: str) -> dict:
+    deadline = time.monotonic() + GIVE_UP_SECONDS
+    while not list(tmp_path.glob("runs/*/summary.json")):
+        assert time.monotonic() < deadline, f"no summary.json after {what}"
+        time.sleep(0.1)
+    return json.loads((only_run(tmp_path) / "summary.json").read_text())
+
+
+def wait_until_gone(out_root: Path, what: str) -> None:
+    deadline = time.monotonic() + GIVE_UP_SECONDS
+    while vgtui_pids(out_root):
+        assert time.monotonic() < deadline, f"vgtui still running after {what}"
+        time.sleep(0.1)
+
+
+@pytest.mark.skipif(
+    shutil.which("pgrep") is None or not Path("/proc").is_dir(), reason="needs pgrep and /proc"
+)
+def test_closing_the_terminal_mid_run_saves_the_run_and_exits(start_vgtui, tmp_path):
     pane = start_vgtui("--iters 2000 --run")
     pane.wait_for("RUNNING")
     pane.wait_for("train")
     pane.tmux("kill-pane", "-t", pane.session)  # the pane's processes get SIGHUP
-    deadline = time.monotonic() + GIVE_UP_SECONDS
-    while not list(tmp_path.glob("runs/*/summary.json")):
-        assert time.monotonic() < deadline, "no summary.json after the terminal closed"
-        time.sleep(0.1)
-    summary = json.loads((only_run(tmp_path) / "summary.json").read_text())
+    summary = wait_for_summary(tmp_path, "the terminal closed")
     assert summary["status"] == "interrupted"
     assert 0 < summary["iterations_done"] < 2000
+    wait_until_gone(tmp_path / "runs", "the terminal closed")
+
+
+@pytest.mark.skipif(
+    shutil.which("pgrep") is None or not Path("/proc").is_dir(), reason="needs pgrep and /proc"
+)
+def test_sigterm_mid_run_saves_the_run_and_exits(start_vgtui, tmp_path):
+    pane = start_vgtui("--iters 2000 --run")
+    pane.wait_for("RUNNING")
+    pane.wait_for("train")
+    for pid in vgtui_pids(tmp_path / "runs"):
+        os.kill(pid, signal.SIGTERM)
+    screen = pane.wait_for("EXIT=0")
+    assert "run interrupted; results in" in screen
+    assert wait_for_summary(tmp_path, "SIGTERM")["status"] == "interrupted"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import os
 import signal
 import time
 from functools import partial
@@ -37,6 +38,7 @@ UI_CPU_SHARE = 0.05
 """While training, redraws may use at most this share of one core: the trainer keeps the rest.
 A redraw that cost 50 ms of UI-thread CPU delays the next one by 50 ms / UI_CPU_SHARE."""
 QUIT_WAIT_SECONDS = 2.0
+EXIT_HANGUP = 128 + signal.SIGHUP
 COMPACT_WIDTH = 100
 COMPACT_HEIGHT = 30
 
@@ -233,14 +235,26 @@ class VgtuiApp(App[int]):
             await self.action_run()
 
     def handle_hangups(self) -> None:
-        """On SIGTERM or SIGHUP (a closed SSH session), quit as with q: the run is saved."""
+        """SIGTERM quits as q does; SIGHUP (terminal or SSH session closed) saves and exits."""
         loop = asyncio.get_running_loop()
-        for number in (signal.SIGTERM, signal.SIGHUP):
+        for number, handler in (
+            (signal.SIGTERM, self.quit_on_signal),
+            (signal.SIGHUP, self.exit_on_hangup),
+        ):
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(number, self.quit_on_signal)
+                loop.add_signal_handler(number, handler)
 
     def quit_on_signal(self) -> None:
         self.run_worker(self.action_quit(), name="quit", group="quit", exclusive=True)
+
+    def exit_on_hangup(self) -> None:
+        """The terminal is gone: nothing can be drawn or restored (Textual would block trying),
+        so stop the run, let the worker write the run folder, and leave at once."""
+        session = self.session
+        if session is not None and not session.finished.is_set():
+            session.stop(RUN_INTERRUPTED)
+            session.finished.wait(QUIT_WAIT_SECONDS)
+        os._exit(EXIT_HANGUP)
 
     async def rebuild_charts(self, config: RunConfig) -> None:
         """Replace every chart by fresh, empty ones for ``config``."""
