@@ -28,7 +28,8 @@ from vgtui.core.records import STATUS_DIVERGED, MetricRecord
 PIXEL_SCALE = np.float32(1.0 / 255.0)
 TEST_BLOCK_ROWS = 500  # test images per evaluation product
 MAX_LANES = 4  # threads sharing the test-set evaluation, at most one per available core
-MAX_PENDING_EVALUATIONS = 2  # run() lets training run ahead of at most this many evaluations
+LEND_WHEN_UNFINISHED = 2
+MAX_PENDING_EVALUATIONS = 3  # run() lets training run ahead of at most this many evaluations
 
 
 def available_cores() -> int:
@@ -289,7 +290,7 @@ class Trainer:
             outbox.append(self._advance())
             started = time.perf_counter()
             unfinished = [e for _, e in outbox if e is not None and not e.finished]
-            if unfinished:
+            if len(unfinished) >= LEND_WHEN_UNFINISHED:
                 unfinished[0].work_one(self, 0)
             for evaluation in unfinished[:-MAX_PENDING_EVALUATIONS]:
                 evaluation.work_all(self, 0)
