@@ -38,6 +38,7 @@ class RunSession:
         self.stop_status = RUN_INTERRUPTED
         self.status: str | None = None
         self.summaries: list[SetupSummary] = []
+        self.wall_seconds = 0.0
         self.finished = threading.Event()
         self.flush_requested = False
 
@@ -95,7 +96,8 @@ class RunSession:
                 publish(tuple(pending))
             self.status = status
             try:
-                self.summaries = self.writer.finish(status, time.perf_counter() - started)
+                self.wall_seconds = time.perf_counter() - started
+                self.summaries = self.writer.finish(status, self.wall_seconds)
             finally:
                 self.finished.set()
         return status
