@@ -15,6 +15,8 @@ TRAIN_MARKER = "dot"
 TEST_MARKER = "braille"
 NO_DATA = "waiting for the first evaluation"
 ACCURACY_TICKS = [0, 0.25, 0.5, 0.75, 1.0]
+COMPACT_ACCURACY_TICKS = [0, 0.5, 1.0]
+COMPACT_CHART_HEIGHT = 14
 MONO_MARKERS = ("braille", "dot", "+", "x", "o", "*", "#", "%")
 """Under NO_COLOR the curves of one chart differ by marker instead of colour."""
 
@@ -70,12 +72,26 @@ class Chart(PlotextPlot):
                 return option
         return options[-1] if options else ""
 
+    def fit_to_size(self) -> None:
+        """Adapt what depends on the size; called at paint time, as the size may have changed
+        since :meth:`draw`."""
+        self.plt.title(self.title)
+
     def render(self) -> RenderResult:
-        self.plt.title(self.title)  # at paint time: the width may have changed since draw()
+        self.fit_to_size()
         try:
             return super().render()
         except Exception as error:  # plotext can fail on degenerate sizes
             return Text(f"(chart unavailable: {error})")
+
+
+class AccuracyAxis(Chart):
+    """A chart with accuracy (0 to 1) on the y axis: fewer ticks when it is short."""
+
+    def fit_to_size(self) -> None:
+        super().fit_to_size()
+        short = self.size.height < COMPACT_CHART_HEIGHT
+        self.plt.yticks(COMPACT_ACCURACY_TICKS if short else ACCURACY_TICKS)
 
 
 class SetupChart(Chart):
@@ -91,7 +107,7 @@ class SetupChart(Chart):
         super().redraw()
 
 
-class AccuracyChart(SetupChart):
+class AccuracyChart(SetupChart, AccuracyAxis):
     """Train and test accuracy of one setup, y from 0 to 1: the notebook's figure."""
 
     def title_options(self) -> list[str]:
@@ -113,7 +129,6 @@ class AccuracyChart(SetupChart):
         plt = self.plt
         plt.ylim(0, 1)
         plt.xlim(0, self.total_iterations)
-        plt.yticks(ACCURACY_TICKS)
         if series.iterations:
             plt.plot(series.iterations, series.train_accuracy, label="train", marker=TRAIN_MARKER)
             plt.plot(series.iterations, series.test_accuracy, label="test", marker=TEST_MARKER)
@@ -121,7 +136,7 @@ class AccuracyChart(SetupChart):
             plt.xlabel(NO_DATA)
 
 
-class OverlayChart(Chart):
+class OverlayChart(AccuracyAxis):
     """The test curves of every setup on one chart; train curves on demand."""
 
     def __init__(self, history: RunHistory, total_iterations: int, **kwargs: Any) -> None:
@@ -139,7 +154,6 @@ class OverlayChart(Chart):
         plt = self.plt
         plt.ylim(0, 1)
         plt.xlim(0, self.total_iterations)
-        plt.yticks(ACCURACY_TICKS)
         any_data = False
         for index, series in enumerate(self.history.series.values()):
             if not series.iterations:
