@@ -173,3 +173,42 @@ def test_trainer_test_accuracy_matches_plain_float64_forward(mnist):
         # Only near-ties may flip between float32 and float64: at most a few images.
         assert abs(record.test_accuracy - plain) <= 3 / mnist.test_size
     assert bank.first_layer.dtype == np.float32
+
+
+def test_pipelined_run_hands_on_the_same_records_as_stepping(mnist):
+    """run() evaluates while training goes on; its records must equal step()'s, in order."""
+    config = RunConfig(iterations=60, eval_every=10, setups=RunConfig().setups)
+    piped: list = []
+    Trainer(config, mnist, np.random.default_rng(4)).run(piped.extend)
+    stepper = Trainer(config, mnist, np.random.default_rng(4))
+    stepped = [record for _ in range(config.iterations) for record in stepper.step()]
+
+    def strip(records):
+        return [
+            (r.iteration, r.setup, r.train_accuracy, r.test_accuracy, r.train_loss, r.grad_norms)
+            for r in records
+        ]
+
+    assert len(piped) == 6 * len(config.setups)
+    assert strip(piped) == strip(stepped)
+
+
+def test_evaluation_snapshot_computes_the_same_logits(mnist):
+    """Sigmoid layers folded into tanh for inference give the same logits."""
+    setups = [SetupSpec("sigmoid", "xavier"), SetupSpec("relu", "he"), SetupSpec("sigmoid", "he")]
+    bank = NetworkBank(SIZES, setups, np.random.default_rng(1))
+    x = np.empty((200, 785), dtype=np.float32)
+    x[:, :-1] = mnist.test_images[:200] * np.float32(1 / 255)
+    x[:, -1] = 1.0
+    labels = mnist.test_labels[:200].astype(np.intp)
+    folded = bank.evaluation_snapshot()
+    assert folded.sigmoid_as_tanh and folded.first_layer.dtype == np.float32
+    plain = bank.count_correct(x, bank.first_layer, labels)
+    fast = bank.count_correct(x, folded.first_layer, labels, params=folded)
+    assert np.array_equal(plain, fast)
+    buffers = bank.buffers(200)
+    np.matmul(x, folded.first_layer, out=buffers.first_pre)
+    fast_logits = bank._forward_from(buffers, folded).copy()
+    np.matmul(x, bank.first_layer, out=buffers.first_pre)
+    plain_logits = bank._forward_from(buffers).copy()
+    assert relative_error(fast_logits, plain_logits, plain_logits) < 1e-5

@@ -232,7 +232,7 @@ class Trainer:
             for s, name in enumerate(self.setup_names)
             if not bank.is_frozen(s)
         ]
-        evaluation = _Evaluation(bank.snapshot(), self._test_blocks, partial_records)
+        evaluation = _Evaluation(bank.evaluation_snapshot(), self._test_blocks, partial_records)
         if self._helpers is not None:
             for _ in range(self.lanes - 1):
                 self._helpers.submit(_quietly, self._help, evaluation)
