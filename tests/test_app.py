@@ -84,11 +84,14 @@ async def test_pause_resume_step_and_stop(mnist, tmp_path):
         await wait_until(pilot, lambda: len(app.history) == 8, "second step records")
         assert app.session.iteration == 20
         assert app.history.last_iteration == 20
+        await pilot.press("n", "n")  # presses queue up: two more evaluation intervals
+        await wait_until(pilot, lambda: len(app.history) == 16, "queued step records")
+        assert app.session.iteration == 40
         assert "PAUSED" in header_text(app)
 
         await pilot.press("p")  # resume
         assert app.run_state == "running"
-        await wait_until(pilot, lambda: app.history.last_iteration >= 40, "running again")
+        await wait_until(pilot, lambda: app.history.last_iteration >= 60, "running again")
         await pilot.press("p")  # pause
         assert app.run_state == "paused"
         await wait_until(pilot, lambda: app.session.control.paused, "paused control")
@@ -101,7 +104,7 @@ async def test_pause_resume_step_and_stop(mnist, tmp_path):
         await wait_for_state(pilot, app, "stopped")
         await pilot.pause()
         kept = len(app.history)
-        assert kept >= 16
+        assert kept >= 24
         assert all(c.series.iterations for c in app.query(AccuracyChart))
         summary = read_summary(app.session.path)
         assert summary["status"] == "stopped"

@@ -78,12 +78,12 @@ exactly like [b]vgtui --no-ui[/b].
 
 
 class RecordsReady(Message):
-    """The training worker produced evaluation records (posted from the worker thread)."""
+    """The training worker has new records in its session's outbox (posted from the worker)."""
 
-    def __init__(self, run_number: int, records: tuple[MetricRecord, ...]) -> None:
+    def __init__(self, run_number: int, session: RunSession) -> None:
         super().__init__()
         self.run_number = run_number
-        self.records = records
+        self.session = session
 
 
 class RunEnded(Message):
@@ -422,13 +422,16 @@ class VgtuiApp(App[int]):
 
     @on(RecordsReady)
     def keep_records(self, message: RecordsReady) -> None:
+        """Take the records; they are drawn by the next flush_pending tick."""
+        records = message.session.take_records()
         if message.run_number == self.run_number:
-            self.pending.extend(message.records)
+            self.pending.extend(records)
 
     @on(RunEnded)
     def run_ended(self, message: RunEnded) -> None:
         if self.quitting or message.run_number != self.run_number or self.session is None:
             return
+        self.pending.extend(self.session.take_records())
         self.flush_pending(force=True)
         path = self.session.path
         if message.error is not None:
@@ -460,9 +463,7 @@ class VgtuiApp(App[int]):
         """Thread worker: run the session, posting messages (never touching widgets)."""
         error: str | None = None
         try:
-            status = session.execute(
-                lambda records: self.post_message(RecordsReady(run_number, records))
-            )
+            status = session.execute(lambda: self.post_message(RecordsReady(run_number, session)))
         except Exception as problem:  # reported to the user as a notification
             status = RUN_INTERRUPTED
             error = f"{type(problem).__name__}: {problem}"
@@ -520,10 +521,10 @@ class VgtuiApp(App[int]):
             self.notify("nothing to pause: r starts a run")
             return
         if self.run_state == STATE_PAUSED:
-            session.control.resume()
+            session.resume()
             self.run_state = STATE_RUNNING
         else:
-            session.control.pause()
+            session.pause()
             self.run_state = STATE_PAUSED
         self.update_header()
 
@@ -537,7 +538,7 @@ class VgtuiApp(App[int]):
         assert session is not None
         if self.run_state == STATE_STOPPING:
             return
-        session.control.grant_steps(session.steps_to_next_evaluation())
+        session.step()
         self.run_state = STATE_PAUSED
         self.update_header()
 

@@ -1,8 +1,10 @@
 """One training run started from the app: trainer, run control and run folder (no Textual).
 
-The app runs :meth:`RunSession.execute` in a thread worker. Records reach the app through the
-``publish`` callback, at most every ``PUBLISH_INTERVAL`` seconds, so that a fast run cannot
-flood the UI with messages.
+The app runs :meth:`RunSession.execute` in a thread worker. New records go to an outbox; the
+worker calls ``notify`` only when the outbox was empty, and the app takes everything at once
+with :meth:`RunSession.take_records`. So at most one notification is ever in flight: a fast run
+cannot flood the UI with messages, and no record waits in the worker (after a step or a pause,
+the last evaluation reaches the screen at once).
 """
 
 from __future__ import annotations
@@ -20,9 +22,7 @@ from vgtui.core.records import MetricRecord
 from vgtui.core.results import RUN_DONE, RUN_INTERRUPTED, RunWriter, SetupSummary
 from vgtui.core.trainer import OUTCOME_DONE, RunControl, Trainer
 
-PUBLISH_INTERVAL = 0.1
-
-Publish = Callable[[tuple[MetricRecord, ...]], None]
+Notify = Callable[[], None]
 
 
 class RunSession:
@@ -41,6 +41,9 @@ class RunSession:
         self.wall_seconds = 0.0
         self.finished = threading.Event()
         self.flush_requested = False
+        self.step_target = 0
+        self._outbox: list[MetricRecord] = []
+        self._outbox_lock = threading.Lock()
 
     @property
     def path(self) -> Path:
@@ -64,36 +67,54 @@ class RunSession:
         self.stop_status = status
         self.control.cancel()
 
-    def steps_to_next_evaluation(self) -> int:
-        every = self.config.eval_every
-        return every - self.trainer.iteration % every
+    def pause(self) -> None:
+        self.step_target = 0
+        self.control.pause()
 
-    def execute(self, publish: Publish) -> str:
-        """Train until done or stopped, writing the run folder; return the run status."""
+    def resume(self) -> None:
+        self.step_target = 0
+        self.control.resume()
+
+    def step(self) -> None:
+        """Let the trainer run to the next evaluation point, then pause. Repeated presses
+        queue up: each one adds one evaluation interval to the last target."""
+        every = self.config.eval_every
+        base = max(self.trainer.iteration, self.step_target)
+        target = min((base // every + 1) * every, self.config.iterations)
+        if target > base:
+            self.control.grant_steps(target - base)
+        else:
+            self.control.pause()
+        self.step_target = target
+
+    def take_records(self) -> list[MetricRecord]:
+        """Every record produced since the last call (called by the app's thread)."""
+        with self._outbox_lock:
+            records, self._outbox = self._outbox, []
+        return records
+
+    def execute(self, notify: Notify) -> str:
+        """Train until done or stopped, writing the run folder; return the run status.
+
+        ``notify()`` is called from this thread when records arrive in an empty outbox."""
         started = time.perf_counter()
-        pending: list[MetricRecord] = []
-        last_publish = 0.0
 
         def on_records(records: Sequence[MetricRecord]) -> None:
-            nonlocal last_publish
             self.writer.add(records)
             if self.flush_requested:
                 self.flush_requested = False
                 self.writer.flush()
-            pending.extend(records)
-            now = time.monotonic()
-            if now - last_publish >= PUBLISH_INTERVAL:
-                publish(tuple(pending))
-                pending.clear()
-                last_publish = now
+            with self._outbox_lock:
+                was_empty = not self._outbox
+                self._outbox.extend(records)
+            if was_empty:
+                notify()
 
         status = RUN_INTERRUPTED
         try:
             outcome = self.trainer.run(on_records, self.control)
             status = RUN_DONE if outcome == OUTCOME_DONE else self.stop_status
         finally:
-            if pending:
-                publish(tuple(pending))
             self.status = status
             try:
                 self.wall_seconds = time.perf_counter() - started
