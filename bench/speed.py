@@ -187,13 +187,55 @@ def _timed(work) -> float:
     return time.perf_counter() - started
 
 
-def run_worker(name: str, *args: str) -> dict:
-    """Run one worker in a fresh interpreter and return its JSON result."""
+def cpu_busy_seconds() -> float | None:
+    """CPU seconds all processes of the machine have used so far (Linux), or None."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    except OSError:
+        return None
+    ticks = [int(x) for x in fields]
+    idle = ticks[3] + ticks[4]  # idle + iowait
+    return (sum(ticks[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_for_quiet(limit: float) -> float:
+    """Wait up to ``limit`` seconds until other processes use under 5% of the CPUs for a
+    second; return the seconds waited."""
+    started = time.perf_counter()
+    cores = available_cores()
+    while time.perf_counter() - started < limit:
+        before = cpu_busy_seconds()
+        if before is None:
+            break
+        time.sleep(1.0)
+        busy = (cpu_busy_seconds() or before) - before
+        if busy < 0.05 * cores:
+            break
+    return time.perf_counter() - started
+
+
+def run_worker(name: str, *args: str, quiet_wait: float = 0.0) -> dict:
+    """Run one worker in a fresh interpreter and return its JSON result, with the CPU time
+    other processes used meanwhile (``foreign_cpu_share``: 0 = machine to ourselves)."""
+    waited = wait_for_quiet(quiet_wait) if quiet_wait > 0 else 0.0
     command = [sys.executable, str(Path(__file__).resolve()), "--worker", name, *args]
+    children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    busy_before, started = cpu_busy_seconds(), time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - started
+    children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         return {"error": done.stderr.strip().splitlines()[-1] if done.stderr else "failed"}
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    busy_after = cpu_busy_seconds()
+    if busy_before is not None and busy_after is not None:
+        own = (children_after.ru_utime + children_after.ru_stime) - (
+            children_before.ru_utime + children_before.ru_stime
+        )
+        foreign = max(0.0, (busy_after - busy_before) - own)
+        result["foreign_cpu_share"] = foreign / (wall * available_cores())
+    result["waited_for_quiet_s"] = waited
+    return result
 
 
 # -- report ------------------------------------------------------------------------------------
@@ -234,7 +276,7 @@ def table(results: dict) -> str:
         f"machine: {results['machine']['cores']} cores, {results['machine']['cpu']}, "
         f"numpy {np.__version__}, load before {results['machine']['load_before']}",
         "",
-        f"{'contender':<34}{'best s':>9}{'all runs (s)':>28}",
+        f"{'contender':<34}{'best s':>9}{'all runs (s)':>28}{'others used':>13}",
     ]
 
     def row(label: str, result: dict) -> None:
@@ -242,7 +284,9 @@ def table(results: dict) -> str:
             lines.append(f"{label:<34}{'skipped':>9}  {result.get('skipped', result.get('error'))}")
             return
         runs = ", ".join(f"{x:.2f}" for x in result["seconds"])
-        lines.append(f"{label:<34}{min(result['seconds']):>9.3f}{runs:>28}")
+        foreign = result.get("foreign_cpu_share")
+        others = f"{foreign:.0%} CPU" if foreign is not None else "?"
+        lines.append(f"{label:<34}{min(result['seconds']):>9.3f}{runs:>28}{others:>13}")
 
     row(
         f"vgtui (float32, {results['vgtui']['lanes']} lanes x 1 BLAS thr)",
@@ -254,6 +298,10 @@ def table(results: dict) -> str:
     )
     row(f"PyTorch CPU (float32, {torch_result.get('threads', '-')} threads)", torch_result)
     lines.append(f"{'floor (FLOPs / peak)':<34}{s['floor_seconds']:>9.3f}")
+    lines.append(
+        "('others used': CPU share other processes took during that measurement; "
+        "the machine may be shared)"
+    )
     lines += [
         "",
         f"peak float32 matmul: {peak['gflops']:.1f} GFLOP/s "
@@ -288,6 +336,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--torch-threads", type=int, default=available_cores())
     parser.add_argument("--skip-reference", action="store_true")
     parser.add_argument("--skip-torch", action="store_true")
+    parser.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=30.0,
+        help="before each measurement wait up to this many seconds for other processes to "
+        "go quiet (0: do not wait)",
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -315,23 +370,31 @@ def main(argv: list[str] | None = None) -> int:
     executed = vgtui_executed_eval_flops(config)
     flops = results["flops"]
     results["vgtui_executed_gflop"] = (flops["total"] - flops["test_evaluation"] + executed) / 1e9
-    first_peak = run_worker("peak")
-    results["vgtui"] = run_worker("vgtui", "--repeats", str(args.repeats))
+    quiet = args.quiet_wait
+    first_peak = run_worker("peak", quiet_wait=quiet)
+    results["vgtui"] = run_worker("vgtui", "--repeats", str(args.repeats), quiet_wait=quiet)
     results["reference"] = (
         {"skipped": "--skip-reference"}
         if args.skip_reference
-        else run_worker("reference", "--reference-repeats", str(args.reference_repeats))
+        else run_worker(
+            "reference", "--reference-repeats", str(args.reference_repeats), quiet_wait=quiet
+        )
     )
     results["torch"] = (
         {"skipped": "--skip-torch"}
         if args.skip_torch
         else run_worker(
-            "torch", "--repeats", str(args.repeats), "--torch-threads", str(args.torch_threads)
+            "torch",
+            "--repeats",
+            str(args.repeats),
+            "--torch-threads",
+            str(args.torch_threads),
+            quiet_wait=quiet,
         )
     )
     # The peak is measured before and after the contenders and the better one kept, so a
     # moment of contention on a shared machine does not flatter the floor ratio.
-    second_peak = run_worker("peak")
+    second_peak = run_worker("peak", quiet_wait=quiet)
     results["peak"] = max(first_peak, second_peak, key=lambda p: p.get("gflops", 0.0))
     for name in ("vgtui", "peak"):
         if "error" in results[name]:
