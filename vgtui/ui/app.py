@@ -341,6 +341,8 @@ class VgtuiApp(App[int]):
         """Timer: move pending records into the history; redraw at a bounded rate."""
         if self.quitting or not self.header.is_mounted:
             return
+        if self.session is not None:
+            self.pending.extend(self.session.take_records())
         self.update_header()
         # The UI thread's CPU time since the last tick is mostly the cost of painting the
         # previous redraw: space redraws so that they stay within UI_CPU_SHARE.
@@ -421,17 +423,16 @@ class VgtuiApp(App[int]):
     # ----------------------------------------------------------------- messages
 
     @on(RecordsReady)
-    def keep_records(self, message: RecordsReady) -> None:
-        """Take the records; they are drawn by the next flush_pending tick."""
-        records = message.session.take_records()
-        if message.run_number == self.run_number:
-            self.pending.extend(records)
+    def records_ready(self, message: RecordsReady) -> None:
+        """While running, the next flush_pending tick takes the records (so there is at most
+        one such message per tick); when paused or stepping, show them at once."""
+        if message.run_number == self.run_number and self.run_state != STATE_RUNNING:
+            self.flush_pending()
 
     @on(RunEnded)
     def run_ended(self, message: RunEnded) -> None:
         if self.quitting or message.run_number != self.run_number or self.session is None:
             return
-        self.pending.extend(self.session.take_records())
         self.flush_pending(force=True)
         path = self.session.path
         if message.error is not None:
@@ -489,8 +490,8 @@ class VgtuiApp(App[int]):
         sidebar.set_note("")
         self.config = config
         self.run_number += 1
+        self.session = session  # its worker starts below: nothing to take before that
         await self.rebuild_charts(config)
-        self.session = session
         self.run_state = STATE_PAUSED if paused else STATE_RUNNING
         self.run_worker(
             partial(self.train, session, self.run_number),
