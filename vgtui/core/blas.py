@@ -1,11 +1,25 @@
-"""BLAS thread policy: one BLAS thread per trainer thread.
+"""BLAS thread policy: one BLAS thread per trainer thread, never more threads than cores.
 
-The trainer splits its work into two lanes itself (the calling thread plus one helper thread,
-see :mod:`vgtui.core.trainer`), and every lane calls BLAS single-threaded. Measured on the
-2-core target machine this beats one 2-thread OpenBLAS pool: the lanes also share the
-element-wise work NumPy runs on a single core, and single-threaded BLAS never spin-waits, so a
-busy UI thread or another process on the machine slows a run down gracefully instead of
-stalling OpenBLAS's spinning workers (a 2-thread pool next to one busy process ran 10x slower).
+The trainer splits its work into lanes itself: the thread that runs it trains (and lends a
+hand with evaluation), and one helper thread per further core evaluates the test set (see
+:mod:`vgtui.core.trainer`). Every lane calls BLAS single-threaded; :class:`~vgtui.core.trainer.
+Trainer` sets NumPy's OpenBLAS pool to one thread when it is created.
+
+Measured on the 2-core target machine (AMD EPYC, OpenBLAS 0.3.31, full default run; the
+history is in bench/README.md):
+
+* the evaluation on one 2-thread pool vs. on 2 lanes x 1 BLAS thread: 3.5 vs 4.0-4.2 s for
+  the 200 evaluations alone, but the lanes made room for the next step;
+* evaluation overlapped with training (helper lane + trainer thread, 1 BLAS thread each) is
+  what brought the run from 4.2-4.4 s to 3.2-3.6 s; a 2-thread pool cannot overlap;
+* training products on a 2-thread pool (100x785x160: 156 us instead of 256 us) next to the
+  evaluation lane: no faster on a quiet machine, and 20-69 s instead of 6.2-6.7 s while other
+  processes were busy: OpenBLAS's idle workers spin, every product waits for its slowest
+  thread, and one more runnable thread (another process, or the app's UI thread) stalls
+  them. Single-threaded calls degrade gracefully instead.
+
+So the app, which runs the trainer in a worker thread next to its UI thread, keeps to one
+compute thread per core and no spinning BLAS workers.
 
 :func:`limit_blas_threads` sets NumPy's OpenBLAS pool size through its C API via ctypes (the
 same entry points threadpoolctl uses). It is a no-op, returning ``None``, when NumPy is linked
