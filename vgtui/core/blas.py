@@ -8,8 +8,8 @@ Trainer` sets NumPy's OpenBLAS pool to one thread when it is created.
 Measured on the 2-core target machine (AMD EPYC, OpenBLAS 0.3.31, full default run; the
 history is in bench/README.md):
 
-* the evaluation on one 2-thread pool vs. on 2 lanes x 1 BLAS thread: 3.5 vs 4.0-4.2 s for
-  the 200 evaluations alone, but the lanes made room for the next step;
+* the 200 evaluations alone on one 2-thread pool or on 2 lanes x 1 BLAS thread: about the
+  same (3.2-4.2 s either way on a shared, noisy machine), but only lanes can overlap;
 * evaluation overlapped with training (helper lane + trainer thread, 1 BLAS thread each) is
   what brought the run from 4.2-4.4 s to 3.2-3.6 s; a 2-thread pool cannot overlap;
 * training products on a 2-thread pool (100x785x160: 156 us instead of 256 us) next to the
