@@ -212,3 +212,30 @@ def test_evaluation_snapshot_computes_the_same_logits(mnist):
     np.matmul(x, bank.first_layer, out=buffers.first_pre)
     plain_logits = bank._forward_from(buffers).copy()
     assert relative_error(fast_logits, plain_logits, plain_logits) < 1e-5
+
+
+def test_training_without_the_batch_zero_pixels_is_the_full_step(mnist):
+    """The trainer leaves out the pixels a batch never uses; gradients match the full pass."""
+    setups = [SetupSpec("tanh", "xavier"), SetupSpec("elu", "he")]
+    full = NetworkBank(SIZES, setups, np.random.default_rng(2))
+    active = NetworkBank(SIZES, setups, np.random.default_rng(2))
+    pixels = mnist.train_images[:64]
+    labels = mnist.train_labels[:64].astype(np.intp)
+    used = np.flatnonzero(pixels.any(axis=0))
+    assert used.size < 784 - 100  # a real batch leaves many pixels out
+    buffers = active.buffers(64)
+    inputs = buffers.active_inputs[:, : used.size + 1]
+    inputs[:, :-1] = pixels[:, used] * np.float32(1 / 255)
+    inputs[:, -1] = 1.0
+    rows = np.append(used, 784)
+    fast_losses = active.backward_active(buffers, inputs, rows, labels)
+    losses = full.backward(pixels * np.float32(1 / 255), labels)
+    assert fast_losses[active.slot_of] == pytest.approx(losses, rel=1e-5)
+    for s in range(len(setups)):
+        for layer in range(full.num_layers):
+            expected = full.weight_grad(s, layer)
+            got = active.weight_grad(s, layer)
+            assert got.dtype == np.float32
+            assert relative_error(got, expected, expected) < 1e-5
+    unused = np.setdiff1d(np.arange(784), used)
+    assert not active.first_weights_grad[unused].any()

@@ -77,6 +77,9 @@ class _Buffers:
     back: list[np.ndarray]  # (setups, rows, n_in) delta @ W.T of layers 2..L
     row_max: np.ndarray  # (setups, rows, 1) softmax scratch
     row_sum: np.ndarray  # (setups, rows, 1) softmax scratch
+    active_inputs: np.ndarray  # (rows, inputs + 1) room for inputs without their zero columns
+    active_layer: np.ndarray  # (inputs + 1, setups * hidden[0]) matching rows of first_layer
+    active_grad: np.ndarray  # (inputs + 1, setups * hidden[0]) their gradient
 
 
 class NetworkBank:
@@ -270,6 +273,9 @@ class NetworkBank:
                 back=back,
                 row_max=np.empty((count, rows, 1), dtype=dtype),
                 row_sum=np.empty((count, rows, 1), dtype=dtype),
+                active_inputs=np.empty_like(inputs),
+                active_layer=np.empty_like(self.first_layer),
+                active_grad=np.empty_like(self.first_layer),
             )
             self._buffers[rows, lane] = buffers
         return buffers
@@ -350,6 +356,28 @@ class NetworkBank:
         """:meth:`backward` of ``buffers.inputs``; returns the losses per slot."""
         losses = self._backpropagate(buffers, labels, self.forward_prepared(buffers))
         np.matmul(buffers.inputs.T, buffers.first_pre, out=self.first_layer_grad)
+        return losses
+
+    def forward_active(self, buffers: _Buffers, inputs: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Logits per slot of ``inputs`` that hold only some input columns and the ones column,
+        ``rows`` being the matching rows of :attr:`first_layer` (the last one its bias row).
+        The columns left out must be zero in every input row: the result is then that of the
+        full inputs."""
+        layer = buffers.active_layer[: rows.size]
+        np.take(self.first_layer, rows, axis=0, out=layer)
+        np.matmul(inputs, layer, out=buffers.first_pre)
+        return self._forward_from(buffers)
+
+    def backward_active(
+        self, buffers: _Buffers, inputs: np.ndarray, rows: np.ndarray, labels: np.ndarray
+    ) -> np.ndarray:
+        """:meth:`backward` for ``inputs`` as in :meth:`forward_active`; the first-layer
+        gradient is exactly zero in the rows left out. Returns the losses per slot."""
+        losses = self._backpropagate(buffers, labels, self.forward_active(buffers, inputs, rows))
+        grad = buffers.active_grad[: rows.size]
+        np.matmul(inputs.T, buffers.first_pre, out=grad)
+        self.first_layer_grad.fill(0.0)
+        self.first_layer_grad[rows] = grad
         return losses
 
     def _backpropagate(
