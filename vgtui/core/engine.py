@@ -12,7 +12,11 @@ Layout, chosen for speed (the setups see the same inputs):
 * deeper layers are stacked per slot, ``weights[l]`` of shape (setups, n_in, n_out), and run
   as one batched ``matmul``;
 * all parameters live in one flat array and all gradients in another, so the SGD update is two
-  vector operations.
+  vector operations;
+* inputs may leave out pixel columns that are zero in every row (``forward_active``,
+  ``backward_active``, ``count_correct``): exact, those products are zero;
+* inference-only snapshots (``evaluation_snapshot``) run sigmoid layers as a bare tanh with
+  the affine parts folded into the weights.
 
 Forward: u = a @ W + b, a' = f(u) on hidden layers, softmax on the last layer.
 Backward (softmax + cross-entropy): d_logits = (p - onehot) / batch;

@@ -2,8 +2,15 @@
 
 A plain object, driven step by step: ``step()`` runs one SGD iteration and returns the records
 of an evaluation point (or nothing). ``run()`` loops until done, honouring a :class:`RunControl`
-that another thread may use to pause, single-step or cancel. No printing, no global state: all
-randomness comes from the ``numpy.random.Generator`` it is given.
+that another thread may use to pause, single-step or cancel. No printing; all randomness comes
+from the ``numpy.random.Generator`` it is given.
+
+Speed (see bench/README.md): each mini-batch leaves out the pixels none of its images uses; the
+test set is cut into blocks of similar images, each without the pixels none of its images uses;
+the evaluation of a parameter snapshot is shared block by block between lanes, one thread per
+core with one BLAS thread each (the thread policy is explained in :mod:`vgtui.core.blas`; the
+trainer sets NumPy's OpenBLAS pool to one thread). ``run()`` keeps training while the helper
+lane evaluates and hands records on in order as they complete; ``step()`` waits for its own.
 """
 
 from __future__ import annotations
