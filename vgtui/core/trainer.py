@@ -119,9 +119,9 @@ class Trainer:
         self.bank = NetworkBank(sizes, config.setups, rng, notebook_grad=config.notebook_grad)
         self.setup_names = config.setup_names
         # The test set in blocks of similar images; each block skips the pixels none of its
-        # images uses (zero columns add nothing to the products). Blocks are spread over
-        # evaluation lanes: the calling thread plus helper threads, one BLAS thread each (the
-        # policy and its measurements are described in vgtui.core.blas).
+        # images uses (zero columns add nothing to the products). The lanes (this thread plus
+        # one helper thread per further core, one BLAS thread each: the policy and its
+        # measurements are in vgtui.core.blas) share an evaluation block by block.
         limit_blas_threads(1)
         self.lanes = max(1, min(MAX_LANES, available_cores()))
         self._test_blocks = test_blocks(data.test_images, data.test_labels, TEST_BLOCK_ROWS)
