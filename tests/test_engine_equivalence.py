@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from vgtui.core.blas import limit_blas_threads
 from vgtui.core.config import ACTIVATION_NAMES, RunConfig, SetupSpec
 from vgtui.core.engine import NetworkBank
 from vgtui.core.trainer import Trainer
@@ -19,6 +20,16 @@ BATCH = 50
 LEARNING_RATE = 0.1
 SIZES = (784, 40, 20, 10)
 LEAKY_SLOPE = 0.01
+
+
+@pytest.fixture(autouse=True, scope="module")
+def single_threaded_blas():
+    """The trainer's BLAS policy (one thread per lane) for the bare banks too: these small
+    products only slow down on a 2-thread pool, badly so on a busy machine."""
+    previous = limit_blas_threads(1)
+    yield
+    if previous is not None:
+        limit_blas_threads(previous)
 
 
 def f64_activation(name: str, u: np.ndarray) -> np.ndarray:

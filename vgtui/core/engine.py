@@ -81,6 +81,8 @@ class _Buffers:
     back: list[np.ndarray]  # (setups, rows, n_in) delta @ W.T of layers 2..L
     row_max: np.ndarray  # (setups, rows, 1) softmax scratch
     row_sum: np.ndarray  # (setups, rows, 1) softmax scratch
+    ones_rows: np.ndarray  # (1, rows) of ones: column sums as a product
+    ones_classes: np.ndarray  # (classes, 1) of ones: row sums as a product
     active_inputs: np.ndarray  # (rows, inputs + 1) room for inputs without their zero columns
     active_layer: np.ndarray  # (inputs + 1, setups * hidden[0]) matching rows of first_layer
     active_grad: np.ndarray  # (inputs + 1, setups * hidden[0]) their gradient
@@ -277,6 +279,8 @@ class NetworkBank:
                 back=back,
                 row_max=np.empty((count, rows, 1), dtype=dtype),
                 row_sum=np.empty((count, rows, 1), dtype=dtype),
+                ones_rows=np.ones((1, rows), dtype=dtype),
+                ones_classes=np.ones((self.layer_sizes[-1], 1), dtype=dtype),
                 active_inputs=np.empty_like(inputs),
                 active_layer=np.empty_like(self.first_layer),
                 active_grad=np.empty_like(self.first_layer),
@@ -393,11 +397,16 @@ class NetworkBank:
         # Softmax and cross-entropy, computed stably; logits become d_logits in place.
         every_row = np.arange(rows)
         row_max, row_sum = buffers.row_max, buffers.row_sum
-        np.max(logits, axis=2, keepdims=True, out=row_max)
+        # Maxima and sums over the few classes: pairwise maxima and a product with ones beat
+        # NumPy's reductions along a short last axis several times over.
+        largest = row_max[:, :, 0]
+        np.copyto(largest, logits[:, :, 0])
+        for k in range(1, logits.shape[2]):
+            np.maximum(largest, logits[:, :, k], out=largest)
         logits -= row_max
         true_logit = logits[:, every_row, labels]
         np.exp(logits, out=logits)
-        np.sum(logits, axis=2, keepdims=True, out=row_sum)
+        np.matmul(logits, buffers.ones_classes, out=row_sum)
         with np.errstate(invalid="ignore", divide="ignore"):
             losses = (np.log(row_sum[:, :, 0]) - true_logit).mean(axis=1, dtype=np.float64)
         row_sum *= rows
@@ -414,7 +423,7 @@ class NetworkBank:
                 previous = buffers.post[layer - 1]
                 target = buffers.pre[layer - 1]
             np.matmul(previous.transpose(0, 2, 1), delta, out=self.weights_grad[layer])
-            np.sum(delta, axis=1, out=self.biases_grad[layer])
+            np.matmul(buffers.ones_rows, delta, out=self.biases_grad[layer][:, None, :])
             back = buffers.back[layer]
             np.matmul(delta, self._weights_t[layer], out=back)
             # f'(u) from the activation's output; the notebook quirk evaluates f' at the output.
