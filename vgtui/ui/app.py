@@ -34,7 +34,7 @@ from vgtui.ui.sidebar import ConfigSidebar
 
 FLUSH_HZ = 8
 """How often pending records are drawn, at most."""
-UI_CPU_SHARE = 0.05
+UI_CPU_SHARE = 0.03
 """While training, redraws may use at most this share of one core: the trainer keeps the rest.
 A redraw that cost 50 ms of UI-thread CPU delays the next one by 50 ms / UI_CPU_SHARE."""
 QUIT_WAIT_SECONDS = 2.0

@@ -196,4 +196,6 @@ class ConfigSidebar(VerticalScroll):
         return config.validate(train_size=self.train_size)
 
     def set_note(self, text: str) -> None:
-        self.query_one("#config-note", Static).update(text)
+        note = self.query_one("#config-note", Static)
+        if str(note.content) != text:  # an update costs a layout pass: only on change
+            note.update(text)
