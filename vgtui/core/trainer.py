@@ -35,8 +35,8 @@ from vgtui.core.records import STATUS_DIVERGED, MetricRecord
 PIXEL_SCALE = np.float32(1.0 / 255.0)
 TEST_BLOCK_ROWS = 500  # test images per evaluation product
 MAX_LANES = 4  # threads sharing the test-set evaluation, at most one per available core
-LEND_WHEN_UNFINISHED = 2
-MAX_PENDING_EVALUATIONS = 3  # run() lets training run ahead of at most this many evaluations
+LEND_WHEN_UNFINISHED = 3  # run() lends the helpers a block per iteration from this backlog on
+MAX_PENDING_EVALUATIONS = 4  # run() lets training run ahead of at most this many evaluations
 
 
 def available_cores() -> int:
@@ -278,8 +278,8 @@ class Trainer:
 
         Unlike :meth:`step`, the loop does not wait for test-set evaluations: helper lanes
         evaluate a parameter snapshot while training goes on, this thread lends a block of
-        test images per iteration, and records are handed on as soon as they are complete
-        (at the latest before pausing, on cancel and at the end)."""
+        test images per iteration once evaluations pile up, and records are handed on as soon
+        as they are complete (at the latest before pausing, on cancel and at the end)."""
         outbox: deque[tuple[list[MetricRecord], _Evaluation | None]] = deque()
 
         def hand_on(wait: bool) -> None:
