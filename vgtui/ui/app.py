@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import math
 import os
 import signal
@@ -231,6 +232,9 @@ class VgtuiApp(App[int]):
         self.set_interval(1 / FLUSH_HZ, self.flush_pending)
         self.update_header()
         self.handle_hangups()
+        # The widgets live as long as the app: keep the cyclic GC, which holds the GIL the
+        # trainer needs, from scanning them again and again during a run.
+        gc.freeze()
         if self.autostart:
             await self.action_run()
 
