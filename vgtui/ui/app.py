@@ -28,7 +28,14 @@ from vgtui.core.config import ConfigError, RunConfig
 from vgtui.core.data import Dataset
 from vgtui.core.records import STATUS_DIVERGED, MetricRecord
 from vgtui.core.results import RUN_INTERRUPTED, RUN_STOPPED, summarize
-from vgtui.ui.charts import AccuracyChart, Chart, GradientChart, OverlayChart, grid_columns
+from vgtui.ui.charts import (
+    AccuracyChart,
+    Chart,
+    GradientChart,
+    OverlayChart,
+    SetupChart,
+    grid_columns,
+)
 from vgtui.ui.history import RunHistory
 from vgtui.ui.session import RunSession
 from vgtui.ui.sidebar import ConfigSidebar
@@ -261,9 +268,29 @@ class VgtuiApp(App[int]):
         os._exit(EXIT_HANGUP)
 
     async def rebuild_charts(self, config: RunConfig) -> None:
-        """Replace every chart by fresh, empty ones for ``config``."""
+        """Give every chart fresh, empty data for ``config``. The chart widgets are replaced
+        only when the setups changed: remounting costs a layout pass, at the start of a run."""
         self.history = RunHistory(config.setup_names)
         self.pending.clear()
+        shown = [chart.series.setup for chart in self.accuracy_grid.query(SetupChart)]
+        if shown == list(config.setup_names):
+            for chart in self.all_charts():
+                if isinstance(chart, SetupChart):
+                    chart.series = self.history.series[chart.series.setup]
+        else:
+            await self.mount_setup_charts(config)
+        for chart in self.all_charts():
+            if isinstance(chart, SetupChart):
+                chart.total_iterations = config.iterations
+            chart.mark_dirty()
+        self.overlay.history = self.history
+        self.overlay.total_iterations = config.iterations
+        self.summary_dirty = True
+        with self.batch_update():
+            self.redraw_visible()
+
+    async def mount_setup_charts(self, config: RunConfig) -> None:
+        """Replace the accuracy and gradient charts by one per setup of ``config``."""
         columns = grid_columns(len(config.setups))
         rows = math.ceil(len(config.setups) / columns)
         with self.batch_update():
@@ -283,12 +310,6 @@ class VgtuiApp(App[int]):
                     )
                     for index, name in enumerate(config.setup_names)
                 )
-            self.overlay.history = self.history
-            self.overlay.total_iterations = config.iterations
-            for chart in self.all_charts():
-                chart.mark_dirty()
-            self.summary_dirty = True
-            self.redraw_visible()
 
     def update_compact(self, width: int, height: int) -> None:
         compact = width < COMPACT_WIDTH or height < COMPACT_HEIGHT
