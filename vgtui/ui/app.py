@@ -41,7 +41,9 @@ from vgtui.ui.session import RunSession
 from vgtui.ui.sidebar import ConfigSidebar
 
 FLUSH_HZ = 8
-"""How often pending records are drawn, at most."""
+"""How often pending records are taken and drawn, at most."""
+HEADER_EVERY_TICKS = 2
+"""While training, the header's counters are repainted every other tick (4 times a second)."""
 UI_CPU_SHARE = 0.03
 """While training, redraws may use at most this share of one core: the trainer keeps the rest.
 A redraw that cost 50 ms of UI-thread CPU delays the next one by 50 ms / UI_CPU_SHARE."""
@@ -194,6 +196,7 @@ class VgtuiApp(App[int]):
         self.cpu_mark = 0.0
         self.redrawn = False
         self.stale = False
+        self.ticks = 0
         self.compact: bool | None = None
         self.quitting = False
         self.header = RunHeader(id="header")
@@ -270,6 +273,7 @@ class VgtuiApp(App[int]):
     async def rebuild_charts(self, config: RunConfig) -> None:
         """Give every chart fresh, empty data for ``config``. The chart widgets are replaced
         only when the setups changed: remounting costs a layout pass, at the start of a run."""
+        drawn_empty = len(self.history) == 0 and config.iterations == self.overlay.total_iterations
         self.history = RunHistory(config.setup_names)
         self.pending.clear()
         shown = [chart.series.setup for chart in self.accuracy_grid.query(SetupChart)]
@@ -277,6 +281,9 @@ class VgtuiApp(App[int]):
             for chart in self.all_charts():
                 if isinstance(chart, SetupChart):
                     chart.series = self.history.series[chart.series.setup]
+            if drawn_empty:  # the charts already show exactly this: no repaint needed
+                self.overlay.history = self.history
+                return
         else:
             await self.mount_setup_charts(config)
         for chart in self.all_charts():
@@ -368,7 +375,9 @@ class VgtuiApp(App[int]):
             return
         if self.session is not None:
             self.pending.extend(self.session.take_records())
-        self.update_header()
+        self.ticks += 1
+        if self.run_state != STATE_RUNNING or self.ticks % HEADER_EVERY_TICKS == 0:
+            self.update_header()
         # The UI thread's CPU time since the last tick is mostly the cost of painting the
         # previous redraw: space redraws so that they stay within UI_CPU_SHARE.
         cpu = time.thread_time()
