@@ -199,8 +199,10 @@ def test_ctrl_c_saves_records_and_exits_130(tmp_path):
     summary = json.loads((only_run_dir(out) / "summary.json").read_text())
     assert summary["status"] == "interrupted"
     assert summary["iterations_done"] >= 10
-    rows = (only_run_dir(out) / "metrics.csv").read_text().splitlines()
-    assert len(rows) - 1 == 4 * (1 + len(stdout.splitlines()))
+    saved = len((only_run_dir(out) / "metrics.csv").read_text().splitlines()) - 1
+    streamed = 1 + len(stdout.splitlines())
+    # Every record streamed is saved; Ctrl-C may land between saving and streaming a batch.
+    assert saved % 4 == 0 and streamed <= saved <= streamed + 4
 
 
 def test_without_terminal_falls_back_to_headless(tmp_path):
