@@ -44,7 +44,7 @@ FLUSH_HZ = 8
 """How often pending records are taken and drawn, at most."""
 HEADER_EVERY_TICKS = 2
 """While training, the header's counters are repainted every other tick (4 times a second)."""
-UI_CPU_SHARE = 0.03
+UI_CPU_SHARE = 0.02
 """While training, redraws may use at most this share of one core: the trainer keeps the rest.
 A redraw that cost 50 ms of UI-thread CPU delays the next one by 50 ms / UI_CPU_SHARE."""
 QUIT_WAIT_SECONDS = 2.0
@@ -246,7 +246,9 @@ class VgtuiApp(App[int]):
         # trainer needs, from scanning them again and again during a run.
         gc.freeze()
         if self.autostart:
-            await self.action_run()
+            # After the first full paint: laying out and drawing the whole screen while the
+            # trainer starts would only slow both down.
+            self.call_after_refresh(self.run_worker, self.action_run(), name="autostart")
 
     def handle_hangups(self) -> None:
         """SIGTERM quits as q does; SIGHUP (terminal or SSH session closed) saves and exits."""
