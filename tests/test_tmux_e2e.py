@@ -152,6 +152,11 @@ def wait_for_summary(tmp_path: Path, what: str) -> dict:
     return json.loads((only_run(tmp_path) / "summary.json").read_text())
 
 
+needs_pgrep = pytest.mark.skipif(
+    shutil.which("pgrep") is None or not Path("/proc").is_dir(), reason="needs pgrep and /proc"
+)
+
+
 def wait_until_gone(out_root: Path, what: str) -> None:
     deadline = time.monotonic() + GIVE_UP_SECONDS
     while vgtui_pids(out_root):
@@ -159,9 +164,7 @@ def wait_until_gone(out_root: Path, what: str) -> None:
         time.sleep(0.1)
 
 
-@pytest.mark.skipif(
-    shutil.which("pgrep") is None or not Path("/proc").is_dir(), reason="needs pgrep and /proc"
-)
+@needs_pgrep
 def test_closing_the_terminal_mid_run_saves_the_run_and_exits(start_vgtui, tmp_path):
     pane = start_vgtui("--iters 2000 --run")
     pane.wait_for("RUNNING")
@@ -173,9 +176,7 @@ def test_closing_the_terminal_mid_run_saves_the_run_and_exits(start_vgtui, tmp_p
     wait_until_gone(tmp_path / "runs", "the terminal closed")
 
 
-@pytest.mark.skipif(
-    shutil.which("pgrep") is None or not Path("/proc").is_dir(), reason="needs pgrep and /proc"
-)
+@needs_pgrep
 def test_sigterm_mid_run_saves_the_run_and_exits(start_vgtui, tmp_path):
     pane = start_vgtui("--iters 2000 --run")
     pane.wait_for("RUNNING")
