@@ -139,3 +139,40 @@ def test_any_depth_and_width(mnist):
     _, records = collect(Trainer(config, mnist, np.random.default_rng(0)))
     assert len(records) == 6
     assert all(len(r.grad_norms) == 5 for r in records)
+
+
+def test_step_interval_pauses_exactly_at_evaluation_points(mnist):
+    config = RunConfig(iterations=100_000, eval_every=7)
+    trainer = Trainer(config, mnist, np.random.default_rng(0))
+    control = RunControl()
+    seen: list[MetricRecord] = []
+    worker = threading.Thread(target=lambda: trainer.run(seen.extend, control))
+    worker.start()
+    waiter = threading.Event()
+    try:
+        for _ in range(2000):  # let it run a while, then ask for a step while running
+            if trainer.iteration >= 30:
+                break
+            waiter.wait(0.01)
+        control.step_interval(config.eval_every)
+        for _ in range(500):
+            waiter.wait(0.01)
+            if seen and seen[-1].iteration == trainer.iteration:
+                break
+        first_stop = trainer.iteration
+        assert first_stop % 7 == 0 and first_stop >= 30
+        waiter.wait(0.2)
+        assert trainer.iteration == first_stop  # paused there
+        control.step_interval(config.eval_every)  # two presses queue two intervals
+        control.step_interval(config.eval_every)
+        for _ in range(500):
+            waiter.wait(0.01)
+            if trainer.iteration == first_stop + 14 and seen[-1].iteration == first_stop + 14:
+                break
+        waiter.wait(0.2)
+        assert trainer.iteration == first_stop + 14
+        assert seen[-1].iteration == first_stop + 14  # its records were handed on
+    finally:
+        control.cancel()
+        worker.join(10)
+    assert not worker.is_alive()

@@ -315,11 +315,13 @@ def run_headless(args: argparse.Namespace, config: RunConfig, dataset: Dataset) 
         # The reader of --json went away (e.g. `| head`): save what we have and stop quietly.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         status, exit_code = RUN_INTERRUPTED, EXIT_BROKEN_PIPE
+    trainer.close()
     progress.close()
     wall = time.perf_counter() - started
     summaries = writer.finish(status, wall)
+    saved_iterations = max((r.iteration for r in writer.records), default=0)
     table = format_summary(
-        summaries, status, trainer.iteration, config, wall, writer.path, dataset.name
+        summaries, status, saved_iterations, config, wall, writer.path, dataset.name
     )
     print(table, file=sys.stderr if args.json else sys.stdout, flush=True)
     return exit_code

@@ -59,6 +59,9 @@ class RunControl:
         self._paused = paused
         self._cancelled = False
         self._step_budget = 0
+        self._interval = 1
+        self._pending_intervals = 0  # step requests not yet turned into a target iteration
+        self._run_until = 0  # while paused, run while the iteration is below this
 
     @property
     def paused(self) -> bool:
@@ -71,11 +74,31 @@ class RunControl:
     def pause(self) -> None:
         with self._condition:
             self._paused = True
-            self._step_budget = 0
+            self._clear_steps()
 
     def resume(self) -> None:
         with self._condition:
             self._paused = False
+            self._clear_steps()
+            self._condition.notify_all()
+
+    def _clear_steps(self) -> None:
+        self._step_budget = 0
+        self._pending_intervals = 0
+        self._run_until = 0
+
+    def step_interval(self, every: int) -> None:
+        """Run to the next multiple of ``every`` iterations, then pause; each further call
+        before that adds one more interval. The target is fixed by the trainer's thread from
+        its own iteration count, so a request made while running never overshoots."""
+        with self._condition:
+            self._paused = True
+            self._step_budget = 0
+            if self._run_until:
+                self._run_until += every
+            else:
+                self._interval = every
+                self._pending_intervals += 1
             self._condition.notify_all()
 
     def grant_steps(self, iterations: int) -> None:
@@ -90,22 +113,38 @@ class RunControl:
             self._cancelled = True
             self._condition.notify_all()
 
-    def wait_to_proceed(self, before_waiting: Callable[[], None] | None = None) -> bool:
+    def wait_to_proceed(
+        self, before_waiting: Callable[[], None] | None = None, iteration: int | None = None
+    ) -> bool:
         """Block while paused; False once cancelled, True when one iteration may run.
+        ``iteration`` is the number of iterations done (needed by :meth:`step_interval`);
         ``before_waiting`` is called (without the lock held) once before blocking."""
         if before_waiting is not None:
             with self._condition:
-                must_wait = self._paused and self._step_budget == 0 and not self._cancelled
+                must_wait = not self._may_run(iteration) and not self._cancelled
             if must_wait:
                 before_waiting()
         with self._condition:
-            while self._paused and self._step_budget == 0 and not self._cancelled:
+            while not self._may_run(iteration) and not self._cancelled:
                 self._condition.wait()
             if self._cancelled:
                 return False
-            if self._paused:
+            if self._paused and self._step_budget > 0:
                 self._step_budget -= 1
             return True
+
+    def _may_run(self, iteration: int | None) -> bool:
+        """Whether one more iteration may run (call with the lock held)."""
+        if not self._paused or self._step_budget > 0:
+            return True
+        if iteration is None:
+            return False
+        if self._pending_intervals:
+            self._run_until = (iteration // self._interval + self._pending_intervals) * (
+                self._interval
+            )
+            self._pending_intervals = 0
+        return iteration < self._run_until
 
 
 class Trainer:
@@ -300,22 +339,32 @@ class Trainer:
         def flush() -> None:
             hand_on(wait=True)
 
-        while not self.done:
-            if control is not None and not control.wait_to_proceed(before_waiting=flush):
-                flush()
-                return OUTCOME_CANCELLED
-            outbox.append(self._advance())
-            started = time.perf_counter()
-            unfinished = [e for _, e in outbox if e is not None and not e.finished]
-            if len(unfinished) >= LEND_WHEN_UNFINISHED:
-                unfinished[0].work_one(self, 0)
-            for evaluation in unfinished[:-MAX_PENDING_EVALUATIONS]:
-                evaluation.work_all(self, 0)
-                evaluation.wait()
-            self.seconds += time.perf_counter() - started
-            hand_on(wait=False)
+        try:
+            while not self.done:
+                if control is not None and not control.wait_to_proceed(flush, self.iteration):
+                    flush()
+                    return OUTCOME_CANCELLED
+                outbox.append(self._advance())
+                started = time.perf_counter()
+                unfinished = [e for _, e in outbox if e is not None and not e.finished]
+                if len(unfinished) >= LEND_WHEN_UNFINISHED:
+                    unfinished[0].work_one(self, 0)
+                for evaluation in unfinished[:-MAX_PENDING_EVALUATIONS]:
+                    evaluation.work_all(self, 0)
+                    evaluation.wait()
+                self.seconds += time.perf_counter() - started
+                hand_on(wait=False)
+        except KeyboardInterrupt:
+            flush()  # evaluations already under way still reach on_records
+            raise
         flush()
         return OUTCOME_DONE
+
+    def close(self) -> None:
+        """Let the helper lanes' threads go (the trainer cannot run afterwards)."""
+        if self._helpers is not None:
+            self._helpers.shutdown(wait=False)
+            self._helpers = None
 
 
 class _Evaluation:

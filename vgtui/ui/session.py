@@ -2,9 +2,9 @@
 
 The app runs :meth:`RunSession.execute` in a thread worker. New records go to an outbox; the
 worker calls ``notify`` only when the outbox was empty, and the app takes everything at once
-with :meth:`RunSession.take_records`. So at most one notification is ever in flight: a fast run
-cannot flood the UI with messages, and no record waits in the worker (after a step or a pause,
-the last evaluation reaches the screen at once).
+with :meth:`RunSession.take_records`. So at most one notification is posted per take: a fast
+run cannot flood the UI with messages, and no record waits in the worker (after a step or a
+pause, the last evaluation reaches the screen at once).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import numpy as np
 from vgtui.core.config import RunConfig
 from vgtui.core.data import Dataset
 from vgtui.core.records import MetricRecord
-from vgtui.core.results import RUN_DONE, RUN_INTERRUPTED, RunWriter, SetupSummary
+from vgtui.core.results import RUN_DONE, RUN_INTERRUPTED, RunWriter
 from vgtui.core.trainer import OUTCOME_DONE, RunControl, Trainer
 
 Notify = Callable[[], None]
@@ -37,11 +37,9 @@ class RunSession:
         self.writer = RunWriter(out_root, config, dataset.name)
         self.stop_status = RUN_INTERRUPTED
         self.status: str | None = None
-        self.summaries: list[SetupSummary] = []
         self.wall_seconds = 0.0
         self.finished = threading.Event()
         self.flush_requested = False
-        self.step_target = 0
         self._outbox: list[MetricRecord] = []
         self._outbox_lock = threading.Lock()
 
@@ -68,24 +66,15 @@ class RunSession:
         self.control.cancel()
 
     def pause(self) -> None:
-        self.step_target = 0
         self.control.pause()
 
     def resume(self) -> None:
-        self.step_target = 0
         self.control.resume()
 
     def step(self) -> None:
         """Let the trainer run to the next evaluation point, then pause. Repeated presses
-        queue up: each one adds one evaluation interval to the last target."""
-        every = self.config.eval_every
-        base = max(self.trainer.iteration, self.step_target)
-        target = min((base // every + 1) * every, self.config.iterations)
-        if target > base:
-            self.control.grant_steps(target - base)
-        else:
-            self.control.pause()
-        self.step_target = target
+        queue up: each one adds one evaluation interval."""
+        self.control.step_interval(self.config.eval_every)
 
     def take_records(self) -> list[MetricRecord]:
         """Every record produced since the last call (called by the app's thread)."""
@@ -117,8 +106,9 @@ class RunSession:
         finally:
             self.status = status
             try:
+                self.trainer.close()
                 self.wall_seconds = time.perf_counter() - started
-                self.summaries = self.writer.finish(status, self.wall_seconds)
+                self.writer.finish(status, self.wall_seconds)
             finally:
                 self.finished.set()
         return status
