@@ -319,23 +319,15 @@ class NetworkBank:
         np.matmul(buffers.inputs, self.first_layer, out=buffers.first_pre)
         return self._forward_from(buffers)
 
-    def forward(self, inputs: np.ndarray, first_weights: np.ndarray | None = None) -> np.ndarray:
-        """Logits of every setup, shape (setups, rows, classes).
-
-        ``first_weights`` may be a row subset of :attr:`first_weights` matching the columns of
-        ``inputs`` (used to skip input pixels that are zero in every row).
-        """
+    def forward(self, inputs: np.ndarray) -> np.ndarray:
+        """Logits of every setup, shape (setups, rows, classes)."""
         buffers = self.buffers(inputs.shape[0])
-        if first_weights is None:
-            buffers.inputs[:, :-1] = inputs
-            return self._to_setup_order(self.forward_prepared(buffers))
-        np.matmul(inputs, first_weights, out=buffers.first_pre)
-        buffers.first_pre += self.first_bias
-        return self._to_setup_order(self._forward_from(buffers))
+        buffers.inputs[:, :-1] = inputs
+        return self._to_setup_order(self.forward_prepared(buffers))
 
-    def predict(self, inputs: np.ndarray, first_weights: np.ndarray | None = None) -> np.ndarray:
+    def predict(self, inputs: np.ndarray) -> np.ndarray:
         """Predicted class per setup and row, shape (setups, rows)."""
-        return self.forward(inputs, first_weights).argmax(axis=2)
+        return self.forward(inputs).argmax(axis=2)
 
     def count_correct(
         self,

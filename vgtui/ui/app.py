@@ -90,10 +90,9 @@ exactly like [b]vgtui --no-ui[/b].
 class RecordsReady(Message):
     """The training worker has new records in its session's outbox (posted from the worker)."""
 
-    def __init__(self, run_number: int, session: RunSession) -> None:
+    def __init__(self, run_number: int) -> None:
         super().__init__()
         self.run_number = run_number
-        self.session = session
 
 
 class RunEnded(Message):
@@ -242,8 +241,9 @@ class VgtuiApp(App[int]):
         self.set_interval(1 / FLUSH_HZ, self.flush_pending)
         self.update_header()
         self.handle_hangups()
-        # The widgets live as long as the app: keep the cyclic GC, which holds the GIL the
-        # trainer needs, from scanning them again and again during a run.
+        # Most widgets live as long as the app: keep the cyclic GC, which holds the GIL the
+        # trainer needs, from scanning them again and again during a run. (Charts replaced
+        # when the setups change stay frozen: a small, one-off cost.)
         gc.freeze()
         if self.autostart:
             # After the first full paint: laying out and drawing the whole screen while the
@@ -500,7 +500,7 @@ class VgtuiApp(App[int]):
         """Thread worker: run the session, posting messages (never touching widgets)."""
         error: str | None = None
         try:
-            status = session.execute(lambda: self.post_message(RecordsReady(run_number, session)))
+            status = session.execute(lambda: self.post_message(RecordsReady(run_number)))
         except Exception as problem:  # reported to the user as a notification
             status = RUN_INTERRUPTED
             error = f"{type(problem).__name__}: {problem}"
