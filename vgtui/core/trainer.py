@@ -214,12 +214,16 @@ class Trainer:
             return ()
         records, evaluation = self._advance()
         if evaluation is not None:
-            started = time.perf_counter()
-            evaluation.work_all(self, 0)
-            evaluation.wait()
-            records += evaluation.records()
-            self.seconds += time.perf_counter() - started
+            records += self._complete(evaluation)
         return tuple(records)
+
+    def _complete(self, evaluation: _Evaluation) -> list[MetricRecord]:
+        """Finish ``evaluation`` on this thread's lane (counted as compute time); its records."""
+        started = time.perf_counter()
+        evaluation.work_all(self, 0)
+        evaluation.wait()
+        self.seconds += time.perf_counter() - started
+        return evaluation.records()
 
     def _advance(self) -> tuple[list[MetricRecord], _Evaluation | None]:
         """One SGD iteration: its records so far and, at an evaluation point, the test-set
@@ -327,11 +331,7 @@ class Trainer:
                 if evaluation is not None:
                     if not evaluation.finished and not wait:
                         return
-                    started = time.perf_counter()
-                    evaluation.work_all(self, 0)
-                    evaluation.wait()
-                    self.seconds += time.perf_counter() - started
-                    records = records + evaluation.records()
+                    records = records + self._complete(evaluation)
                 outbox.popleft()
                 if records:
                     on_records(records)
