@@ -90,9 +90,7 @@ def vgtui_executed_eval_flops(config: RunConfig) -> float:
     deeper = 2 * sum(a * b for a, b in zip(sizes[1:], sizes[2:], strict=False)) * setups
     blocks = test_blocks(data.test_images, data.test_labels, TEST_BLOCK_ROWS)
     per_eval = sum(
-        2 * b.inputs.shape[0] * (b.inputs.shape[1] - 1) * sizes[1] * setups
-        + b.inputs.shape[0] * deeper
-        for b in blocks
+        2 * b.rows * (b.layer_rows.size - 1) * sizes[1] * setups + b.rows * deeper for b in blocks
     )
     return -(-config.iterations // config.eval_every) * per_eval
 

@@ -12,7 +12,7 @@ import pytest
 
 from vgtui.core.blas import limit_blas_threads
 from vgtui.core.config import ACTIVATION_NAMES, RunConfig, SetupSpec
-from vgtui.core.engine import NetworkBank
+from vgtui.core.engine import InferenceBlock, NetworkBank
 from vgtui.core.trainer import Trainer
 
 STEPS = 30
@@ -205,24 +205,41 @@ def test_pipelined_run_hands_on_the_same_records_as_stepping(mnist):
 
 
 def test_evaluation_snapshot_computes_the_same_logits(mnist):
-    """Sigmoid layers folded into tanh for inference give the same logits."""
-    setups = [SetupSpec("sigmoid", "xavier"), SetupSpec("relu", "he"), SetupSpec("sigmoid", "he")]
+    """Inference (sigmoid folded into tanh, units by samples, only the pixels a block uses)
+    gives the training pass's logits and counts exactly what argmax counts."""
+    setups = [
+        SetupSpec("sigmoid", "xavier"),
+        SetupSpec("relu", "he"),
+        SetupSpec("sigmoid", "he"),
+        SetupSpec("elu", "he"),
+    ]
     bank = NetworkBank(SIZES, setups, np.random.default_rng(1))
-    x = np.empty((200, 785), dtype=np.float32)
-    x[:, :-1] = mnist.test_images[:200] * np.float32(1 / 255)
-    x[:, -1] = 1.0
+    pixels = mnist.test_images[:200]
     labels = mnist.test_labels[:200].astype(np.intp)
-    folded = bank.evaluation_snapshot()
-    assert folded.sigmoid_as_tanh and folded.first_layer.dtype == np.float32
-    plain = bank.count_correct(x, bank.first_layer, labels)
-    fast = bank.count_correct(x, folded.first_layer, labels, params=folded)
-    assert np.array_equal(plain, fast)
-    buffers = bank.buffers(200)
-    np.matmul(x, folded.first_layer, out=buffers.first_pre)
-    fast_logits = bank._forward_from(buffers, folded).copy()
-    np.matmul(x, bank.first_layer, out=buffers.first_pre)
-    plain_logits = bank._forward_from(buffers).copy()
-    assert relative_error(fast_logits, plain_logits, plain_logits) < 1e-5
+    used = np.flatnonzero(pixels.any(axis=0))
+    inputs = np.ones((used.size + 1, 200), dtype=np.float32)
+    inputs[:-1] = pixels[:, used].T * np.float32(1 / 255)
+    block = InferenceBlock(inputs, np.append(used, 784), labels)
+    snapshot = bank.evaluation_snapshot()
+    assert snapshot.first_layer.dtype == np.float32
+    assert all(w.dtype == np.float32 for w in snapshot.weights_t[1:])
+    fast = bank.inference_logits(block, snapshot).copy()  # (slots, classes, rows)
+    assert fast.dtype == np.float32
+    plain = bank.forward(pixels * np.float32(1 / 255))  # (setups, rows, classes)
+    plain_per_slot = plain[bank.slot_order].transpose(0, 2, 1)
+    assert relative_error(fast, plain_per_slot, plain_per_slot) < 1e-5
+    expected = (plain_per_slot.argmax(axis=1) == labels).sum(axis=1)
+    assert np.array_equal(bank.count_correct(block, snapshot), expected)
+
+
+def test_counting_breaks_ties_as_argmax_does(mnist):
+    """Equal largest logits (here: every logit zero) count as argmax counts them: class 0."""
+    bank = NetworkBank(SIZES, [SetupSpec("relu", "he")], np.random.default_rng(1))
+    bank.params.flat[:] = 0.0
+    labels = mnist.test_labels[:100].astype(np.intp)
+    inputs = np.ones((1, 100), dtype=np.float32)  # the ones row only: no pixels used
+    block = InferenceBlock(inputs, np.array([784]), labels)
+    assert bank.count_correct(block, bank.evaluation_snapshot())[0] == np.sum(labels == 0)
 
 
 def test_training_without_the_batch_zero_pixels_is_the_full_step(mnist):

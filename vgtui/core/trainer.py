@@ -22,14 +22,14 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 
 from vgtui.core.blas import limit_blas_threads
 from vgtui.core.config import RunConfig
 from vgtui.core.data import IMAGE_SIDE, NUM_CLASSES, PIXELS, Dataset
-from vgtui.core.engine import NetworkBank, Parameters
+from vgtui.core.engine import InferenceBlock, InferenceParameters, NetworkBank
 from vgtui.core.records import STATUS_DIVERGED, MetricRecord
 
 PIXEL_SCALE = np.float32(1.0 / 255.0)
@@ -165,11 +165,6 @@ class Trainer:
         self.lanes = max(1, min(MAX_LANES, available_cores()))
         self._test_blocks = test_blocks(data.test_images, data.test_labels, TEST_BLOCK_ROWS)
         self._test_blocks.sort(key=lambda block: block.cost, reverse=True)  # big ones first
-        widest = max(block.layer_rows.size for block in self._test_blocks)
-        self._gathered = [
-            np.empty((widest, self.bank.first_layer.shape[1]), dtype=np.float32)
-            for _ in range(self.lanes)
-        ]
         self._helpers = (
             ThreadPoolExecutor(self.lanes - 1, thread_name_prefix="vgtui-eval")
             if self.lanes > 1
@@ -305,12 +300,6 @@ class Trainer:
             lane = self._helper_lanes.setdefault(ident, len(self._helper_lanes) + 1)
         evaluation.work_all(self, lane)
 
-    def count_block(self, block: TestBlock, lane: int, params: Parameters) -> np.ndarray:
-        """Correct predictions per slot on one test block, with the buffers of ``lane``."""
-        layer = self._gathered[lane][: block.layer_rows.size]
-        np.take(params.first_layer, block.layer_rows, axis=0, out=layer)
-        return self.bank.count_correct(block.inputs, layer, block.labels, lane, params)
-
     def run(
         self,
         on_records: Callable[[Sequence[MetricRecord]], None],
@@ -372,8 +361,8 @@ class _Evaluation:
 
     def __init__(
         self,
-        params: Parameters,
-        blocks: list[TestBlock],
+        params: InferenceParameters,
+        blocks: list[InferenceBlock],
         partial_records: list[tuple[int, MetricRecord]],
     ) -> None:
         self.params = params
@@ -384,7 +373,7 @@ class _Evaluation:
         self._left = len(blocks)
         self._done = threading.Event()
         self._error: BaseException | None = None
-        self.correct = np.zeros(params.weights[-1].shape[0], dtype=np.int64)
+        self.correct = np.zeros(params.weights_t[-1].shape[0], dtype=np.int64)
         self.test_size = sum(block.labels.size for block in blocks)
 
     @property
@@ -400,7 +389,7 @@ class _Evaluation:
             self._next += 1
         correct = None
         try:
-            correct = trainer.count_block(block, lane, self.params)
+            correct = trainer.bank.count_correct(block, self.params, lane)
         except BaseException as exc:  # handed to the waiting thread by wait()
             self._error = exc
             raise
@@ -439,20 +428,6 @@ def _quietly(work: Callable[..., object], *args: object) -> object:
         return work(*args)
 
 
-@dataclass(frozen=True)
-class TestBlock:
-    """Similar test images and the pixel columns any of them uses."""
-
-    inputs: np.ndarray  # (rows, used + 1) float32 pixels in [0, 1] and a column of ones
-    labels: np.ndarray  # (rows,) true classes
-    layer_rows: np.ndarray  # (used + 1,) rows of NetworkBank.first_layer: pixels, then the bias
-
-    @property
-    def cost(self) -> int:
-        """Multiply-adds per first-layer column."""
-        return int(self.inputs.size)
-
-
 def similar_shape_order(images: np.ndarray) -> np.ndarray:
     """Image indices sorted by the bounding box of the ink (left edge, width, top edge), so
     neighbours share most of their pixels."""
@@ -465,16 +440,18 @@ def similar_shape_order(images: np.ndarray) -> np.ndarray:
     return np.lexsort((top, right - left, left))
 
 
-def test_blocks(images: np.ndarray, labels: np.ndarray, rows: int) -> list[TestBlock]:
-    """The test set cut into blocks of about ``rows`` similar images (see TestBlock)."""
+def test_blocks(images: np.ndarray, labels: np.ndarray, rows: int) -> list[InferenceBlock]:
+    """The test set cut into blocks of about ``rows`` similar images, each without the pixels
+    none of its images uses (pixels by images, see InferenceBlock)."""
     order = similar_shape_order(images)
     count = max(1, round(len(order) / rows))
     blocks = []
     for part in np.array_split(order, count):
         pixels = images[part]
         used = np.flatnonzero(pixels.any(axis=0))
-        inputs = np.empty((part.size, used.size + 1), dtype=np.float32)
-        np.multiply(pixels[:, used], PIXEL_SCALE, out=inputs[:, :-1])
-        inputs[:, -1] = 1.0
-        blocks.append(TestBlock(inputs, labels[part].astype(np.intp), np.append(used, PIXELS)))
+        inputs = np.empty((used.size + 1, part.size), dtype=np.float32)
+        np.multiply(pixels[:, used].T, PIXEL_SCALE, out=inputs[:-1])
+        inputs[-1] = 1.0
+        layer_rows = np.append(used, PIXELS)
+        blocks.append(InferenceBlock(inputs, layer_rows, labels[part].astype(np.intp)))
     return blocks
