@@ -12,7 +12,8 @@ import pytest
 
 from vgtui.core.blas import limit_blas_threads
 from vgtui.core.config import ACTIVATION_NAMES, RunConfig, SetupSpec
-from vgtui.core.engine import InferenceBlock, NetworkBank
+from vgtui.core.engine import NetworkBank
+from vgtui.core.inference import InferenceBlock
 from vgtui.core.trainer import Trainer
 
 STEPS = 30
@@ -223,13 +224,13 @@ def test_evaluation_snapshot_computes_the_same_logits(mnist):
     snapshot = bank.evaluation_snapshot()
     assert snapshot.first_layer.dtype == np.float32
     assert all(w.dtype == np.float32 for w in snapshot.weights_t[1:])
-    fast = bank.inference_logits(block, snapshot).copy()  # (slots, classes, rows)
+    fast = bank.inference.logits(block, snapshot).copy()  # (slots, classes, rows)
     assert fast.dtype == np.float32
     plain = bank.forward(pixels * np.float32(1 / 255))  # (setups, rows, classes)
     plain_per_slot = plain[bank.slot_order].transpose(0, 2, 1)
     assert relative_error(fast, plain_per_slot, plain_per_slot) < 1e-5
     expected = (plain_per_slot.argmax(axis=1) == labels).sum(axis=1)
-    assert np.array_equal(bank.count_correct(block, snapshot), expected)
+    assert np.array_equal(bank.inference.count_correct(block, snapshot), expected)
 
 
 def test_counting_breaks_ties_as_argmax_does(mnist):
@@ -239,7 +240,7 @@ def test_counting_breaks_ties_as_argmax_does(mnist):
     labels = mnist.test_labels[:100].astype(np.intp)
     inputs = np.ones((1, 100), dtype=np.float32)  # the ones row only: no pixels used
     block = InferenceBlock(inputs, np.array([784]), labels)
-    assert bank.count_correct(block, bank.evaluation_snapshot())[0] == np.sum(labels == 0)
+    assert bank.inference.count_correct(block, bank.evaluation_snapshot())[0] == np.sum(labels == 0)
 
 
 def test_training_without_the_batch_zero_pixels_is_the_full_step(mnist):

@@ -16,9 +16,7 @@ Layout, chosen for speed (the setups see the same inputs):
 * inputs may leave out pixel columns that are zero in every row (``forward_active``,
   ``backward_active``, ``count_correct``): exact, those products are zero;
 * inference-only snapshots (``evaluation_snapshot``) run sigmoid layers as a bare tanh with
-  the affine parts folded into the weights, and inference runs units by samples (``count_correct``
-  on an :class:`InferenceBlock`): each activation then sweeps contiguous memory and the
-  reductions over classes run along the long axis, which NumPy does several times faster.
+  the affine parts folded into the weights; :mod:`vgtui.core.inference` runs them.
 
 Forward: u = a @ W + b, a' = f(u) on hidden layers, softmax on the last layer.
 Backward (softmax + cross-entropy): d_logits = (p - onehot) / batch;
@@ -29,12 +27,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from vgtui.core.activations import Activation, get_activation
 from vgtui.core.config import SetupSpec
+from vgtui.core.inference import InferenceEngine, InferenceParameters
 
 
 def init_scale(spec: SetupSpec, fan_in: int) -> float:
@@ -66,57 +65,6 @@ class Parameters:
     first_layer: np.ndarray  # (inputs + 1, setups * hidden[0])
     weights: list[np.ndarray]  # [_, (setups, n_in, n_out), ...]
     biases: list[np.ndarray]  # [_, (setups, n_out), ...]
-
-
-@dataclass(frozen=True)
-class InferenceParameters:
-    """A copy of the parameters for inference only (see :meth:`NetworkBank.evaluation_snapshot`),
-    laid out for the units-by-samples pass: ``first_layer`` as in :class:`Parameters`,
-    ``weights_t[l]`` of shape (setups, n_out, n_in) and ``biases_col[l]`` of shape
-    (setups, n_out, 1) for layers 2..L (index 0 unused)."""
-
-    first_layer: np.ndarray
-    weights_t: tuple[np.ndarray, ...]
-    biases_col: tuple[np.ndarray, ...]
-
-
-@dataclass(frozen=True)
-class InferenceBlock:
-    """Labelled images for inference, pixels by images: ``inputs`` (used pixels + 1, rows) in
-    float32 with a last row of ones, ``layer_rows`` the matching rows of the first layer (the
-    last one its bias row); the pixels left out must be zero in every image."""
-
-    inputs: np.ndarray
-    layer_rows: np.ndarray
-    labels: np.ndarray  # (rows,) true classes
-    label_index: np.ndarray = field(init=False)  # labels * rows + image: flat true-logit spots
-
-    def __post_init__(self) -> None:
-        rows = self.inputs.shape[1]
-        index = self.labels.astype(np.intp) * rows + np.arange(rows)
-        object.__setattr__(self, "label_index", index)
-
-    @property
-    def rows(self) -> int:
-        return int(self.inputs.shape[1])
-
-    @property
-    def cost(self) -> int:
-        """Multiply-adds per first-layer unit."""
-        return int(self.inputs.size)
-
-
-@dataclass
-class _InferenceBuffers:
-    """Work arrays of the units-by-samples pass for one block size."""
-
-    gathered: np.ndarray  # (inputs + 1, setups * hidden[0]): rows of the first layer
-    pre: list[np.ndarray]  # layer l: (setups, n, rows) pre-activations; layer 0 is layer 1
-    post: list[np.ndarray]  # (setups, n, rows) activations of the hidden layers
-    steps: list[list[tuple]]  # per hidden layer: (function, pre, post, zeros) per group
-    row_max: np.ndarray  # (setups, rows) largest logit per image
-    is_max: np.ndarray  # (setups, classes, rows) bool: logit equals the largest
-    true_logit: np.ndarray  # (setups, rows)
 
 
 @dataclass
@@ -214,7 +162,8 @@ class NetworkBank:
                 self.weight(s, layer)[...] = draws[layer] * init_scale(spec, fan_in)
         self.frozen = np.zeros(count, dtype=bool)  # indexed by slot
         self._buffers: dict[tuple[int, int], _Buffers] = {}
-        self._inference_buffers: dict[tuple[int, int], _InferenceBuffers] = {}
+        slot_activations = [self.activations[s].name for s in self.slot_order]
+        self.inference = InferenceEngine(self.layer_sizes, slot_activations, self.dtype)
 
     def _views(self, flat: np.ndarray) -> Parameters:
         """The parameter layout over a flat array."""
@@ -382,73 +331,6 @@ class NetworkBank:
         """Predicted class per setup and row, shape (setups, rows)."""
         return self.forward(inputs).argmax(axis=2)
 
-    # -- inference, units by samples --------------------------------------------------------
-    def inference_buffers(self, rows: int, lane: int = 0) -> _InferenceBuffers:
-        """The work arrays for inference on blocks of ``rows`` images (allocated on first
-        use), one set per ``lane`` (thread)."""
-        buffers = self._inference_buffers.get((rows, lane))
-        if buffers is not None:
-            return buffers
-        count, dtype = self.num_setups, self.dtype
-        pre = [np.empty((count, n, rows), dtype=dtype) for n in self.layer_sizes[1:]]
-        post = [np.empty_like(p) for p in pre[:-1]]
-        zeros = np.zeros(max(p.size for p in post), dtype=dtype)
-        steps = []
-        for layer in range(self.num_layers - 1):
-            layer_steps = []
-            for group in self.groups:
-                u, out = pre[layer][group.slots], post[layer][group.slots]
-                zero = zeros[: u.size].reshape(u.shape)
-                layer_steps.append((_inference_forward(group.activation), u, out, zero))
-            steps.append(layer_steps)
-        classes = self.layer_sizes[-1]
-        buffers = _InferenceBuffers(
-            gathered=np.empty_like(self.first_layer),
-            pre=pre,
-            post=post,
-            steps=steps,
-            row_max=np.empty((count, rows), dtype=dtype),
-            is_max=np.empty((count, classes, rows), dtype=bool),
-            true_logit=np.empty((count, rows), dtype=dtype),
-        )
-        self._inference_buffers[rows, lane] = buffers
-        return buffers
-
-    def inference_logits(
-        self, block: InferenceBlock, snapshot: InferenceParameters, lane: int = 0
-    ) -> np.ndarray:
-        """Logits per slot of the images of ``block`` under ``snapshot`` (from
-        :meth:`evaluation_snapshot`), shape (setups, classes, rows), in the buffers of
-        ``lane``."""
-        buffers = self.inference_buffers(block.rows, lane)
-        layer = buffers.gathered[: block.layer_rows.size]
-        np.take(snapshot.first_layer, block.layer_rows, axis=0, out=layer)
-        first = buffers.pre[0]
-        np.matmul(layer.T, block.inputs, out=first.reshape(-1, block.rows))
-        for hidden, layer_steps in enumerate(buffers.steps):
-            for forward, u, out, zero in layer_steps:
-                forward(u, out, zero)
-            logits = buffers.pre[hidden + 1]
-            np.matmul(snapshot.weights_t[hidden + 1], buffers.post[hidden], out=logits)
-            logits += snapshot.biases_col[hidden + 1]
-        return buffers.pre[-1]
-
-    def count_correct(
-        self, block: InferenceBlock, snapshot: InferenceParameters, lane: int = 0
-    ) -> np.ndarray:
-        """Images of ``block`` each slot classifies correctly (first largest logit, as
-        ``argmax``), with the buffers of ``lane``."""
-        logits = self.inference_logits(block, snapshot, lane)
-        buffers = self.inference_buffers(block.rows, lane)
-        row_max, is_max = buffers.row_max, buffers.is_max
-        np.max(logits, axis=1, out=row_max)
-        np.equal(logits, row_max[:, None, :], out=is_max)
-        if np.count_nonzero(is_max) != row_max.size:  # a tie (or NaN): let argmax decide
-            return np.count_nonzero(logits.argmax(axis=1) == block.labels, axis=1)
-        true_logit = buffers.true_logit
-        np.take(logits.reshape(logits.shape[0], -1), block.label_index, axis=1, out=true_logit)
-        return np.count_nonzero(true_logit == row_max, axis=1)
-
     # -- backward --------------------------------------------------------------------------------
     def backward(self, inputs: np.ndarray, labels: np.ndarray) -> np.ndarray:
         """Forward and backward pass; fills the gradient arrays and returns each setup's loss."""
@@ -545,18 +427,6 @@ class NetworkBank:
         for layer in range(self.num_layers):
             self.weight(setup, layer)[...] = 0.0
             self.bias(setup, layer)[...] = 0.0
-
-
-def _inference_forward(activation: Activation):
-    """``forward(u, out, zeros)`` of a hidden layer in an evaluation snapshot: sigmoid layers
-    run as tanh (see :meth:`NetworkBank.evaluation_snapshot`); ReLU takes the maximum with an
-    array of zeros, which NumPy vectorises (with a scalar 0 it is several times slower)."""
-    if activation.name == "sigmoid":
-        return lambda u, out, zeros: np.tanh(u, out=out)
-    if activation.name == "relu":
-        return lambda u, out, zeros: np.maximum(u, zeros, out=out)
-    forward = activation.forward
-    return lambda u, out, zeros: forward(u, out)
 
 
 def _stacked(matrix: np.ndarray, count: int, width: int) -> np.ndarray:

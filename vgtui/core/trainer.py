@@ -29,7 +29,8 @@ import numpy as np
 from vgtui.core.blas import limit_blas_threads
 from vgtui.core.config import RunConfig
 from vgtui.core.data import IMAGE_SIDE, NUM_CLASSES, PIXELS, Dataset
-from vgtui.core.engine import InferenceBlock, InferenceParameters, NetworkBank
+from vgtui.core.engine import NetworkBank
+from vgtui.core.inference import InferenceBlock, InferenceParameters
 from vgtui.core.records import STATUS_DIVERGED, MetricRecord
 
 PIXEL_SCALE = np.float32(1.0 / 255.0)
@@ -389,7 +390,7 @@ class _Evaluation:
             self._next += 1
         correct = None
         try:
-            correct = trainer.bank.count_correct(block, self.params, lane)
+            correct = trainer.bank.inference.count_correct(block, self.params, lane)
         except BaseException as exc:  # handed to the waiting thread by wait()
             self._error = exc
             raise

@@ -1,0 +1,200 @@
+"""Inference on labelled images: how many each setup of a parameter snapshot gets right.
+
+Laid out units by samples: a hidden layer is a (setups, units, images) array, so each
+activation sweeps contiguous memory and the reductions over classes run along the long axis
+(NumPy does both several times faster than on a (setups, images, units) layout). Blocks leave
+out the pixels none of their images uses (exact: those products are zero).
+
+Everything here is plain data plus one :class:`InferenceEngine` per network shape, so helper
+processes can rebuild it from shared memory (see :mod:`vgtui.core.evaluation`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from vgtui.core.activations import get_activation
+
+Forward = Callable[[np.ndarray, np.ndarray, np.ndarray], object]
+
+
+@dataclass(frozen=True)
+class InferenceParameters:
+    """A copy of the parameters for inference only (see ``NetworkBank.evaluation_snapshot``):
+    ``first_layer`` (inputs + 1, setups * hidden[0]) with the bias as its last row,
+    ``weights_t[l]`` of shape (setups, n_out, n_in) and ``biases_col[l]`` of shape
+    (setups, n_out, 1) for layers 2..L (index 0 unused). Sigmoid layers run as tanh."""
+
+    first_layer: np.ndarray
+    weights_t: tuple[np.ndarray, ...]
+    biases_col: tuple[np.ndarray, ...]
+
+    @property
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        """Every array, in layout order (see :func:`parameter_shapes`)."""
+        deeper = zip(self.weights_t[1:], self.biases_col[1:], strict=True)
+        return (self.first_layer, *(array for pair in deeper for array in pair))
+
+
+def parameter_shapes(layer_sizes: Sequence[int], setups: int) -> list[tuple[int, ...]]:
+    """Shapes of :attr:`InferenceParameters.arrays` for a network shape."""
+    shapes: list[tuple[int, ...]] = [(layer_sizes[0] + 1, setups * layer_sizes[1])]
+    for fan_in, fan_out in zip(layer_sizes[1:], layer_sizes[2:], strict=False):
+        shapes += [(setups, fan_out, fan_in), (setups, fan_out, 1)]
+    return shapes
+
+
+def parameters_over(
+    flat: np.ndarray, layer_sizes: Sequence[int], setups: int
+) -> InferenceParameters:
+    """:class:`InferenceParameters` as views of one flat array (e.g. in shared memory)."""
+    views, offset = [], 0
+    for shape in parameter_shapes(layer_sizes, setups):
+        size = math.prod(shape)
+        views.append(flat[offset : offset + size].reshape(shape))
+        offset += size
+    unused = np.empty((0, 0, 0), dtype=flat.dtype)
+    return InferenceParameters(views[0], (unused, *views[1::2]), (unused, *views[2::2]))
+
+
+@dataclass(frozen=True)
+class InferenceBlock:
+    """Labelled images for inference, pixels by images: ``inputs`` (used pixels + 1, rows) in
+    float32 with a last row of ones, ``layer_rows`` the matching rows of the first layer (the
+    last one its bias row); the pixels left out must be zero in every image."""
+
+    inputs: np.ndarray
+    layer_rows: np.ndarray
+    labels: np.ndarray  # (rows,) true classes
+    label_index: np.ndarray = field(init=False)  # labels * rows + image: flat true-logit spots
+
+    def __post_init__(self) -> None:
+        rows = self.inputs.shape[1]
+        index = self.labels.astype(np.intp) * rows + np.arange(rows)
+        object.__setattr__(self, "label_index", index)
+
+    @property
+    def rows(self) -> int:
+        return int(self.inputs.shape[1])
+
+    @property
+    def cost(self) -> int:
+        """Multiply-adds per first-layer unit."""
+        return int(self.inputs.size)
+
+
+@dataclass
+class _Buffers:
+    """Work arrays for one block size."""
+
+    gathered: np.ndarray  # (inputs + 1, setups * hidden[0]): rows of the first layer
+    pre: list[np.ndarray]  # (setups, n, rows) pre-activations of layers 1..L
+    post: list[np.ndarray]  # (setups, n, rows) activations of the hidden layers
+    steps: list[list[tuple[Forward, np.ndarray, np.ndarray, np.ndarray]]]  # per hidden layer
+    row_max: np.ndarray  # (setups, rows) largest logit per image
+    is_max: np.ndarray  # (setups, classes, rows) bool: logit equals the largest
+    true_logit: np.ndarray  # (setups, rows)
+
+
+class InferenceEngine:
+    """Forward passes of a bank of same-shaped MLPs (one per slot) for inference only."""
+
+    def __init__(
+        self, layer_sizes: Sequence[int], slot_activations: Sequence[str], dtype: type = np.float32
+    ) -> None:
+        self.layer_sizes = tuple(int(n) for n in layer_sizes)
+        self.slot_activations = tuple(slot_activations)
+        self.dtype = np.dtype(dtype)
+        # Runs of consecutive slots with the same activation: one call per run and layer.
+        self.groups: list[tuple[str, slice]] = []
+        start = 0
+        for slot in range(1, len(self.slot_activations) + 1):
+            if slot == len(self.slot_activations) or (
+                self.slot_activations[slot] != self.slot_activations[start]
+            ):
+                self.groups.append((self.slot_activations[start], slice(start, slot)))
+                start = slot
+        self._buffers: dict[tuple[int, int], _Buffers] = {}
+
+    @property
+    def num_setups(self) -> int:
+        return len(self.slot_activations)
+
+    def buffers(self, rows: int, lane: int = 0) -> _Buffers:
+        """The work arrays for blocks of ``rows`` images (allocated on first use), one set per
+        ``lane`` (thread)."""
+        buffers = self._buffers.get((rows, lane))
+        if buffers is not None:
+            return buffers
+        count, dtype = self.num_setups, self.dtype
+        pre = [np.empty((count, n, rows), dtype=dtype) for n in self.layer_sizes[1:]]
+        post = [np.empty_like(p) for p in pre[:-1]]
+        zeros = np.zeros(max(p.size for p in post), dtype=dtype)
+        steps = []
+        for layer in range(len(post)):
+            layer_steps = []
+            for name, slots in self.groups:
+                u, out = pre[layer][slots], post[layer][slots]
+                layer_steps.append((_forward(name), u, out, zeros[: u.size].reshape(u.shape)))
+            steps.append(layer_steps)
+        first = (self.layer_sizes[0] + 1, count * self.layer_sizes[1])
+        buffers = _Buffers(
+            gathered=np.empty(first, dtype=dtype),
+            pre=pre,
+            post=post,
+            steps=steps,
+            row_max=np.empty((count, rows), dtype=dtype),
+            is_max=np.empty((count, self.layer_sizes[-1], rows), dtype=bool),
+            true_logit=np.empty((count, rows), dtype=dtype),
+        )
+        self._buffers[rows, lane] = buffers
+        return buffers
+
+    def logits(
+        self, block: InferenceBlock, params: InferenceParameters, lane: int = 0
+    ) -> np.ndarray:
+        """Logits per slot of the images of ``block``, shape (setups, classes, rows), in the
+        buffers of ``lane``."""
+        buffers = self.buffers(block.rows, lane)
+        layer = buffers.gathered[: block.layer_rows.size]
+        np.take(params.first_layer, block.layer_rows, axis=0, out=layer)
+        np.matmul(layer.T, block.inputs, out=buffers.pre[0].reshape(-1, block.rows))
+        for hidden, layer_steps in enumerate(buffers.steps):
+            for forward, u, out, zeros in layer_steps:
+                forward(u, out, zeros)
+            pre = buffers.pre[hidden + 1]
+            np.matmul(params.weights_t[hidden + 1], buffers.post[hidden], out=pre)
+            pre += params.biases_col[hidden + 1]
+        return buffers.pre[-1]
+
+    def count_correct(
+        self, block: InferenceBlock, params: InferenceParameters, lane: int = 0
+    ) -> np.ndarray:
+        """Images of ``block`` each slot classifies correctly (the first largest logit, as
+        ``argmax`` picks it), with the buffers of ``lane``."""
+        logits = self.logits(block, params, lane)
+        buffers = self.buffers(block.rows, lane)
+        row_max, is_max = buffers.row_max, buffers.is_max
+        np.max(logits, axis=1, out=row_max)
+        np.equal(logits, row_max[:, None, :], out=is_max)
+        if np.count_nonzero(is_max) != row_max.size:  # a tie (or NaN): let argmax decide
+            return np.count_nonzero(logits.argmax(axis=1) == block.labels, axis=1)
+        true_logit = buffers.true_logit
+        np.take(logits.reshape(logits.shape[0], -1), block.label_index, axis=1, out=true_logit)
+        return np.count_nonzero(true_logit == row_max, axis=1)
+
+
+def _forward(name: str) -> Forward:
+    """``forward(u, out, zeros)`` of a hidden layer in an inference snapshot: sigmoid layers
+    run as tanh; ReLU takes the maximum with an array of zeros, which NumPy vectorises (with a
+    scalar 0 it is several times slower)."""
+    if name == "sigmoid":
+        return lambda u, out, zeros: np.tanh(u, out=out)
+    if name == "relu":
+        return lambda u, out, zeros: np.maximum(u, zeros, out=out)
+    forward = get_activation(name).forward
+    return lambda u, out, zeros: forward(u, out)
