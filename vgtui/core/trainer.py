@@ -7,10 +7,10 @@ from the ``numpy.random.Generator`` it is given.
 
 Speed (see bench/README.md): each mini-batch leaves out the pixels none of its images uses; the
 test set is cut into blocks of similar images, each without the pixels none of its images uses;
-the evaluation of a parameter snapshot is shared block by block between lanes, one thread per
-core with one BLAS thread each (the thread policy is explained in :mod:`vgtui.core.blas`; the
-trainer sets NumPy's OpenBLAS pool to one thread). ``run()`` keeps training while the helper
-lane evaluates and hands records on in order as they complete; ``step()`` waits for its own.
+the evaluation of a parameter snapshot is shared block by block between lanes: this thread and
+one helper process per further core (:mod:`vgtui.core.evaluation`), one BLAS thread each (the
+policy is explained in :mod:`vgtui.core.blas`). ``run()`` keeps training while the helpers
+evaluate and hands records on in order as they complete; ``step()`` waits for its own.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import numpy as np
@@ -30,14 +29,16 @@ from vgtui.core.blas import limit_blas_threads
 from vgtui.core.config import RunConfig
 from vgtui.core.data import IMAGE_SIDE, NUM_CLASSES, PIXELS, Dataset
 from vgtui.core.engine import NetworkBank
-from vgtui.core.inference import InferenceBlock, InferenceParameters
+from vgtui.core.evaluation import Evaluation, EvaluationPool
+from vgtui.core.inference import InferenceBlock
 from vgtui.core.records import STATUS_DIVERGED, MetricRecord
 
 PIXEL_SCALE = np.float32(1.0 / 255.0)
 TEST_BLOCK_ROWS = 500  # test images per evaluation product
-MAX_LANES = 4  # threads sharing the test-set evaluation, at most one per available core
+MAX_LANES = 4  # this thread and helper processes sharing evaluations, at most one per core
 LEND_WHEN_UNFINISHED = 3  # run() lends the helpers a block per iteration from this backlog on
 MAX_PENDING_EVALUATIONS = 4  # run() lets training run ahead of at most this many evaluations
+SNAPSHOT_SLOTS = MAX_PENDING_EVALUATIONS + 3  # shared snapshot slots (see EvaluationPool)
 
 
 def available_cores() -> int:
@@ -160,19 +161,16 @@ class Trainer:
         self.setup_names = config.setup_names
         # The test set in blocks of similar images; each block skips the pixels none of its
         # images uses (zero columns add nothing to the products). The lanes (this thread plus
-        # one helper thread per further core, one BLAS thread each: the policy and its
+        # one helper process per further core, one BLAS thread each: the policy and its
         # measurements are in vgtui.core.blas) share an evaluation block by block.
         limit_blas_threads(1)
         self.lanes = max(1, min(MAX_LANES, available_cores()))
-        self._test_blocks = test_blocks(data.test_images, data.test_labels, TEST_BLOCK_ROWS)
-        self._test_blocks.sort(key=lambda block: block.cost, reverse=True)  # big ones first
-        self._helpers = (
-            ThreadPoolExecutor(self.lanes - 1, thread_name_prefix="vgtui-eval")
-            if self.lanes > 1
-            else None
+        blocks = test_blocks(data.test_images, data.test_labels, TEST_BLOCK_ROWS)
+        blocks.sort(key=lambda block: block.cost, reverse=True)  # big ones first
+        self._test_size = data.test_size
+        self._evaluations = EvaluationPool(
+            self.bank.inference, blocks, helpers=self.lanes - 1, slots=SNAPSHOT_SLOTS
         )
-        self._helper_lanes: dict[int, int] = {}  # helper thread id -> its lane
-        self._lanes_lock = threading.Lock()
         self._train_buffers = self.bank.buffers(config.batch_size)
         self._batch = self._train_buffers.active_inputs[:, :0]  # the current batch
         self._batch_rows = np.empty(0, dtype=np.intp)  # its rows of bank.first_layer
@@ -216,10 +214,10 @@ class Trainer:
     def _complete(self, evaluation: _Evaluation) -> list[MetricRecord]:
         """Finish ``evaluation`` on this thread's lane (counted as compute time); its records."""
         started = time.perf_counter()
-        evaluation.work_all(self, 0)
-        evaluation.wait()
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            records = evaluation.records()
         self.seconds += time.perf_counter() - started
-        return evaluation.records()
+        return records
 
     def _advance(self) -> tuple[list[MetricRecord], _Evaluation | None]:
         """One SGD iteration: its records so far and, at an evaluation point, the test-set
@@ -288,18 +286,10 @@ class Trainer:
             for s, name in enumerate(self.setup_names)
             if not bank.is_frozen(s)
         ]
-        evaluation = _Evaluation(bank.evaluation_snapshot(), self._test_blocks, partial_records)
-        if self._helpers is not None:
-            for _ in range(self.lanes - 1):
-                self._helpers.submit(_quietly, self._help, evaluation)
-        return evaluation
-
-    def _help(self, evaluation: _Evaluation) -> None:
-        """A helper thread's share of an evaluation, on the helper's own lane."""
-        ident = threading.get_ident()
-        with self._lanes_lock:
-            lane = self._helper_lanes.setdefault(ident, len(self._helper_lanes) + 1)
-        evaluation.work_all(self, lane)
+        pool = self._evaluations
+        return _Evaluation(
+            pool, pool.start(bank.evaluation_snapshot()), partial_records, self._test_size
+        )
 
     def run(
         self,
@@ -337,11 +327,11 @@ class Trainer:
                 outbox.append(self._advance())
                 started = time.perf_counter()
                 unfinished = [e for _, e in outbox if e is not None and not e.finished]
-                if len(unfinished) >= LEND_WHEN_UNFINISHED:
-                    unfinished[0].work_one(self, 0)
-                for evaluation in unfinished[:-MAX_PENDING_EVALUATIONS]:
-                    evaluation.work_all(self, 0)
-                    evaluation.wait()
+                with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                    if len(unfinished) >= LEND_WHEN_UNFINISHED:
+                        unfinished[0].work_one()
+                    for evaluation in unfinished[:-MAX_PENDING_EVALUATIONS]:
+                        evaluation.finish()
                 self.seconds += time.perf_counter() - started
                 hand_on(wait=False)
         except KeyboardInterrupt:
@@ -351,82 +341,44 @@ class Trainer:
         return OUTCOME_DONE
 
     def close(self) -> None:
-        """Let the helper lanes' threads go (the trainer cannot run afterwards)."""
-        if self._helpers is not None:
-            self._helpers.shutdown(wait=False)
-            self._helpers = None
+        """Stop the helper processes (the trainer cannot run afterwards)."""
+        self._evaluations.close()
 
 
 class _Evaluation:
-    """The test-set evaluation of one parameter snapshot, shared block by block by the lanes."""
+    """A pending test-set evaluation and the records waiting for its result."""
 
     def __init__(
         self,
-        params: InferenceParameters,
-        blocks: list[InferenceBlock],
+        pool: EvaluationPool,
+        evaluation: Evaluation,
         partial_records: list[tuple[int, MetricRecord]],
+        test_size: int,
     ) -> None:
-        self.params = params
-        self._blocks = blocks
+        self._pool, self._evaluation = pool, evaluation
         self._partial_records = partial_records  # (slot, record without test accuracy)
-        self._lock = threading.Lock()
-        self._next = 0
-        self._left = len(blocks)
-        self._done = threading.Event()
-        self._error: BaseException | None = None
-        self.correct = np.zeros(params.weights_t[-1].shape[0], dtype=np.int64)
-        self.test_size = sum(block.labels.size for block in blocks)
+        self._test_size = test_size
 
     @property
     def finished(self) -> bool:
-        return self._done.is_set()
+        return self._evaluation.finished
 
-    def work_one(self, trainer: Trainer, lane: int) -> bool:
-        """Evaluate the next untaken block on ``lane``; False when none is left to take."""
-        with self._lock:
-            if self._next == len(self._blocks):
-                return False
-            block = self._blocks[self._next]
-            self._next += 1
-        correct = None
-        try:
-            correct = trainer.bank.inference.count_correct(block, self.params, lane)
-        except BaseException as exc:  # handed to the waiting thread by wait()
-            self._error = exc
-            raise
-        finally:
-            with self._lock:
-                if correct is not None:
-                    self.correct += correct
-                self._left -= 1
-                if self._left == 0 or self._error is not None:
-                    self._done.set()
-        return True
+    def work_one(self) -> bool:
+        """Evaluate one more block on this thread; False when none is left to take."""
+        return self._pool.work_one(self._evaluation)
 
-    def work_all(self, trainer: Trainer, lane: int) -> None:
-        """Evaluate blocks on ``lane`` until none is left to take."""
-        while self.work_one(trainer, lane):
-            pass
-
-    def wait(self) -> None:
-        """Block until every block is evaluated; re-raise a helper's error."""
-        self._done.wait()
-        if self._error is not None:
-            raise self._error
+    def finish(self) -> np.ndarray:
+        """Evaluate what is left here, wait for the helpers; correct predictions per slot."""
+        return self._pool.finish(self._evaluation)
 
     def records(self) -> list[MetricRecord]:
-        """The records of this evaluation point, test accuracy filled in."""
+        """The records of this evaluation point, test accuracy filled in (call once)."""
+        correct = self.finish()
+        self._pool.release(self._evaluation)
         return [
-            replace(record, test_accuracy=float(self.correct[slot] / self.test_size))
+            replace(record, test_accuracy=float(correct[slot] / self._test_size))
             for slot, record in self._partial_records
         ]
-
-
-def _quietly(work: Callable[..., object], *args: object) -> object:
-    """Run ``work`` in a helper thread with the trainer's floating-point error settings (they
-    are per thread): overflow in a diverging setup is detected, not printed."""
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        return work(*args)
 
 
 def similar_shape_order(images: np.ndarray) -> np.ndarray:

@@ -1,0 +1,504 @@
+"""Test-set evaluations of parameter snapshots, shared block by block between the trainer's
+thread and helper processes (one per further core).
+
+Why processes and not threads: next to a training thread in the same process, an evaluation
+block took 20% longer and a training step 21% longer (the two threads hand the GIL back and
+forth around each of their many NumPy calls); in two processes neither slowed down
+(bench/README.md has the figures).
+
+The helpers start on the first evaluation (``python -c``, the same interpreter, in their own
+session so terminal signals go to the trainer's process only) and map one shared file with the
+trainer, in /dev/shm where there is one, removed as soon as every helper has mapped it: the
+test blocks, a ring of snapshot slots, and per slot a generation number, the next block to
+claim, the blocks done, each block's state and correct counts. A lock on the file (released by
+the system if its holder dies) guards claims and completions; a socket per helper announces
+each new snapshot. A helper that dies is noticed while waiting: its unfinished blocks are
+evaluated here and evaluation goes on without helpers. Helpers exit when told to or when the
+trainer's process goes away. No printing. Without POSIX file locks (Windows) there are no
+helpers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import mmap
+import os
+import pickle
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # Windows: no helper processes
+    fcntl = None  # type: ignore[assignment]
+
+import numpy as np
+
+from vgtui.core.blas import limit_blas_threads
+from vgtui.core.inference import (
+    InferenceBlock,
+    InferenceEngine,
+    InferenceParameters,
+    parameter_shapes,
+    parameters_over,
+)
+
+FREE, CLAIMED, DONE = 0, 1, 2  # states of a block within a slot
+ALIGN = 64  # bytes: each shared array starts on its own cache line
+WAIT_SLEEP = 0.0002  # seconds between checks while helpers finish their last blocks
+# The helper imports vgtui from where this process did (first, if that is not already on the
+# default path: a source checkout), then serves on the socket it was given.
+HELPER_COMMAND = (
+    "import sys\n"
+    "if sys.argv[2] not in sys.path: sys.path.insert(0, sys.argv[2])\n"
+    "from vgtui.core.evaluation import serve\n"
+    "serve(int(sys.argv[1]))\n"
+)
+
+
+class FileLock:
+    """An exclusive lock on the first byte of an open file, shared by processes (not by the
+    threads of one process); the system releases it if its holder dies."""
+
+    def __init__(self, descriptor: int) -> None:
+        self.descriptor = descriptor
+
+    def __enter__(self) -> None:
+        fcntl.lockf(self.descriptor, fcntl.LOCK_EX, 1, 0)
+
+    def __exit__(self, *exc_info: object) -> None:
+        fcntl.lockf(self.descriptor, fcntl.LOCK_UN, 1, 0)
+
+
+@dataclass(frozen=True)
+class SharedLayout:
+    """What a helper needs to find everything in the shared segment."""
+
+    path: str  # the shared file
+    layer_sizes: tuple[int, ...]
+    slot_activations: tuple[str, ...]
+    block_shapes: tuple[tuple[int, int], ...]  # each block's inputs: (used pixels + 1, rows)
+    slots: int
+
+    def arrays(self) -> list[tuple[str, tuple[int, ...], np.dtype]]:
+        """(name, shape, dtype) of every shared array, in segment order."""
+        setups, blocks = len(self.slot_activations), len(self.block_shapes)
+        params = sum(math.prod(s) for s in parameter_shapes(self.layer_sizes, setups))
+        used = sum(u for u, _ in self.block_shapes)
+        rows = sum(r for _, r in self.block_shapes)
+        return [
+            ("inputs", (sum(u * r for u, r in self.block_shapes),), np.dtype(np.float32)),
+            ("layer_rows", (used,), np.dtype(np.intp)),
+            ("labels", (rows,), np.dtype(np.intp)),
+            ("params", (self.slots, params), np.dtype(np.float32)),
+            ("generation", (self.slots,), np.dtype(np.int64)),
+            ("claims", (self.slots,), np.dtype(np.int64)),
+            ("done", (self.slots,), np.dtype(np.int64)),
+            ("state", (self.slots, blocks), np.dtype(np.int8)),
+            ("correct", (self.slots, blocks, setups), np.dtype(np.int64)),
+        ]
+
+    def size(self) -> int:
+        return sum(_aligned(math.prod(shape) * dtype.itemsize) for _, shape, dtype in self.arrays())
+
+
+def _aligned(size: int) -> int:
+    return -(-max(size, 1) // ALIGN) * ALIGN
+
+
+class SharedViews:
+    """NumPy views of a shared segment laid out by a :class:`SharedLayout`."""
+
+    def __init__(self, buffer: mmap.mmap, layout: SharedLayout) -> None:
+        offset, views = 0, {}
+        for name, shape, dtype in layout.arrays():
+            count = math.prod(shape)
+            views[name] = np.frombuffer(buffer, dtype, count, offset).reshape(shape)
+            offset += _aligned(count * dtype.itemsize)
+        self.inputs: np.ndarray = views["inputs"]
+        self.layer_rows: np.ndarray = views["layer_rows"]
+        self.labels: np.ndarray = views["labels"]
+        self.params: np.ndarray = views["params"]
+        self.generation: np.ndarray = views["generation"]
+        self.claims: np.ndarray = views["claims"]
+        self.done: np.ndarray = views["done"]
+        self.state: np.ndarray = views["state"]
+        self.correct: np.ndarray = views["correct"]
+        setups = len(layout.slot_activations)
+        self.slot_params = [parameters_over(p, layout.layer_sizes, setups) for p in self.params]
+
+    def blocks(self, layout: SharedLayout) -> list[InferenceBlock]:
+        """The test blocks as views of the shared arrays."""
+        blocks, at_input, at_rows, at_label = [], 0, 0, 0
+        for used, rows in layout.block_shapes:
+            inputs = self.inputs[at_input : at_input + used * rows].reshape(used, rows)
+            layer_rows = self.layer_rows[at_rows : at_rows + used]
+            labels = self.labels[at_label : at_label + rows]
+            blocks.append(InferenceBlock(inputs, layer_rows, labels))
+            at_input, at_rows, at_label = at_input + used * rows, at_rows + used, at_label + rows
+        return blocks
+
+
+class Evaluation:
+    """One snapshot's evaluation: blocks are claimed, evaluated and completed one at a time,
+    by the trainer's thread and (through the shared segment) by the helpers."""
+
+    def __init__(
+        self,
+        params: InferenceParameters,
+        slot: int | None,
+        generation: int,
+        claims: np.ndarray,
+        done: np.ndarray,
+        state: np.ndarray,
+        correct: np.ndarray,
+        lock: contextlib.AbstractContextManager,
+    ) -> None:
+        self.params, self.slot, self.generation = params, slot, generation
+        self._claims, self._done, self._state, self._correct = claims, done, state, correct
+        self._lock = lock
+        self.blocks = state.shape[0]
+
+    @property
+    def finished(self) -> bool:
+        return int(self._done[0]) >= self.blocks
+
+    def claim(self) -> int | None:
+        """The next unclaimed block, marked claimed; None when none is left."""
+        with self._lock:
+            block = int(self._claims[0])
+            if block >= self.blocks:
+                return None
+            self._claims[0] = block + 1
+            self._state[block] = CLAIMED
+            return block
+
+    def complete(self, block: int, correct: np.ndarray) -> None:
+        """Record a block's correct counts (once: a block evaluated twice counts once)."""
+        with self._lock:
+            if self._state[block] != DONE:
+                self._correct[block] = correct
+                self._state[block] = DONE
+                self._done[0] += 1
+
+    def unfinished_blocks(self) -> list[int]:
+        with self._lock:
+            return [int(b) for b in np.flatnonzero(self._state != DONE)]
+
+    def correct(self) -> np.ndarray:
+        """Correct predictions per slot over all blocks (once finished)."""
+        with self._lock:
+            return self._correct.sum(axis=0)
+
+
+class EvaluationPool:
+    """Evaluates parameter snapshots on test blocks with this thread and ``helpers`` helper
+    processes. Only the thread that owns the pool may call it."""
+
+    def __init__(
+        self,
+        engine: InferenceEngine,
+        blocks: Sequence[InferenceBlock],
+        helpers: int,
+        slots: int,
+    ) -> None:
+        self.engine = engine
+        self.blocks = list(blocks)
+        self.slots = slots
+        self._helpers_wanted = helpers
+        self._views: SharedViews | None = None
+        self._lock: contextlib.AbstractContextManager = contextlib.nullcontext()
+        self._connections: list[Connection] = []
+        self._processes: list[subprocess.Popen] = []
+        self._free = list(range(slots))
+        self._generation = 0
+        self._finalizer: weakref.finalize | None = None
+        self._path = ""  # the shared file, until every helper has mapped it
+        self._unmapped: list[Connection] = []
+
+    @property
+    def helpers(self) -> int:
+        """Helper processes working (0 before the first evaluation and after a failure)."""
+        return len(self._processes)
+
+    def start(self, params: InferenceParameters) -> Evaluation:
+        """Begin evaluating ``params`` (copied); helpers start on it at once."""
+        if self._views is None and self._helpers_wanted > 0:
+            self._start_helpers()
+        self._generation += 1
+        if self._unmapped:
+            self._forget_file_once_mapped()
+        views = self._views
+        if views is None or not self._free:  # no shared slot: this thread does it all
+            blocks = len(self.blocks)
+            setups = self.engine.num_setups
+            return Evaluation(
+                params,
+                None,
+                self._generation,
+                np.zeros(1, np.int64),
+                np.zeros(1, np.int64),
+                np.zeros(blocks, np.int8),
+                np.zeros((blocks, setups), np.int64),
+                contextlib.nullcontext(),
+            )
+        slot = self._free.pop(0)
+        slot_params = views.slot_params[slot]
+        for target, source in zip(slot_params.arrays, params.arrays, strict=True):
+            np.copyto(target, source)
+        with self._lock:
+            views.generation[slot] = self._generation
+            views.claims[slot] = 0
+            views.done[slot] = 0
+            views.state[slot] = FREE
+            views.correct[slot] = 0
+        evaluation = Evaluation(
+            slot_params,
+            slot,
+            self._generation,
+            views.claims[slot : slot + 1],
+            views.done[slot : slot + 1],
+            views.state[slot],
+            views.correct[slot],
+            self._lock,
+        )
+        self._announce(slot, self._generation)
+        return evaluation
+
+    def work_one(self, evaluation: Evaluation) -> bool:
+        """Evaluate one more block of ``evaluation`` here; False when none is left to take."""
+        block = evaluation.claim()
+        if block is None:
+            return False
+        self._evaluate(evaluation, block)
+        return True
+
+    def _evaluate(self, evaluation: Evaluation, block: int) -> None:
+        correct = self.engine.count_correct(self.blocks[block], evaluation.params)
+        evaluation.complete(block, correct)
+
+    def finish(self, evaluation: Evaluation) -> np.ndarray:
+        """Evaluate what is left of ``evaluation`` here, wait for the helpers' last blocks and
+        return the correct predictions per slot."""
+        while self.work_one(evaluation):
+            pass
+        while not evaluation.finished:
+            if not self._helpers_alive():
+                self._stop_helpers()  # what they had claimed is done here
+                for block in evaluation.unfinished_blocks():
+                    self._evaluate(evaluation, block)
+                break
+            time.sleep(WAIT_SLEEP)
+        return evaluation.correct()
+
+    def release(self, evaluation: Evaluation) -> None:
+        """Give ``evaluation``'s slot back (after :meth:`finish`)."""
+        if evaluation.slot is not None and self._views is not None:
+            self._free.append(evaluation.slot)
+            evaluation.slot = None
+
+    def close(self) -> None:
+        """Stop the helpers and free the shared segment."""
+        if self._finalizer is not None:
+            self._finalizer()
+        self._processes, self._connections = [], []
+
+    # -- helpers -------------------------------------------------------------------------------
+    def _start_helpers(self) -> None:
+        if fcntl is None or not sys.executable:
+            return
+        layout = SharedLayout(
+            path="",
+            layer_sizes=self.engine.layer_sizes,
+            slot_activations=self.engine.slot_activations,
+            block_shapes=tuple((b.inputs.shape[0], b.rows) for b in self.blocks),
+            slots=self.slots,
+        )
+        try:
+            descriptor, path = tempfile.mkstemp(prefix="vgtui-eval-", dir=_shared_dir())
+        except OSError:  # nowhere to share memory: evaluate in this thread
+            return
+        try:
+            os.ftruncate(descriptor, layout.size())
+            shared = mmap.mmap(descriptor, layout.size())
+        except OSError:
+            os.close(descriptor)
+            _remove(path)
+            return
+        layout = replace(layout, path=path)
+        views = SharedViews(shared, layout)
+        at_input, at_rows, at_label = 0, 0, 0
+        for block in self.blocks:  # the blocks move into shared memory: no second copy
+            size, used = block.inputs.size, block.layer_rows.size
+            views.inputs[at_input : at_input + size] = block.inputs.ravel()
+            views.layer_rows[at_rows : at_rows + used] = block.layer_rows
+            views.labels[at_label : at_label + block.rows] = block.labels
+            at_input, at_rows, at_label = at_input + size, at_rows + used, at_label + block.rows
+        self.blocks = views.blocks(layout)
+        processes, connections = [], []
+        try:
+            for _ in range(self._helpers_wanted):
+                process, connection = _launch_helper()
+                processes.append(process)
+                connections.append(connection)
+                connection.send(layout)
+        except OSError:  # cannot start processes here: evaluate in this thread
+            _shut_down(processes, connections, path, descriptor)
+            return
+        self._views, self._lock, self._path = views, FileLock(descriptor), path
+        self._processes, self._connections = processes, connections
+        self._unmapped = list(connections)  # helpers that have not mapped the file yet
+        self._finalizer = weakref.finalize(
+            self, _shut_down, processes, connections, path, descriptor
+        )
+
+    def _forget_file_once_mapped(self) -> None:
+        """Remove the shared file's name once every helper has mapped it (then nothing is
+        left behind, however the processes end)."""
+        for connection in list(self._unmapped):
+            with contextlib.suppress(OSError, EOFError):
+                if not connection.poll():
+                    continue
+                connection.recv()  # "mapped"
+            self._unmapped.remove(connection)
+        if not self._unmapped and self._path:
+            _remove(self._path)
+            self._path = ""
+
+    def _announce(self, slot: int, generation: int) -> None:
+        for connection in self._connections:
+            with contextlib.suppress(OSError):  # a helper that is gone: finish() notices
+                connection.send((slot, generation))
+
+    def _helpers_alive(self) -> bool:
+        return all(process.poll() is None for process in self._processes)
+
+    def _stop_helpers(self) -> None:
+        """Carry on without helpers (one has died): stop the others."""
+        for connection in self._connections:
+            with contextlib.suppress(OSError):
+                connection.send(None)
+        for process in self._processes:
+            _end(process)
+        self._processes, self._connections, self._unmapped = [], [], []
+        if self._path:
+            _remove(self._path)
+            self._path = ""
+
+
+def _launch_helper() -> tuple[subprocess.Popen, Connection]:
+    """Start one helper process with a socket to it."""
+    ours, theirs = socket.socketpair()
+    package_root = str(Path(__file__).resolve().parents[2])
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-c", HELPER_COMMAND, str(theirs.fileno()), package_root],
+            pass_fds=(theirs.fileno(),),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    except BaseException:
+        ours.close()
+        raise
+    finally:
+        theirs.close()
+    return process, Connection(ours.detach())
+
+
+def _end(process: subprocess.Popen) -> None:
+    try:
+        process.wait(timeout=2.0)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def _shared_dir() -> str | None:
+    """Where the shared file goes: RAM-backed /dev/shm if there is one, else the temp dir."""
+    return "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+
+
+def _remove(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)
+
+
+def _shut_down(
+    processes: list[subprocess.Popen], connections: list[Connection], path: str, descriptor: int
+) -> None:
+    """Stop the helpers, remove the shared file (if still there) and close it."""
+    for connection in connections:
+        with contextlib.suppress(OSError):
+            connection.send(None)
+    for process in processes:
+        _end(process)
+    for connection in connections:
+        connection.close()
+    _remove(path)
+    with contextlib.suppress(OSError):
+        os.close(descriptor)
+
+
+def serve(descriptor: int) -> None:
+    """A helper process: evaluate blocks of each announced snapshot until told to stop (or
+    until the trainer's process goes away)."""
+    connection = Connection(descriptor)
+    try:
+        layout = connection.recv()
+        file = open(layout.path, "r+b")  # noqa: SIM115 (open for the process's lifetime: the lock)
+        shared = mmap.mmap(file.fileno(), layout.size())
+    except (EOFError, OSError, pickle.UnpicklingError):
+        return  # the trainer has gone already
+    limit_blas_threads(1)
+    connection.send("mapped")
+    lock = FileLock(file.fileno())
+    views = SharedViews(shared, layout)
+    blocks = views.blocks(layout)
+    engine = InferenceEngine(layout.layer_sizes, layout.slot_activations)
+    with np.errstate(all="ignore"):
+        while True:
+            try:
+                message = connection.recv()
+            except (EOFError, OSError):
+                break
+            if message is None:
+                break
+            slot, generation = message
+            _serve_slot(views, blocks, engine, lock, slot, generation)
+
+
+def _serve_slot(
+    views: SharedViews,
+    blocks: list[InferenceBlock],
+    engine: InferenceEngine,
+    lock,
+    slot: int,
+    generation: int,
+) -> None:
+    """Claim and evaluate blocks of one slot while it still holds ``generation``."""
+    params = views.slot_params[slot]
+    claims, state = views.claims, views.state[slot]
+    while True:
+        with lock:
+            block = int(claims[slot])
+            if views.generation[slot] != generation or block >= len(blocks):
+                return
+            claims[slot] = block + 1
+            state[block] = CLAIMED
+        correct = engine.count_correct(blocks[block], params)
+        with lock:
+            if views.generation[slot] == generation and state[block] != DONE:
+                views.correct[slot, block] = correct
+                state[block] = DONE
+                views.done[slot] += 1
