@@ -39,7 +39,7 @@ sys.path.insert(0, str(BENCH_DIR))
 from vgtui.core.blas import blas_threads, limit_blas_threads  # noqa: E402
 from vgtui.core.config import RunConfig  # noqa: E402
 from vgtui.core.data import NUM_CLASSES, PIXELS, load_bundled  # noqa: E402
-from vgtui.core.trainer import TEST_BLOCK_ROWS, Trainer, available_cores, test_blocks  # noqa: E402
+from vgtui.core.trainer import TEST_BLOCK_ROWS, Trainer, available_cores, evaluation_blocks  # noqa: E402
 
 PEAK_SIZES = (2048, 3072)
 PEAK_REPEATS = 7
@@ -88,7 +88,7 @@ def vgtui_executed_eval_flops(config: RunConfig) -> float:
     sizes = (PIXELS, *config.hidden, NUM_CLASSES)
     setups = len(config.setups)
     deeper = 2 * sum(a * b for a, b in zip(sizes[1:], sizes[2:], strict=False)) * setups
-    blocks = test_blocks(data.test_images, data.test_labels, TEST_BLOCK_ROWS)
+    blocks = evaluation_blocks(data.test_images, data.test_labels, TEST_BLOCK_ROWS)
     per_eval = sum(
         2 * b.rows * (b.layer_rows.size - 1) * sizes[1] * setups + b.rows * deeper for b in blocks
     )

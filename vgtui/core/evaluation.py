@@ -8,14 +8,15 @@ forth around each of their many NumPy calls); in two processes neither slowed do
 
 The helpers start on the first evaluation (``python -c``, the same interpreter, in their own
 session so terminal signals go to the trainer's process only) and map one shared file with the
-trainer, in /dev/shm where there is one, removed as soon as every helper has mapped it: the
-test blocks, a ring of snapshot slots, and per slot a generation number, the next block to
-claim, the blocks done, each block's state and correct counts. A lock on the file (released by
-the system if its holder dies) guards claims and completions; a socket per helper announces
-each new snapshot. A helper that dies is noticed while waiting: its unfinished blocks are
-evaluated here and evaluation goes on without helpers. Helpers exit when told to or when the
-trainer's process goes away. No printing. Without POSIX file locks (Windows) there are no
-helpers.
+trainer: a nameless file (in /dev/shm where there is one, its name removed at once, its
+descriptor handed to the helpers), so nothing is left behind however the processes end. It
+holds the test blocks, a ring of snapshot slots, and per slot a generation number, the next
+block to claim, the blocks done, each block's state and correct counts. A lock on the file
+(released by the system if its holder dies) guards claims and completions; a socket per helper
+announces each new snapshot. A helper that dies is noticed at the next evaluation or while
+waiting: its unfinished blocks are evaluated here and evaluation goes on without helpers.
+Helpers exit when told to or when the trainer's process goes away. No printing. Without POSIX
+file locks (Windows) there are no helpers.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ import tempfile
 import time
 import weakref
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 
@@ -52,16 +53,16 @@ from vgtui.core.inference import (
     parameters_over,
 )
 
-FREE, CLAIMED, DONE = 0, 1, 2  # states of a block within a slot
+FREE, CLAIMED, DONE, CLAIMED_HERE = 0, 1, 2, 3  # states of a block: helper / trainer claims
 ALIGN = 64  # bytes: each shared array starts on its own cache line
 WAIT_SLEEP = 0.0002  # seconds between checks while helpers finish their last blocks
 # The helper imports vgtui from where this process did (first, if that is not already on the
-# default path: a source checkout), then serves on the socket it was given.
+# default path: a source checkout), then serves on the socket and shared file it was given.
 HELPER_COMMAND = (
     "import sys\n"
     "if sys.argv[2] not in sys.path: sys.path.insert(0, sys.argv[2])\n"
     "from vgtui.core.evaluation import serve\n"
-    "serve(int(sys.argv[1]))\n"
+    "serve(int(sys.argv[1]), int(sys.argv[3]))\n"
 )
 
 
@@ -83,7 +84,6 @@ class FileLock:
 class SharedLayout:
     """What a helper needs to find everything in the shared segment."""
 
-    path: str  # the shared file
     layer_sizes: tuple[int, ...]
     slot_activations: tuple[str, ...]
     block_shapes: tuple[tuple[int, int], ...]  # each block's inputs: (used pixels + 1, rows)
@@ -173,13 +173,13 @@ class Evaluation:
         return int(self._done[0]) >= self.blocks
 
     def claim(self) -> int | None:
-        """The next unclaimed block, marked claimed; None when none is left."""
+        """The next unclaimed block, marked claimed by this thread; None when none is left."""
         with self._lock:
             block = int(self._claims[0])
             if block >= self.blocks:
                 return None
             self._claims[0] = block + 1
-            self._state[block] = CLAIMED
+            self._state[block] = CLAIMED_HERE
             return block
 
     def complete(self, block: int, correct: np.ndarray) -> None:
@@ -190,9 +190,11 @@ class Evaluation:
                 self._state[block] = DONE
                 self._done[0] += 1
 
-    def unfinished_blocks(self) -> list[int]:
+    def unfinished_blocks(self, state: int | None = None) -> list[int]:
+        """Blocks not done (only those in ``state``, if given)."""
         with self._lock:
-            return [int(b) for b in np.flatnonzero(self._state != DONE)]
+            left = self._state != DONE if state is None else self._state == state
+            return [int(b) for b in np.flatnonzero(left)]
 
     def correct(self) -> np.ndarray:
         """Correct predictions per slot over all blocks (once finished)."""
@@ -222,8 +224,6 @@ class EvaluationPool:
         self._free = list(range(slots))
         self._generation = 0
         self._finalizer: weakref.finalize | None = None
-        self._path = ""  # the shared file, until every helper has mapped it
-        self._unmapped: list[Connection] = []
 
     @property
     def helpers(self) -> int:
@@ -235,8 +235,8 @@ class EvaluationPool:
         if self._views is None and self._helpers_wanted > 0:
             self._start_helpers()
         self._generation += 1
-        if self._unmapped:
-            self._forget_file_once_mapped()
+        if self._processes and not self._helpers_alive():
+            self._stop_helpers()
         views = self._views
         if views is None or not self._free:  # no shared slot: this thread does it all
             blocks = len(self.blocks)
@@ -291,6 +291,9 @@ class EvaluationPool:
         return the correct predictions per slot."""
         while self.work_one(evaluation):
             pass
+        # Blocks this thread claimed but did not complete (interrupted, e.g. by Ctrl-C).
+        for block in evaluation.unfinished_blocks(CLAIMED_HERE):
+            self._evaluate(evaluation, block)
         while not evaluation.finished:
             if not self._helpers_alive():
                 self._stop_helpers()  # what they had claimed is done here
@@ -317,7 +320,6 @@ class EvaluationPool:
         if fcntl is None or not sys.executable:
             return
         layout = SharedLayout(
-            path="",
             layer_sizes=self.engine.layer_sizes,
             slot_activations=self.engine.slot_activations,
             block_shapes=tuple((b.inputs.shape[0], b.rows) for b in self.blocks),
@@ -327,14 +329,13 @@ class EvaluationPool:
             descriptor, path = tempfile.mkstemp(prefix="vgtui-eval-", dir=_shared_dir())
         except OSError:  # nowhere to share memory: evaluate in this thread
             return
+        _remove(path)  # nameless from now on: nothing to clean up but the descriptor
         try:
             os.ftruncate(descriptor, layout.size())
             shared = mmap.mmap(descriptor, layout.size())
         except OSError:
             os.close(descriptor)
-            _remove(path)
             return
-        layout = replace(layout, path=path)
         views = SharedViews(shared, layout)
         at_input, at_rows, at_label = 0, 0, 0
         for block in self.blocks:  # the blocks move into shared memory: no second copy
@@ -347,32 +348,16 @@ class EvaluationPool:
         processes, connections = [], []
         try:
             for _ in range(self._helpers_wanted):
-                process, connection = _launch_helper()
+                process, connection = _launch_helper(descriptor)
                 processes.append(process)
                 connections.append(connection)
                 connection.send(layout)
         except OSError:  # cannot start processes here: evaluate in this thread
-            _shut_down(processes, connections, path, descriptor)
+            _shut_down(processes, connections, descriptor)
             return
-        self._views, self._lock, self._path = views, FileLock(descriptor), path
+        self._views, self._lock = views, FileLock(descriptor)
         self._processes, self._connections = processes, connections
-        self._unmapped = list(connections)  # helpers that have not mapped the file yet
-        self._finalizer = weakref.finalize(
-            self, _shut_down, processes, connections, path, descriptor
-        )
-
-    def _forget_file_once_mapped(self) -> None:
-        """Remove the shared file's name once every helper has mapped it (then nothing is
-        left behind, however the processes end)."""
-        for connection in list(self._unmapped):
-            with contextlib.suppress(OSError, EOFError):
-                if not connection.poll():
-                    continue
-                connection.recv()  # "mapped"
-            self._unmapped.remove(connection)
-        if not self._unmapped and self._path:
-            _remove(self._path)
-            self._path = ""
+        self._finalizer = weakref.finalize(self, _shut_down, processes, connections, descriptor)
 
     def _announce(self, slot: int, generation: int) -> None:
         for connection in self._connections:
@@ -389,20 +374,18 @@ class EvaluationPool:
                 connection.send(None)
         for process in self._processes:
             _end(process)
-        self._processes, self._connections, self._unmapped = [], [], []
-        if self._path:
-            _remove(self._path)
-            self._path = ""
+        self._processes, self._connections = [], []
 
 
-def _launch_helper() -> tuple[subprocess.Popen, Connection]:
-    """Start one helper process with a socket to it."""
+def _launch_helper(shared: int) -> tuple[subprocess.Popen, Connection]:
+    """Start one helper process with a socket to it and the ``shared`` file descriptor."""
     ours, theirs = socket.socketpair()
     package_root = str(Path(__file__).resolve().parents[2])
+    command = [sys.executable, "-c", HELPER_COMMAND, str(theirs.fileno()), package_root]
     try:
         process = subprocess.Popen(
-            [sys.executable, "-c", HELPER_COMMAND, str(theirs.fileno()), package_root],
-            pass_fds=(theirs.fileno(),),
+            [*command, str(shared)],
+            pass_fds=(theirs.fileno(), shared),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -435,9 +418,9 @@ def _remove(path: str) -> None:
 
 
 def _shut_down(
-    processes: list[subprocess.Popen], connections: list[Connection], path: str, descriptor: int
+    processes: list[subprocess.Popen], connections: list[Connection], descriptor: int
 ) -> None:
-    """Stop the helpers, remove the shared file (if still there) and close it."""
+    """Stop the helpers and close the shared file."""
     for connection in connections:
         with contextlib.suppress(OSError):
             connection.send(None)
@@ -445,25 +428,22 @@ def _shut_down(
         _end(process)
     for connection in connections:
         connection.close()
-    _remove(path)
     with contextlib.suppress(OSError):
         os.close(descriptor)
 
 
-def serve(descriptor: int) -> None:
+def serve(socket_descriptor: int, shared: int) -> None:
     """A helper process: evaluate blocks of each announced snapshot until told to stop (or
-    until the trainer's process goes away)."""
-    connection = Connection(descriptor)
+    until the trainer's process goes away). ``shared`` is the shared file's descriptor."""
+    connection = Connection(socket_descriptor)
     try:
         layout = connection.recv()
-        file = open(layout.path, "r+b")  # noqa: SIM115 (open for the process's lifetime: the lock)
-        shared = mmap.mmap(file.fileno(), layout.size())
+        mapped = mmap.mmap(shared, layout.size())
     except (EOFError, OSError, pickle.UnpicklingError):
         return  # the trainer has gone already
     limit_blas_threads(1)
-    connection.send("mapped")
-    lock = FileLock(file.fileno())
-    views = SharedViews(shared, layout)
+    lock = FileLock(shared)
+    views = SharedViews(mapped, layout)
     blocks = views.blocks(layout)
     engine = InferenceEngine(layout.layer_sizes, layout.slot_activations)
     with np.errstate(all="ignore"):

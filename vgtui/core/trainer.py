@@ -165,7 +165,7 @@ class Trainer:
         # measurements are in vgtui.core.blas) share an evaluation block by block.
         limit_blas_threads(1)
         self.lanes = max(1, min(MAX_LANES, available_cores()))
-        blocks = test_blocks(data.test_images, data.test_labels, TEST_BLOCK_ROWS)
+        blocks = evaluation_blocks(data.test_images, data.test_labels, TEST_BLOCK_ROWS)
         blocks.sort(key=lambda block: block.cost, reverse=True)  # big ones first
         self._test_size = data.test_size
         self._evaluations = EvaluationPool(
@@ -393,7 +393,7 @@ def similar_shape_order(images: np.ndarray) -> np.ndarray:
     return np.lexsort((top, right - left, left))
 
 
-def test_blocks(images: np.ndarray, labels: np.ndarray, rows: int) -> list[InferenceBlock]:
+def evaluation_blocks(images: np.ndarray, labels: np.ndarray, rows: int) -> list[InferenceBlock]:
     """The test set cut into blocks of about ``rows`` similar images, each without the pixels
     none of its images uses (pixels by images, see InferenceBlock)."""
     order = similar_shape_order(images)

@@ -1,0 +1,212 @@
+"""Evaluation shared with helper processes: same counts, failures survived, nothing left behind."""
+
+from __future__ import annotations
+
+import gc
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vgtui.core.config import RunConfig, SetupSpec
+from vgtui.core.engine import NetworkBank
+from vgtui.core.evaluation import EvaluationPool
+from vgtui.core.trainer import TEST_BLOCK_ROWS, Trainer, evaluation_blocks
+
+SIZES = (784, 40, 20, 10)
+SETUPS = [SetupSpec("sigmoid", "gauss"), SetupSpec("relu", "he"), SetupSpec("tanh", "xavier")]
+
+pytestmark = pytest.mark.skipif(os.name != "posix", reason="helper processes need POSIX")
+
+
+def make_pool(mnist, helpers: int) -> tuple[NetworkBank, EvaluationPool]:
+    bank = NetworkBank(SIZES, SETUPS, np.random.default_rng(3))
+    blocks = evaluation_blocks(mnist.test_images, mnist.test_labels, TEST_BLOCK_ROWS)
+    return bank, EvaluationPool(bank.inference, blocks, helpers=helpers, slots=3)
+
+
+def wait_until(condition, seconds: float = 30.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.01)
+    return condition()
+
+
+def expected_counts(mnist, bank: NetworkBank) -> np.ndarray:
+    """Correct predictions per slot by the plain training forward pass and argmax."""
+    logits = bank.forward(mnist.test_images * np.float32(1 / 255))  # (setups, rows, classes)
+    correct = (logits.argmax(axis=2) == mnist.test_labels).sum(axis=1)
+    return correct[bank.slot_order]
+
+
+def test_a_helper_evaluates_whole_snapshots_with_the_same_counts(mnist):
+    bank, pool = make_pool(mnist, helpers=1)
+    try:
+        for _ in range(3):
+            evaluation = pool.start(bank.evaluation_snapshot())
+            assert pool.helpers == 1
+            # This thread takes no block: the helper must do them all.
+            assert wait_until(lambda e=evaluation: e.finished)
+            assert np.array_equal(pool.finish(evaluation), expected_counts(mnist, bank))
+            pool.release(evaluation)
+            bank.params.flat[:] *= np.float32(1.01)  # the next snapshot differs
+    finally:
+        pool.close()
+
+
+def test_work_is_shared(mnist):
+    bank, pool = make_pool(mnist, helpers=1)
+    try:
+        evaluation = pool.start(bank.evaluation_snapshot())
+        taken_here = 0
+        while pool.work_one(evaluation):
+            taken_here += 1
+        assert taken_here > 0  # this thread did some blocks, the helper may have done others
+        assert np.array_equal(pool.finish(evaluation), expected_counts(mnist, bank))
+    finally:
+        pool.close()
+
+
+def test_a_block_this_thread_left_unfinished_is_done_when_finishing(mnist):
+    """Ctrl-C may hit between claiming a block and completing it."""
+    bank, pool = make_pool(mnist, helpers=0)
+    evaluation = pool.start(bank.evaluation_snapshot())
+    orphan = evaluation.claim()
+    assert orphan is not None
+    assert np.array_equal(pool.finish(evaluation), expected_counts(mnist, bank))
+
+
+def test_a_helper_that_dies_is_replaced_by_this_thread(mnist):
+    bank, pool = make_pool(mnist, helpers=1)
+    try:
+        evaluation = pool.start(bank.evaluation_snapshot())
+        # A block claimed by a helper that then dies: mark one so, then kill the helper.
+        with evaluation._lock:
+            evaluation._claims[0] += 1
+            evaluation._state[0] = 1  # claimed by a helper
+        helper = pool._processes[0]
+        helper.kill()
+        helper.wait()
+        assert np.array_equal(pool.finish(evaluation), expected_counts(mnist, bank))
+        assert pool.helpers == 0
+        pool.release(evaluation)
+        again = pool.start(bank.evaluation_snapshot())
+        assert np.array_equal(pool.finish(again), expected_counts(mnist, bank))
+    finally:
+        pool.close()
+
+
+def test_a_dead_helper_is_noticed_at_the_next_evaluation(mnist):
+    bank, pool = make_pool(mnist, helpers=1)
+    try:
+        pool.release(pool.start(bank.evaluation_snapshot()))  # helpers started
+        pool._processes[0].kill()
+        pool._processes[0].wait()
+        evaluation = pool.start(bank.evaluation_snapshot())
+        assert pool.helpers == 0
+        assert np.array_equal(pool.finish(evaluation), expected_counts(mnist, bank))
+    finally:
+        pool.close()
+
+
+def test_close_and_garbage_collection_end_the_helpers(mnist):
+    trainer = Trainer(RunConfig(iterations=10, eval_every=10), mnist, np.random.default_rng(0))
+    trainer.run(lambda records: None)
+    helpers = list(trainer._evaluations._processes)
+    assert len(helpers) == trainer.lanes - 1
+    trainer.close()
+    assert all(helper.poll() is not None for helper in helpers)
+
+    dropped = Trainer(RunConfig(iterations=10, eval_every=10), mnist, np.random.default_rng(0))
+    dropped.run(lambda records: None)
+    helpers = list(dropped._evaluations._processes)
+    del dropped
+    gc.collect()
+    assert wait_until(lambda: all(helper.poll() is not None for helper in helpers), 10)
+
+
+def test_helpers_with_and_without_give_identical_records(mnist):
+    config = RunConfig(iterations=40, eval_every=10)
+
+    def records(helpers: int) -> list:
+        trainer = Trainer(config, mnist, np.random.default_rng(5))
+        trainer._evaluations._helpers_wanted = helpers
+        collected: list = []
+        trainer.run(collected.extend)
+        trainer.close()
+        return [(r.iteration, r.setup, r.test_accuracy, r.train_loss) for r in collected]
+
+    assert records(1) == records(0)
+
+
+def test_a_script_without_a_main_guard_trains_with_helpers(tmp_path):
+    """Helpers never re-run the program's main module (multiprocessing's spawn would)."""
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import numpy as np
+            from vgtui.core.config import RunConfig
+            from vgtui.core.data import load_bundled
+            from vgtui.core.trainer import Trainer
+
+            print("main module ran")
+            trainer = Trainer(RunConfig(iterations=20, eval_every=10), load_bundled(),
+                              np.random.default_rng(0))
+            records = []
+            trainer.run(records.extend)
+            print("helpers", len(trainer._evaluations._processes), "records", len(records))
+            trainer.close()
+            """
+        )
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("main module ran") == 1
+    assert "records 8" in done.stdout
+    assert done.stderr == ""
+
+
+def children_of(pid: int) -> list[int]:
+    """Processes whose parent is ``pid`` (Linux /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc")
+def test_ctrl_c_on_a_headless_run_leaves_no_helper_behind(tmp_path):
+    process = subprocess.Popen(
+        [sys.executable, "-m", "vgtui", "--no-ui", "--json", "--iters", "1000000"]
+        + ["--out", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        process.stdout.readline()  # the first evaluation has started the helpers
+        helpers = children_of(process.pid)
+        assert helpers, "no helper process"
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 130
+    assert wait_until(lambda: not any(Path(f"/proc/{pid}").exists() for pid in helpers), 10)
