@@ -210,3 +210,24 @@ def test_ctrl_c_on_a_headless_run_leaves_no_helper_behind(tmp_path):
         process.kill()
     assert process.returncode == 130
     assert wait_until(lambda: not any(Path(f"/proc/{pid}").exists() for pid in helpers), 10)
+
+
+def test_without_shared_memory_or_processes_this_thread_does_it_all(mnist, monkeypatch):
+    from vgtui.core import evaluation
+
+    expected = None
+    for broken in ("shared file", "interpreter"):
+        with monkeypatch.context() as patch:
+            if broken == "shared file":
+                patch.setattr(evaluation, "_shared_file", lambda size: None)
+            else:
+                patch.setattr(evaluation.sys, "executable", "/nonexistent/python")
+            bank, pool = make_pool(mnist, helpers=1)
+            try:
+                first = pool.start(bank.evaluation_snapshot())
+                assert pool.helpers == 0
+                counts = pool.finish(first)
+            finally:
+                pool.close()
+        expected = expected_counts(mnist, bank) if expected is None else expected
+        assert np.array_equal(counts, expected)

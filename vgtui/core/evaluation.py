@@ -325,13 +325,10 @@ class EvaluationPool:
             block_shapes=tuple((b.inputs.shape[0], b.rows) for b in self.blocks),
             slots=self.slots,
         )
-        try:
-            descriptor, path = tempfile.mkstemp(prefix="vgtui-eval-", dir=_shared_dir())
-        except OSError:  # nowhere to share memory: evaluate in this thread
+        descriptor = _shared_file(layout.size())
+        if descriptor is None:  # nowhere to share memory: evaluate in this thread
             return
-        _remove(path)  # nameless from now on: nothing to clean up but the descriptor
         try:
-            os.ftruncate(descriptor, layout.size())
             shared = mmap.mmap(descriptor, layout.size())
         except OSError:
             os.close(descriptor)
@@ -407,9 +404,29 @@ def _end(process: subprocess.Popen) -> None:
         process.wait()
 
 
-def _shared_dir() -> str | None:
-    """Where the shared file goes: RAM-backed /dev/shm if there is one, else the temp dir."""
-    return "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+def _shared_file(size: int) -> int | None:
+    """The descriptor of a new nameless file of ``size`` bytes with its space reserved (a
+    full RAM-backed file system would otherwise kill the process that touches a missing
+    page), in /dev/shm if possible, else in the temp dir; None if neither has room."""
+    places = [None]
+    if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK):
+        places.insert(0, "/dev/shm")
+    for place in places:
+        try:
+            descriptor, path = tempfile.mkstemp(prefix="vgtui-eval-", dir=place)
+        except OSError:
+            continue
+        _remove(path)  # nameless from now on: nothing to clean up but the descriptor
+        try:
+            if hasattr(os, "posix_fallocate"):
+                os.posix_fallocate(descriptor, 0, size)
+            else:
+                os.ftruncate(descriptor, size)
+        except OSError:
+            os.close(descriptor)
+            continue
+        return descriptor
+    return None
 
 
 def _remove(path: str) -> None:
