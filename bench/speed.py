@@ -298,17 +298,17 @@ def table(results: dict) -> str:
         f"machine: {results['machine']['cores']} cores, {results['machine']['cpu']}, "
         f"numpy {np.__version__}, load before {results['machine']['load_before']}",
         "",
-        f"{'contender':<34}{'best s':>9}{'all runs (s)':>28}{'others used':>13}",
+        f"{'contender':<40}{'best s':>9}{'all runs (s)':>28}{'others used':>13}",
     ]
 
     def row(label: str, result: dict) -> None:
         if "seconds" not in result:
-            lines.append(f"{label:<34}{'skipped':>9}  {result.get('skipped', result.get('error'))}")
+            lines.append(f"{label:<40}{'skipped':>9}  {result.get('skipped', result.get('error'))}")
             return
         runs = ", ".join(f"{x:.2f}" for x in result["seconds"])
         foreign = result.get("foreign_cpu_share")
         others = f"{foreign:.0%} CPU" if foreign is not None else "?"
-        lines.append(f"{label:<34}{min(result['seconds']):>9.3f}{runs:>28}{others:>13}")
+        lines.append(f"{label:<40}{min(result['seconds']):>9.3f}{runs:>28}{others:>13}")
 
     row(
         f"vgtui (float32, 1+{results['vgtui']['helpers']} procs, 1 BLAS thr)",
@@ -319,7 +319,7 @@ def table(results: dict) -> str:
         results["reference"],
     )
     row(f"PyTorch CPU (float32, {torch_result.get('threads', '-')} threads)", torch_result)
-    lines.append(f"{'floor (FLOPs / peak)':<34}{s['floor_seconds']:>9.3f}")
+    lines.append(f"{'floor (FLOPs / peak)':<40}{s['floor_seconds']:>9.3f}")
     lines.append(
         "('others used': CPU share other processes took during that measurement; "
         "the machine may be shared)"
