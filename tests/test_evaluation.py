@@ -144,7 +144,9 @@ def test_helpers_with_and_without_give_identical_records(mnist):
         trainer.close()
         return [(r.iteration, r.setup, r.test_accuracy, r.train_loss) for r in collected]
 
-    assert records(1) == records(0)
+    alone = records(0)
+    assert records(1) == alone
+    assert records(2) == alone  # as on a machine with three cores or more
 
 
 def test_a_script_without_a_main_guard_trains_with_helpers(tmp_path):
