@@ -217,19 +217,28 @@ def test_ctrl_c_on_a_headless_run_leaves_no_helper_behind(tmp_path):
 def test_without_shared_memory_or_processes_this_thread_does_it_all(mnist, monkeypatch):
     from vgtui.core import evaluation
 
-    expected = None
+    launches = []
+    launch = evaluation._launch_helper
+
+    def counted_launch(shared: int):
+        launches.append(shared)
+        return launch(shared)
+
     for broken in ("shared file", "interpreter"):
         with monkeypatch.context() as patch:
             if broken == "shared file":
                 patch.setattr(evaluation, "_shared_file", lambda size: None)
             else:
                 patch.setattr(evaluation.sys, "executable", "/nonexistent/python")
+                patch.setattr(evaluation, "_launch_helper", counted_launch)
             bank, pool = make_pool(mnist, helpers=1)
             try:
-                first = pool.start(bank.evaluation_snapshot())
-                assert pool.helpers == 0
-                counts = pool.finish(first)
+                for _ in range(2):
+                    evaluation_ = pool.start(bank.evaluation_snapshot())
+                    assert pool.helpers == 0
+                    counts = pool.finish(evaluation_)
+                    pool.release(evaluation_)
+                    assert np.array_equal(counts, expected_counts(mnist, bank))
             finally:
                 pool.close()
-        expected = expected_counts(mnist, bank) if expected is None else expected
-        assert np.array_equal(counts, expected)
+    assert len(launches) == 1  # a failed start is not retried at every evaluation

@@ -156,14 +156,13 @@ class Evaluation:
         self,
         params: InferenceParameters,
         slot: int | None,
-        generation: int,
         claims: np.ndarray,
         done: np.ndarray,
         state: np.ndarray,
         correct: np.ndarray,
         lock: contextlib.AbstractContextManager,
     ) -> None:
-        self.params, self.slot, self.generation = params, slot, generation
+        self.params, self.slot = params, slot
         self._claims, self._done, self._state, self._correct = claims, done, state, correct
         self._lock = lock
         self.blocks = state.shape[0]
@@ -244,7 +243,6 @@ class EvaluationPool:
             return Evaluation(
                 params,
                 None,
-                self._generation,
                 np.zeros(1, np.int64),
                 np.zeros(1, np.int64),
                 np.zeros(blocks, np.int8),
@@ -264,7 +262,6 @@ class EvaluationPool:
         evaluation = Evaluation(
             slot_params,
             slot,
-            self._generation,
             views.claims[slot : slot + 1],
             views.done[slot : slot + 1],
             views.state[slot],
@@ -283,7 +280,9 @@ class EvaluationPool:
         return True
 
     def _evaluate(self, evaluation: Evaluation, block: int) -> None:
-        correct = self.engine.count_correct(self.blocks[block], evaluation.params)
+        # A diverging setup overflows: that is detected from its loss, not printed here.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            correct = self.engine.count_correct(self.blocks[block], evaluation.params)
         evaluation.complete(block, correct)
 
     def finish(self, evaluation: Evaluation) -> np.ndarray:
@@ -310,13 +309,15 @@ class EvaluationPool:
             evaluation.slot = None
 
     def close(self) -> None:
-        """Stop the helpers and free the shared segment."""
+        """Stop the helpers and close the shared file."""
         if self._finalizer is not None:
             self._finalizer()
         self._processes, self._connections = [], []
 
     # -- helpers -------------------------------------------------------------------------------
     def _start_helpers(self) -> None:
+        """Share the blocks and start the helpers; on any failure, carry on without (once)."""
+        wanted, self._helpers_wanted = self._helpers_wanted, 0
         if fcntl is None or not sys.executable:
             return
         layout = SharedLayout(
@@ -344,7 +345,7 @@ class EvaluationPool:
         self.blocks = views.blocks(layout)
         processes, connections = [], []
         try:
-            for _ in range(self._helpers_wanted):
+            for _ in range(wanted):
                 process, connection = _launch_helper(descriptor)
                 processes.append(process)
                 connections.append(connection)

@@ -214,8 +214,7 @@ class Trainer:
     def _complete(self, evaluation: _Evaluation) -> list[MetricRecord]:
         """Finish ``evaluation`` on this thread's lane (counted as compute time); its records."""
         started = time.perf_counter()
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            records = evaluation.records()
+        records = evaluation.records()
         self.seconds += time.perf_counter() - started
         return records
 
@@ -327,11 +326,10 @@ class Trainer:
                 outbox.append(self._advance())
                 started = time.perf_counter()
                 unfinished = [e for _, e in outbox if e is not None and not e.finished]
-                with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                    if len(unfinished) >= LEND_WHEN_UNFINISHED:
-                        unfinished[0].work_one()
-                    for evaluation in unfinished[:-MAX_PENDING_EVALUATIONS]:
-                        evaluation.finish()
+                if len(unfinished) >= LEND_WHEN_UNFINISHED:
+                    unfinished[0].work_one()
+                for evaluation in unfinished[:-MAX_PENDING_EVALUATIONS]:
+                    evaluation.finish()
                 self.seconds += time.perf_counter() - started
                 hand_on(wait=False)
         except KeyboardInterrupt:
