@@ -16,7 +16,7 @@ import pytest
 
 from vgtui.core.config import RunConfig, SetupSpec
 from vgtui.core.engine import NetworkBank
-from vgtui.core.evaluation import EvaluationPool
+from vgtui.core.evaluation import CLAIMED, EvaluationPool
 from vgtui.core.trainer import TEST_BLOCK_ROWS, Trainer, evaluation_blocks
 
 SIZES = (784, 40, 20, 10)
@@ -88,10 +88,8 @@ def test_a_helper_that_dies_is_replaced_by_this_thread(mnist):
     bank, pool = make_pool(mnist, helpers=1)
     try:
         evaluation = pool.start(bank.evaluation_snapshot())
-        # A block claimed by a helper that then dies: mark one so, then kill the helper.
-        with evaluation._lock:
-            evaluation._claims[0] += 1
-            evaluation._state[0] = 1  # claimed by a helper
+        # A block claimed by a helper that then dies before completing it.
+        assert evaluation.claim(CLAIMED) is not None
         helper = pool._processes[0]
         helper.kill()
         helper.wait()

@@ -82,7 +82,7 @@ class FileLock:
 
 @dataclass(frozen=True)
 class SharedLayout:
-    """What a helper needs to find everything in the shared segment."""
+    """What a helper needs to find everything in the shared file."""
 
     layer_sizes: tuple[int, ...]
     slot_activations: tuple[str, ...]
@@ -115,8 +115,20 @@ def _aligned(size: int) -> int:
     return -(-max(size, 1) // ALIGN) * ALIGN
 
 
+@dataclass(frozen=True)
+class SlotArrays:
+    """One slot's bookkeeping: its generation, the next block to claim and the blocks done
+    (one-element arrays), each block's state and correct counts per setup."""
+
+    generation: np.ndarray
+    claims: np.ndarray
+    done: np.ndarray
+    state: np.ndarray
+    correct: np.ndarray
+
+
 class SharedViews:
-    """NumPy views of a shared segment laid out by a :class:`SharedLayout`."""
+    """NumPy views of a shared file laid out by a :class:`SharedLayout`."""
 
     def __init__(self, buffer: mmap.mmap, layout: SharedLayout) -> None:
         offset, views = 0, {}
@@ -136,6 +148,17 @@ class SharedViews:
         setups = len(layout.slot_activations)
         self.slot_params = [parameters_over(p, layout.layer_sizes, setups) for p in self.params]
 
+    def slot(self, slot: int) -> SlotArrays:
+        """Views of one slot's bookkeeping."""
+        one = slice(slot, slot + 1)
+        return SlotArrays(
+            self.generation[one],
+            self.claims[one],
+            self.done[one],
+            self.state[slot],
+            self.correct[slot],
+        )
+
     def blocks(self, layout: SharedLayout) -> list[InferenceBlock]:
         """The test blocks as views of the shared arrays."""
         blocks, at_input, at_rows, at_label = [], 0, 0, 0
@@ -150,55 +173,72 @@ class SharedViews:
 
 class Evaluation:
     """One snapshot's evaluation: blocks are claimed, evaluated and completed one at a time,
-    by the trainer's thread and (through the shared segment) by the helpers."""
+    by the trainer's thread and (through the shared file) by the helpers. A shared slot is
+    reused by later snapshots: ``generation`` tells whether it still holds this one."""
 
     def __init__(
         self,
         params: InferenceParameters,
         slot: int | None,
-        claims: np.ndarray,
-        done: np.ndarray,
-        state: np.ndarray,
-        correct: np.ndarray,
+        arrays: SlotArrays,
         lock: contextlib.AbstractContextManager,
+        generation: int = 0,
     ) -> None:
-        self.params, self.slot = params, slot
-        self._claims, self._done, self._state, self._correct = claims, done, state, correct
-        self._lock = lock
-        self.blocks = state.shape[0]
+        self.params, self.slot, self.generation = params, slot, generation
+        self._arrays, self._lock = arrays, lock
+        self.blocks = arrays.state.shape[0]
+
+    @classmethod
+    def local(cls, params: InferenceParameters, blocks: int, setups: int) -> Evaluation:
+        """An evaluation only this thread works on (no helpers, or no free shared slot)."""
+        arrays = SlotArrays(
+            np.zeros(1, np.int64),
+            np.zeros(1, np.int64),
+            np.zeros(1, np.int64),
+            np.zeros(blocks, np.int8),
+            np.zeros((blocks, setups), np.int64),
+        )
+        return cls(params, None, arrays, contextlib.nullcontext())
 
     @property
     def finished(self) -> bool:
-        return int(self._done[0]) >= self.blocks
+        return int(self._arrays.done[0]) >= self.blocks
 
-    def claim(self) -> int | None:
-        """The next unclaimed block, marked claimed by this thread; None when none is left."""
+    def _current(self) -> bool:
+        return int(self._arrays.generation[0]) == self.generation
+
+    def claim(self, mark: int = CLAIMED_HERE) -> int | None:
+        """The next unclaimed block, marked ``mark`` (claimed here, or by a helper); None when
+        none is left or the slot has moved on to a later snapshot."""
+        arrays = self._arrays
         with self._lock:
-            block = int(self._claims[0])
-            if block >= self.blocks:
+            block = int(arrays.claims[0])
+            if block >= self.blocks or not self._current():
                 return None
-            self._claims[0] = block + 1
-            self._state[block] = CLAIMED_HERE
+            arrays.claims[0] = block + 1
+            arrays.state[block] = mark
             return block
 
     def complete(self, block: int, correct: np.ndarray) -> None:
         """Record a block's correct counts (once: a block evaluated twice counts once)."""
+        arrays = self._arrays
         with self._lock:
-            if self._state[block] != DONE:
-                self._correct[block] = correct
-                self._state[block] = DONE
-                self._done[0] += 1
+            if self._current() and arrays.state[block] != DONE:
+                arrays.correct[block] = correct
+                arrays.state[block] = DONE
+                arrays.done[0] += 1
 
     def unfinished_blocks(self, state: int | None = None) -> list[int]:
         """Blocks not done (only those in ``state``, if given)."""
         with self._lock:
-            left = self._state != DONE if state is None else self._state == state
+            states = self._arrays.state
+            left = states != DONE if state is None else states == state
             return [int(b) for b in np.flatnonzero(left)]
 
     def correct(self) -> np.ndarray:
         """Correct predictions per slot over all blocks (once finished)."""
         with self._lock:
-            return self._correct.sum(axis=0)
+            return self._arrays.correct.sum(axis=0)
 
 
 class EvaluationPool:
@@ -238,17 +278,7 @@ class EvaluationPool:
             self._stop_helpers()
         views = self._views
         if views is None or not self._free:  # no shared slot: this thread does it all
-            blocks = len(self.blocks)
-            setups = self.engine.num_setups
-            return Evaluation(
-                params,
-                None,
-                np.zeros(1, np.int64),
-                np.zeros(1, np.int64),
-                np.zeros(blocks, np.int8),
-                np.zeros((blocks, setups), np.int64),
-                contextlib.nullcontext(),
-            )
+            return Evaluation.local(params, len(self.blocks), self.engine.num_setups)
         slot = self._free.pop(0)
         slot_params = views.slot_params[slot]
         for target, source in zip(slot_params.arrays, params.arrays, strict=True):
@@ -259,15 +289,7 @@ class EvaluationPool:
             views.done[slot] = 0
             views.state[slot] = FREE
             views.correct[slot] = 0
-        evaluation = Evaluation(
-            slot_params,
-            slot,
-            views.claims[slot : slot + 1],
-            views.done[slot : slot + 1],
-            views.state[slot],
-            views.correct[slot],
-            self._lock,
-        )
+        evaluation = Evaluation(slot_params, slot, views.slot(slot), self._lock, self._generation)
         self._announce(slot, self._generation)
         return evaluation
 
@@ -480,23 +502,11 @@ def _serve_slot(
     views: SharedViews,
     blocks: list[InferenceBlock],
     engine: InferenceEngine,
-    lock,
+    lock: FileLock,
     slot: int,
     generation: int,
 ) -> None:
     """Claim and evaluate blocks of one slot while it still holds ``generation``."""
-    params = views.slot_params[slot]
-    claims, state = views.claims, views.state[slot]
-    while True:
-        with lock:
-            block = int(claims[slot])
-            if views.generation[slot] != generation or block >= len(blocks):
-                return
-            claims[slot] = block + 1
-            state[block] = CLAIMED
-        correct = engine.count_correct(blocks[block], params)
-        with lock:
-            if views.generation[slot] == generation and state[block] != DONE:
-                views.correct[slot, block] = correct
-                state[block] = DONE
-                views.done[slot] += 1
+    evaluation = Evaluation(views.slot_params[slot], slot, views.slot(slot), lock, generation)
+    while (block := evaluation.claim(CLAIMED)) is not None:
+        evaluation.complete(block, engine.count_correct(blocks[block], evaluation.params))
