@@ -168,7 +168,7 @@ def test_float32_engine_matches_plain_float64_sgd(mnist, activation, notebook_gr
 
 
 def test_trainer_test_accuracy_matches_plain_float64_forward(mnist):
-    """The blocked, multi-lane evaluation counts the same correct answers as a plain pass."""
+    """Blocked evaluation, shared with a helper, counts what a plain float64 pass counts."""
     config = RunConfig(iterations=20, eval_every=20)
     trainer = Trainer(config, mnist, np.random.default_rng(0))
     records = [r for _ in range(20) for r in trainer.step()]

@@ -14,7 +14,7 @@ Layout, chosen for speed (the setups see the same inputs):
 * all parameters live in one flat array and all gradients in another, so the SGD update is two
   vector operations;
 * inputs may leave out pixel columns that are zero in every row (``forward_active``,
-  ``backward_active``, ``count_correct``): exact, those products are zero;
+  ``backward_active``, and the inference blocks): exact, those products are zero;
 * inference-only snapshots (``evaluation_snapshot``) run sigmoid layers as a bare tanh with
   the affine parts folded into the weights; :mod:`vgtui.core.inference` runs them.
 
@@ -161,7 +161,7 @@ class NetworkBank:
                 fan_in = self.layer_sizes[layer]
                 self.weight(s, layer)[...] = draws[layer] * init_scale(spec, fan_in)
         self.frozen = np.zeros(count, dtype=bool)  # indexed by slot
-        self._buffers: dict[tuple[int, int], _Buffers] = {}
+        self._buffers: dict[int, _Buffers] = {}
         slot_activations = [self.activations[s].name for s in self.slot_order]
         self.inference = InferenceEngine(self.layer_sizes, slot_activations, self.dtype)
 
@@ -253,10 +253,9 @@ class NetworkBank:
         """Whether a setup has been frozen (after divergence)."""
         return bool(self.frozen[self.slot_of[setup]])
 
-    def buffers(self, rows: int, lane: int = 0) -> _Buffers:
-        """The work arrays for batches of ``rows`` rows (allocated on first use); each thread
-        working on the bank at the same time needs its own ``lane``."""
-        buffers = self._buffers.get((rows, lane))
+    def buffers(self, rows: int) -> _Buffers:
+        """The work arrays for batches of ``rows`` rows (allocated on first use)."""
+        buffers = self._buffers.get(rows)
         if buffers is None:
             count, dtype, width = self.num_setups, self.dtype, self.width
             inputs = np.empty((rows, self.layer_sizes[0] + 1), dtype=dtype)
@@ -288,7 +287,7 @@ class NetworkBank:
                 active_layer=np.empty_like(self.first_layer),
                 active_grad=np.empty_like(self.first_layer),
             )
-            self._buffers[rows, lane] = buffers
+            self._buffers[rows] = buffers
         return buffers
 
     def _to_setup_order(self, per_slot: np.ndarray) -> np.ndarray:

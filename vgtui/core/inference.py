@@ -101,7 +101,8 @@ class _Buffers:
 
 
 class InferenceEngine:
-    """Forward passes of a bank of same-shaped MLPs (one per slot) for inference only."""
+    """Forward passes of a bank of same-shaped MLPs (one per slot) for inference only. Its
+    work arrays are its own: one engine per thread (each helper process builds its own)."""
 
     def __init__(
         self, layer_sizes: Sequence[int], slot_activations: Sequence[str], dtype: type = np.float32
@@ -118,16 +119,15 @@ class InferenceEngine:
             ):
                 self.groups.append((self.slot_activations[start], slice(start, slot)))
                 start = slot
-        self._buffers: dict[tuple[int, int], _Buffers] = {}
+        self._buffers: dict[int, _Buffers] = {}
 
     @property
     def num_setups(self) -> int:
         return len(self.slot_activations)
 
-    def buffers(self, rows: int, lane: int = 0) -> _Buffers:
-        """The work arrays for blocks of ``rows`` images (allocated on first use), one set per
-        ``lane`` (thread)."""
-        buffers = self._buffers.get((rows, lane))
+    def buffers(self, rows: int) -> _Buffers:
+        """The work arrays for blocks of ``rows`` images (allocated on first use)."""
+        buffers = self._buffers.get(rows)
         if buffers is not None:
             return buffers
         count, dtype = self.num_setups, self.dtype
@@ -151,15 +151,13 @@ class InferenceEngine:
             is_max=np.empty((count, self.layer_sizes[-1], rows), dtype=bool),
             true_logit=np.empty((count, rows), dtype=dtype),
         )
-        self._buffers[rows, lane] = buffers
+        self._buffers[rows] = buffers
         return buffers
 
-    def logits(
-        self, block: InferenceBlock, params: InferenceParameters, lane: int = 0
-    ) -> np.ndarray:
-        """Logits per slot of the images of ``block``, shape (setups, classes, rows), in the
-        buffers of ``lane``."""
-        buffers = self.buffers(block.rows, lane)
+    def logits(self, block: InferenceBlock, params: InferenceParameters) -> np.ndarray:
+        """Logits per slot of the images of ``block``, shape (setups, classes, rows) (a work
+        array: valid until the next call)."""
+        buffers = self.buffers(block.rows)
         layer = buffers.gathered[: block.layer_rows.size]
         np.take(params.first_layer, block.layer_rows, axis=0, out=layer)
         np.matmul(layer.T, block.inputs, out=buffers.pre[0].reshape(-1, block.rows))
@@ -171,13 +169,11 @@ class InferenceEngine:
             pre += params.biases_col[hidden + 1]
         return buffers.pre[-1]
 
-    def count_correct(
-        self, block: InferenceBlock, params: InferenceParameters, lane: int = 0
-    ) -> np.ndarray:
+    def count_correct(self, block: InferenceBlock, params: InferenceParameters) -> np.ndarray:
         """Images of ``block`` each slot classifies correctly (the first largest logit, as
-        ``argmax`` picks it), with the buffers of ``lane``."""
-        logits = self.logits(block, params, lane)
-        buffers = self.buffers(block.rows, lane)
+        ``argmax`` picks it)."""
+        logits = self.logits(block, params)
+        buffers = self.buffers(block.rows)
         row_max, is_max = buffers.row_max, buffers.is_max
         np.max(logits, axis=1, out=row_max)
         np.equal(logits, row_max[:, None, :], out=is_max)
