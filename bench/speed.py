@@ -98,14 +98,17 @@ def default_run_flops(config: RunConfig, test_size: int) -> dict[str, float]:
 
 def vgtui_executed_eval_flops(config: RunConfig) -> float:
     """Evaluation FLOPs vgtui actually runs: its test blocks skip pixels no image of the block
-    uses (exact: those products are zero)."""
+    uses, and pixels few of them use only for those images (exact: the products left out are
+    zero)."""
     data = load_bundled()
     sizes = (PIXELS, *config.hidden, NUM_CLASSES)
     setups = len(config.setups)
     deeper = 2 * sum(a * b for a, b in zip(sizes[1:], sizes[2:], strict=False)) * setups
     blocks = evaluation_blocks(data.test_images, data.test_labels, TEST_BLOCK_ROWS)
+    first = 2 * sizes[1] * setups  # FLOPs per pixel and image in the first layer
     per_eval = sum(
-        2 * b.rows * (b.layer_rows.size - 1) * sizes[1] * setups + b.rows * deeper for b in blocks
+        first * (b.rows * (b.layer_rows.size - 1) + b.rare_inputs.size) + b.rows * deeper
+        for b in blocks
     )
     return -(-config.iterations // config.eval_every) * per_eval
 

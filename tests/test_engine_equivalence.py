@@ -14,7 +14,7 @@ from vgtui.core.blas import limit_blas_threads
 from vgtui.core.config import ACTIVATION_NAMES, RunConfig, SetupSpec
 from vgtui.core.engine import NetworkBank
 from vgtui.core.inference import InferenceBlock
-from vgtui.core.trainer import Trainer
+from vgtui.core.trainer import TEST_BLOCK_ROWS, Trainer, evaluation_blocks
 
 STEPS = 30
 BATCH = 50
@@ -205,9 +205,11 @@ def test_pipelined_run_hands_on_the_same_records_as_stepping(mnist):
     assert strip(piped) == strip(stepped)
 
 
-def test_evaluation_snapshot_computes_the_same_logits(mnist):
-    """Inference (sigmoid folded into tanh, units by samples, only the pixels a block uses)
-    gives the training pass's logits and counts exactly what argmax counts."""
+@pytest.mark.parametrize("rare_part", [False, True])
+def test_evaluation_snapshot_computes_the_same_logits(mnist, rare_part):
+    """Inference (sigmoid folded into tanh, units by samples, only the pixels a block uses,
+    rare pixels in a second product over the last images) gives the training pass's logits
+    and counts exactly what argmax counts."""
     setups = [
         SetupSpec("sigmoid", "xavier"),
         SetupSpec("relu", "he"),
@@ -216,21 +218,48 @@ def test_evaluation_snapshot_computes_the_same_logits(mnist):
     ]
     bank = NetworkBank(SIZES, setups, np.random.default_rng(1))
     pixels = mnist.test_images[:200]
-    labels = mnist.test_labels[:200].astype(np.intp)
-    used = np.flatnonzero(pixels.any(axis=0))
-    inputs = np.ones((used.size + 1, 200), dtype=np.float32)
-    inputs[:-1] = pixels[:, used].T * np.float32(1 / 255)
-    block = InferenceBlock(inputs, np.append(used, 784), labels)
+    users = np.count_nonzero(pixels, axis=0)
+    threshold = 10 if rare_part else 1
+    common = np.flatnonzero(users >= threshold)
+    rare = np.flatnonzero((users > 0) & (users < threshold))
+    uses_rare = pixels[:, rare].any(axis=1)
+    order = np.concatenate([np.flatnonzero(~uses_rare), np.flatnonzero(uses_rare)])
+    pixels = pixels[order]
+    labels = mnist.test_labels[:200][order].astype(np.intp)
+    scale = np.float32(1 / 255)
+    inputs = np.ones((common.size + 1, 200), dtype=np.float32)
+    inputs[:-1] = pixels[:, common].T * scale
+    rare_inputs = (pixels[200 - np.count_nonzero(uses_rare) :, rare].T * scale).astype(np.float32)
+    block = InferenceBlock(inputs, np.append(common, 784), labels, rare_inputs, rare)
+    assert (block.rare_inputs.shape[1] > 20) == rare_part  # the second product is used
     snapshot = bank.evaluation_snapshot()
     assert snapshot.first_layer.dtype == np.float32
     assert all(w.dtype == np.float32 for w in snapshot.weights_t[1:])
     fast = bank.inference.logits(block, snapshot).copy()  # (slots, classes, rows)
     assert fast.dtype == np.float32
-    plain = bank.forward(pixels * np.float32(1 / 255))  # (setups, rows, classes)
+    plain = bank.forward(pixels * scale)  # (setups, rows, classes)
     plain_per_slot = plain[bank.slot_order].transpose(0, 2, 1)
     assert relative_error(fast, plain_per_slot, plain_per_slot) < 1e-5
     expected = (plain_per_slot.argmax(axis=1) == labels).sum(axis=1)
     assert np.array_equal(bank.inference.count_correct(block, snapshot), expected)
+
+
+def test_evaluation_blocks_hold_every_test_image_exactly(mnist):
+    """Put back together, the blocks (common and rare pixels) are the test set, labels too."""
+    blocks = evaluation_blocks(mnist.test_images, mnist.test_labels, TEST_BLOCK_ROWS)
+    assert sum(b.rare_inputs.size for b in blocks) > 0
+    rebuilt = []
+    for block in blocks:
+        images = np.zeros((block.rows, 784), dtype=np.float32)
+        images[:, block.layer_rows[:-1]] = block.inputs[:-1].T
+        rare_rows = block.rare_inputs.shape[1]
+        images[block.rows - rare_rows :, block.rare_layer_rows] += block.rare_inputs.T
+        assert np.all(block.inputs[-1] == 1.0)
+        rebuilt.append(np.column_stack([np.rint(images * 255), block.labels]).astype(np.int64))
+    original = np.column_stack([mnist.test_images, mnist.test_labels]).astype(np.int64)
+    as_rows = [np.concatenate(rebuilt), original]
+    as_rows = [rows[np.lexsort(rows.T[::-1])] for rows in as_rows]
+    assert np.array_equal(*as_rows)
 
 
 def test_counting_breaks_ties_as_argmax_does(mnist):

@@ -86,19 +86,23 @@ class SharedLayout:
 
     layer_sizes: tuple[int, ...]
     slot_activations: tuple[str, ...]
-    block_shapes: tuple[tuple[int, int], ...]  # each block's inputs: (used pixels + 1, rows)
+    # Each block's inputs (used pixels + 1, rows) and rare inputs (rare pixels, last rows).
+    block_shapes: tuple[tuple[int, int, int, int], ...]
     slots: int
 
     def arrays(self) -> list[tuple[str, tuple[int, ...], np.dtype]]:
-        """(name, shape, dtype) of every shared array, in segment order."""
+        """(name, shape, dtype) of every shared array, in file order."""
         setups, blocks = len(self.slot_activations), len(self.block_shapes)
         params = sum(math.prod(s) for s in parameter_shapes(self.layer_sizes, setups))
-        used = sum(u for u, _ in self.block_shapes)
-        rows = sum(r for _, r in self.block_shapes)
+        shapes = self.block_shapes
+        inputs = sum(used * rows for used, rows, _, _ in shapes)
+        rare_inputs = sum(used * rows for _, _, used, rows in shapes)
         return [
-            ("inputs", (sum(u * r for u, r in self.block_shapes),), np.dtype(np.float32)),
-            ("layer_rows", (used,), np.dtype(np.intp)),
-            ("labels", (rows,), np.dtype(np.intp)),
+            ("inputs", (inputs,), np.dtype(np.float32)),
+            ("layer_rows", (sum(s[0] for s in shapes),), np.dtype(np.intp)),
+            ("labels", (sum(s[1] for s in shapes),), np.dtype(np.intp)),
+            ("rare_inputs", (rare_inputs,), np.dtype(np.float32)),
+            ("rare_layer_rows", (sum(s[2] for s in shapes),), np.dtype(np.intp)),
             ("params", (self.slots, params), np.dtype(np.float32)),
             ("generation", (self.slots,), np.dtype(np.int64)),
             ("claims", (self.slots,), np.dtype(np.int64)),
@@ -139,6 +143,8 @@ class SharedViews:
         self.inputs: np.ndarray = views["inputs"]
         self.layer_rows: np.ndarray = views["layer_rows"]
         self.labels: np.ndarray = views["labels"]
+        self.rare_inputs: np.ndarray = views["rare_inputs"]
+        self.rare_layer_rows: np.ndarray = views["rare_layer_rows"]
         self.params: np.ndarray = views["params"]
         self.generation: np.ndarray = views["generation"]
         self.claims: np.ndarray = views["claims"]
@@ -161,14 +167,34 @@ class SharedViews:
 
     def blocks(self, layout: SharedLayout) -> list[InferenceBlock]:
         """The test blocks as views of the shared arrays."""
-        blocks, at_input, at_rows, at_label = [], 0, 0, 0
-        for used, rows in layout.block_shapes:
-            inputs = self.inputs[at_input : at_input + used * rows].reshape(used, rows)
-            layer_rows = self.layer_rows[at_rows : at_rows + used]
-            labels = self.labels[at_label : at_label + rows]
-            blocks.append(InferenceBlock(inputs, layer_rows, labels))
-            at_input, at_rows, at_label = at_input + used * rows, at_rows + used, at_label + rows
+        blocks, at = [], dict.fromkeys(_BLOCK_ARRAYS, 0)
+        for used, rows, rare_used, rare_rows in layout.block_shapes:
+            shapes = {
+                "inputs": (used, rows),
+                "layer_rows": (used,),
+                "labels": (rows,),
+                "rare_inputs": (rare_used, rare_rows),
+                "rare_layer_rows": (rare_used,),
+            }
+            part = {}
+            for name, shape in shapes.items():
+                size = math.prod(shape)
+                part[name] = getattr(self, name)[at[name] : at[name] + size].reshape(shape)
+                at[name] += size
+            blocks.append(InferenceBlock(**part))
         return blocks
+
+    def store(self, blocks: Sequence[InferenceBlock]) -> None:
+        """Copy ``blocks`` in (in the order :meth:`blocks` reads them back)."""
+        at = dict.fromkeys(_BLOCK_ARRAYS, 0)
+        for block in blocks:
+            for name in _BLOCK_ARRAYS:
+                values = getattr(block, name).ravel()
+                getattr(self, name)[at[name] : at[name] + values.size] = values
+                at[name] += values.size
+
+
+_BLOCK_ARRAYS = ("inputs", "layer_rows", "labels", "rare_inputs", "rare_layer_rows")
 
 
 class Evaluation:
@@ -345,7 +371,7 @@ class EvaluationPool:
         layout = SharedLayout(
             layer_sizes=self.engine.layer_sizes,
             slot_activations=self.engine.slot_activations,
-            block_shapes=tuple((b.inputs.shape[0], b.rows) for b in self.blocks),
+            block_shapes=tuple((*b.inputs.shape, *b.rare_inputs.shape) for b in self.blocks),
             slots=self.slots,
         )
         descriptor = _shared_file(layout.size())
@@ -357,14 +383,8 @@ class EvaluationPool:
             os.close(descriptor)
             return
         views = SharedViews(shared, layout)
-        at_input, at_rows, at_label = 0, 0, 0
-        for block in self.blocks:  # the blocks move into shared memory: no second copy
-            size, used = block.inputs.size, block.layer_rows.size
-            views.inputs[at_input : at_input + size] = block.inputs.ravel()
-            views.layer_rows[at_rows : at_rows + used] = block.layer_rows
-            views.labels[at_label : at_label + block.rows] = block.labels
-            at_input, at_rows, at_label = at_input + size, at_rows + used, at_label + block.rows
-        self.blocks = views.blocks(layout)
+        views.store(self.blocks)
+        self.blocks = views.blocks(layout)  # the blocks move into shared memory: one copy
         processes, connections = [], []
         try:
             for _ in range(wanted):

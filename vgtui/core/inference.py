@@ -65,11 +65,17 @@ def parameters_over(
 class InferenceBlock:
     """Labelled images for inference, pixels by images: ``inputs`` (used pixels + 1, rows) in
     float32 with a last row of ones, ``layer_rows`` the matching rows of the first layer (the
-    last one its bias row); the pixels left out must be zero in every image."""
+    last one its bias row); the pixels left out must be zero in every image.
+
+    Pixels only a few of the images use may go to a second, smaller product instead:
+    ``rare_inputs`` (rare pixels, last images) holds them for the last images of the block
+    (the only ones that use them), ``rare_layer_rows`` their rows of the first layer."""
 
     inputs: np.ndarray
     layer_rows: np.ndarray
     labels: np.ndarray  # (rows,) true classes
+    rare_inputs: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
+    rare_layer_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, np.intp))
     label_index: np.ndarray = field(init=False)  # labels * rows + image: flat true-logit spots
 
     def __post_init__(self) -> None:
@@ -84,7 +90,7 @@ class InferenceBlock:
     @property
     def cost(self) -> int:
         """Multiply-adds per first-layer unit."""
-        return int(self.inputs.size)
+        return int(self.inputs.size + self.rare_inputs.size)
 
 
 @dataclass
@@ -92,6 +98,8 @@ class _Buffers:
     """Work arrays for one block size."""
 
     gathered: np.ndarray  # (inputs + 1, setups * hidden[0]): rows of the first layer
+    gathered_rare: np.ndarray  # the same, for the rare pixels
+    rare_pre: np.ndarray  # (setups * hidden[0], rows): the rare pixels' share
     pre: list[np.ndarray]  # (setups, n, rows) pre-activations of layers 1..L
     post: list[np.ndarray]  # (setups, n, rows) activations of the hidden layers
     steps: list[list[tuple[Forward, np.ndarray, np.ndarray, np.ndarray]]]  # per hidden layer
@@ -144,6 +152,8 @@ class InferenceEngine:
         first = (self.layer_sizes[0] + 1, count * self.layer_sizes[1])
         buffers = _Buffers(
             gathered=np.empty(first, dtype=dtype),
+            gathered_rare=np.empty(first, dtype=dtype),
+            rare_pre=np.empty((first[1], rows), dtype=dtype),
             pre=pre,
             post=post,
             steps=steps,
@@ -160,7 +170,15 @@ class InferenceEngine:
         buffers = self.buffers(block.rows)
         layer = buffers.gathered[: block.layer_rows.size]
         np.take(params.first_layer, block.layer_rows, axis=0, out=layer)
-        np.matmul(layer.T, block.inputs, out=buffers.pre[0].reshape(-1, block.rows))
+        first = buffers.pre[0].reshape(-1, block.rows)
+        np.matmul(layer.T, block.inputs, out=first)
+        if block.rare_layer_rows.size:
+            rare_rows = block.rare_inputs.shape[1]
+            rare_layer = buffers.gathered_rare[: block.rare_layer_rows.size]
+            np.take(params.first_layer, block.rare_layer_rows, axis=0, out=rare_layer)
+            rare = buffers.rare_pre[:, :rare_rows]
+            np.matmul(rare_layer.T, block.rare_inputs, out=rare)
+            first[:, block.rows - rare_rows :] += rare
         for hidden, layer_steps in enumerate(buffers.steps):
             for forward, u, out, zeros in layer_steps:
                 forward(u, out, zeros)

@@ -35,6 +35,7 @@ from vgtui.core.records import STATUS_DIVERGED, MetricRecord
 
 PIXEL_SCALE = np.float32(1.0 / 255.0)
 TEST_BLOCK_ROWS = 500  # test images per evaluation product
+RARE_PIXEL_SHARE = 0.04  # a pixel fewer of a block's images use goes to its second product
 MAX_LANES = 4  # this thread and helper processes sharing evaluations, at most one per core
 LEND_WHEN_UNFINISHED = 3  # run() lends the helpers a block per iteration from this backlog on
 MAX_PENDING_EVALUATIONS = 4  # run() lets training run ahead of at most this many evaluations
@@ -395,16 +396,32 @@ def similar_shape_order(images: np.ndarray) -> np.ndarray:
 
 def evaluation_blocks(images: np.ndarray, labels: np.ndarray, rows: int) -> list[InferenceBlock]:
     """The test set cut into blocks of about ``rows`` similar images, each without the pixels
-    none of its images uses (pixels by images, see InferenceBlock)."""
+    none of its images uses (pixels by images, see InferenceBlock). Pixels few of a block's
+    images use go to a second product over just those images, placed last in the block."""
     order = similar_shape_order(images)
     count = max(1, round(len(order) / rows))
     blocks = []
     for part in np.array_split(order, count):
+        users = np.count_nonzero(images[part], axis=0)
+        threshold = max(1.0, RARE_PIXEL_SHARE * part.size)
+        common = np.flatnonzero(users >= threshold)
+        rare = np.flatnonzero((users > 0) & (users < threshold))
+        uses_rare = images[part][:, rare].any(axis=1)
+        part = np.concatenate([part[~uses_rare], part[uses_rare]])
         pixels = images[part]
-        used = np.flatnonzero(pixels.any(axis=0))
-        inputs = np.empty((used.size + 1, part.size), dtype=np.float32)
-        np.multiply(pixels[:, used].T, PIXEL_SCALE, out=inputs[:-1])
+        inputs = np.empty((common.size + 1, part.size), dtype=np.float32)
+        np.multiply(pixels[:, common].T, PIXEL_SCALE, out=inputs[:-1])
         inputs[-1] = 1.0
-        layer_rows = np.append(used, PIXELS)
-        blocks.append(InferenceBlock(inputs, layer_rows, labels[part].astype(np.intp)))
+        rare_images = np.count_nonzero(uses_rare)
+        rare_inputs = np.empty((rare.size, rare_images), dtype=np.float32)
+        np.multiply(pixels[part.size - rare_images :, rare].T, PIXEL_SCALE, out=rare_inputs)
+        blocks.append(
+            InferenceBlock(
+                inputs,
+                np.append(common, PIXELS),
+                labels[part].astype(np.intp),
+                rare_inputs,
+                rare,
+            )
+        )
     return blocks
