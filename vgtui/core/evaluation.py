@@ -430,6 +430,7 @@ def _launch_helper(shared: int) -> tuple[subprocess.Popen, Connection]:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
+            env={**os.environ, "OPENBLAS_NUM_THREADS": "1"},  # one BLAS thread from the start
         )
     except BaseException:
         ours.close()
