@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 import pytest
 
 from vgtui.core.config import (
-    DEFAULT_SETUPS,
+    RUN_OPTIONS,
     ConfigError,
     RunConfig,
     SetupSpec,
@@ -101,6 +103,31 @@ def test_validate_batch_against_training_set():
     assert RunConfig(batch_size=100).validate(train_size=100).batch_size == 100
 
 
-def test_config_dict_round_trip():
-    config = RunConfig(hidden=(8, 4, 2), setups=(*DEFAULT_SETUPS, parse_setup("relu-gauss:0.05")))
-    assert RunConfig.from_dict(config.to_dict()) == config
+def test_one_option_per_config_field_drives_cli_and_validation():
+    """RUN_OPTIONS declares every RunConfig field once; its checks are the ones validate uses."""
+    keys = [option.key for option in RUN_OPTIONS]
+    assert sorted(keys) == sorted(f.name for f in fields(RunConfig))
+    assert len(set(keys)) == len(keys)
+    defaults = RunConfig()
+    for option in RUN_OPTIONS:
+        if option.kind == "switch":
+            continue
+        text = option.show(getattr(defaults, option.key))
+        assert option.read(text) == getattr(defaults, option.key)  # show and read round-trip
+
+
+@pytest.mark.parametrize(
+    ("key", "text", "message"),
+    [
+        ("iterations", "0", "iterations must be >= 1"),
+        ("iterations", "ten", "whole number"),
+        ("seed", "-1", "seed must be >= 0"),
+        ("learning_rate", "inf", "learning rate"),
+        ("hidden", "40,x", "hidden sizes"),
+        ("setups", "relu-he,relu-he", "duplicate"),
+    ],
+)
+def test_options_read_text_or_say_why_not(key, text, message):
+    option = next(o for o in RUN_OPTIONS if o.key == key)
+    with pytest.raises(ConfigError, match=message):
+        option.read(text)

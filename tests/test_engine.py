@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from vgtui.core.activations import ACTIVATIONS
+from vgtui.core.bank import NetworkBank
 from vgtui.core.config import ACTIVATION_NAMES, SetupSpec
-from vgtui.core.engine import NetworkBank
 
 ALL_ACTIVATIONS = list(ACTIVATION_NAMES)
 

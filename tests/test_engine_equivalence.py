@@ -10,11 +10,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vgtui.core.blas import limit_blas_threads
+from vgtui.core.bank import NetworkBank
 from vgtui.core.config import ACTIVATION_NAMES, RunConfig, SetupSpec
-from vgtui.core.engine import NetworkBank
-from vgtui.core.inference import InferenceBlock
-from vgtui.core.trainer import TEST_BLOCK_ROWS, Trainer, evaluation_blocks
+from vgtui.core.eval_blocks import TEST_BLOCK_ROWS, evaluation_blocks
+from vgtui.core.inference import InferenceBank, InferenceBlock
+from vgtui.core.trainer import Trainer
 
 STEPS = 30
 BATCH = 50
@@ -23,14 +23,8 @@ SIZES = (784, 40, 20, 10)
 LEAKY_SLOPE = 0.01
 
 
-@pytest.fixture(autouse=True, scope="module")
-def single_threaded_blas():
-    """The trainer's BLAS policy (one thread per lane) for the bare banks too: these small
-    products only slow down on a 2-thread pool, badly so on a busy machine."""
-    previous = limit_blas_threads(1)
-    yield
-    if previous is not None:
-        limit_blas_threads(previous)
+def inference_of(bank: NetworkBank) -> InferenceBank:
+    return InferenceBank(bank.layer_sizes, bank.slot_activations)
 
 
 def f64_activation(name: str, u: np.ndarray) -> np.ndarray:
@@ -235,13 +229,13 @@ def test_evaluation_snapshot_computes_the_same_logits(mnist, rare_part):
     snapshot = bank.evaluation_snapshot()
     assert snapshot.first_layer.dtype == np.float32
     assert all(w.dtype == np.float32 for w in snapshot.weights_t[1:])
-    fast = bank.inference.logits(block, snapshot).copy()  # (slots, classes, rows)
+    fast = inference_of(bank).logits(block, snapshot).copy()  # (slots, classes, rows)
     assert fast.dtype == np.float32
     plain = bank.forward(pixels * scale)  # (setups, rows, classes)
     plain_per_slot = plain[bank.slot_order].transpose(0, 2, 1)
     assert relative_error(fast, plain_per_slot, plain_per_slot) < 1e-5
     expected = (plain_per_slot.argmax(axis=1) == labels).sum(axis=1)
-    assert np.array_equal(bank.inference.count_correct(block, snapshot), expected)
+    assert np.array_equal(inference_of(bank).count_correct(block, snapshot), expected)
 
 
 def test_evaluation_blocks_hold_every_test_image_exactly(mnist):
@@ -269,7 +263,9 @@ def test_counting_breaks_ties_as_argmax_does(mnist):
     labels = mnist.test_labels[:100].astype(np.intp)
     inputs = np.ones((1, 100), dtype=np.float32)  # the ones row only: no pixels used
     block = InferenceBlock(inputs, np.array([784]), labels)
-    assert bank.inference.count_correct(block, bank.evaluation_snapshot())[0] == np.sum(labels == 0)
+    assert inference_of(bank).count_correct(block, bank.evaluation_snapshot())[0] == np.sum(
+        labels == 0
+    )
 
 
 def test_training_without_the_batch_zero_pixels_is_the_full_step(mnist):

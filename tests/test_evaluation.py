@@ -14,10 +14,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from vgtui.core import helper_evaluator
+from vgtui.core.bank import NetworkBank
 from vgtui.core.config import RunConfig, SetupSpec
-from vgtui.core.engine import NetworkBank
-from vgtui.core.evaluation import CLAIMED, EvaluationPool
-from vgtui.core.trainer import TEST_BLOCK_ROWS, Trainer, evaluation_blocks
+from vgtui.core.eval_blocks import dataset_blocks
+from vgtui.core.evaluator import MAX_LANES, available_cores, make_evaluator
+from vgtui.core.helper_evaluator import CLAIMED, HelperEvaluator
+from vgtui.core.local_evaluator import LocalEvaluator
+from vgtui.core.trainer import Trainer
 
 SIZES = (784, 40, 20, 10)
 SETUPS = [SetupSpec("sigmoid", "gauss"), SetupSpec("relu", "he"), SetupSpec("tanh", "xavier")]
@@ -25,10 +29,15 @@ SETUPS = [SetupSpec("sigmoid", "gauss"), SetupSpec("relu", "he"), SetupSpec("tan
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="helper processes need POSIX")
 
 
-def make_pool(mnist, helpers: int) -> tuple[NetworkBank, EvaluationPool]:
+def make_pool(mnist, helpers: int) -> tuple[NetworkBank, HelperEvaluator]:
     bank = NetworkBank(SIZES, SETUPS, np.random.default_rng(3))
-    blocks = evaluation_blocks(mnist.test_images, mnist.test_labels, TEST_BLOCK_ROWS)
-    return bank, EvaluationPool(bank.inference, blocks, helpers=helpers, slots=3)
+    return bank, HelperEvaluator(dataset_blocks(mnist), helpers=helpers, entries=3)
+
+
+def kill_helper(pool: HelperEvaluator) -> None:
+    pid = pool.helper_pids[0]
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
 
 
 def wait_until(condition, seconds: float = 30.0) -> bool:
@@ -55,8 +64,7 @@ def test_a_helper_evaluates_whole_snapshots_with_the_same_counts(mnist):
             assert pool.helpers == 1
             # This thread takes no block: the helper must do them all.
             assert wait_until(lambda e=evaluation: e.finished)
-            assert np.array_equal(pool.finish(evaluation), expected_counts(mnist, bank))
-            pool.release(evaluation)
+            assert np.array_equal(evaluation.counts(), expected_counts(mnist, bank))
             bank.params.flat[:] *= np.float32(1.01)  # the next snapshot differs
     finally:
         pool.close()
@@ -67,21 +75,24 @@ def test_work_is_shared(mnist):
     try:
         evaluation = pool.start(bank.evaluation_snapshot())
         taken_here = 0
-        while pool.work_one(evaluation):
+        while evaluation.help_one():
             taken_here += 1
         assert taken_here > 0  # this thread did some blocks, the helper may have done others
-        assert np.array_equal(pool.finish(evaluation), expected_counts(mnist, bank))
+        assert np.array_equal(evaluation.counts(), expected_counts(mnist, bank))
     finally:
         pool.close()
 
 
 def test_a_block_this_thread_left_unfinished_is_done_when_finishing(mnist):
     """Ctrl-C may hit between claiming a block and completing it."""
-    bank, pool = make_pool(mnist, helpers=0)
-    evaluation = pool.start(bank.evaluation_snapshot())
-    orphan = evaluation.claim()
-    assert orphan is not None
-    assert np.array_equal(pool.finish(evaluation), expected_counts(mnist, bank))
+    bank, pool = make_pool(mnist, helpers=1)
+    try:
+        evaluation = pool.start(bank.evaluation_snapshot())
+        orphan = evaluation.shared.claim()
+        assert orphan is not None
+        assert np.array_equal(evaluation.counts(), expected_counts(mnist, bank))
+    finally:
+        pool.close()
 
 
 def test_a_helper_that_dies_is_replaced_by_this_thread(mnist):
@@ -89,15 +100,12 @@ def test_a_helper_that_dies_is_replaced_by_this_thread(mnist):
     try:
         evaluation = pool.start(bank.evaluation_snapshot())
         # A block claimed by a helper that then dies before completing it.
-        assert evaluation.claim(CLAIMED) is not None
-        helper = pool._processes[0]
-        helper.kill()
-        helper.wait()
-        assert np.array_equal(pool.finish(evaluation), expected_counts(mnist, bank))
+        assert evaluation.shared.claim(CLAIMED) is not None
+        kill_helper(pool)
+        assert np.array_equal(evaluation.counts(), expected_counts(mnist, bank))
         assert pool.helpers == 0
-        pool.release(evaluation)
         again = pool.start(bank.evaluation_snapshot())
-        assert np.array_equal(pool.finish(again), expected_counts(mnist, bank))
+        assert np.array_equal(again.counts(), expected_counts(mnist, bank))
     finally:
         pool.close()
 
@@ -105,38 +113,67 @@ def test_a_helper_that_dies_is_replaced_by_this_thread(mnist):
 def test_a_dead_helper_is_noticed_at_the_next_evaluation(mnist):
     bank, pool = make_pool(mnist, helpers=1)
     try:
-        pool.release(pool.start(bank.evaluation_snapshot()))  # helpers started
-        pool._processes[0].kill()
-        pool._processes[0].wait()
+        pool.start(bank.evaluation_snapshot()).counts()  # helpers started
+        kill_helper(pool)
         evaluation = pool.start(bank.evaluation_snapshot())
         assert pool.helpers == 0
-        assert np.array_equal(pool.finish(evaluation), expected_counts(mnist, bank))
+        assert np.array_equal(evaluation.counts(), expected_counts(mnist, bank))
     finally:
         pool.close()
 
 
-def test_close_and_garbage_collection_end_the_helpers(mnist):
-    trainer = Trainer(RunConfig(iterations=10, eval_every=10), mnist, np.random.default_rng(0))
-    trainer.run(lambda records: None)
-    helpers = list(trainer._evaluations._processes)
-    assert len(helpers) == trainer.lanes - 1
-    trainer.close()
-    assert all(helper.poll() is not None for helper in helpers)
+def gone(pid: int) -> bool:
+    """Whether process ``pid`` has ended (a zombie not yet reaped counts as ended)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
 
-    dropped = Trainer(RunConfig(iterations=10, eval_every=10), mnist, np.random.default_rng(0))
+
+def test_the_factory_starts_a_helper_per_further_core(mnist):
+    cores = available_cores()
+    evaluator = make_evaluator(dataset_blocks(mnist))
+    if cores == 1:
+        assert isinstance(evaluator, LocalEvaluator)
+    else:
+        assert isinstance(evaluator, HelperEvaluator)
+    assert isinstance(make_evaluator([], cores=1), LocalEvaluator)
+    trainer = Trainer(
+        RunConfig(iterations=10, eval_every=10), mnist, np.random.default_rng(0), evaluator
+    )
+    trainer.run(lambda records: None)
+    assert getattr(evaluator, "helpers", 0) == min(MAX_LANES, cores) - 1
+    trainer.close()
+
+
+def test_close_and_garbage_collection_end_the_helpers(mnist):
+    def trainer_with_a_helper() -> Trainer:
+        evaluator = HelperEvaluator(dataset_blocks(mnist), helpers=1)
+        config = RunConfig(iterations=10, eval_every=10)
+        return Trainer(config, mnist, np.random.default_rng(0), evaluator)
+
+    trainer = trainer_with_a_helper()
+    trainer.run(lambda records: None)
+    helpers = trainer.evaluator.helper_pids
+    assert len(helpers) == 1
+    trainer.close()
+    assert all(gone(pid) for pid in helpers)
+
+    dropped = trainer_with_a_helper()
     dropped.run(lambda records: None)
-    helpers = list(dropped._evaluations._processes)
+    helpers = dropped.evaluator.helper_pids
     del dropped
     gc.collect()
-    assert wait_until(lambda: all(helper.poll() is not None for helper in helpers), 10)
+    assert wait_until(lambda: all(gone(pid) for pid in helpers), 10)
 
 
 def test_helpers_with_and_without_give_identical_records(mnist):
     config = RunConfig(iterations=40, eval_every=10)
 
     def records(helpers: int) -> list:
-        trainer = Trainer(config, mnist, np.random.default_rng(5))
-        trainer._evaluations._helpers_wanted = helpers
+        blocks = dataset_blocks(mnist)
+        evaluator = HelperEvaluator(blocks, helpers) if helpers else LocalEvaluator(blocks)
+        trainer = Trainer(config, mnist, np.random.default_rng(5), evaluator)
         collected: list = []
         trainer.run(collected.extend)
         trainer.close()
@@ -163,7 +200,7 @@ def test_a_script_without_a_main_guard_trains_with_helpers(tmp_path):
                               np.random.default_rng(0))
             records = []
             trainer.run(records.extend)
-            print("helpers", len(trainer._evaluations._processes), "records", len(records))
+            print("helpers", getattr(trainer.evaluator, "helpers", 0), "records", len(records))
             trainer.close()
             """
         )
@@ -213,8 +250,7 @@ def test_ctrl_c_on_a_headless_run_leaves_no_helper_behind(tmp_path):
 
 
 def test_without_shared_memory_or_processes_this_thread_does_it_all(mnist, monkeypatch):
-    from vgtui.core import evaluation
-
+    evaluation = helper_evaluator
     launches = []
     launch = evaluation._launch_helper
 
@@ -234,8 +270,7 @@ def test_without_shared_memory_or_processes_this_thread_does_it_all(mnist, monke
                 for _ in range(2):
                     evaluation_ = pool.start(bank.evaluation_snapshot())
                     assert pool.helpers == 0
-                    counts = pool.finish(evaluation_)
-                    pool.release(evaluation_)
+                    counts = evaluation_.counts()
                     assert np.array_equal(counts, expected_counts(mnist, bank))
             finally:
                 pool.close()

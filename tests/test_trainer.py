@@ -9,22 +9,25 @@ import numpy as np
 import pytest
 
 from vgtui.core.config import RunConfig, parse_setups
-from vgtui.core.records import STATUS_DIVERGED, MetricRecord
-from vgtui.core.trainer import OUTCOME_CANCELLED, OUTCOME_DONE, RunControl, Trainer
+from vgtui.core.control import RunControl
+from vgtui.core.records import MetricRecord
+from vgtui.core.trainer import Trainer
+from vgtui.core.vocabulary import SetupStatus
 
 SHORT = RunConfig(iterations=30, eval_every=10)
 
 
-def collect(trainer: Trainer, control: RunControl | None = None) -> tuple[str, list]:
+def collect(trainer: Trainer, control: RunControl | None = None) -> tuple[bool, list]:
+    """Whether the trainer ran to the end, and its records."""
     records: list[MetricRecord] = []
-    outcome = trainer.run(records.extend, control)
-    return outcome, records
+    trainer.run(records.extend, control)
+    return trainer.done, records
 
 
 def test_records_at_every_evaluation_point(mnist):
     config = RunConfig(iterations=25, eval_every=10)
-    outcome, records = collect(Trainer(config, mnist, np.random.default_rng(0)))
-    assert outcome == OUTCOME_DONE
+    done, records = collect(Trainer(config, mnist, np.random.default_rng(0)))
+    assert done
     assert sorted({r.iteration for r in records}) == [10, 20, 25]
     assert [r.setup for r in records[:4]] == list(config.setup_names)
     for record in records:
@@ -43,7 +46,7 @@ def test_test_accuracy_is_measured_on_the_full_test_set(mnist):
         records = trainer.step()
     # Recompute with a plain forward pass over all 10,000 test images.
     inputs = mnist.test_images.astype(np.float32) / np.float32(255)
-    predicted = trainer.bank.predict(inputs)
+    predicted = trainer.bank.forward(inputs).argmax(axis=2)
     expected = (predicted == mnist.test_labels).mean(axis=1)
     assert [r.test_accuracy for r in records] == pytest.approx(expected.tolist(), abs=1e-4)
     assert all(
@@ -77,13 +80,12 @@ def test_pause_step_and_cancel_from_another_thread(mnist):
         seen.extend(records)
         got_records.set()
 
-    result: list[str] = []
-    worker = threading.Thread(target=lambda: result.append(trainer.run(on_records, control)))
+    worker = threading.Thread(target=lambda: trainer.run(on_records, control))
     worker.start()
     try:
         assert not got_records.wait(0.3)  # paused: nothing happens
         assert trainer.iteration == 0
-        control.grant_steps(config.eval_every)  # single step = one evaluation interval
+        control.step_interval(config.eval_every)  # a step: to the next evaluation point
         assert got_records.wait(10)
         deadline = threading.Event()
         deadline.wait(0.2)
@@ -103,7 +105,7 @@ def test_pause_step_and_cancel_from_another_thread(mnist):
         control.cancel()
         worker.join(5)
     assert not worker.is_alive()
-    assert result == [OUTCOME_CANCELLED]
+    assert not trainer.done  # cancelled
     assert trainer.iteration < config.iterations
 
 
@@ -116,11 +118,10 @@ def test_divergent_setup_is_marked_and_others_go_on(mnist):
         setups=parse_setups("relu-gauss:100,sigmoid-gauss"),
     )
     trainer = Trainer(config, mnist, np.random.default_rng(0))
-    outcome, records = collect(trainer)
-    assert outcome == OUTCOME_DONE
-    diverged = [r for r in records if r.status == STATUS_DIVERGED]
+    done, records = collect(trainer)
+    assert done
+    diverged = [r for r in records if r.status == SetupStatus.DIVERGED]
     assert [r.setup for r in diverged] == ["relu-gauss:100"]
-    assert "relu-gauss:100" in trainer.diverged_at
     after = [
         r for r in records if r.setup == "relu-gauss:100" and r.iteration > diverged[0].iteration
     ]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import signal
 import sys
@@ -13,26 +12,26 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-import numpy as np
-
 from vgtui import __version__
+from vgtui.core.blas import limit_blas_threads
 from vgtui.core.config import (
     DEFAULT_SETUPS,
+    RUN_OPTIONS,
     ConfigError,
+    Option,
     RunConfig,
-    parse_hidden,
-    parse_setups,
 )
 from vgtui.core.data import DataError, Dataset, load_dataset
 from vgtui.core.records import MetricRecord
 from vgtui.core.results import (
-    RUN_DONE,
-    RUN_INTERRUPTED,
-    RunWriter,
+    SUMMARY_COLUMNS,
     SetupSummary,
+    format_percent,
     json_safe,
+    summary_cells,
 )
-from vgtui.core.trainer import Trainer
+from vgtui.core.run import Run
+from vgtui.core.vocabulary import RunStatus, SetupStatus
 
 EXIT_OK = 0
 EXIT_DATA_ERROR = 1
@@ -49,22 +48,36 @@ class _OneLineParser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"vgtui: error: {message} (see vgtui --help)\n")
 
 
-def _hidden_arg(text: str) -> tuple[int, ...]:
-    try:
-        return parse_hidden(text)
-    except ConfigError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+def _argument_type(option: Option):
+    """argparse type of ``option``: its own reader, errors as argparse's one-line usage error."""
+
+    def read(text: str):
+        try:
+            return option.read(text)
+        except ConfigError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    read.__name__ = option.label  # argparse names the type in some messages
+    return read
 
 
-def _setups_arg(text: str) -> tuple:
-    try:
-        return parse_setups(text)
-    except ConfigError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+def _add_option(parser: argparse.ArgumentParser, option: Option) -> None:
+    """One command-line flag per run option (see vgtui.core.config.RUN_OPTIONS)."""
+    if option.kind == "switch":
+        parser.add_argument(option.flag, dest=option.key, action="store_true", help=option.help)
+        return
+    default = option.default()
+    parser.add_argument(
+        option.flag,
+        dest=option.key,
+        type=_argument_type(option),
+        default=default,
+        metavar=option.metavar,
+        help=f"{option.help} (default {option.show(default)})",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    defaults = RunConfig()
     parser = _OneLineParser(
         prog="vgtui",
         description=(
@@ -84,55 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
     add = parser.add_argument
     add("--no-ui", action="store_true", help="run headless: progress on stderr, results on stdout")
     add("--run", action="store_true", help="in the app, start training right away")
-    add(
-        "--iters",
-        type=int,
-        default=defaults.iterations,
-        metavar="N",
-        help=f"SGD iterations (default {defaults.iterations})",
-    )
-    add(
-        "--batch-size",
-        type=int,
-        default=defaults.batch_size,
-        metavar="N",
-        help=f"mini-batch size (default {defaults.batch_size})",
-    )
-    add(
-        "--lr",
-        type=float,
-        default=defaults.learning_rate,
-        metavar="RATE",
-        help=f"learning rate (default {defaults.learning_rate:g})",
-    )
-    add(
-        "--hidden",
-        type=_hidden_arg,
-        default=defaults.hidden,
-        metavar="SIZES",
-        help="hidden layer sizes, comma-separated (default 40,20)",
-    )
-    add(
-        "--eval-every",
-        type=int,
-        default=defaults.eval_every,
-        metavar="N",
-        help=f"record metrics every N iterations (default {defaults.eval_every})",
-    )
-    add("--seed", type=int, default=defaults.seed, help="random seed (default 0)")
-    add(
-        "--setups",
-        type=_setups_arg,
-        default=defaults.setups,
-        metavar="LIST",
-        help="comma-separated ACTIVATION-INIT setups, e.g. sigmoid-gauss,relu-he,tanh-xavier",
-    )
-    add(
-        "--notebook-grad",
-        action="store_true",
-        help="reproduce the course notebook's quirk: sigmoid derivative taken at the layer's "
-        "output instead of its input (default: exact gradient)",
-    )
+    for option in RUN_OPTIONS:
+        _add_option(parser, option)
     add(
         "--data-dir",
         type=Path,
@@ -164,25 +130,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:
     """Build and validate the run configuration (raises ConfigError)."""
-    config = RunConfig(
-        iterations=args.iters,
-        batch_size=args.batch_size,
-        learning_rate=args.lr,
-        hidden=tuple(args.hidden),
-        eval_every=args.eval_every,
-        seed=args.seed,
-        setups=tuple(args.setups),
-        notebook_grad=args.notebook_grad,
-    )
-    return config.validate()
+    return RunConfig(**{option.key: getattr(args, option.key) for option in RUN_OPTIONS}).validate()
 
 
 def _use_color(stream: TextIO) -> bool:
     return stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
-
-
-def _pct(value: float) -> str:
-    return "   -  " if math.isnan(value) else f"{100 * value:5.1f}%"
 
 
 class ProgressReporter:
@@ -220,7 +172,11 @@ class ProgressReporter:
             record = self.latest.get(name)
             if record is None:
                 continue
-            text = "diverged" if record.status != "ok" else f"{100 * record.test_accuracy:.1f}%"
+            text = (
+                str(record.status)
+                if record.status != SetupStatus.OK
+                else format_percent(record.test_accuracy)
+            )
             parts.append(f"{name} {text}")
         return "  ".join(parts)
 
@@ -255,73 +211,71 @@ class ProgressReporter:
 
 def format_summary(
     summaries: Sequence[SetupSummary],
-    status: str,
+    status: RunStatus,
     iterations: int,
     config: RunConfig,
     wall_seconds: float,
     run_dir: Path,
     dataset_name: str,
 ) -> str:
-    """The end-of-run summary table."""
+    """The end-of-run summary table (the columns of the app's Summary tab)."""
     header = (
         f"Run {status}: {iterations}/{config.iterations} iterations in {wall_seconds:.1f} s "
         f"(seed {config.seed}, {dataset_name}, "
         f"{'notebook' if config.notebook_grad else 'exact'} gradient)"
     )
-    name_width = max(14, *(len(s.setup) for s in summaries))
-    columns = (
-        f"{'setup':<{name_width}}  {'final test':>10}  {'best test':>9} {'@iter':>6}  "
-        f"{'final train':>11}  {'seconds':>7}  {'grad 1st/last':>13}  status"
-    )
-    lines = [header, columns, "-" * len(columns)]
-    for s in summaries:
-        ratio = "-" if math.isnan(s.grad_ratio) else f"{s.grad_ratio:.2e}"
-        status_text = s.status if s.status != "diverged" else f"diverged @{s.iterations}"
-        lines.append(
-            f"{s.setup:<{name_width}}  {_pct(s.final_test_accuracy):>10}  "
-            f"{_pct(s.best_test_accuracy):>9} {s.best_iteration:>6}  "
-            f"{_pct(s.final_train_accuracy):>11}  {s.seconds:>7.1f}  {ratio:>13}  {status_text}"
-        )
+    rows = [summary_cells(s) for s in summaries]
+    widths = [
+        max(len(cell) for cell in column) for column in zip(SUMMARY_COLUMNS, *rows, strict=True)
+    ]
+
+    def line(cells: Sequence[str]) -> str:
+        first = f"{cells[0]:<{widths[0]}}  {cells[1]:<{widths[1]}}"
+        rest = (f"{cell:>{width}}" for cell, width in zip(cells[2:], widths[2:], strict=True))
+        return "  ".join([first, *rest])
+
+    columns = line(SUMMARY_COLUMNS)
+    lines = [header, columns, "-" * len(columns), *(line(row) for row in rows)]
     lines.append(f"Results: {run_dir}")
     return "\n".join(lines)
 
 
 def run_headless(args: argparse.Namespace, config: RunConfig, dataset: Dataset) -> int:
-    """Train every setup without the UI; write the run folder; print the summary."""
-    trainer = Trainer(config, dataset, np.random.default_rng(config.seed))
+    """Train every setup without the UI: progress, JSON lines and the summary table."""
     try:
-        writer = RunWriter(args.out, config, dataset.name)
+        run = Run(config, dataset, args.out)
     except OSError as exc:
         print(f"vgtui: error: cannot create a run folder under {args.out}: {exc}", file=sys.stderr)
         return EXIT_DATA_ERROR
     progress = ProgressReporter(sys.stderr, config.iterations, config.setup_names)
-    started = time.perf_counter()
 
     def on_records(records: Sequence[MetricRecord]) -> None:
-        writer.add(records)
         progress.update(records)
         if args.json:
             for record in records:
                 sys.stdout.write(json.dumps(json_safe(record.to_dict())) + "\n")
             sys.stdout.flush()
 
-    status = RUN_DONE
     exit_code = EXIT_OK
     try:
-        trainer.run(on_records)
+        run.execute(on_records)
     except KeyboardInterrupt:
-        status, exit_code = RUN_INTERRUPTED, EXIT_INTERRUPTED
+        exit_code = EXIT_INTERRUPTED
     except BrokenPipeError:
-        # The reader of --json went away (e.g. `| head`): save what we have and stop quietly.
+        # The reader of --json went away (e.g. `| head`): the run is saved; stop quietly.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        status, exit_code = RUN_INTERRUPTED, EXIT_BROKEN_PIPE
-    trainer.close()
+        exit_code = EXIT_BROKEN_PIPE
     progress.close()
-    wall = time.perf_counter() - started
-    summaries = writer.finish(status, wall)
-    saved_iterations = max((r.iteration for r in writer.records), default=0)
+    saved_iterations = max((r.iteration for r in run.records), default=0)
+    assert run.status is not None
     table = format_summary(
-        summaries, status, saved_iterations, config, wall, writer.path, dataset.name
+        run.summaries,
+        run.status,
+        saved_iterations,
+        config,
+        run.wall_seconds,
+        run.path,
+        dataset.name,
     )
     print(table, file=sys.stderr if args.json else sys.stdout, flush=True)
     return exit_code
@@ -339,6 +293,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``vgtui`` command; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    limit_blas_threads(1)  # one BLAS thread per lane: see vgtui.core.blas
     try:
         config = config_from_args(args)
     except ConfigError as exc:

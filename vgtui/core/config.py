@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any, Literal
 
 ACTIVATION_NAMES: tuple[str, ...] = ("sigmoid", "tanh", "relu", "leaky-relu", "elu")
 INIT_NAMES: tuple[str, ...] = ("gauss", "xavier", "he")
@@ -63,20 +65,10 @@ class RunConfig:
         return tuple(s.name for s in self.setups)
 
     def validate(self, train_size: int | None = None) -> RunConfig:
-        """Raise ConfigError for any invalid value; return self so calls can be chained."""
-        check_positive_int("iterations", self.iterations)
-        check_positive_int("batch size", self.batch_size)
-        check_positive_int("eval interval", self.eval_every)
-        check_learning_rate(self.learning_rate)
-        if not self.hidden or any(h < 1 for h in self.hidden):
-            raise ConfigError("hidden sizes must be one or more positive integers")
-        if not self.setups:
-            raise ConfigError("no setups selected")
-        names = self.setup_names
-        if len(set(names)) != len(names):
-            raise ConfigError(f"duplicate setup in {','.join(names)}")
-        if self.seed < 0:
-            raise ConfigError(f"seed must be >= 0, got {self.seed}")
+        """Raise ConfigError for the first invalid value; return self so calls can be chained.
+        Each value is checked by its option's own check, the one the CLI and sidebar use."""
+        for option in RUN_OPTIONS:
+            option.check(getattr(self, option.key))
         if train_size is not None and self.batch_size > train_size:
             raise ConfigError(
                 f"batch size {self.batch_size} is larger than the training set ({train_size})"
@@ -96,50 +88,46 @@ class RunConfig:
             "notebook_grad": self.notebook_grad,
         }
 
-    @classmethod
-    def from_dict(cls, data: dict) -> RunConfig:
-        """Inverse of :meth:`to_dict`."""
-        return cls(
-            iterations=int(data["iterations"]),
-            batch_size=int(data["batch_size"]),
-            learning_rate=float(data["learning_rate"]),
-            hidden=tuple(int(h) for h in data["hidden"]),
-            eval_every=int(data["eval_every"]),
-            seed=int(data["seed"]),
-            setups=tuple(parse_setup(s) for s in data["setups"]),
-            notebook_grad=bool(data.get("notebook_grad", False)),
-        )
+
+# -- checks and parsers: one per kind of value, shared by RunConfig.validate, CLI and sidebar --
 
 
-def check_positive_int(label: str, value: int) -> int:
-    if value < 1:
-        raise ConfigError(f"{label} must be >= 1, got {value}")
-    return value
-
-
-def check_learning_rate(value: float) -> float:
-    if not math.isfinite(value) or value <= 0:
-        raise ConfigError(f"learning rate must be a positive number, got {value:g}")
-    return value
-
-
-def parse_int(label: str, text: str, minimum: int = 1) -> int:
-    """Parse a whole number of at least ``minimum``."""
-    try:
-        value = int(text.strip())
-    except ValueError:
-        raise ConfigError(f"{label} must be a whole number, got {text.strip()!r}") from None
+def check_positive_int(label: str, value: int, minimum: int = 1) -> None:
     if value < minimum:
         raise ConfigError(f"{label} must be >= {minimum}, got {value}")
-    return value
 
 
-def parse_learning_rate(text: str) -> float:
+def check_learning_rate(value: float) -> None:
+    if not math.isfinite(value) or value <= 0:
+        raise ConfigError(f"learning rate must be a positive number, got {value:g}")
+
+
+def check_hidden(sizes: tuple[int, ...]) -> None:
+    if not sizes or any(h < 1 for h in sizes):
+        raise ConfigError("hidden sizes must be one or more positive integers")
+
+
+def check_setups(setups: tuple[SetupSpec, ...]) -> None:
+    if not setups:
+        raise ConfigError("no setups selected")
+    names = [s.name for s in setups]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"duplicate setup in {','.join(names)}")
+
+
+def parse_int(label: str, text: str) -> int:
+    """A whole number (range checks are the option's)."""
     try:
-        value = float(text.strip())
+        return int(text.strip())
     except ValueError:
-        raise ConfigError(f"learning rate must be a number, got {text.strip()!r}") from None
-    return check_learning_rate(value)
+        raise ConfigError(f"{label} must be a whole number, got {text.strip()!r}") from None
+
+
+def parse_float(label: str, text: str) -> float:
+    try:
+        return float(text.strip())
+    except ValueError:
+        raise ConfigError(f"{label} must be a number, got {text.strip()!r}") from None
 
 
 def parse_hidden(text: str) -> tuple[int, ...]:
@@ -197,3 +185,93 @@ def parse_setups(text: str) -> tuple[SetupSpec, ...]:
     if len(set(names)) != len(names):
         raise ConfigError(f"duplicate setup in {text!r}")
     return setups
+
+
+# -- the options: what the command line and the sidebar offer, declared once --------------------
+
+OptionKind = Literal["text", "switch", "setups"]
+
+
+@dataclass(frozen=True)
+class Option:
+    """One run setting: the RunConfig field it sets, its flag and label, and how its text is
+    read (``parse``: text to value), checked (``check``) and shown (``show``)."""
+
+    key: str
+    flag: str
+    label: str
+    help: str
+    kind: OptionKind = "text"
+    metavar: str = "N"
+    parse: Callable[[str], Any] = str
+    check: Callable[[Any], None] = lambda value: None
+    show: Callable[[Any], str] = str
+
+    def read(self, text: str) -> Any:
+        """The value of ``text``, checked; raises ConfigError saying what is wrong."""
+        value = self.parse(text)
+        self.check(value)
+        return value
+
+    def default(self) -> Any:
+        return getattr(RunConfig(), self.key)
+
+
+def _whole(key: str, flag: str, label: str, help: str, minimum: int = 1) -> Option:
+    return Option(
+        key,
+        flag,
+        label,
+        help,
+        parse=lambda text: parse_int(label, text),
+        check=lambda value: check_positive_int(label, value, minimum),
+    )
+
+
+RUN_OPTIONS: tuple[Option, ...] = (
+    _whole("iterations", "--iters", "iterations", "SGD iterations"),
+    _whole("batch_size", "--batch-size", "batch size", "mini-batch size"),
+    Option(
+        "learning_rate",
+        "--lr",
+        "learning rate",
+        "learning rate",
+        metavar="RATE",
+        parse=lambda text: parse_float("learning rate", text),
+        check=check_learning_rate,
+        show=lambda value: f"{value:g}",
+    ),
+    Option(
+        "hidden",
+        "--hidden",
+        "hidden sizes",
+        "hidden layer sizes, comma-separated",
+        metavar="SIZES",
+        parse=parse_hidden,
+        check=check_hidden,
+        show=lambda sizes: ",".join(map(str, sizes)),
+    ),
+    _whole("eval_every", "--eval-every", "eval interval", "record metrics every N iterations"),
+    _whole("seed", "--seed", "seed", "random seed", minimum=0),
+    Option(
+        "setups",
+        "--setups",
+        "setups",
+        "comma-separated ACTIVATION-INIT setups, e.g. sigmoid-gauss,relu-he,tanh-xavier",
+        kind="setups",
+        metavar="LIST",
+        parse=parse_setups,
+        check=check_setups,
+        show=lambda setups: ",".join(s.name for s in setups),
+    ),
+    Option(
+        "notebook_grad",
+        "--notebook-grad",
+        "notebook gradient",
+        "reproduce the course notebook's quirk: sigmoid derivative taken at the layer's "
+        "output instead of its input (default: exact gradient)",
+        kind="switch",
+        check=lambda value: None,
+    ),
+)
+"""Every RunConfig field, in the order the sidebar shows them."""

@@ -15,6 +15,7 @@ LABEL_MAGIC = 0x00000801
 IMAGE_SIDE = 28
 PIXELS = IMAGE_SIDE * IMAGE_SIDE
 NUM_CLASSES = 10
+PIXEL_SCALE = np.float32(1.0 / 255.0)  # uint8 pixels to floats in [0, 1]
 
 TRAIN_IMAGES = "train-images-idx3-ubyte"
 TRAIN_LABELS = "train-labels-idx1-ubyte"

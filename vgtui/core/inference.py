@@ -5,8 +5,8 @@ activation sweeps contiguous memory and the reductions over classes run along th
 (NumPy does both several times faster than on a (setups, images, units) layout). Blocks leave
 out the pixels none of their images uses (exact: those products are zero).
 
-Everything here is plain data plus one :class:`InferenceEngine` per network shape, so helper
-processes can rebuild it from shared memory (see :mod:`vgtui.core.evaluation`).
+Everything here is plain data plus one :class:`InferenceBank` per network shape, so helper
+processes can rebuild it from shared memory (see :mod:`vgtui.core.helper_evaluator`).
 """
 
 from __future__ import annotations
@@ -24,11 +24,14 @@ Forward = Callable[[np.ndarray, np.ndarray, np.ndarray], object]
 
 @dataclass(frozen=True)
 class InferenceParameters:
-    """A copy of the parameters for inference only (see ``NetworkBank.evaluation_snapshot``):
+    """A copy of a bank's parameters for inference only (see :func:`inference_snapshot`):
     ``first_layer`` (inputs + 1, setups * hidden[0]) with the bias as its last row,
     ``weights_t[l]`` of shape (setups, n_out, n_in) and ``biases_col[l]`` of shape
-    (setups, n_out, 1) for layers 2..L (index 0 unused). Sigmoid layers run as tanh."""
+    (setups, n_out, 1) for layers 2..L (index 0 unused), setups in slot order. Sigmoid layers
+    run as tanh. ``layer_sizes`` and ``slot_activations`` say which network this is."""
 
+    layer_sizes: tuple[int, ...]
+    slot_activations: tuple[str, ...]
     first_layer: np.ndarray
     weights_t: tuple[np.ndarray, ...]
     biases_col: tuple[np.ndarray, ...]
@@ -40,6 +43,54 @@ class InferenceParameters:
         return (self.first_layer, *(array for pair in deeper for array in pair))
 
 
+def activation_runs(slot_activations: Sequence[str]) -> list[tuple[str, slice]]:
+    """Runs of consecutive slots with the same activation: one call per run and layer."""
+    runs, start = [], 0
+    for slot in range(1, len(slot_activations) + 1):
+        if slot == len(slot_activations) or slot_activations[slot] != slot_activations[start]:
+            runs.append((slot_activations[start], slice(start, slot)))
+            start = slot
+    return runs
+
+
+def inference_snapshot(
+    layer_sizes: Sequence[int],
+    slot_activations: Sequence[str],
+    first_layer: np.ndarray,
+    weights: Sequence[np.ndarray],
+    biases: Sequence[np.ndarray],
+) -> InferenceParameters:
+    """A copy of a bank's parameters (``first_layer`` (inputs + 1, setups * hidden[0]),
+    ``weights[l]`` (setups, n_in, n_out), ``biases[l]`` (setups, n_out) for l >= 1) in which
+    sigmoid layers run as a bare tanh: sigmoid(u) = (1 + tanh(u / 2)) / 2, so the halving of
+    u moves into the weights feeding the layer and the affine map of tanh into the layer after
+    it. Same function, one element-wise pass instead of four."""
+    width, last = layer_sizes[1], len(layer_sizes) - 2
+    first_layer = first_layer.copy()
+    weights = [w.copy() for w in weights]
+    biases = [b.copy() for b in biases]
+    for name, slots in activation_runs(slot_activations):
+        if name != "sigmoid":
+            continue
+        first_layer[:, slots.start * width : slots.stop * width] *= 0.5
+        for layer in range(1, last + 1):
+            w, b = weights[layer][slots], biases[layer][slots]
+            # Input side: (1 + t) / 2 @ W + b == t @ (W / 2) + (b + column sums of W / 2).
+            b += 0.5 * w.sum(axis=1)
+            w *= 0.5
+            if layer < last:  # output side: this layer's pre-activation, halved
+                w *= 0.5
+                b *= 0.5
+    unused = np.empty((0, 0, 0), dtype=first_layer.dtype)
+    return InferenceParameters(
+        tuple(int(n) for n in layer_sizes),
+        tuple(slot_activations),
+        first_layer,
+        (unused, *(np.ascontiguousarray(w.transpose(0, 2, 1)) for w in weights[1:])),
+        (unused, *(b[:, :, None].copy() for b in biases[1:])),
+    )
+
+
 def parameter_shapes(layer_sizes: Sequence[int], setups: int) -> list[tuple[int, ...]]:
     """Shapes of :attr:`InferenceParameters.arrays` for a network shape."""
     shapes: list[tuple[int, ...]] = [(layer_sizes[0] + 1, setups * layer_sizes[1])]
@@ -49,16 +100,22 @@ def parameter_shapes(layer_sizes: Sequence[int], setups: int) -> list[tuple[int,
 
 
 def parameters_over(
-    flat: np.ndarray, layer_sizes: Sequence[int], setups: int
+    flat: np.ndarray, layer_sizes: Sequence[int], slot_activations: Sequence[str]
 ) -> InferenceParameters:
     """:class:`InferenceParameters` as views of one flat array (e.g. in shared memory)."""
     views, offset = [], 0
-    for shape in parameter_shapes(layer_sizes, setups):
+    for shape in parameter_shapes(layer_sizes, len(slot_activations)):
         size = math.prod(shape)
         views.append(flat[offset : offset + size].reshape(shape))
         offset += size
     unused = np.empty((0, 0, 0), dtype=flat.dtype)
-    return InferenceParameters(views[0], (unused, *views[1::2]), (unused, *views[2::2]))
+    return InferenceParameters(
+        tuple(layer_sizes),
+        tuple(slot_activations),
+        views[0],
+        (unused, *views[1::2]),
+        (unused, *views[2::2]),
+    )
 
 
 @dataclass(frozen=True)
@@ -94,7 +151,7 @@ class InferenceBlock:
 
 
 @dataclass
-class _Buffers:
+class InferenceBuffers:
     """Work arrays for one block size."""
 
     gathered: np.ndarray  # (inputs + 1, setups * hidden[0]): rows of the first layer
@@ -108,9 +165,9 @@ class _Buffers:
     true_logit: np.ndarray  # (setups, rows)
 
 
-class InferenceEngine:
+class InferenceBank:
     """Forward passes of a bank of same-shaped MLPs (one per slot) for inference only. Its
-    work arrays are its own: one engine per thread (each helper process builds its own)."""
+    work arrays are its own: one per thread (each helper process builds its own)."""
 
     def __init__(
         self, layer_sizes: Sequence[int], slot_activations: Sequence[str], dtype: type = np.float32
@@ -118,22 +175,14 @@ class InferenceEngine:
         self.layer_sizes = tuple(int(n) for n in layer_sizes)
         self.slot_activations = tuple(slot_activations)
         self.dtype = np.dtype(dtype)
-        # Runs of consecutive slots with the same activation: one call per run and layer.
-        self.groups: list[tuple[str, slice]] = []
-        start = 0
-        for slot in range(1, len(self.slot_activations) + 1):
-            if slot == len(self.slot_activations) or (
-                self.slot_activations[slot] != self.slot_activations[start]
-            ):
-                self.groups.append((self.slot_activations[start], slice(start, slot)))
-                start = slot
-        self._buffers: dict[int, _Buffers] = {}
+        self.groups = activation_runs(self.slot_activations)
+        self._buffers: dict[int, InferenceBuffers] = {}
 
     @property
     def num_setups(self) -> int:
         return len(self.slot_activations)
 
-    def buffers(self, rows: int) -> _Buffers:
+    def buffers(self, rows: int) -> InferenceBuffers:
         """The work arrays for blocks of ``rows`` images (allocated on first use)."""
         buffers = self._buffers.get(rows)
         if buffers is not None:
@@ -150,7 +199,7 @@ class InferenceEngine:
                 layer_steps.append((_forward(name), u, out, zeros[: u.size].reshape(u.shape)))
             steps.append(layer_steps)
         first = (self.layer_sizes[0] + 1, count * self.layer_sizes[1])
-        buffers = _Buffers(
+        buffers = InferenceBuffers(
             gathered=np.empty(first, dtype=dtype),
             gathered_rare=np.empty(first, dtype=dtype),
             rare_pre=np.empty((first[1], rows), dtype=dtype),

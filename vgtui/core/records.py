@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-STATUS_OK = "ok"
-STATUS_DIVERGED = "diverged"
+from vgtui.core.vocabulary import SetupStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,7 +15,7 @@ class MetricRecord:
     mini-batch after the update (as the notebook does), ``test_accuracy`` on the whole test set,
     ``train_loss`` is the mean cross-entropy of the steps since the previous record, and
     ``grad_norms`` holds the L2 norm of each layer's weight gradient at this step, input layer
-    first; ``seconds`` is the run's compute time so far (pauses excluded). A ``diverged``
+    first; ``seconds`` is the run's compute time so far (pauses excluded). A diverged
     record is the last one its setup emits.
     """
 
@@ -27,7 +26,7 @@ class MetricRecord:
     train_loss: float
     grad_norms: tuple[float, ...]
     seconds: float
-    status: str = STATUS_OK
+    status: SetupStatus = SetupStatus.OK
 
     @property
     def grad_ratio(self) -> float:

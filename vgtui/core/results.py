@@ -19,11 +19,9 @@ import numpy as np
 
 from vgtui import __version__
 from vgtui.core.config import RunConfig
-from vgtui.core.records import STATUS_DIVERGED, STATUS_OK, MetricRecord
+from vgtui.core.records import MetricRecord
+from vgtui.core.vocabulary import RunStatus, SetupStatus
 
-RUN_DONE = "done"
-RUN_INTERRUPTED = "interrupted"
-RUN_STOPPED = "stopped"
 FLUSH_INTERVAL_SECONDS = 2.0
 
 
@@ -32,7 +30,7 @@ class SetupSummary:
     """Outcome of one setup: final and best test accuracy, final train accuracy and more."""
 
     setup: str
-    status: str
+    status: SetupStatus
     iterations: int
     final_test_accuracy: float
     best_test_accuracy: float
@@ -50,9 +48,13 @@ def summarize(records: Iterable[MetricRecord], setup_names: Sequence[str]) -> li
         by_setup.setdefault(record.setup, []).append(record)
     summaries = []
     for name, rows in by_setup.items():
-        scored = [r for r in rows if r.status == STATUS_OK]
-        diverged = any(r.status == STATUS_DIVERGED for r in rows)
-        status = STATUS_DIVERGED if diverged else (STATUS_OK if scored else "no data")
+        scored = [r for r in rows if r.status == SetupStatus.OK]
+        diverged = any(r.status == SetupStatus.DIVERGED for r in rows)
+        status = (
+            SetupStatus.DIVERGED
+            if diverged
+            else (SetupStatus.OK if scored else SetupStatus.NO_DATA)
+        )
         if scored:
             last = scored[-1]
             best = max(scored, key=lambda r: r.test_accuracy)
@@ -179,7 +181,7 @@ class RunWriter:
         atomic_write_text(self.path / "metrics.csv", metrics_csv(self.records, self._num_layers))
         self._last_flush = time.monotonic()
 
-    def finish(self, status: str, wall_seconds: float) -> list[SetupSummary]:
+    def finish(self, status: RunStatus, wall_seconds: float) -> list[SetupSummary]:
         """Write the final metrics.csv and summary.json; return the per-setup summaries."""
         self.flush()
         summaries = summarize(self.records, self.config.setup_names)
@@ -195,3 +197,45 @@ class RunWriter:
         }
         atomic_write_text(self.path / "summary.json", json.dumps(document, indent=2))
         return summaries
+
+
+# -- the summary table: one set of columns for the CLI's table and the app's Summary tab --------
+
+SUMMARY_COLUMNS: tuple[str, ...] = (
+    "setup",
+    "status",
+    "iter",
+    "final test",
+    "best test",
+    "@iter",
+    "final train",
+    "seconds",
+    "grad 1st/last",
+)
+"""Columns of :func:`summary_cells`."""
+
+
+def format_number(value: float, spec: str, missing: str = "-") -> str:
+    """``value`` formatted with ``spec``, or ``missing`` when it was not measured (NaN)."""
+    return missing if math.isnan(value) else format(value, spec)
+
+
+def format_percent(value: float) -> str:
+    """An accuracy in 0..1 as a percentage, e.g. ``94.8%``."""
+    return format_number(100 * value, ".1f") + ("" if math.isnan(value) else "%")
+
+
+def summary_cells(summary: SetupSummary) -> tuple[str, ...]:
+    """One row of the summary table (see :data:`SUMMARY_COLUMNS`). Gradient ratios keep their
+    magnitude (4.30e-03, never 0.00)."""
+    return (
+        summary.setup,
+        str(summary.status),
+        str(summary.iterations),
+        format_percent(summary.final_test_accuracy),
+        format_percent(summary.best_test_accuracy),
+        str(summary.best_iteration) if summary.best_iteration else "-",
+        format_percent(summary.final_train_accuracy),
+        f"{summary.seconds:.1f}",
+        format_number(summary.grad_ratio, ".2e"),
+    )

@@ -1,22 +1,18 @@
-"""Test-set evaluations of parameter snapshots, shared block by block between the trainer's
-thread and helper processes (one per further core).
-
-Why processes and not threads: next to a training thread in the same process, an evaluation
-block took 20% longer and a training step 21% longer (the two threads hand the GIL back and
-forth around each of their many NumPy calls); in two processes neither slowed down
-(bench/README.md has the figures).
+"""Test-set evaluation shared block by block between the trainer's thread and helper processes,
+one per further core: as processes, not threads, so the two lanes never wait on each other's
+GIL (bench/README.md has the measurements). Deleting this module leaves the in-thread
+:class:`~vgtui.core.local_evaluator.LocalEvaluator`.
 
 The helpers start on the first evaluation (``python -c``, the same interpreter, in their own
 session so terminal signals go to the trainer's process only) and map one shared file with the
 trainer: a nameless file (in /dev/shm where there is one, its name removed at once, its
 descriptor handed to the helpers), so nothing is left behind however the processes end. It
-holds the test blocks, a ring of snapshot slots, and per slot a generation number, the next
+holds the test blocks, a ring of snapshot entries, and per entry a generation number, the next
 block to claim, the blocks done, each block's state and correct counts. A lock on the file
 (released by the system if its holder dies) guards claims and completions; a socket per helper
 announces each new snapshot. A helper that dies is noticed at the next evaluation or while
 waiting: its unfinished blocks are evaluated here and evaluation goes on without helpers.
-Helpers exit when told to or when the trainer's process goes away. No printing. Without POSIX
-file locks (Windows) there are no helpers.
+Helpers exit when told to or when the trainer's process goes away. No printing.
 """
 
 from __future__ import annotations
@@ -39,21 +35,23 @@ from pathlib import Path
 
 try:
     import fcntl
-except ImportError:  # Windows: no helper processes
+except ImportError:  # Windows: no POSIX file locks, so no helper processes
     fcntl = None  # type: ignore[assignment]
 
 import numpy as np
 
 from vgtui.core.blas import limit_blas_threads
 from vgtui.core.inference import (
+    InferenceBank,
     InferenceBlock,
-    InferenceEngine,
     InferenceParameters,
     parameter_shapes,
     parameters_over,
 )
+from vgtui.core.local_evaluator import LocalEvaluator, LocalPending
 
 FREE, CLAIMED, DONE, CLAIMED_HERE = 0, 1, 2, 3  # states of a block: helper / trainer claims
+RING_ENTRIES = 7  # snapshots in the shared file at once: more than the trainer keeps pending
 ALIGN = 64  # bytes: each shared array starts on its own cache line
 WAIT_SLEEP = 0.0002  # seconds between checks while helpers finish their last blocks
 # The helper imports vgtui from where this process did (first, if that is not already on the
@@ -61,7 +59,7 @@ WAIT_SLEEP = 0.0002  # seconds between checks while helpers finish their last bl
 HELPER_COMMAND = (
     "import sys\n"
     "if sys.argv[2] not in sys.path: sys.path.insert(0, sys.argv[2])\n"
-    "from vgtui.core.evaluation import serve\n"
+    "from vgtui.core.helper_evaluator import serve\n"
     "serve(int(sys.argv[1]), int(sys.argv[3]))\n"
 )
 
@@ -88,13 +86,13 @@ class SharedLayout:
     slot_activations: tuple[str, ...]
     # Each block's inputs (used pixels + 1, rows) and rare inputs (rare pixels, last rows).
     block_shapes: tuple[tuple[int, int, int, int], ...]
-    slots: int
+    entries: int
 
     def arrays(self) -> list[tuple[str, tuple[int, ...], np.dtype]]:
         """(name, shape, dtype) of every shared array, in file order."""
         setups, blocks = len(self.slot_activations), len(self.block_shapes)
         params = sum(math.prod(s) for s in parameter_shapes(self.layer_sizes, setups))
-        shapes = self.block_shapes
+        shapes, entries = self.block_shapes, self.entries
         inputs = sum(used * rows for used, rows, _, _ in shapes)
         rare_inputs = sum(used * rows for _, _, used, rows in shapes)
         return [
@@ -103,12 +101,12 @@ class SharedLayout:
             ("labels", (sum(s[1] for s in shapes),), np.dtype(np.intp)),
             ("rare_inputs", (rare_inputs,), np.dtype(np.float32)),
             ("rare_layer_rows", (sum(s[2] for s in shapes),), np.dtype(np.intp)),
-            ("params", (self.slots, params), np.dtype(np.float32)),
-            ("generation", (self.slots,), np.dtype(np.int64)),
-            ("claims", (self.slots,), np.dtype(np.int64)),
-            ("done", (self.slots,), np.dtype(np.int64)),
-            ("state", (self.slots, blocks), np.dtype(np.int8)),
-            ("correct", (self.slots, blocks, setups), np.dtype(np.int64)),
+            ("params", (entries, params), np.dtype(np.float32)),
+            ("generation", (entries,), np.dtype(np.int64)),
+            ("claims", (entries,), np.dtype(np.int64)),
+            ("done", (entries,), np.dtype(np.int64)),
+            ("state", (entries, blocks), np.dtype(np.int8)),
+            ("correct", (entries, blocks, setups), np.dtype(np.int64)),
         ]
 
     def size(self) -> int:
@@ -120,9 +118,9 @@ def _aligned(size: int) -> int:
 
 
 @dataclass(frozen=True)
-class SlotArrays:
-    """One slot's bookkeeping: its generation, the next block to claim and the blocks done
-    (one-element arrays), each block's state and correct counts per setup."""
+class EntryArrays:
+    """One ring entry's bookkeeping: its generation, the next block to claim and the blocks
+    done (one-element arrays), each block's state and correct counts per setup."""
 
     generation: np.ndarray
     claims: np.ndarray
@@ -151,18 +149,19 @@ class SharedViews:
         self.done: np.ndarray = views["done"]
         self.state: np.ndarray = views["state"]
         self.correct: np.ndarray = views["correct"]
-        setups = len(layout.slot_activations)
-        self.slot_params = [parameters_over(p, layout.layer_sizes, setups) for p in self.params]
+        self.entry_params = [
+            parameters_over(p, layout.layer_sizes, layout.slot_activations) for p in self.params
+        ]
 
-    def slot(self, slot: int) -> SlotArrays:
-        """Views of one slot's bookkeeping."""
-        one = slice(slot, slot + 1)
-        return SlotArrays(
+    def entry(self, entry: int) -> EntryArrays:
+        """Views of one ring entry's bookkeeping."""
+        one = slice(entry, entry + 1)
+        return EntryArrays(
             self.generation[one],
             self.claims[one],
             self.done[one],
-            self.state[slot],
-            self.correct[slot],
+            self.state[entry],
+            self.correct[entry],
         )
 
     def blocks(self, layout: SharedLayout) -> list[InferenceBlock]:
@@ -197,34 +196,21 @@ class SharedViews:
 _BLOCK_ARRAYS = ("inputs", "layer_rows", "labels", "rare_inputs", "rare_layer_rows")
 
 
-class Evaluation:
-    """One snapshot's evaluation: blocks are claimed, evaluated and completed one at a time,
-    by the trainer's thread and (through the shared file) by the helpers. A shared slot is
-    reused by later snapshots: ``generation`` tells whether it still holds this one."""
+class SharedBlocks:
+    """Claims and completions of one snapshot's blocks in a ring entry, as both the trainer
+    and the helpers see them. The entry is reused by later snapshots: ``generation`` tells
+    whether it still holds this one."""
 
     def __init__(
         self,
         params: InferenceParameters,
-        slot: int | None,
-        arrays: SlotArrays,
+        arrays: EntryArrays,
         lock: contextlib.AbstractContextManager,
-        generation: int = 0,
+        generation: int,
     ) -> None:
-        self.params, self.slot, self.generation = params, slot, generation
+        self.params, self.generation = params, generation
         self._arrays, self._lock = arrays, lock
         self.blocks = arrays.state.shape[0]
-
-    @classmethod
-    def local(cls, params: InferenceParameters, blocks: int, setups: int) -> Evaluation:
-        """An evaluation only this thread works on (no helpers, or no free shared slot)."""
-        arrays = SlotArrays(
-            np.zeros(1, np.int64),
-            np.zeros(1, np.int64),
-            np.zeros(1, np.int64),
-            np.zeros(blocks, np.int8),
-            np.zeros((blocks, setups), np.int64),
-        )
-        return cls(params, None, arrays, contextlib.nullcontext())
 
     @property
     def finished(self) -> bool:
@@ -235,7 +221,7 @@ class Evaluation:
 
     def claim(self, mark: int = CLAIMED_HERE) -> int | None:
         """The next unclaimed block, marked ``mark`` (claimed here, or by a helper); None when
-        none is left or the slot has moved on to a later snapshot."""
+        none is left or the entry has moved on to a later snapshot."""
         arrays = self._arrays
         with self._lock:
             block = int(arrays.claims[0])
@@ -267,26 +253,46 @@ class Evaluation:
             return self._arrays.correct.sum(axis=0)
 
 
-class EvaluationPool:
-    """Evaluates parameter snapshots on test blocks with this thread and ``helpers`` helper
-    processes. Only the thread that owns the pool may call it."""
+class SharedPending:
+    """:class:`~vgtui.core.evaluator.Pending` for an evaluation in a ring entry."""
+
+    def __init__(self, evaluator: HelperEvaluator, entry: int, shared: SharedBlocks) -> None:
+        self._evaluator, self.entry, self.shared = evaluator, entry, shared
+        self._counts: np.ndarray | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.shared.finished
+
+    def help_one(self) -> bool:
+        return self._evaluator.work_one(self.shared)
+
+    def counts(self) -> np.ndarray:
+        if self._counts is None:
+            self._counts = self._evaluator.finish(self.shared)
+            self._evaluator.release(self.entry)
+        return self._counts
+
+
+class HelperEvaluator:
+    """Evaluates snapshots with the calling thread and ``helpers`` helper processes, started on
+    the first evaluation. Only the thread that owns it may call it. Where helpers cannot start
+    (no shared memory, no processes) or every ring entry is taken, the calling thread
+    evaluates alone (:class:`~vgtui.core.local_evaluator.LocalEvaluator`)."""
 
     def __init__(
-        self,
-        engine: InferenceEngine,
-        blocks: Sequence[InferenceBlock],
-        helpers: int,
-        slots: int,
+        self, blocks: Sequence[InferenceBlock], helpers: int, entries: int = RING_ENTRIES
     ) -> None:
-        self.engine = engine
         self.blocks = list(blocks)
-        self.slots = slots
+        self.entries = entries
+        self._local = LocalEvaluator(self.blocks)
         self._helpers_wanted = helpers
+        self._inference: InferenceBank | None = None
         self._views: SharedViews | None = None
         self._lock: contextlib.AbstractContextManager = contextlib.nullcontext()
         self._connections: list[Connection] = []
         self._processes: list[subprocess.Popen] = []
-        self._free = list(range(slots))
+        self._free = list(range(entries))
         self._generation = 0
         self._finalizer: weakref.finalize | None = None
 
@@ -295,66 +301,72 @@ class EvaluationPool:
         """Helper processes working (0 before the first evaluation and after a failure)."""
         return len(self._processes)
 
-    def start(self, params: InferenceParameters) -> Evaluation:
-        """Begin evaluating ``params`` (copied); helpers start on it at once."""
-        if self._views is None and self._helpers_wanted > 0:
-            self._start_helpers()
+    @property
+    def helper_pids(self) -> list[int]:
+        return [process.pid for process in self._processes]
+
+    def start(self, snapshot: InferenceParameters) -> SharedPending | LocalPending:
+        """Begin evaluating ``snapshot`` (copied); helpers start on it at once."""
+        if self._inference is None:
+            self._inference = InferenceBank(snapshot.layer_sizes, snapshot.slot_activations)
+            if self._helpers_wanted > 0:
+                self._start_helpers(snapshot)
         self._generation += 1
         if self._processes and not self._helpers_alive():
             self._stop_helpers()
         views = self._views
-        if views is None or not self._free:  # no shared slot: this thread does it all
-            return Evaluation.local(params, len(self.blocks), self.engine.num_setups)
-        slot = self._free.pop(0)
-        slot_params = views.slot_params[slot]
-        for target, source in zip(slot_params.arrays, params.arrays, strict=True):
+        if views is None or not self._free:  # no ring entry: this thread does it all
+            return self._local.start(snapshot)
+        entry = self._free.pop(0)
+        entry_params = views.entry_params[entry]
+        for target, source in zip(entry_params.arrays, snapshot.arrays, strict=True):
             np.copyto(target, source)
         with self._lock:
-            views.generation[slot] = self._generation
-            views.claims[slot] = 0
-            views.done[slot] = 0
-            views.state[slot] = FREE
-            views.correct[slot] = 0
-        evaluation = Evaluation(slot_params, slot, views.slot(slot), self._lock, self._generation)
-        self._announce(slot, self._generation)
-        return evaluation
+            views.generation[entry] = self._generation
+            views.claims[entry] = 0
+            views.done[entry] = 0
+            views.state[entry] = FREE
+            views.correct[entry] = 0
+        shared = SharedBlocks(entry_params, views.entry(entry), self._lock, self._generation)
+        self._announce(entry, self._generation)
+        return SharedPending(self, entry, shared)
 
-    def work_one(self, evaluation: Evaluation) -> bool:
-        """Evaluate one more block of ``evaluation`` here; False when none is left to take."""
-        block = evaluation.claim()
+    def work_one(self, shared: SharedBlocks) -> bool:
+        """Evaluate one more block of ``shared`` here; False when none is left to take."""
+        block = shared.claim()
         if block is None:
             return False
-        self._evaluate(evaluation, block)
+        self._evaluate(shared, block)
         return True
 
-    def _evaluate(self, evaluation: Evaluation, block: int) -> None:
+    def _evaluate(self, shared: SharedBlocks, block: int) -> None:
+        assert self._inference is not None
         # A diverging setup overflows: that is detected from its loss, not printed here.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            correct = self.engine.count_correct(self.blocks[block], evaluation.params)
-        evaluation.complete(block, correct)
+            correct = self._inference.count_correct(self.blocks[block], shared.params)
+        shared.complete(block, correct)
 
-    def finish(self, evaluation: Evaluation) -> np.ndarray:
-        """Evaluate what is left of ``evaluation`` here, wait for the helpers' last blocks and
+    def finish(self, shared: SharedBlocks) -> np.ndarray:
+        """Evaluate what is left of ``shared`` here, wait for the helpers' last blocks and
         return the correct predictions per slot."""
-        while self.work_one(evaluation):
+        while self.work_one(shared):
             pass
         # Blocks this thread claimed but did not complete (interrupted, e.g. by Ctrl-C).
-        for block in evaluation.unfinished_blocks(CLAIMED_HERE):
-            self._evaluate(evaluation, block)
-        while not evaluation.finished:
+        for block in shared.unfinished_blocks(CLAIMED_HERE):
+            self._evaluate(shared, block)
+        while not shared.finished:
             if not self._helpers_alive():
                 self._stop_helpers()  # what they had claimed is done here
-                for block in evaluation.unfinished_blocks():
-                    self._evaluate(evaluation, block)
+                for block in shared.unfinished_blocks():
+                    self._evaluate(shared, block)
                 break
             time.sleep(WAIT_SLEEP)
-        return evaluation.correct()
+        return shared.correct()
 
-    def release(self, evaluation: Evaluation) -> None:
-        """Give ``evaluation``'s slot back (after :meth:`finish`)."""
-        if evaluation.slot is not None and self._views is not None:
-            self._free.append(evaluation.slot)
-            evaluation.slot = None
+    def release(self, entry: int) -> None:
+        """Give a ring entry back (after :meth:`finish`)."""
+        if self._views is not None:
+            self._free.append(entry)
 
     def close(self) -> None:
         """Stop the helpers and close the shared file."""
@@ -363,16 +375,16 @@ class EvaluationPool:
         self._processes, self._connections = [], []
 
     # -- helpers -------------------------------------------------------------------------------
-    def _start_helpers(self) -> None:
+    def _start_helpers(self, snapshot: InferenceParameters) -> None:
         """Share the blocks and start the helpers; on any failure, carry on without (once)."""
         wanted, self._helpers_wanted = self._helpers_wanted, 0
-        if fcntl is None or not sys.executable:
+        if not helpers_supported():
             return
         layout = SharedLayout(
-            layer_sizes=self.engine.layer_sizes,
-            slot_activations=self.engine.slot_activations,
+            layer_sizes=snapshot.layer_sizes,
+            slot_activations=snapshot.slot_activations,
             block_shapes=tuple((*b.inputs.shape, *b.rare_inputs.shape) for b in self.blocks),
-            slots=self.slots,
+            entries=self.entries,
         )
         descriptor = _shared_file(layout.size())
         if descriptor is None:  # nowhere to share memory: evaluate in this thread
@@ -385,6 +397,7 @@ class EvaluationPool:
         views = SharedViews(shared, layout)
         views.store(self.blocks)
         self.blocks = views.blocks(layout)  # the blocks move into shared memory: one copy
+        self._local = LocalEvaluator(self.blocks)
         processes, connections = [], []
         try:
             for _ in range(wanted):
@@ -399,10 +412,10 @@ class EvaluationPool:
         self._processes, self._connections = processes, connections
         self._finalizer = weakref.finalize(self, _shut_down, processes, connections, descriptor)
 
-    def _announce(self, slot: int, generation: int) -> None:
+    def _announce(self, entry: int, generation: int) -> None:
         for connection in self._connections:
             with contextlib.suppress(OSError):  # a helper that is gone: finish() notices
-                connection.send((slot, generation))
+                connection.send((entry, generation))
 
     def _helpers_alive(self) -> bool:
         return all(process.poll() is None for process in self._processes)
@@ -415,6 +428,11 @@ class EvaluationPool:
         for process in self._processes:
             _end(process)
         self._processes, self._connections = [], []
+
+
+def helpers_supported() -> bool:
+    """Helper processes need POSIX file locks and a Python to start."""
+    return fcntl is not None and bool(sys.executable)
 
 
 def _launch_helper(shared: int) -> tuple[subprocess.Popen, Connection]:
@@ -502,11 +520,11 @@ def serve(socket_descriptor: int, shared: int) -> None:
         mapped = mmap.mmap(shared, layout.size())
     except (EOFError, OSError, pickle.UnpicklingError):
         return  # the trainer has gone already
-    limit_blas_threads(1)
+    limit_blas_threads(1)  # this process is one lane: one BLAS thread
     lock = FileLock(shared)
     views = SharedViews(mapped, layout)
     blocks = views.blocks(layout)
-    engine = InferenceEngine(layout.layer_sizes, layout.slot_activations)
+    inference = InferenceBank(layout.layer_sizes, layout.slot_activations)
     with np.errstate(all="ignore"):
         while True:
             try:
@@ -515,19 +533,19 @@ def serve(socket_descriptor: int, shared: int) -> None:
                 break
             if message is None:
                 break
-            slot, generation = message
-            _serve_slot(views, blocks, engine, lock, slot, generation)
+            entry, generation = message
+            _serve_entry(views, blocks, inference, lock, entry, generation)
 
 
-def _serve_slot(
+def _serve_entry(
     views: SharedViews,
     blocks: list[InferenceBlock],
-    engine: InferenceEngine,
+    inference: InferenceBank,
     lock: FileLock,
-    slot: int,
+    entry: int,
     generation: int,
 ) -> None:
-    """Claim and evaluate blocks of one slot while it still holds ``generation``."""
-    evaluation = Evaluation(views.slot_params[slot], slot, views.slot(slot), lock, generation)
-    while (block := evaluation.claim(CLAIMED)) is not None:
-        evaluation.complete(block, engine.count_correct(blocks[block], evaluation.params))
+    """Claim and evaluate blocks of one ring entry while it still holds ``generation``."""
+    shared = SharedBlocks(views.entry_params[entry], views.entry(entry), lock, generation)
+    while (block := shared.claim(CLAIMED)) is not None:
+        shared.complete(block, inference.count_correct(blocks[block], shared.params))

@@ -16,7 +16,7 @@ Layout, chosen for speed (the setups see the same inputs):
 * inputs may leave out pixel columns that are zero in every row (``forward_active``,
   ``backward_active``, and the inference blocks): exact, those products are zero;
 * inference-only snapshots (``evaluation_snapshot``) run sigmoid layers as a bare tanh with
-  the affine parts folded into the weights; :mod:`vgtui.core.inference` runs them.
+  the affine parts folded into the weights; :mod:`vgtui.core.inference` folds and runs them.
 
 Forward: u = a @ W + b, a' = f(u) on hidden layers, softmax on the last layer.
 Backward (softmax + cross-entropy): d_logits = (p - onehot) / batch;
@@ -33,7 +33,7 @@ import numpy as np
 
 from vgtui.core.activations import Activation, get_activation
 from vgtui.core.config import SetupSpec
-from vgtui.core.inference import InferenceEngine, InferenceParameters
+from vgtui.core.inference import InferenceParameters, inference_snapshot
 
 
 def init_scale(spec: SetupSpec, fan_in: int) -> float:
@@ -68,7 +68,7 @@ class Parameters:
 
 
 @dataclass
-class _Buffers:
+class TrainingBuffers:
     """Work arrays for one batch size, reused step after step."""
 
     inputs: np.ndarray  # (rows, inputs + 1) input rows with a trailing column of ones
@@ -130,6 +130,7 @@ class NetworkBank:
             )
         self.groups: tuple[ActivationGroup, ...] = tuple(groups)
         self._forwards = tuple(g.activation.forward for g in self.groups)
+        self.slot_activations = tuple(self.activations[s].name for s in self.slot_order)
 
         shapes: list[tuple[int, ...]] = [(n_in + 1, count * width)]
         for layer in range(1, self.num_layers):
@@ -161,9 +162,7 @@ class NetworkBank:
                 fan_in = self.layer_sizes[layer]
                 self.weight(s, layer)[...] = draws[layer] * init_scale(spec, fan_in)
         self.frozen = np.zeros(count, dtype=bool)  # indexed by slot
-        self._buffers: dict[int, _Buffers] = {}
-        slot_activations = [self.activations[s].name for s in self.slot_order]
-        self.inference = InferenceEngine(self.layer_sizes, slot_activations, self.dtype)
+        self._buffers: dict[int, TrainingBuffers] = {}
 
     def _views(self, flat: np.ndarray) -> Parameters:
         """The parameter layout over a flat array."""
@@ -175,35 +174,15 @@ class NetworkBank:
         unused = np.empty((0, 0, 0), dtype=flat.dtype)
         return Parameters(flat, views[0], [unused, *views[1::2]], [unused, *views[2::2]])
 
-    def snapshot(self) -> Parameters:
-        """A copy of the current parameters (for evaluating while training goes on)."""
-        return self._views(self._params.copy())
-
     def evaluation_snapshot(self) -> InferenceParameters:
-        """A copy of the current parameters for inference only, in which sigmoid layers run
-        as a bare tanh: sigmoid(u) = (1 + tanh(u / 2)) / 2, so the halving of u moves into
-        the weights feeding the layer and the affine map of tanh into the layer after it.
-        Same function, one element-wise pass instead of four."""
-        params = self.snapshot()
-        last = self.num_layers - 1
-        for group in self.groups:
-            if group.activation.name != "sigmoid":
-                continue
-            params.first_layer[:, group.cols] *= 0.5
-            for layer in range(1, self.num_layers):
-                weights = params.weights[layer][group.slots]
-                biases = params.biases[layer][group.slots]
-                # Input side: (1 + t) / 2 @ W + b == t @ (W / 2) + (b + column sums of W / 2).
-                biases += 0.5 * weights.sum(axis=1)
-                weights *= 0.5
-                if layer < last:  # output side: this layer's pre-activation, halved
-                    weights *= 0.5
-                    biases *= 0.5
-        unused = np.empty((0, 0, 0), dtype=self.dtype)
-        return InferenceParameters(
+        """A copy of the current parameters for inference only (sigmoid folded into tanh)."""
+        params = self.params
+        return inference_snapshot(
+            self.layer_sizes,
+            self.slot_activations,
             params.first_layer,
-            (unused, *(np.ascontiguousarray(w.transpose(0, 2, 1)) for w in params.weights[1:])),
-            (unused, *(b[:, :, None].copy() for b in params.biases[1:])),
+            params.weights,
+            params.biases,
         )
 
     # -- shape helpers -------------------------------------------------------------------------
@@ -253,7 +232,7 @@ class NetworkBank:
         """Whether a setup has been frozen (after divergence)."""
         return bool(self.frozen[self.slot_of[setup]])
 
-    def buffers(self, rows: int) -> _Buffers:
+    def buffers(self, rows: int) -> TrainingBuffers:
         """The work arrays for batches of ``rows`` rows (allocated on first use)."""
         buffers = self._buffers.get(rows)
         if buffers is None:
@@ -270,7 +249,7 @@ class NetworkBank:
                 pre.append(np.empty((count, rows, n), dtype=dtype))
                 post.append(np.empty((count, rows, n), dtype=dtype))
                 back.append(np.empty((count, rows, self.layer_sizes[layer]), dtype=dtype))
-            buffers = _Buffers(
+            buffers = TrainingBuffers(
                 inputs=inputs,
                 first_pre=first_pre,
                 first_post=first_post,
@@ -294,7 +273,7 @@ class NetworkBank:
         return per_slot if self._identity_order else per_slot[self.slot_of]
 
     # -- forward ---------------------------------------------------------------------------------
-    def _forward_from(self, buffers: _Buffers) -> np.ndarray:
+    def _forward_from(self, buffers: TrainingBuffers) -> np.ndarray:
         """Layers 2..L given the layer-1 pre-activations in ``buffers.first_pre``; returns the
         logits per slot, shape (setups, rows, classes)."""
         params, forwards = self.params, self._forwards
@@ -315,7 +294,7 @@ class NetworkBank:
         logits += params.biases[last][:, None, :]
         return logits
 
-    def forward_prepared(self, buffers: _Buffers) -> np.ndarray:
+    def forward_prepared(self, buffers: TrainingBuffers) -> np.ndarray:
         """Logits per slot, shape (setups, rows, classes), of ``buffers.inputs``."""
         np.matmul(buffers.inputs, self.first_layer, out=buffers.first_pre)
         return self._forward_from(buffers)
@@ -326,10 +305,6 @@ class NetworkBank:
         buffers.inputs[:, :-1] = inputs
         return self._to_setup_order(self.forward_prepared(buffers))
 
-    def predict(self, inputs: np.ndarray) -> np.ndarray:
-        """Predicted class per setup and row, shape (setups, rows)."""
-        return self.forward(inputs).argmax(axis=2)
-
     # -- backward --------------------------------------------------------------------------------
     def backward(self, inputs: np.ndarray, labels: np.ndarray) -> np.ndarray:
         """Forward and backward pass; fills the gradient arrays and returns each setup's loss."""
@@ -337,13 +312,15 @@ class NetworkBank:
         buffers.inputs[:, :-1] = inputs
         return self._to_setup_order(self.backward_prepared(buffers, labels))
 
-    def backward_prepared(self, buffers: _Buffers, labels: np.ndarray) -> np.ndarray:
+    def backward_prepared(self, buffers: TrainingBuffers, labels: np.ndarray) -> np.ndarray:
         """:meth:`backward` of ``buffers.inputs``; returns the losses per slot."""
         losses = self._backpropagate(buffers, labels, self.forward_prepared(buffers))
         np.matmul(buffers.inputs.T, buffers.first_pre, out=self.first_layer_grad)
         return losses
 
-    def forward_active(self, buffers: _Buffers, inputs: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    def forward_active(
+        self, buffers: TrainingBuffers, inputs: np.ndarray, rows: np.ndarray
+    ) -> np.ndarray:
         """Logits per slot of ``inputs`` that hold only some input columns and the ones column,
         ``rows`` being the matching rows of :attr:`first_layer` (the last one its bias row).
         The columns left out must be zero in every input row: the result is then that of the
@@ -354,7 +331,7 @@ class NetworkBank:
         return self._forward_from(buffers)
 
     def backward_active(
-        self, buffers: _Buffers, inputs: np.ndarray, rows: np.ndarray, labels: np.ndarray
+        self, buffers: TrainingBuffers, inputs: np.ndarray, rows: np.ndarray, labels: np.ndarray
     ) -> np.ndarray:
         """:meth:`backward` for ``inputs`` as in :meth:`forward_active`; the first-layer
         gradient is exactly zero in the rows left out. Returns the losses per slot."""
@@ -366,7 +343,7 @@ class NetworkBank:
         return losses
 
     def _backpropagate(
-        self, buffers: _Buffers, labels: np.ndarray, logits: np.ndarray
+        self, buffers: TrainingBuffers, labels: np.ndarray, logits: np.ndarray
     ) -> np.ndarray:
         """Softmax cross-entropy losses per slot; gradients of layers 2..L and the layer-1
         deltas (left in ``buffers.first_pre``) of every slot."""

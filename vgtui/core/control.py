@@ -1,0 +1,88 @@
+"""Pause, resume, single-step and cancel a training loop from another thread."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+
+class RunControl:
+    """Thread-safe pause / resume / step / cancel for :meth:`Trainer.run`."""
+
+    def __init__(self, paused: bool = False) -> None:
+        self._condition = threading.Condition()
+        self._paused = paused
+        self._cancelled = False
+        self._interval = 1
+        self._pending_intervals = 0  # step requests not yet turned into a target iteration
+        self._run_until = 0  # while paused, run while the iteration is below this
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled
+
+    def pause(self) -> None:
+        with self._condition:
+            self._paused = True
+            self._clear_steps()
+
+    def resume(self) -> None:
+        with self._condition:
+            self._paused = False
+            self._clear_steps()
+            self._condition.notify_all()
+
+    def _clear_steps(self) -> None:
+        self._pending_intervals = 0
+        self._run_until = 0
+
+    def step_interval(self, every: int) -> None:
+        """Run to the next multiple of ``every`` iterations, then pause; each further call
+        before that adds one more interval. The target is fixed by the trainer's thread from
+        its own iteration count, so a request made while running never overshoots."""
+        with self._condition:
+            self._paused = True
+            if self._run_until:
+                self._run_until += every
+            else:
+                self._interval = every
+                self._pending_intervals += 1
+            self._condition.notify_all()
+
+    def cancel(self) -> None:
+        with self._condition:
+            self._cancelled = True
+            self._condition.notify_all()
+
+    def wait_to_proceed(
+        self, before_waiting: Callable[[], None] | None = None, iteration: int | None = None
+    ) -> bool:
+        """Block while paused; False once cancelled, True when one iteration may run.
+        ``iteration`` is the number of iterations done (needed by :meth:`step_interval`);
+        ``before_waiting`` is called (without the lock held) once before blocking."""
+        if before_waiting is not None:
+            with self._condition:
+                must_wait = not self._may_run(iteration) and not self._cancelled
+            if must_wait:
+                before_waiting()
+        with self._condition:
+            while not self._may_run(iteration) and not self._cancelled:
+                self._condition.wait()
+            return not self._cancelled
+
+    def _may_run(self, iteration: int | None) -> bool:
+        """Whether one more iteration may run (call with the lock held)."""
+        if not self._paused:
+            return True
+        if iteration is None:
+            return False
+        if self._pending_intervals:
+            self._run_until = (iteration // self._interval + self._pending_intervals) * (
+                self._interval
+            )
+            self._pending_intervals = 0
+        return iteration < self._run_until

@@ -1,0 +1,132 @@
+"""One training run from start to summary: trainer, run control and run folder.
+
+The command line, the app and (later) sweep workers all drive this same object. It assumes no
+terminal, no UI and no particular process or thread: records go to a callback, control calls
+may come from any thread, and the run folder is complete however :meth:`Run.execute` ends.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from vgtui.core.config import RunConfig
+from vgtui.core.control import RunControl
+from vgtui.core.data import Dataset
+from vgtui.core.evaluator import Evaluator
+from vgtui.core.records import MetricRecord
+from vgtui.core.results import RunWriter, SetupSummary
+from vgtui.core.trainer import Trainer
+from vgtui.core.vocabulary import RunStatus
+
+OnRecords = Callable[[Sequence[MetricRecord]], None]
+
+
+class Run:
+    """A run of ``config`` on ``dataset`` that writes ``out_root/<timestamp>-<preset>/``.
+
+    Building it creates the run folder (OSError if it cannot). :meth:`execute` trains until
+    done or stopped; every other method may be called from another thread meanwhile."""
+
+    def __init__(
+        self,
+        config: RunConfig,
+        dataset: Dataset,
+        out_root: Path | str,
+        *,
+        paused: bool = False,
+        evaluator: Evaluator | None = None,
+    ) -> None:
+        self.config = config
+        self.dataset_name = dataset.name
+        self.control = RunControl(paused=paused)
+        self.trainer = Trainer(
+            config, dataset, np.random.default_rng(config.seed), evaluator=evaluator
+        )
+        try:
+            self.writer = RunWriter(out_root, config, dataset.name)
+        except BaseException:
+            self.trainer.close()
+            raise
+        self.status: RunStatus | None = None
+        self.summaries: list[SetupSummary] = []
+        self.wall_seconds = 0.0
+        self.finished = threading.Event()
+        self._stop_status = RunStatus.INTERRUPTED
+        self._flush_requested = threading.Event()
+
+    @property
+    def path(self) -> Path:
+        return self.writer.path
+
+    @property
+    def records(self) -> list[MetricRecord]:
+        """Every record so far (read it from the thread that executes, or once finished)."""
+        return self.writer.records
+
+    @property
+    def iteration(self) -> int:
+        return self.trainer.iteration
+
+    @property
+    def total_iterations(self) -> int:
+        return self.config.iterations
+
+    @property
+    def seconds(self) -> float:
+        """Compute time so far, pauses excluded."""
+        return self.trainer.seconds
+
+    # -- control, from any thread -----------------------------------------------------------------
+    def pause(self) -> None:
+        self.control.pause()
+
+    def resume(self) -> None:
+        self.control.resume()
+
+    def step(self) -> None:
+        """Run to the next evaluation point, then pause; repeated calls queue up."""
+        self.control.step_interval(self.config.eval_every)
+
+    def stop(self, status: RunStatus = RunStatus.INTERRUPTED) -> None:
+        """Stop after the current iteration; the run ends as ``status``."""
+        self._stop_status = status
+        self.control.cancel()
+
+    def request_flush(self) -> None:
+        """Write metrics.csv with the next records instead of waiting for the usual interval."""
+        self._flush_requested.set()
+
+    # -- the run itself ---------------------------------------------------------------------------
+    def execute(self, on_records: OnRecords | None = None) -> RunStatus:
+        """Train until done or stopped, keeping the run folder up to date, and return how the
+        run ended. Each batch of records is saved, then handed to ``on_records`` (on this
+        thread). Whatever happens (Ctrl-C, a closed pipe, an error in ``on_records``), the
+        helpers are stopped and summary.json is written before the exception goes on."""
+        started = time.perf_counter()
+
+        def deliver(records: Sequence[MetricRecord]) -> None:
+            self.writer.add(records)
+            if self._flush_requested.is_set():
+                self._flush_requested.clear()
+                self.writer.flush()
+            if on_records is not None:
+                on_records(records)
+
+        status = RunStatus.INTERRUPTED
+        try:
+            self.trainer.run(deliver, self.control)
+            status = RunStatus.DONE if self.trainer.done else self._stop_status
+        finally:
+            self.status = status
+            try:
+                self.trainer.close()
+                self.wall_seconds = time.perf_counter() - started
+                self.summaries = self.writer.finish(status, self.wall_seconds)
+            finally:
+                self.finished.set()
+        return status

@@ -1,0 +1,49 @@
+"""The closed vocabularies of vgtui: every status a setup, a run or the monitor can be in.
+
+One enum per concept, each member a plain string (so it goes into JSON and CSV unchanged and
+compares equal to the text read back from a run folder).
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class Name(str, Enum):
+    """A member of a closed vocabulary that reads and formats as its text."""
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec)
+
+
+class SetupStatus(Name):
+    """How one setup stands: training normally, diverged (frozen), or nothing recorded yet."""
+
+    OK = "ok"
+    DIVERGED = "diverged"
+    NO_DATA = "no data"
+
+
+class RunStatus(Name):
+    """How a run ended: all iterations done, stopped by the user (x), interrupted (Ctrl-C, a
+    signal, quitting mid-run, a closed pipe), or failed with an error."""
+
+    DONE = "done"
+    STOPPED = "stopped"
+    INTERRUPTED = "interrupted"
+    FAILED = "failed"
+
+
+class RunPhase(Name):
+    """Where the monitor's current run is before it ends (then it shows a :class:`RunStatus`)."""
+
+    READY = "ready"
+    RUNNING = "running"
+    PAUSED = "paused"
+    STOPPING = "stopping"
+
+
+ACTIVE_PHASES = (RunPhase.RUNNING, RunPhase.PAUSED, RunPhase.STOPPING)
