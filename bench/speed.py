@@ -42,7 +42,9 @@ sys.path.insert(0, str(BENCH_DIR))
 from vgtui.core.blas import blas_threads, limit_blas_threads  # noqa: E402
 from vgtui.core.config import RunConfig  # noqa: E402
 from vgtui.core.data import NUM_CLASSES, PIXELS, load_bundled  # noqa: E402
-from vgtui.core.trainer import TEST_BLOCK_ROWS, Trainer, available_cores, evaluation_blocks  # noqa: E402
+from vgtui.core.eval_blocks import TEST_BLOCK_ROWS, evaluation_blocks  # noqa: E402
+from vgtui.core.evaluator import available_cores  # noqa: E402
+from vgtui.core.trainer import Trainer  # noqa: E402
 
 PEAK_SIZES = (2048, 3072)
 PEAK_REPEATS = 7
@@ -115,6 +117,7 @@ def vgtui_executed_eval_flops(config: RunConfig) -> float:
 
 # -- workers (each runs in its own process) ----------------------------------------------------
 def worker_vgtui(repeats: int) -> dict:
+    limit_blas_threads(1)  # the entry points' policy (vgtui.core.blas)
     data = load_bundled()
     seconds, accuracy, helper_peaks, helpers = [], {}, [0.0], 0
     for _ in range(repeats):
@@ -124,7 +127,7 @@ def worker_vgtui(repeats: int) -> dict:
         trainer.run(records.extend)
         seconds.append(time.perf_counter() - started)
         accuracy = {r.setup: r.test_accuracy for r in records[-len(RunConfig().setups) :]}
-        pids = [process.pid for process in trainer._evaluations._processes]  # noqa: SLF001
+        pids = getattr(trainer.evaluator, "helper_pids", [])
         helpers = len(pids)
         helper_peaks.append(sum(process_peak_rss_mb(pid) for pid in pids))
         trainer.close()
@@ -136,7 +139,7 @@ def worker_vgtui(repeats: int) -> dict:
         "peak_rss_own_mb": own,
         "peak_rss_helpers_mb": max(helper_peaks),
         "blas_threads": blas_threads(),
-        "lanes": trainer.lanes,
+        "lanes": 1 + helpers,
         "helpers": helpers,
     }
 
