@@ -1,11 +1,17 @@
-"""Shared fixtures: the bundled MNIST, loaded once per test session, and the BLAS policy."""
+"""Shared fixtures: the bundled MNIST (loaded once per session), small MNIST-format datasets
+written to disk, and the BLAS policy."""
 
 from __future__ import annotations
 
+import gzip
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
 import pytest
 
 from vgtui.core.blas import limit_blas_threads
-from vgtui.core.data import Dataset, load_bundled
+from vgtui.core.data import IMAGE_MAGIC, LABEL_MAGIC, Dataset, load_bundled
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -23,3 +29,40 @@ def single_threaded_blas():
 def mnist() -> Dataset:
     """The real MNIST shipped with vgtui."""
     return load_bundled()
+
+
+def _idx_bytes(array: np.ndarray, magic: int) -> bytes:
+    header = magic.to_bytes(4, "big") + b"".join(d.to_bytes(4, "big") for d in array.shape)
+    return header + array.astype(np.uint8).tobytes()
+
+
+def _write_dataset(folder: Path, train: int = 30, test: int = 12, compress: bool = True) -> Path:
+    """A small MNIST-format dataset with random pixels and labels."""
+    rng = np.random.default_rng(1)
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {
+        "train-images-idx3-ubyte": (rng.integers(0, 256, (train, 28, 28)), IMAGE_MAGIC),
+        "train-labels-idx1-ubyte": (rng.integers(0, 10, train), LABEL_MAGIC),
+        "t10k-images-idx3-ubyte": (rng.integers(0, 256, (test, 28, 28)), IMAGE_MAGIC),
+        "t10k-labels-idx1-ubyte": (rng.integers(0, 10, test), LABEL_MAGIC),
+    }
+    for stem, (array, magic) in files.items():
+        payload = _idx_bytes(array, magic)
+        if compress:
+            (folder / f"{stem}.gz").write_bytes(gzip.compress(payload))
+        else:
+            (folder / stem).write_bytes(payload)
+    return folder
+
+
+@pytest.fixture
+def write_dataset() -> Callable[..., Path]:
+    """``write_dataset(folder, train=30, test=12, compress=True)``: a small MNIST-format
+    dataset with random pixels and labels written to ``folder``."""
+    return _write_dataset
+
+
+@pytest.fixture
+def idx_bytes() -> Callable[[np.ndarray, int], bytes]:
+    """``idx_bytes(array, magic)``: ``array`` encoded as an IDX file."""
+    return _idx_bytes

@@ -131,3 +131,13 @@ def test_statuses_are_spelled_only_in_the_vocabulary():
                 value = node.value.value
                 if value in STATUS_WORDS:
                     raise AssertionError(f"{path.name}:{node.lineno} names status {value!r}")
+
+
+def test_tests_share_fixtures_not_each_other():
+    """Test modules import no other test module: shared data lives in conftest.py fixtures."""
+    tests_root = Path(__file__).resolve().parents[1]
+    for path in tests_root.rglob("test_*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                last = node.module.rsplit(".", 1)[-1]
+                assert not last.startswith("test_"), f"{path.name} imports {node.module}"

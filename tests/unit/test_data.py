@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import pickle
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -26,30 +25,6 @@ TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
 
 
-def idx_bytes(array: np.ndarray, magic: int) -> bytes:
-    header = magic.to_bytes(4, "big") + b"".join(d.to_bytes(4, "big") for d in array.shape)
-    return header + array.astype(np.uint8).tobytes()
-
-
-def write_dataset(folder: Path, train: int = 30, test: int = 12, compress: bool = True) -> Path:
-    """A small MNIST-format dataset with random pixels and labels."""
-    rng = np.random.default_rng(1)
-    folder.mkdir(parents=True, exist_ok=True)
-    files = {
-        "train-images-idx3-ubyte": (rng.integers(0, 256, (train, 28, 28)), IMAGE_MAGIC),
-        "train-labels-idx1-ubyte": (rng.integers(0, 10, train), LABEL_MAGIC),
-        "t10k-images-idx3-ubyte": (rng.integers(0, 256, (test, 28, 28)), IMAGE_MAGIC),
-        "t10k-labels-idx1-ubyte": (rng.integers(0, 10, test), LABEL_MAGIC),
-    }
-    for stem, (array, magic) in files.items():
-        payload = idx_bytes(array, magic)
-        if compress:
-            (folder / f"{stem}.gz").write_bytes(gzip.compress(payload))
-        else:
-            (folder / stem).write_bytes(payload)
-    return folder
-
-
 def test_bundled_mnist_is_the_canonical_dataset(mnist):
     assert mnist.train_images.shape == (60000, 784)
     assert mnist.test_images.shape == (10000, 784)
@@ -68,7 +43,7 @@ def test_bundled_files_match_their_checksums():
 
 
 @pytest.mark.parametrize("compress", [True, False])
-def test_idx_folder_round_trip(tmp_path, compress):
+def test_idx_folder_round_trip(tmp_path, compress, write_dataset):
     folder = write_dataset(tmp_path / "set", compress=compress)
     dataset = load_idx_dir(folder)
     assert dataset.train_images.shape == (30, 784)
@@ -78,7 +53,7 @@ def test_idx_folder_round_trip(tmp_path, compress):
     assert dataset.train_labels.tolist() == list(raw((folder / stem).read_bytes())[8:])
 
 
-def test_bad_magic_is_named(tmp_path):
+def test_bad_magic_is_named(tmp_path, write_dataset):
     folder = write_dataset(tmp_path / "set")
     path = folder / "t10k-labels-idx1-ubyte.gz"
     payload = bytearray(gzip.decompress(path.read_bytes()))
@@ -88,7 +63,7 @@ def test_bad_magic_is_named(tmp_path):
         load_idx_dir(folder)
 
 
-def test_truncated_images_are_reported(tmp_path):
+def test_truncated_images_are_reported(tmp_path, write_dataset):
     folder = write_dataset(tmp_path / "set")
     path = folder / "train-images-idx3-ubyte.gz"
     payload = gzip.decompress(path.read_bytes())
@@ -97,7 +72,7 @@ def test_truncated_images_are_reported(tmp_path):
         load_idx_dir(folder)
 
 
-def test_truncated_gzip_stream_is_reported(tmp_path):
+def test_truncated_gzip_stream_is_reported(tmp_path, write_dataset):
     folder = write_dataset(tmp_path / "set")
     path = folder / "train-images-idx3-ubyte.gz"
     path.write_bytes(path.read_bytes()[:200])
@@ -105,7 +80,7 @@ def test_truncated_gzip_stream_is_reported(tmp_path):
         load_idx_dir(folder)
 
 
-def test_count_mismatch_is_reported(tmp_path):
+def test_count_mismatch_is_reported(tmp_path, write_dataset, idx_bytes):
     folder = write_dataset(tmp_path / "set")
     labels = np.zeros(29, dtype=np.uint8)
     (folder / "train-labels-idx1-ubyte.gz").write_bytes(
@@ -115,7 +90,7 @@ def test_count_mismatch_is_reported(tmp_path):
         load_idx_dir(folder)
 
 
-def test_labels_outside_range_are_reported(tmp_path):
+def test_labels_outside_range_are_reported(tmp_path, write_dataset, idx_bytes):
     folder = write_dataset(tmp_path / "set")
     labels = np.full(12, 11, dtype=np.uint8)
     (folder / "t10k-labels-idx1-ubyte.gz").write_bytes(
@@ -125,14 +100,14 @@ def test_labels_outside_range_are_reported(tmp_path):
         load_idx_dir(folder)
 
 
-def test_wrong_image_size_is_reported(tmp_path):
+def test_wrong_image_size_is_reported(tmp_path, idx_bytes):
     path = tmp_path / "images"
     path.write_bytes(idx_bytes(np.zeros((2, 27, 27)), IMAGE_MAGIC))
     with pytest.raises(DataError, match=r"27x27, expected 28x28"):
         read_idx(path, IMAGE_MAGIC)
 
 
-def test_missing_file_is_named(tmp_path):
+def test_missing_file_is_named(tmp_path, write_dataset):
     folder = write_dataset(tmp_path / "set")
     (folder / "t10k-images-idx3-ubyte.gz").unlink()
     with pytest.raises(DataError, match=r"t10k-images-idx3-ubyte.gz: missing file"):

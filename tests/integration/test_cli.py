@@ -14,8 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_data import write_dataset
-
 VGTUI = [sys.executable, "-m", "vgtui"]
 
 
@@ -62,7 +60,7 @@ def test_bad_arguments_fail_in_one_line_before_any_work(tmp_path, args, message)
     assert not (tmp_path / "runs").exists()
 
 
-def test_bad_data_fails_in_one_line(tmp_path):
+def test_bad_data_fails_in_one_line(tmp_path, write_dataset):
     folder = write_dataset(tmp_path / "set")
     (folder / "train-labels-idx1-ubyte.gz").write_bytes(b"\x1f\x8bbroken")
     result = run_cli("--no-ui", "--data-dir", str(folder), "--out", str(tmp_path / "runs"))
@@ -168,7 +166,7 @@ def test_unwritable_output_folder_is_one_line(tmp_path):
     assert len(result.stderr.strip().splitlines()) == 1 and "run folder" in result.stderr
 
 
-def test_other_mnist_format_folder(tmp_path):
+def test_other_mnist_format_folder(tmp_path, write_dataset):
     folder = write_dataset(tmp_path / "set", train=120, test=40, compress=False)
     result = run_cli(
         "--no-ui", "--data-dir", str(folder), "--iters", "10", "--out", str(tmp_path / "runs")
