@@ -274,4 +274,4 @@ RUN_OPTIONS: tuple[Option, ...] = (
         check=lambda value: None,
     ),
 )
-"""Every RunConfig field, in the order the sidebar shows them."""
+"""Every RunConfig field once, in the order of the command line's help."""

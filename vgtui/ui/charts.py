@@ -9,6 +9,7 @@ from rich.text import Text
 from textual.app import RenderResult
 from textual_plotext import PlotextPlot
 
+from vgtui.core.results import format_number
 from vgtui.ui.history import RunHistory, SetupSeries
 
 TRAIN_MARKER = "dot"
@@ -19,10 +20,6 @@ COMPACT_ACCURACY_TICKS = [0, 0.5, 1.0]
 COMPACT_CHART_HEIGHT = 14
 MONO_MARKERS = ("braille", "dot", "+", "x", "o", "*", "#", "%")
 """Under NO_COLOR the curves of one chart differ by marker instead of colour."""
-
-
-def percent(value: float) -> str:
-    return "-" if math.isnan(value) else f"{value:.2f}"
 
 
 def grid_columns(count: int) -> int:
@@ -116,7 +113,8 @@ class AccuracyChart(SetupChart, AccuracyAxis):
             return [f"{series.setup}  DIVERGED at {series.diverged_at}", f"{series.setup} DIVERGED"]
         if not series.iterations:
             return [series.setup]
-        train, test = percent(series.latest_train), percent(series.latest_test)
+        train = format_number(series.latest_train, ".2f")
+        test = format_number(series.latest_test, ".2f")
         return [
             f"{series.setup}  train {train}  test {test}",
             f"{series.setup}  tr {train} te {test}",

@@ -6,7 +6,8 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from vgtui.core.records import STATUS_DIVERGED, MetricRecord
+from vgtui.core.records import MetricRecord
+from vgtui.core.vocabulary import SetupStatus
 
 
 @dataclass
@@ -21,7 +22,7 @@ class SetupSeries:
     diverged_at: int | None = None
 
     def add(self, record: MetricRecord) -> None:
-        if record.status == STATUS_DIVERGED:
+        if record.status == SetupStatus.DIVERGED:
             self.diverged_at = record.iteration
             return
         self.iterations.append(record.iteration)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from textual import on
@@ -16,14 +15,19 @@ from textual.widgets.selection_list import Selection
 
 from vgtui.core.config import (
     DEFAULT_SETUPS,
+    RUN_OPTIONS,
     ConfigError,
+    Option,
     RunConfig,
     SetupSpec,
-    parse_hidden,
-    parse_int,
-    parse_learning_rate,
     parse_setup,
 )
+
+TEXT_OPTIONS = tuple(option for option in RUN_OPTIONS if option.kind == "text")
+SWITCH_OPTIONS = tuple(option for option in RUN_OPTIONS if option.kind == "switch")
+(SETUPS_OPTION,) = (option for option in RUN_OPTIONS if option.kind == "setups")
+"""The sidebar shows the text options (inputs), then the switches (checkboxes), then the
+setups (a selection list and a field to add one)."""
 
 
 class ParserValidator(Validator):
@@ -41,45 +45,9 @@ class ParserValidator(Validator):
         return self.success()
 
 
-@dataclass(frozen=True)
-class FieldSpec:
-    """One editable hyper-parameter: its config attribute, label and parser."""
-
-    key: str
-    label: str
-    parse: Callable[[str], Any]
-    show: Callable[[RunConfig], str]
-
-
-FIELDS: tuple[FieldSpec, ...] = (
-    FieldSpec(
-        "iterations",
-        "iterations",
-        lambda t: parse_int("iterations", t),
-        lambda c: str(c.iterations),
-    ),
-    FieldSpec(
-        "batch_size",
-        "batch size",
-        lambda t: parse_int("batch size", t),
-        lambda c: str(c.batch_size),
-    ),
-    FieldSpec(
-        "learning_rate", "learning rate", parse_learning_rate, lambda c: f"{c.learning_rate:g}"
-    ),
-    FieldSpec("hidden", "hidden sizes", parse_hidden, lambda c: ",".join(map(str, c.hidden))),
-    FieldSpec(
-        "eval_every",
-        "eval interval",
-        lambda t: parse_int("eval interval", t),
-        lambda c: str(c.eval_every),
-    ),
-    FieldSpec("seed", "seed", lambda t: parse_int("seed", t, minimum=0), lambda c: str(c.seed)),
-)
-
-
 class ConfigSidebar(VerticalScroll):
-    """Edits a :class:`RunConfig`; :meth:`read_config` returns it or raises ConfigError."""
+    """Edits a :class:`RunConfig`, one field per option of RUN_OPTIONS; :meth:`read_config`
+    returns it or raises ConfigError."""
 
     class Edited(Message):
         """A field changed; the app may show that the next run differs."""
@@ -94,21 +62,25 @@ class ConfigSidebar(VerticalScroll):
 
     def compose(self) -> ComposeResult:
         yield Static("config", classes="sidebar-title")
-        for spec in FIELDS:
+        for option in TEXT_OPTIONS:
             with Horizontal(classes="field-row"):
-                yield Label(spec.label, classes="field-label")
+                yield Label(option.label, classes="field-label")
                 yield Input(
-                    spec.show(self.initial),
-                    id=f"field-{spec.key}",
-                    validators=[ParserValidator(spec.parse)],
+                    self.shown(option),
+                    id=f"field-{option.key}",
+                    validators=[ParserValidator(option.read)],
                     validate_on=["changed", "submitted"],
                     compact=True,
                 )
-            yield Static("", id=f"error-{spec.key}", classes="field-error")
-        yield Checkbox(
-            "notebook gradient", self.initial.notebook_grad, id="field-notebook_grad", compact=True
-        )
-        yield Static("setups", classes="sidebar-title")
+            yield Static("", id=f"error-{option.key}", classes="field-error")
+        for option in SWITCH_OPTIONS:
+            yield Checkbox(
+                option.label,
+                getattr(self.initial, option.key),
+                id=f"field-{option.key}",
+                compact=True,
+            )
+        yield Static(SETUPS_OPTION.label, classes="sidebar-title")
         chosen = set(self.initial.setup_names)
         yield SelectionList[str](
             *(Selection(name, name, name in chosen) for name in self.setups),
@@ -127,9 +99,13 @@ class ConfigSidebar(VerticalScroll):
         yield Static("", id="error-custom", classes="field-error")
         yield Static("", id="config-note", classes="config-note")
 
+    def shown(self, option: Option) -> str:
+        """The initial text of ``option``'s field."""
+        return option.show(getattr(self.initial, option.key))
+
     def on_mount(self) -> None:
-        for spec in FIELDS:
-            self.query_one(f"#field-{spec.key}", Input).validate(spec.show(self.initial))
+        for option in TEXT_OPTIONS:
+            self.query_one(f"#field-{option.key}", Input).validate(self.shown(option))
 
     @on(Input.Changed)
     def show_reason(self, event: Input.Changed) -> None:
@@ -183,16 +159,13 @@ class ConfigSidebar(VerticalScroll):
     def read_config(self) -> RunConfig:
         """The config the fields describe; raises ConfigError with the first problem."""
         values: dict[str, Any] = {}
-        for spec in FIELDS:
-            field = self.query_one(f"#field-{spec.key}", Input)
-            values[spec.key] = spec.parse(field.value)
+        for option in TEXT_OPTIONS:
+            values[option.key] = option.read(self.query_one(f"#field-{option.key}", Input).value)
+        for option in SWITCH_OPTIONS:
+            values[option.key] = self.query_one(f"#field-{option.key}", Checkbox).value
         chosen = set(self.query_one("#setups", SelectionList).selected)
         selected = [name for name in self.setups if name in chosen]  # in list order
-        config = RunConfig(
-            **values,
-            setups=tuple(self.setups[name] for name in selected),
-            notebook_grad=self.query_one("#field-notebook_grad", Checkbox).value,
-        )
+        config = RunConfig(**values, setups=tuple(self.setups[name] for name in selected))
         return config.validate(train_size=self.train_size)
 
     def set_note(self, text: str) -> None:

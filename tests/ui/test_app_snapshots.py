@@ -10,7 +10,7 @@ from __future__ import annotations
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-from tests.apptools import SHORT, FixedClockApp, wait_for_state
+from tests.ui.apptools import SHORT, FixedClockApp, wait_for_state
 
 
 async def finish_short_run(pilot: Pilot) -> None:

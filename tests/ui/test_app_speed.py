@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 
 from vgtui.core.config import RunConfig
-from vgtui.core.results import RUN_DONE, RunWriter
+from vgtui.core.results import RunWriter
 from vgtui.core.trainer import Trainer
+from vgtui.core.vocabulary import RunStatus
 from vgtui.ui.app import VgtuiApp
 
 pytestmark = pytest.mark.skipif(
@@ -32,12 +33,12 @@ def headless_seconds(dataset, out_root) -> float:
     trainer = Trainer(FULL, dataset, np.random.default_rng(FULL.seed))
     started = time.perf_counter()
     trainer.run(writer.add)
-    writer.finish(RUN_DONE, time.perf_counter() - started)
+    writer.finish(RunStatus.DONE, time.perf_counter() - started)
     return time.perf_counter() - started
 
 
 async def app_seconds(dataset, out_root, size=(160, 50)) -> float:
-    """The same run started with r in the app, timed the same way (by its RunSession),
+    """The same run started with r in the app, timed the same way (by its Run),
     while the app draws the charts and the header."""
     app = VgtuiApp(FULL, dataset, out_root)
     async with app.run_test(size=size) as pilot:
@@ -46,8 +47,8 @@ async def app_seconds(dataset, out_root, size=(160, 50)) -> float:
         while app.run_state != "done":  # plain sleeps: Pilot's pause would add its own work
             await asyncio.sleep(0.2)
         await pilot.press("q")
-    assert app.session.status == RUN_DONE
-    return app.session.wall_seconds
+    assert app.current_run.status == RunStatus.DONE
+    return app.current_run.wall_seconds
 
 
 async def test_full_run_in_the_app_is_at_most_15_percent_slower(mnist, tmp_path):
@@ -72,9 +73,9 @@ async def test_quit_mid_run_stops_within_half_a_second(mnist, tmp_path):
             await asyncio.sleep(0.05)
         started = time.perf_counter()
         await pilot.press("q")
-        while not app.session.finished.is_set():
+        while not app.current_run.finished.is_set():
             await asyncio.sleep(0.01)
         stopped = time.perf_counter() - started
     print(f"\nquit mid-run: run folder saved {stopped * 1000:.0f} ms after q")
-    assert app.session.status == "interrupted"
+    assert app.current_run.status == "interrupted"
     assert stopped <= 0.5

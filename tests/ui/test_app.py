@@ -5,9 +5,9 @@ from __future__ import annotations
 import csv
 import re
 
-from textual.widgets import Input, SelectionList
+from textual.widgets import DataTable, Input, SelectionList
 
-from tests.apptools import (
+from tests.ui.apptools import (
     DIVERGING,
     LONG,
     SHORT,
@@ -16,8 +16,10 @@ from tests.apptools import (
     wait_for_state,
     wait_until,
 )
-from vgtui.ui.app import HelpScreen, VgtuiApp
+from vgtui.core.results import SUMMARY_COLUMNS
+from vgtui.ui.app import VgtuiApp
 from vgtui.ui.charts import AccuracyChart, GradientChart, OverlayChart
+from vgtui.ui.help import HelpScreen
 from vgtui.ui.sidebar import ConfigSidebar
 
 
@@ -42,7 +44,7 @@ async def test_short_run_fills_charts_header_and_run_folder(mnist, tmp_path):
             assert f"{chart.series.latest_test:.2f}" in chart.title
         assert "DONE" in header_text(app)
         assert "iter 40/40" in header_text(app)
-        run_dir = app.session.path
+        run_dir = app.current_run.path
     assert run_dir.parent == tmp_path
     summary = read_summary(run_dir)
     assert summary["status"] == "done"
@@ -70,23 +72,23 @@ async def test_header_advances_while_running(mnist, tmp_path):
         assert "it/s" in header_text(app)
         await wait_until(pilot, lambda: header_iteration(app) > first, "header moves on")
         await pilot.press("q")
-    assert app.session.status == "interrupted"
+    assert app.current_run.status == "interrupted"
 
 
 async def test_pause_resume_step_and_stop(mnist, tmp_path):
     app = VgtuiApp(LONG, mnist, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("n")  # step from ready: start paused, run to the first evaluation
-        await wait_until(pilot, lambda: app.session.iteration == 10, "first step")
+        await wait_until(pilot, lambda: app.current_run.iteration == 10, "first step")
         await wait_until(pilot, lambda: len(app.history) == 4, "step records")
         assert app.run_state == "paused"
         await pilot.press("n")
         await wait_until(pilot, lambda: len(app.history) == 8, "second step records")
-        assert app.session.iteration == 20
+        assert app.current_run.iteration == 20
         assert app.history.last_iteration == 20
         await pilot.press("n", "n")  # presses queue up: two more evaluation intervals
         await wait_until(pilot, lambda: len(app.history) == 16, "queued step records")
-        assert app.session.iteration == 40
+        assert app.current_run.iteration == 40
         assert "PAUSED" in header_text(app)
 
         await pilot.press("p")  # resume
@@ -94,11 +96,11 @@ async def test_pause_resume_step_and_stop(mnist, tmp_path):
         await wait_until(pilot, lambda: app.history.last_iteration >= 60, "running again")
         await pilot.press("p")  # pause
         assert app.run_state == "paused"
-        await wait_until(pilot, lambda: app.session.control.paused, "paused control")
+        await wait_until(pilot, lambda: app.current_run.control.paused, "paused control")
         await pilot.pause(0.3)
-        held = app.session.iteration
+        held = app.current_run.iteration
         await pilot.pause(0.3)
-        assert app.session.iteration == held  # nothing runs while paused
+        assert app.current_run.iteration == held  # nothing runs while paused
 
         await pilot.press("x")  # stop keeps the results
         await wait_for_state(pilot, app, "stopped")
@@ -106,7 +108,7 @@ async def test_pause_resume_step_and_stop(mnist, tmp_path):
         kept = len(app.history)
         assert kept >= 24
         assert all(c.series.iterations for c in app.query(AccuracyChart))
-        summary = read_summary(app.session.path)
+        summary = read_summary(app.current_run.path)
         assert summary["status"] == "stopped"
         assert summary["iterations_done"] == app.history.last_iteration
 
@@ -130,7 +132,7 @@ async def test_invalid_sidebar_input_blocks_the_run_and_says_why(mnist, tmp_path
         await pilot.press("escape", "r")
         await pilot.pause()
         assert app.run_state == "ready"
-        assert app.session is None
+        assert app.current_run is None
         assert "iterations must be a whole number" in notifications(app)
         assert not list(tmp_path.iterdir())  # no run folder for a blocked run
 
@@ -151,7 +153,7 @@ async def test_invalid_sidebar_input_blocks_the_run_and_says_why(mnist, tmp_path
         setups.deselect_all()
         await pilot.press("escape", "r")
         await pilot.pause()
-        assert app.session is None
+        assert app.current_run is None
         assert "no setups selected" in notifications(app)
 
         custom = app.query_one("#custom-setup", Input)
@@ -177,13 +179,13 @@ async def test_quit_mid_run_stops_the_worker_and_saves(mnist, tmp_path):
         await pilot.press("r")
         await wait_until(pilot, lambda: len(app.history) >= 4, "records")
         await pilot.press("q")
-    session = app.session
-    assert session.finished.is_set()
-    assert session.status == "interrupted"
-    summary = read_summary(session.path)
+    run = app.current_run
+    assert run.finished.is_set()
+    assert run.status == "interrupted"
+    summary = read_summary(run.path)
     assert summary["status"] == "interrupted"
     assert 0 < summary["iterations_done"] < 2000
-    rows = list(csv.DictReader((session.path / "metrics.csv").open()))
+    rows = list(csv.DictReader((run.path / "metrics.csv").open()))
     assert len(rows) >= 4
 
 
@@ -192,14 +194,14 @@ async def test_restart_after_editing_replaces_the_charts(mnist, tmp_path):
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("r")
         await wait_for_state(pilot, app, "done")
-        first_path = app.session.path
+        first_path = app.current_run.path
         first_charts = list(app.query(AccuracyChart))
         assert len(first_charts) == 4
         await pilot.press("r")  # same setups: the chart widgets stay, their data is new
         await wait_for_state(pilot, app, "done")
         assert list(app.query(AccuracyChart)) == first_charts
         assert all(c.series.iterations == [10, 20, 30, 40] for c in first_charts)
-        second_path = app.session.path
+        second_path = app.current_run.path
         assert second_path != first_path
         setups = app.query_one("#setups", SelectionList)
         setups.deselect("sigmoid-gauss")
@@ -214,7 +216,7 @@ async def test_restart_after_editing_replaces_the_charts(mnist, tmp_path):
         assert all(c.series.iterations == [10, 20, 30] for c in charts)
         assert len(app.query(GradientChart)) == 2
         assert set(app.query_one(OverlayChart).history.series) == {"sigmoid-xavier", "relu-he"}
-        assert app.session.path not in (first_path, second_path)
+        assert app.current_run.path not in (first_path, second_path)
         assert read_summary(first_path)["iterations_done"] == 40
 
 
@@ -232,7 +234,8 @@ async def test_diverged_setup_is_shown_and_the_others_go_on(mnist, tmp_path):
         assert "diverged" in notifications(app)
         await pilot.press("4")
         await pilot.pause()
-        table = app.query_one("#summary-table")
+        table = app.query_one("#summary-table", DataTable)
+        assert [str(c.label) for c in table.columns.values()] == list(SUMMARY_COLUMNS)
         assert table.row_count == 2
         assert "diverged" in [str(c) for c in table.get_row_at(0)]
 
@@ -289,7 +292,7 @@ async def test_tabs_help_save_and_gradients(mnist, tmp_path):
         assert not isinstance(app.screen, HelpScreen)
         await pilot.press("s")
         await pilot.pause()
-        saved = list(app.session.path.glob("screen-overlay-*.svg"))
+        saved = list(app.current_run.path.glob("screen-overlay-*.svg"))
         assert len(saved) == 1
         assert "test&#160;accuracy" in saved[0].read_text()
 
@@ -307,7 +310,7 @@ async def test_worker_errors_become_notifications(mnist, tmp_path, monkeypatch):
         await wait_for_state(pilot, app, "failed")
         assert "the engine broke" in notifications(app)
         assert app.is_running
-    assert read_summary(app.session.path)["status"] == "interrupted"
+    assert read_summary(app.current_run.path)["status"] == "interrupted"
 
 
 async def test_autostart_runs_without_a_key(mnist, tmp_path):

@@ -1,0 +1,38 @@
+"""The monitor and OS signals: SIGTERM quits as q does, SIGHUP saves the run and leaves."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+from collections.abc import Callable
+
+from vgtui.core.run import Run
+
+QUIT_WAIT_SECONDS = 2.0
+"""How long quitting waits for a stopped run to write its run folder."""
+EXIT_HANGUP = 128 + signal.SIGHUP
+
+
+def stop_and_wait(run: Run | None, timeout: float = QUIT_WAIT_SECONDS) -> None:
+    """Stop ``run`` if it still trains (as interrupted) and wait until its folder is written."""
+    if run is not None and not run.finished.is_set():
+        run.stop()
+        run.finished.wait(timeout)
+
+
+def handle_signals(quit: Callable[[], None], current_run: Callable[[], Run | None]) -> None:
+    """From now on, SIGTERM calls ``quit()`` and SIGHUP (terminal or SSH session closed) saves
+    the current run and exits with :data:`EXIT_HANGUP`. Call it on the app's event loop."""
+
+    def hang_up() -> None:
+        # The terminal is gone: nothing can be drawn or restored (Textual would block trying),
+        # so stop the run, let the worker write the run folder, and leave at once.
+        stop_and_wait(current_run())
+        os._exit(EXIT_HANGUP)
+
+    loop = asyncio.get_running_loop()
+    for number, handler in ((signal.SIGTERM, quit), (signal.SIGHUP, hang_up)):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(number, handler)
