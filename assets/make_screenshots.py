@@ -15,6 +15,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from vgtui.core.blas import limit_blas_threads
 from vgtui.core.config import RunConfig
 from vgtui.core.data import load_bundled
 from vgtui.ui.app import VgtuiApp
@@ -76,4 +77,5 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
+    limit_blas_threads(1)  # the entry points' policy, as the vgtui command sets it
     asyncio.run(main())
