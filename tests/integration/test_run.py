@@ -29,6 +29,31 @@ def metrics_rows(run: Run) -> list[dict]:
         return list(csv.DictReader(handle))
 
 
+class IterationWatcher:
+    """Executes ``run`` on a thread and collects the iterations of its records."""
+
+    def __init__(self, run: Run) -> None:
+        self.run = run
+        self.seen: list[int] = []
+        self.arrived = threading.Condition()
+        self.worker = threading.Thread(target=run.execute, args=(self.on_records,))
+        self.worker.start()
+
+    def on_records(self, records) -> None:
+        with self.arrived:
+            self.seen.extend(r.iteration for r in records)
+            self.arrived.notify_all()
+
+    def wait_for(self, condition) -> None:
+        with self.arrived:
+            assert self.arrived.wait_for(lambda: condition(self.seen), timeout=60)
+
+    def stop(self, status: RunStatus = RunStatus.INTERRUPTED) -> None:
+        self.run.stop(status)
+        self.worker.join(30)
+        assert not self.worker.is_alive()
+
+
 def test_a_run_writes_its_folder_and_hands_on_every_record(mnist, tmp_path):
     run = Run(SHORT, mnist, tmp_path)
     seen = []
@@ -78,54 +103,30 @@ def test_an_exception_in_the_callback_still_leaves_a_complete_folder(mnist, tmp_
 
 def test_a_flush_request_writes_the_metrics_with_the_next_records(mnist, tmp_path):
     run = Run(RunConfig(iterations=100_000, eval_every=10), mnist, tmp_path, paused=True)
-    arrived = threading.Condition()
-    seen: list[int] = []
-
-    def on_records(records):
-        with arrived:
-            seen.extend(r.iteration for r in records)
-            arrived.notify_all()
-
-    worker = threading.Thread(target=run.execute, args=(on_records,))
-    worker.start()
+    watcher = IterationWatcher(run)
     try:
         run.step()  # to iteration 10, then paused: the usual 2 s flush interval has not passed
-        with arrived:
-            assert arrived.wait_for(lambda: 10 in seen, timeout=60)
+        watcher.wait_for(lambda seen: 10 in seen)
         assert not (run.path / "metrics.csv").exists()
         run.request_flush()
         run.step()
-        with arrived:
-            assert arrived.wait_for(lambda: 20 in seen, timeout=60)
+        watcher.wait_for(lambda seen: 20 in seen)
         assert {int(row["iteration"]) for row in metrics_rows(run)} == {10, 20}
     finally:
-        run.stop()
-        worker.join(30)
-    assert not worker.is_alive()
+        watcher.stop()
 
 
 def test_steps_queue_up_and_pause_at_evaluation_points(mnist, tmp_path):
     run = Run(RunConfig(iterations=1000, eval_every=10), mnist, tmp_path, paused=True)
-    arrived = threading.Condition()
-    seen: list[int] = []
-
-    def on_records(records):
-        with arrived:
-            seen.extend(r.iteration for r in records)
-            arrived.notify_all()
-
-    worker = threading.Thread(target=run.execute, args=(on_records,))
-    worker.start()
+    watcher = IterationWatcher(run)
     try:
         for _ in range(3):
             run.step()
-        with arrived:
-            assert arrived.wait_for(lambda: len(seen) >= 12, timeout=60)
-        assert sorted(set(seen)) == [10, 20, 30]
+        watcher.wait_for(lambda seen: len(seen) >= 12)
+        assert sorted(set(watcher.seen)) == [10, 20, 30]
         assert run.iteration == 30
     finally:
-        run.stop(RunStatus.STOPPED)
-        worker.join(30)
+        watcher.stop(RunStatus.STOPPED)
     assert read_summary(run)["status"] == "stopped"
 
 
