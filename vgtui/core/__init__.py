@@ -1,4 +1,5 @@
 """Headless core of vgtui: data, engine, trainer and results.
 
-Nothing in this package may import textual or plotext; ``tests/unit/test_architecture.py`` guards it.
+Nothing in this package may import textual or plotext;
+``tests/unit/test_architecture.py`` guards it.
 """
