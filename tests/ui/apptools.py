@@ -10,6 +10,7 @@ from textual.pilot import Pilot
 
 from vgtui.core.config import RunConfig, parse_setups
 from vgtui.ui.app import VgtuiApp
+from vgtui.ui.header import RunHeader
 
 SHORT = RunConfig(iterations=40, eval_every=10)
 LONG = RunConfig(iterations=2000, eval_every=10)
@@ -45,11 +46,19 @@ def header_text(app: VgtuiApp) -> str:
     return app.header.text
 
 
-class FixedClockApp(VgtuiApp):
-    """The app with the timing and run-folder parts of the header fixed, for snapshots."""
+class FixedClockHeader(RunHeader):
+    """The header with its timing and run-folder parts fixed, for snapshots."""
 
     def timing_text(self, iteration: int, seconds: float) -> str:
         return "00:01  99.9 it/s"
 
-    def run_folder_text(self, path: Path) -> str:
+    def folder_text(self, path: Path) -> str:
         return "<run folder>"
+
+
+class FixedClockApp(VgtuiApp):
+    """The app with a :class:`FixedClockHeader`."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.header = FixedClockHeader(id="header")

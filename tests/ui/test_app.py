@@ -333,3 +333,24 @@ async def test_no_color_draws_curves_with_distinct_markers(mnist, tmp_path, monk
         drawn = chart.render().plain
         assert "L3 out" in drawn
         assert "+" in drawn  # the third layer's marker: curves stay apart without colour
+
+
+async def test_edits_during_a_run_are_noted_until_it_ends(mnist, tmp_path):
+    app = VgtuiApp(LONG, mnist, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        note = app.query_one("#config-note")
+        await pilot.press("n")  # a run, paused at its first evaluation
+        await wait_until(pilot, lambda: len(app.history) == 4, "first step")
+        field = app.query_one("#field-seed", Input)
+        field.value = "7"
+        await pilot.pause()
+        assert "next run" in str(note.content)
+        field.value = str(LONG.seed)  # back to the run's config: nothing to note
+        await pilot.pause()
+        assert str(note.content) == ""
+        field.value = "8"
+        await pilot.pause()
+        assert "next run" in str(note.content)
+        await pilot.press("x")
+        await wait_for_state(pilot, app, "stopped")
+        assert str(note.content) == ""  # no run under way: edits are for the next one anyway

@@ -27,7 +27,6 @@ from vgtui.core.vocabulary import ACTIVE_PHASES, RunPhase, RunStatus
 from vgtui.ui import signals
 from vgtui.ui.chart_tabs import ChartTabs
 from vgtui.ui.header import RunHeader
-from vgtui.ui.header import timing_text as format_timing
 from vgtui.ui.help import KEYS, HelpScreen
 from vgtui.ui.history import RunHistory
 from vgtui.ui.messages import RecordsReady
@@ -51,7 +50,7 @@ class VgtuiApp(App[int]):
 
     BINDINGS = KEYS
 
-    run_state: var[RunPhase | RunStatus] = var(RunPhase.READY)
+    run_state: var[RunPhase | RunStatus] = var(RunPhase.READY, always_update=True)
     """Where the current run is (ready, running, paused, stopping) or how it ended."""
     sidebar_visible: reactive[bool] = reactive(True)
 
@@ -156,23 +155,15 @@ class VgtuiApp(App[int]):
             self.pacer.stale = False
             self.redraw_visible()
 
+    def watch_run_state(self, state: RunPhase | RunStatus) -> None:
+        """The header and the sidebar's note follow the run's state."""
+        self.sidebar.running_config = self.config if state in ACTIVE_PHASES else None
+        self.sidebar.note_edits()
+        self.update_header()
+
     def update_header(self) -> None:
-        run, state = self.current_run, self.run_state
-        iteration = run.iteration if run else 0
-        parts = [
-            self.dataset.name,
-            f"iter {iteration}/{run.total_iterations if run else self.config.iterations}",
-            self.timing_text(iteration, run.seconds if run else 0.0),
-        ]
-        if run is not None and state not in ACTIVE_PHASES:
-            parts.append(self.run_folder_text(run.path))
-        self.header.show(f" vgtui  {state.upper()}  " + "  ".join(parts), state)
-
-    def timing_text(self, iteration: int, seconds: float) -> str:
-        return format_timing(iteration, seconds)
-
-    def run_folder_text(self, path: Path) -> str:
-        return path.name
+        planned = self.config.iterations
+        self.header.show_run(self.run_state, self.dataset.name, self.current_run, planned)
 
     @on(TabbedContent.TabActivated)
     def tab_shown(self) -> None:
@@ -185,16 +176,6 @@ class VgtuiApp(App[int]):
         one such message per tick); when paused or stepping, show them at once."""
         if message.run_number == self.run_number and self.run_state != RunPhase.RUNNING:
             self.flush_pending()
-
-    @on(ConfigSidebar.Edited)
-    def config_edited(self) -> None:
-        """While a run goes on, say that edits wait for the next run."""
-        try:
-            edited = self.sidebar.read_config() != self.config
-        except ConfigError:
-            edited = True
-        running = self.run_state in ACTIVE_PHASES
-        self.sidebar.set_note("changes apply to the next run (r)" if running and edited else "")
 
     @on(Input.Submitted)
     def leave_input(self, event: Input.Submitted) -> None:
@@ -229,7 +210,6 @@ class VgtuiApp(App[int]):
         else:  # cancelled: the thread goes on until the run stops
             run.stop(RunStatus.INTERRUPTED)
             self.run_state = RunStatus.INTERRUPTED
-        self.update_header()
 
     async def start_run(self, *, paused: bool = False) -> Run | None:
         try:
@@ -243,7 +223,6 @@ class VgtuiApp(App[int]):
         except (ConfigError, OSError) as error:
             self.notify(str(error), title="cannot run", severity="error")
             return None
-        self.sidebar.set_note("")
         self.config = config
         self.run_number += 1
         run_number = self.run_number
@@ -252,7 +231,6 @@ class VgtuiApp(App[int]):
         await self.show_new_run(config)
         self.run_state = RunPhase.PAUSED if paused else RunPhase.RUNNING
         self.training = self.train(run, self.outbox)
-        self.update_header()
         return run
 
     # -- actions ----------------------------------------------------------------------------------
@@ -277,7 +255,6 @@ class VgtuiApp(App[int]):
         else:
             run.pause()
             self.run_state = RunPhase.PAUSED
-        self.update_header()
 
     async def action_step(self) -> None:
         """Advance to the next evaluation point, then pause."""
@@ -286,14 +263,12 @@ class VgtuiApp(App[int]):
             return
         run.step()
         self.run_state = RunPhase.PAUSED
-        self.update_header()
 
     async def action_stop(self) -> None:
         """Stop the run and keep its results; when nothing runs, reset the charts."""
         if self.running and self.current_run is not None:
             self.current_run.stop(RunStatus.STOPPED)
             self.run_state = RunPhase.STOPPING
-            self.update_header()
             return
         with contextlib.suppress(ConfigError):  # else keep the last valid config
             self.config = self.sidebar.read_config()
@@ -301,7 +276,6 @@ class VgtuiApp(App[int]):
         self.outbox = None
         await self.show_new_run(self.config)
         self.run_state = RunPhase.READY
-        self.update_header()
 
     def action_toggle_sidebar(self) -> None:
         self.sidebar_visible = not self.sidebar_visible
@@ -339,12 +313,9 @@ class VgtuiApp(App[int]):
         await self.stop_and_wait()
         self.exit(0)
 
-    async def stop_and_wait(self, timeout: float = signals.QUIT_WAIT_SECONDS) -> None:
-        """Stop a running run and wait until its run folder is written."""
-        run = self.current_run
-        if run is not None and not run.finished.is_set():
-            run.stop(RunStatus.INTERRUPTED)
-            await asyncio.to_thread(run.finished.wait, timeout)
+    async def stop_and_wait(self) -> None:
+        """Stop a running run and wait (off the UI thread) until its run folder is written."""
+        await asyncio.to_thread(signals.stop_and_wait, self.current_run)
 
 
 def run_app(config: RunConfig, dataset: Dataset, out_root: Path, autostart: bool = False) -> int:

@@ -49,11 +49,10 @@ class ConfigSidebar(VerticalScroll):
     """Edits a :class:`RunConfig`, one field per option of RUN_OPTIONS; :meth:`read_config`
     returns it or raises ConfigError."""
 
-    class Edited(Message):
-        """A field changed; the app may show that the next run differs."""
-
     def __init__(self, config: RunConfig, train_size: int, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.running_config: RunConfig | None = None
+        """The config of the run under way, if any: edits that differ wait for the next run."""
         self.initial = config
         self.train_size = train_size
         self.setups: dict[str, SetupSpec] = {}
@@ -122,12 +121,12 @@ class ConfigSidebar(VerticalScroll):
                 reason = f"batch size must be <= {self.train_size} (training set)"
         self.show_error(f"#error-{key}", reason)
         event.input.set_class(bool(reason), "-invalid")
-        self.post_message(self.Edited())
+        self.note_edits()
 
     @on(SelectionList.SelectedChanged)
     @on(Checkbox.Changed)
     def choice_changed(self) -> None:
-        self.post_message(self.Edited())
+        self.note_edits()
 
     @on(Input.Submitted, "#custom-setup")
     @on(Button.Pressed, "#add-setup")
@@ -167,6 +166,16 @@ class ConfigSidebar(VerticalScroll):
         selected = [name for name in self.setups if name in chosen]  # in list order
         config = RunConfig(**values, setups=tuple(self.setups[name] for name in selected))
         return config.validate(train_size=self.train_size)
+
+    def note_edits(self) -> None:
+        """While a run goes on, say that edits wait for the next run."""
+        edited = False
+        if self.running_config is not None:
+            try:
+                edited = self.read_config() != self.running_config
+            except ConfigError:
+                edited = True
+        self.set_note("changes apply to the next run (r)" if edited else "")
 
     def set_note(self, text: str) -> None:
         note = self.query_one("#config-note", Static)
