@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import re
 
+import pytest
 from textual.widgets import DataTable, Input, SelectionList
 
 from tests.ui.apptools import (
@@ -16,6 +17,7 @@ from tests.ui.apptools import (
     wait_for_state,
     wait_until,
 )
+from vgtui.core.config import RunConfig
 from vgtui.core.results import SUMMARY_COLUMNS
 from vgtui.ui.app import VgtuiApp
 from vgtui.ui.charts import AccuracyChart, GradientChart, OverlayChart
@@ -354,3 +356,23 @@ async def test_edits_during_a_run_are_noted_until_it_ends(mnist, tmp_path):
         await pilot.press("x")
         await wait_for_state(pilot, app, "stopped")
         assert str(note.content) == ""  # no run under way: edits are for the next one anyway
+
+
+async def test_an_error_in_the_app_stops_and_saves_the_run(mnist, tmp_path):
+    """A crash mid-run ends the app; the run stops then, not at its end, and is saved."""
+    app = VgtuiApp(RunConfig(iterations=100_000), mnist, tmp_path)
+
+    def crash() -> None:
+        raise RuntimeError("a bug in a handler")
+
+    with pytest.raises(RuntimeError, match="a bug in a handler"):  # run_test re-raises it
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.press("r")
+            await wait_until(pilot, lambda: len(app.history) >= 4, "first records")
+            app.call_later(crash)
+            await wait_until(pilot, lambda: not app.is_running, "the app to end")
+    run = app.current_run
+    assert run.finished.wait(30)
+    summary = read_summary(run.path)
+    assert summary["status"] == "interrupted"
+    assert 0 < summary["iterations_done"] < 100_000

@@ -177,12 +177,16 @@ def test_closing_the_terminal_mid_run_saves_the_run_and_exits(start_vgtui, tmp_p
 
 
 @needs_pgrep
-def test_sigterm_mid_run_saves_the_run_and_exits(start_vgtui, tmp_path):
-    pane = start_vgtui("--iters 2000 --run")
+@pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_mid_run_stops_saves_and_exits(start_vgtui, tmp_path, number):
+    """kill -TERM or kill -INT: the run stops at once (not at its end), saved as interrupted."""
+    pane = start_vgtui("--iters 20000 --run")
     pane.wait_for("RUNNING")
     pane.wait_for("train")
     for pid in vgtui_pids(tmp_path / "runs"):
-        os.kill(pid, signal.SIGTERM)
-    screen = pane.wait_for("EXIT=0")
+        os.kill(pid, number)
+    screen = pane.wait_for(f"EXIT={128 + number}")
     assert "run interrupted; results in" in screen
-    assert wait_for_summary(tmp_path, "SIGTERM")["status"] == "interrupted"
+    summary = wait_for_summary(tmp_path, signal.Signals(number).name)
+    assert summary["status"] == "interrupted"
+    assert 0 < summary["iterations_done"] < 20000

@@ -102,7 +102,7 @@ class VgtuiApp(App[int]):
         self.set_interval(1 / FLUSH_HZ, self.flush_pending)
         self.update_header()
         signals.handle_signals(
-            lambda: self.run_worker(self.action_quit(), name="quit", group="quit", exclusive=True),
+            lambda status: self.run_worker(self.action_quit(status), group="quit", exclusive=True),
             lambda: self.current_run,
         )
         # Most widgets live as long as the app: keep the cyclic GC, which holds the GIL the
@@ -307,11 +307,17 @@ class VgtuiApp(App[int]):
             self.current_run.request_flush()
         self.notify(f"saved {saved}", title="saved")
 
-    async def action_quit(self) -> None:
+    async def action_quit(self, exit_status: int = 0) -> None:
         """Quit; a running run is stopped (within half a second) and saved as interrupted."""
         self.quitting = True
         await self.stop_and_wait()
-        self.exit(0)
+        self.exit(return_code=exit_status)
+
+    def on_unmount(self) -> None:
+        """However the app ends (q, a signal, an error in a handler), the run stops and is
+        saved before Textual waits for its worker thread to end."""
+        self.quitting = True
+        signals.stop_and_wait(self.current_run)
 
     async def stop_and_wait(self) -> None:
         """Stop a running run and wait (off the UI thread) until its run folder is written."""

@@ -1,4 +1,5 @@
-"""The monitor and OS signals: SIGTERM quits as q does, SIGHUP saves the run and leaves."""
+"""The monitor and OS signals: SIGINT and SIGTERM quit as q does (exit status 128 + the
+signal's number), SIGHUP saves the run and leaves at once."""
 
 from __future__ import annotations
 
@@ -22,9 +23,11 @@ def stop_and_wait(run: Run | None, timeout: float = QUIT_WAIT_SECONDS) -> None:
         run.finished.wait(timeout)
 
 
-def handle_signals(quit: Callable[[], None], current_run: Callable[[], Run | None]) -> None:
-    """From now on, SIGTERM calls ``quit()`` and SIGHUP (terminal or SSH session closed) saves
-    the current run and exits with :data:`EXIT_HANGUP`. Call it on the app's event loop."""
+def handle_signals(quit: Callable[[int], None], current_run: Callable[[], Run | None]) -> None:
+    """From now on, SIGINT and SIGTERM call ``quit(exit_status)`` and SIGHUP (terminal or SSH
+    session closed) saves the current run and exits with :data:`EXIT_HANGUP`. Call it on the
+    app's event loop. (In the app's raw terminal mode Ctrl-C is a key, not a SIGINT: this is
+    ``kill -INT``.)"""
 
     def hang_up() -> None:
         # The terminal is gone: nothing can be drawn or restored (Textual would block trying),
@@ -33,6 +36,11 @@ def handle_signals(quit: Callable[[], None], current_run: Callable[[], Run | Non
         os._exit(EXIT_HANGUP)
 
     loop = asyncio.get_running_loop()
-    for number, handler in ((signal.SIGTERM, quit), (signal.SIGHUP, hang_up)):
+    handlers = {
+        signal.SIGINT: lambda: quit(128 + signal.SIGINT),
+        signal.SIGTERM: lambda: quit(128 + signal.SIGTERM),
+        signal.SIGHUP: hang_up,
+    }
+    for number, handler in handlers.items():
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(number, handler)
