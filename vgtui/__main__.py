@@ -1,5 +1,5 @@
 """Allow ``python -m vgtui``."""
 
-from vgtui.cli import main
+from vgtui.launch import main
 
 raise SystemExit(main())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -14,6 +15,7 @@ from typing import TextIO
 
 from vgtui import __version__
 from vgtui.core.blas import limit_blas_threads
+from vgtui.core.budget import check_memory
 from vgtui.core.config import (
     DEFAULT_SETUPS,
     RUN_OPTIONS,
@@ -59,6 +61,13 @@ def _argument_type(option: Option):
 
     read.__name__ = option.label  # argparse names the type in some messages
     return read
+
+
+def _folder(text: str) -> Path:
+    """A folder given on the command line: an empty name would silently mean the current one."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("needs a folder name, got ''")
+    return Path(text)
 
 
 def _add_option(parser: argparse.ArgumentParser, option: Option) -> None:
@@ -109,12 +118,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--data-pkl",
         type=Path,
         metavar="PATH",
-        help="the mnist.pkl cache of the 'Deep Learning from Scratch' loader; unpickling runs "
-        "code, so only give a pickle you trust",
+        help="the mnist.pkl cache of the 'Deep Learning from Scratch' loader; loaded without "
+        "running code from it (only NumPy arrays and plain containers are built), so an "
+        "untrusted pickle that asks for anything else is refused",
     )
     add(
         "--out",
-        type=Path,
+        type=_folder,
         default=Path("runs"),
         metavar="DIR",
         help="parent folder of run folders; each run gets DIR/<timestamp>-<preset>/ (default runs)",
@@ -215,7 +225,7 @@ def format_summary(
     iterations: int,
     config: RunConfig,
     wall_seconds: float,
-    run_dir: Path,
+    run_dir: Path | None,
     dataset_name: str,
 ) -> str:
     """The end-of-run summary table (the columns of the app's Summary tab)."""
@@ -236,57 +246,117 @@ def format_summary(
 
     columns = line(SUMMARY_COLUMNS)
     lines = [header, columns, "-" * len(columns), *(line(row) for row in rows)]
-    lines.append(f"Results: {run_dir}")
+    lines.append(f"Results: {run_dir}" if run_dir else "Results: none (nothing was recorded)")
     return "\n".join(lines)
 
 
+class OutputError(Exception):
+    """Standard output cannot be written (other than a closed pipe)."""
+
+
+def _say(line: str) -> None:
+    """One line on stderr, if stderr can still be written at all: a broken stderr must never
+    change the exit status."""
+    with contextlib.suppress(OSError, ValueError):
+        print(line, file=sys.stderr, flush=True)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at the null device: the interpreter's last flush must not fail again."""
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def _write_stdout(text: str) -> None:
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as error:
+        raise OutputError(f"cannot write to standard output: {error.strerror or error}") from None
+
+
 def run_headless(args: argparse.Namespace, config: RunConfig, dataset: Dataset) -> int:
-    """Train every setup without the UI: progress, JSON lines and the summary table."""
+    """Train every setup without the UI: progress, JSON lines and the summary table. Every way
+    a run can end (done, Ctrl-C or a signal, a closed pipe, a file that cannot be written, out
+    of memory) keeps what was recorded and ends in at most one error line."""
     try:
         run = Run(config, dataset, args.out)
+    except ConfigError as exc:
+        _say(f"vgtui: error: {exc}")
+        return EXIT_USAGE
     except OSError as exc:
-        print(f"vgtui: error: cannot create a run folder under {args.out}: {exc}", file=sys.stderr)
+        _say(f"vgtui: error: cannot create a run folder under {args.out}: {exc}")
         return EXIT_DATA_ERROR
-    progress = ProgressReporter(sys.stderr, config.iterations, config.setup_names)
+    progress: ProgressReporter | None = ProgressReporter(
+        sys.stderr, config.iterations, config.setup_names
+    )
 
     def on_records(records: Sequence[MetricRecord]) -> None:
-        progress.update(records)
+        nonlocal progress
+        if progress is not None:
+            try:
+                progress.update(records)
+            except (OSError, ValueError):  # stderr is gone: progress is only a courtesy
+                progress = None
         if args.json:
-            for record in records:
-                sys.stdout.write(json.dumps(json_safe(record.to_dict())) + "\n")
-            sys.stdout.flush()
+            _write_stdout("".join(json.dumps(json_safe(r.to_dict())) + "\n" for r in records))
 
-    exit_code = EXIT_OK
+    exit_code, problem = EXIT_OK, None
     try:
         run.execute(on_records)
-    except KeyboardInterrupt:
-        exit_code = EXIT_INTERRUPTED
-    except BrokenPipeError:
-        # The reader of --json went away (e.g. `| head`): the run is saved; stop quietly.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except KeyboardInterrupt as interrupt:
+        exit_code = 128 + getattr(interrupt, "signum", signal.SIGINT)
+    except BrokenPipeError:  # the reader of --json went away (e.g. `| head`): stop quietly
+        _silence_stdout()
         exit_code = EXIT_BROKEN_PIPE
-    progress.close()
-    saved_iterations = max((r.iteration for r in run.records), default=0)
+    except OutputError as error:
+        _silence_stdout()
+        exit_code, problem = EXIT_DATA_ERROR, str(error)
+    except MemoryError:
+        exit_code, problem = EXIT_DATA_ERROR, "out of memory during the run"
+    except OSError:  # a file of the run folder: named by run.write_error below
+        exit_code = EXIT_DATA_ERROR
+    if run.write_error is not None:
+        exit_code, problem = EXIT_DATA_ERROR, problem or str(run.write_error)
+    if progress is not None:
+        with contextlib.suppress(OSError, ValueError):
+            progress.close()
+    if problem is not None:
+        _say(f"vgtui: error: {problem}")
     assert run.status is not None
     table = format_summary(
         run.summaries,
         run.status,
-        saved_iterations,
+        max((r.iteration for r in run.records), default=0),
         config,
         run.wall_seconds,
-        run.path,
+        run.path if run.kept else None,
         dataset.name,
     )
-    print(table, file=sys.stderr if args.json else sys.stdout, flush=True)
+    if args.json or exit_code == EXIT_BROKEN_PIPE:
+        _say(table)
+        return exit_code
+    try:
+        print(table, flush=True)
+    except BrokenPipeError:  # `vgtui --no-ui | true`
+        _silence_stdout()
+        return exit_code or EXIT_BROKEN_PIPE
+    except OSError as error:
+        _silence_stdout()
+        _say(f"vgtui: error: cannot write to standard output: {error.strerror or error}")
+        return EXIT_DATA_ERROR
     return exit_code
 
 
 def _has_terminal() -> bool:
-    return sys.stdin.isatty() and sys.stdout.isatty() and os.environ.get("TERM") != "dumb"
-
-
-def _raise_interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+    streams = (sys.stdin, sys.stdout)
+    try:
+        interactive = all(stream is not None and stream.isatty() for stream in streams)
+    except (OSError, ValueError):
+        return False
+    return interactive and os.environ.get("TERM") != "dumb"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -296,6 +366,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     limit_blas_threads(1)  # one BLAS thread per lane: see vgtui.core.blas
     try:
         config = config_from_args(args)
+        check_memory(config)  # before any work: a model that cannot fit is refused now
     except ConfigError as exc:
         parser.error(str(exc))
     if args.data_dir is not None and args.data_pkl is not None:
@@ -304,7 +375,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         dataset = load_dataset(args.data_dir, args.data_pkl)
         config.validate(train_size=dataset.train_size)
     except DataError as exc:
-        print(f"vgtui: error: {exc}", file=sys.stderr)
+        _say(f"vgtui: error: {exc}")
         return EXIT_DATA_ERROR
     except ConfigError as exc:
         parser.error(str(exc))
@@ -314,10 +385,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             try:
                 from vgtui.ui.app import run_app
             except ImportError as exc:
-                print(f"vgtui: the app is unavailable ({exc}); running headless", file=sys.stderr)
+                _say(f"vgtui: the app is unavailable ({exc}); running headless")
             else:
                 return run_app(config, dataset, args.out, autostart=args.run)
         else:
-            print("vgtui: no terminal attached, running headless (--no-ui)", file=sys.stderr)
-    signal.signal(signal.SIGTERM, _raise_interrupt)
+            _say("vgtui: no terminal attached, running headless (--no-ui)")
     return run_headless(args, config, dataset)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -23,6 +24,17 @@ from vgtui.core.records import MetricRecord
 from vgtui.core.vocabulary import RunStatus, SetupStatus
 
 FLUSH_INTERVAL_SECONDS = 2.0
+
+
+class RunWriteError(OSError):
+    """A file of the run folder could not be written; the message names it and the error."""
+
+    def __init__(self, path: Path, error: OSError) -> None:
+        super().__init__(error.errno, f"cannot write {path}: {error.strerror or error}")
+        self.path = path
+
+    def __str__(self) -> str:
+        return str(self.strerror)
 
 
 @dataclass(frozen=True)
@@ -155,7 +167,11 @@ class RunWriter:
         self.started = time.time()
         self._last_flush = time.monotonic()
         self._num_layers = len(config.hidden) + 1
-        atomic_write_text(self.path / "config.json", json.dumps(self._config_doc(), indent=2))
+        try:
+            self._write("config.json", json.dumps(self._config_doc(), indent=2))
+        except RunWriteError:
+            self.discard()
+            raise
 
     def _config_doc(self) -> dict:
         return {
@@ -168,7 +184,7 @@ class RunWriter:
                 "python": platform.python_version(),
                 "numpy": np.__version__,
             },
-            "platform": platform.platform(),
+            "platform": _platform(),
         }
 
     def add(self, records: Sequence[MetricRecord]) -> None:
@@ -178,12 +194,33 @@ class RunWriter:
             self.flush()
 
     def flush(self) -> None:
-        atomic_write_text(self.path / "metrics.csv", metrics_csv(self.records, self._num_layers))
+        """Rewrite metrics.csv (RunWriteError if it cannot: the previous one stays intact)."""
+        self._write("metrics.csv", metrics_csv(self.records, self._num_layers))
         self._last_flush = time.monotonic()
 
+    def _write(self, name: str, text: str) -> None:
+        path = self.path / name
+        try:
+            atomic_write_text(path, text)
+        except OSError as error:
+            raise RunWriteError(path, error) from error
+
+    def discard(self) -> None:
+        """Remove the run folder of a run that recorded nothing (best effort)."""
+        for path in self.path.iterdir() if self.path.is_dir() else ():
+            path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            self.path.rmdir()
+
     def finish(self, status: RunStatus, wall_seconds: float) -> list[SetupSummary]:
-        """Write the final metrics.csv and summary.json; return the per-setup summaries."""
-        self.flush()
+        """Write the final metrics.csv and summary.json; return the per-setup summaries.
+        summary.json is written even when metrics.csv cannot be; the first error is raised
+        after both were tried."""
+        failure: RunWriteError | None = None
+        try:
+            self.flush()
+        except RunWriteError as error:
+            failure = error
         summaries = summarize(self.records, self.config.setup_names)
         last_iteration = max((r.iteration for r in self.records), default=0)
         document = {
@@ -195,8 +232,22 @@ class RunWriter:
             "seed": self.config.seed,
             "setups": [json_safe(asdict(s)) for s in summaries],
         }
-        atomic_write_text(self.path / "summary.json", json.dumps(document, indent=2))
+        try:
+            self._write("summary.json", json.dumps(document, indent=2))
+        except RunWriteError as error:
+            failure = failure or error
+        if failure is not None:
+            raise failure
         return summaries
+
+
+def _platform() -> str:
+    """The system, release and machine (``platform.platform()`` would run ``uname -p``)."""
+    try:
+        system = os.uname()
+    except AttributeError:  # not POSIX
+        return platform.system()
+    return f"{system.sysname}-{system.release}-{system.machine}"
 
 
 # -- the summary table: one set of columns for the CLI's table and the app's Summary tab --------

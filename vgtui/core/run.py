@@ -14,12 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
+from vgtui.core.budget import check_memory
 from vgtui.core.config import RunConfig
 from vgtui.core.control import RunControl
 from vgtui.core.data import Dataset
 from vgtui.core.evaluator import Evaluator
 from vgtui.core.records import MetricRecord
-from vgtui.core.results import RunWriter, SetupSummary
+from vgtui.core.results import RunWriteError, RunWriter, SetupSummary, summarize
 from vgtui.core.trainer import Trainer
 from vgtui.core.vocabulary import RunStatus
 
@@ -29,8 +30,10 @@ OnRecords = Callable[[Sequence[MetricRecord]], None]
 class Run:
     """A run of ``config`` on ``dataset`` that writes ``out_root/<timestamp>-<preset>/``.
 
-    Building it creates the run folder (OSError if it cannot). :meth:`execute` trains until
-    done or stopped; every other method may be called from another thread meanwhile."""
+    Building it checks that the model fits in memory (ConfigError if not) and creates the run
+    folder (OSError if it cannot). :meth:`execute` trains until done or stopped; every other
+    method may be called from another thread meanwhile. A run that ends before recording
+    anything leaves no folder behind (``kept`` is then False)."""
 
     def __init__(
         self,
@@ -41,6 +44,7 @@ class Run:
         paused: bool = False,
         evaluator: Evaluator | None = None,
     ) -> None:
+        check_memory(config)
         self.config = config
         self.dataset_name = dataset.name
         self.control = RunControl(paused=paused)
@@ -56,6 +60,9 @@ class Run:
         self.summaries: list[SetupSummary] = []
         self.wall_seconds = 0.0
         self.finished = threading.Event()
+        self.write_error: RunWriteError | None = None
+        """The first file of the run folder that could not be written, if any."""
+        self.kept = True
         self._stop_status = RunStatus.INTERRUPTED
         self._flush_requested = threading.Event()
 
@@ -106,7 +113,12 @@ class Run:
         """Train until done or stopped, keeping the run folder up to date, and return how the
         run ended. Each batch of records is saved, then handed to ``on_records`` (on this
         thread). Whatever happens (Ctrl-C, a closed pipe, an error in ``on_records``), the
-        helpers are stopped and summary.json is written before the exception goes on."""
+        helpers are stopped and summary.json is written before the exception goes on.
+
+        A file of the run folder that cannot be written (a full disk, the folder deleted)
+        stops the run as failed; summary.json is still tried, the files already written stay
+        valid, and :attr:`write_error` names the file: it is raised unless another exception
+        is on its way."""
         started = time.perf_counter()
 
         def deliver(records: Sequence[MetricRecord]) -> None:
@@ -121,12 +133,29 @@ class Run:
         try:
             self.trainer.run(deliver, self.control)
             status = RunStatus.DONE if self.trainer.done else self._stop_status
+        except RunWriteError as error:
+            status, self.write_error = RunStatus.FAILED, error
+            raise
         finally:
             self.status = status
             try:
                 self.trainer.close()
                 self.wall_seconds = time.perf_counter() - started
-                self.summaries = self.writer.finish(status, self.wall_seconds)
+                self._finish(status)
             finally:
                 self.finished.set()
+        if self.write_error is not None:
+            raise self.write_error
         return status
+
+    def _finish(self, status: RunStatus) -> None:
+        """Write the summary, or drop the folder of a run that recorded nothing."""
+        if not self.writer.records and status != RunStatus.DONE:
+            self.writer.discard()
+            self.kept = False
+            return
+        try:
+            self.summaries = self.writer.finish(status, self.wall_seconds)
+        except RunWriteError as error:
+            self.summaries = summarize(self.writer.records, self.config.setup_names)
+            self.write_error = self.write_error or error

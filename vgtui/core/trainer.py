@@ -28,6 +28,25 @@ from vgtui.core.vocabulary import SetupStatus
 
 LEND_WHEN_UNFINISHED = 3  # run() lends the evaluator a block per iteration from this backlog on
 MAX_PENDING_EVALUATIONS = 4  # run() lets training run ahead of at most this many evaluations
+STOP_GRACE_SECONDS = 0.5  # on cancel or Ctrl-C, pending evaluations may finish within this
+WAIT_SECONDS = 0.0005  # between looks at an evaluation other lanes are finishing
+
+
+def _finish_by(
+    pending: Pending, deadline: float = math.inf, stop: Callable[[], bool] = lambda: False
+) -> bool:
+    """Help ``pending`` finish, block by block, unless ``stop()`` or ``deadline`` comes first;
+    whether it finished. Without a deadline, the last blocks (with other lanes) are left to
+    ``counts()``, which waits for them or takes over the work of lanes that have gone."""
+    while not pending.finished:
+        if stop() or time.monotonic() >= deadline:
+            return False
+        if not pending.help_one():
+            if deadline == math.inf:
+                pending.counts()
+                return True
+            time.sleep(WAIT_SECONDS)
+    return True
 
 
 @dataclass(frozen=True)
@@ -197,11 +216,16 @@ class Trainer:
         as they are complete (at the latest before pausing, on cancel and at the end)."""
         outbox: deque[tuple[list[MetricRecord], EvaluationPoint | None]] = deque()
 
-        def hand_on(wait: bool) -> None:
+        def hand_on(wait: bool, deadline: float = math.inf) -> None:
+            """Hand on what is complete; with ``wait``, finish the evaluations first, but
+            only until ``deadline``: what is unfinished then is dropped."""
             while outbox:
                 records, point = outbox[0]
                 if point is not None:
-                    if not point.pending.finished and not wait:
+                    if not wait and not point.pending.finished:
+                        return
+                    if not _finish_by(point.pending, deadline):
+                        outbox.clear()
                         return
                     records = records + self._complete(point)
                 outbox.popleft()
@@ -211,21 +235,30 @@ class Trainer:
         def flush() -> None:
             hand_on(wait=True)
 
+        def flush_before_stopping() -> None:
+            hand_on(wait=True, deadline=time.monotonic() + STOP_GRACE_SECONDS)
+
+        def cancelled() -> bool:
+            return control is not None and control.cancelled
+
         try:
             while not self.done:
                 if control is not None and not control.wait_to_proceed(flush, self.iteration):
-                    break
+                    flush_before_stopping()
+                    return
                 outbox.append(self._advance())
                 started = time.perf_counter()
                 unfinished = [p for _, p in outbox if p is not None and not p.pending.finished]
                 if len(unfinished) >= LEND_WHEN_UNFINISHED:
                     unfinished[0].pending.help_one()
                 for point in unfinished[:-MAX_PENDING_EVALUATIONS]:
-                    point.pending.counts()  # training may not run further ahead of it
+                    # Training may not run further ahead of it (a stop may cut this short).
+                    if not _finish_by(point.pending, stop=cancelled):
+                        break
                 self.seconds += time.perf_counter() - started
                 hand_on(wait=False)
         except KeyboardInterrupt:
-            flush()  # evaluations already under way still reach on_records
+            flush_before_stopping()  # evaluations almost done still reach on_records
             raise
         flush()
 

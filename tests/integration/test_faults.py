@@ -1,0 +1,260 @@
+"""Nothing lost, nothing hung: the headless command under write errors, closed streams, signals
+at any moment, oversized models and interrupted evaluations (real subprocesses, real files)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vgtui.core.budget import check_memory, estimated_bytes
+from vgtui.core.config import ConfigError, RunConfig
+from vgtui.core.control import RunControl
+from vgtui.core.eval_blocks import dataset_blocks
+from vgtui.core.local_evaluator import LocalEvaluator, LocalPending
+from vgtui.core.trainer import Trainer
+
+VGTUI = [sys.executable, "-m", "vgtui"]
+GIVE_UP_SECONDS = 120
+
+
+def start(*args: str, **popen) -> subprocess.Popen:
+    popen.setdefault("stdout", subprocess.PIPE)
+    popen.setdefault("stderr", subprocess.PIPE)
+    popen.setdefault("stdin", subprocess.DEVNULL)
+    return subprocess.Popen([*VGTUI, *args], text=True, **popen)
+
+
+def finish(process: subprocess.Popen) -> tuple[str, str]:
+    try:
+        stdout, stderr = process.communicate(timeout=GIVE_UP_SECONDS)
+    finally:
+        process.kill()
+    return stdout or "", stderr or ""
+
+
+def the_run(out: Path) -> Path:
+    runs = [p for p in out.iterdir() if p.is_dir()]
+    assert len(runs) == 1, runs
+    return runs[0]
+
+
+def summary_of(out: Path) -> dict:
+    return json.loads((the_run(out) / "summary.json").read_text())
+
+
+def error_lines(stderr: str) -> list[str]:
+    assert "Traceback" not in stderr, stderr
+    return [line for line in stderr.splitlines() if line.startswith("vgtui: error")]
+
+
+def metrics_rows(run: Path) -> list[dict]:
+    with (run / "metrics.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert all(None not in row and all(v is not None for v in row.values()) for row in rows)
+    return rows
+
+
+# -- write errors -----------------------------------------------------------------------------
+
+
+def test_a_file_size_limit_mid_run_is_one_line_and_keeps_the_records(tmp_path):
+    """`ulimit -f`: metrics.csv can no longer grow; the run stops as failed, saved."""
+
+    def limit_files() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (48 * 1024, 48 * 1024))
+
+    out = tmp_path / "runs"
+    process = start(
+        "--no-ui", "--iters", "5000", "--eval-every", "1", "--out", str(out),
+        preexec_fn=limit_files,
+    )  # fmt: skip
+    stdout, stderr = finish(process)
+    assert process.returncode == 1, stderr
+    errors = error_lines(stderr)
+    assert len(errors) == 1 and "metrics.csv" in errors[0] and "too large" in errors[0]
+    summary = summary_of(out)
+    assert summary["status"] == "failed"
+    assert 0 < summary["iterations_done"] < 5000
+    rows = metrics_rows(the_run(out))
+    assert rows and int(rows[-1]["iteration"]) <= summary["iterations_done"]
+    assert "Results:" in stdout
+
+
+def test_the_run_folder_deleted_mid_run_is_one_line(tmp_path):
+    out = tmp_path / "runs"
+    process = start("--no-ui", "--json", "--iters", "1000000", "--out", str(out))
+    assert process.stdout.readline()  # the first records: the folder exists
+    shutil.rmtree(the_run(out))
+    _, stderr = finish(process)
+    assert process.returncode == 1, stderr
+    errors = error_lines(stderr)
+    assert len(errors) == 1 and "cannot write" in errors[0]
+
+
+def test_json_to_a_full_device_is_one_line_and_the_run_is_saved(tmp_path):
+    out = tmp_path / "runs"
+    with open("/dev/full", "w") as full:
+        process = start("--no-ui", "--json", "--iters", "100", "--out", str(out), stdout=full)
+        _, stderr = finish(process)
+    assert process.returncode == 1, stderr
+    errors = error_lines(stderr)
+    assert errors == ["vgtui: error: cannot write to standard output: No space left on device"]
+    assert summary_of(out)["status"] == "interrupted"
+
+
+def test_the_table_to_a_closed_pipe_exits_141_quietly(tmp_path):
+    """`vgtui --no-ui | true`: the reader is gone before the table is printed."""
+    out = tmp_path / "runs"
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    process = start("--no-ui", "--iters", "20", "--out", str(out), stdout=write_end)
+    os.close(write_end)
+    _, stderr = finish(process)
+    assert process.returncode == 141, stderr
+    assert error_lines(stderr) == [] and "Exception ignored" not in stderr
+    assert summary_of(out)["status"] == "done"
+
+
+@pytest.mark.parametrize("closed", [0, 1, 2])
+def test_a_closed_standard_stream_changes_nothing(tmp_path, closed):
+    """`vgtui <&-`, `>&-`, `2>&-`: the run goes on and saves; the exit status is still right."""
+    out = tmp_path / "runs"
+
+    def close_it() -> None:
+        os.close(closed)
+
+    process = start("--no-ui", "--iters", "20", "--out", str(out), preexec_fn=close_it)
+    finish(process)
+    assert process.returncode == 0
+    assert summary_of(out)["status"] == "done"
+    # No stray output in the run folder from a descriptor that took the closed one's place.
+    assert sorted(p.name for p in the_run(out).iterdir()) == [
+        "config.json",
+        "metrics.csv",
+        "summary.json",
+    ]
+
+    bad = start("--no-ui", "--data-dir", str(tmp_path / "nowhere"), preexec_fn=close_it)
+    finish(bad)
+    assert bad.returncode == 1  # the status survives a closed stream
+
+
+# -- signals ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("number", [signal.SIGHUP, signal.SIGTERM, signal.SIGINT])
+def test_a_signal_mid_run_saves_like_ctrl_c(tmp_path, number):
+    out = tmp_path / "runs"
+    process = start("--no-ui", "--json", "--iters", "1000000", "--out", str(out))
+    assert process.stdout.readline()
+    process.send_signal(number)
+    _, stderr = finish(process)
+    assert process.returncode == 128 + number, stderr
+    assert error_lines(stderr) == [] and "Run interrupted" in stderr
+    summary = summary_of(out)
+    assert summary["status"] == "interrupted" and summary["iterations_done"] >= 10
+    assert metrics_rows(the_run(out))
+
+
+@pytest.mark.parametrize("number", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+@pytest.mark.parametrize("delay", [0.15, 0.4])
+def test_a_signal_during_start_up_exits_quietly(tmp_path, number, delay):
+    """While Python imports NumPy or loads MNIST: no traceback, the signal's exit status.
+    (The first few milliseconds, before any of vgtui's code runs, are the interpreter's.)"""
+    process = start("--no-ui", "--iters", "100000", "--out", str(tmp_path / "runs"))
+    time.sleep(delay)
+    process.send_signal(number)
+    _, stderr = finish(process)
+    assert process.returncode == 128 + number, stderr
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr
+
+
+# -- oversized models -------------------------------------------------------------------------
+
+
+def test_a_model_that_cannot_fit_is_refused_before_any_work(tmp_path):
+    out = tmp_path / "runs"
+    process = start("--no-ui", "--hidden", "100000,100000", "--out", str(out))
+    _, stderr = finish(process)
+    assert process.returncode == 2
+    errors = error_lines(stderr)
+    assert len(errors) == 1 and "GiB" in errors[0] and "100000,100000" in errors[0]
+    assert not out.exists()  # refused before a run folder was made
+
+
+def test_the_estimate_bounds_what_a_run_really_uses(tmp_path):
+    """The estimate is an upper bound of the trainer process's peak (ru_maxrss)."""
+    config = RunConfig(hidden=(1500, 1500), iterations=20)
+    code = (
+        "import resource, sys\n"
+        "from vgtui.launch import main\n"
+        "sys.argv = ['vgtui', '--no-ui', '--hidden', '1500,1500', '--iters', '20',"
+        f" '--out', {str(tmp_path)!r}]\n"
+        "status = main()\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, status)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    peak, status = done.stdout.split()[-2:]
+    assert status == "0", done.stderr
+    assert int(peak) < estimated_bytes(config)
+    with pytest.raises(ConfigError, match="GiB"):
+        check_memory(config, available=int(peak) // 2)
+
+
+# -- stopping mid-evaluation ------------------------------------------------------------------
+
+
+class SlowEvaluator(LocalEvaluator):
+    """Evaluation that takes long (as for a huge model), counting the blocks it evaluates."""
+
+    def __init__(self, blocks, seconds_per_block: float) -> None:
+        super().__init__(blocks)
+        self.seconds_per_block = seconds_per_block
+        self.blocks_done = 0
+
+    def start(self, snapshot) -> LocalPending:
+        pending = super().start(snapshot)
+        help_one = pending.help_one
+
+        def slow_help_one() -> bool:
+            time.sleep(self.seconds_per_block)
+            self.blocks_done += 1
+            return help_one()
+
+        pending.help_one = slow_help_one  # type: ignore[method-assign]
+        return pending
+
+
+def test_a_stop_does_not_wait_for_every_pending_evaluation(mnist):
+    """A stop lets pending evaluations finish only for a moment: quitting stays quick."""
+    blocks = dataset_blocks(mnist)
+    evaluator = SlowEvaluator(blocks, seconds_per_block=0.1)  # 2 s per evaluation
+    config = RunConfig(iterations=100_000, eval_every=1)
+    trainer = Trainer(config, mnist, np.random.default_rng(0), evaluator)
+    control = RunControl()
+    seen = []
+    worker = threading.Thread(target=trainer.run, args=(seen.extend, control))
+    worker.start()
+    while evaluator.blocks_done < 3 * len(blocks) // 2:  # evaluations are piling up
+        time.sleep(0.01)
+    done_at_stop = evaluator.blocks_done
+    control.cancel()
+    worker.join(GIVE_UP_SECONDS)
+    assert not worker.is_alive()
+    # The pending evaluations held dozens of blocks; a stop evaluates only a few more.
+    assert evaluator.blocks_done - done_at_stop <= 8
+    iterations = [r.iteration for r in seen]
+    assert iterations == sorted(iterations)  # what was handed on is whole and in order
+    assert all(r.test_accuracy == r.test_accuracy for r in seen)  # every one measured

@@ -1,0 +1,71 @@
+"""What a run will need before it starts: its memory, estimated from the configuration alone,
+so that a model that cannot fit is refused in one line instead of failing minutes later."""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+from vgtui.core.config import ConfigError, RunConfig
+from vgtui.core.data import NUM_CLASSES, PIXELS
+
+FLOAT32 = 4
+FLOAT64 = 8
+PARAMETER_COPIES = 14
+"""Copies of the parameters alive at once, at most: the bank's parameters, gradients and update
+(3), the shared ring of snapshots (7) and the snapshots of pending evaluations (4)."""
+TEST_BLOCK_ROWS = 500  # images per evaluation block (vgtui.core.eval_blocks)
+LANES = 2  # the trainer's thread and one helper on the target machine; helpers share the ring
+BASE_BYTES = 200 * 2**20
+"""The interpreter, NumPy, the dataset (55 MB) and the test blocks, with room to spare."""
+
+
+def parameter_count(config: RunConfig) -> int:
+    """Weights and biases of all setups."""
+    sizes = (PIXELS, *config.hidden, NUM_CLASSES)
+    per_setup = sum((n_in + 1) * n_out for n_in, n_out in zip(sizes, sizes[1:], strict=False))
+    return per_setup * len(config.setups)
+
+
+def estimated_bytes(config: RunConfig) -> int:
+    """An upper estimate of a run's peak memory (all processes)."""
+    setups, units = len(config.setups), sum(config.hidden) + NUM_CLASSES
+    sizes = (PIXELS, *config.hidden, NUM_CLASSES)
+    first_layer = (PIXELS + 1) * setups * config.hidden[0]
+    # The initial standard-normal draws, float64, all layers at once.
+    draws = sum(n_in * n_out for n_in, n_out in zip(sizes, sizes[1:], strict=False))
+    training = 3 * config.batch_size * setups * units + 2 * first_layer
+    inference = LANES * (2 * first_layer + 2 * TEST_BLOCK_ROWS * setups * units)
+    floats = PARAMETER_COPIES * parameter_count(config) + training + inference
+    return BASE_BYTES + FLOAT32 * floats + FLOAT64 * draws
+
+
+def available_bytes() -> int | None:
+    """Memory available to new work (Linux: MemAvailable), or None if unknown."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_memory(config: RunConfig, available: int | None = None) -> None:
+    """Raise ConfigError when ``config`` cannot fit in the memory available."""
+    available = available_bytes() if available is None else available
+    needed = estimated_bytes(config)
+    if available is not None and needed > available:
+        raise ConfigError(
+            f"hidden sizes {','.join(map(str, config.hidden))} with {len(config.setups)} setups "
+            f"need about {_gib(needed)} of memory; {_gib(available)} is available"
+        )
+
+
+def _gib(count: int) -> str:
+    value = count / 2**30
+    return f"{value:.1f} GiB" if value < 100 else f"{math.ceil(value):,} GiB"

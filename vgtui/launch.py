@@ -1,0 +1,53 @@
+"""The ``vgtui`` command's first steps, before anything heavy is imported: standard streams that
+exist, and SIGTERM / SIGHUP that interrupt as Ctrl-C does, so that no moment of start-up ends in
+a traceback or loses what a run recorded."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+
+
+class Interrupted(KeyboardInterrupt):
+    """A SIGTERM or SIGHUP, handled as Ctrl-C is; the exit status is 128 + ``signum``."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise Interrupted(signum)
+
+
+def ensure_standard_streams() -> None:
+    """Open the null device on a closed stdin, stdout or stderr (``vgtui >&-``): otherwise the
+    next file opened would take its descriptor, and writes meant for the terminal would go
+    into a run folder."""
+    for descriptor, name, mode in ((0, "stdin", "r"), (1, "stdout", "w"), (2, "stderr", "w")):
+        try:
+            os.fstat(descriptor)
+        except OSError:
+            null = os.open(os.devnull, os.O_RDWR)
+            if null != descriptor:
+                os.dup2(null, descriptor)
+                os.close(null)
+            setattr(sys, name, open(descriptor, mode, closefd=False))  # noqa: SIM115
+        else:
+            if getattr(sys, name) is None:
+                setattr(sys, name, open(descriptor, mode, closefd=False))  # noqa: SIM115
+
+
+def main() -> int:
+    """Entry point of the ``vgtui`` command; returns the exit status."""
+    ensure_standard_streams()
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), _interrupt)
+    try:
+        from vgtui.cli import main as cli_main
+
+        return cli_main()
+    except KeyboardInterrupt as interrupt:  # before a run started: nothing to save
+        return 128 + getattr(interrupt, "signum", signal.SIGINT)
