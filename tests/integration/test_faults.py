@@ -258,3 +258,14 @@ def test_a_stop_does_not_wait_for_every_pending_evaluation(mnist):
     iterations = [r.iteration for r in seen]
     assert iterations == sorted(iterations)  # what was handed on is whole and in order
     assert all(r.test_accuracy == r.test_accuracy for r in seen)  # every one measured
+
+
+def test_a_gauss_scale_beyond_float32_diverges_without_a_warning(tmp_path):
+    out = tmp_path / "runs"
+    process = start("--no-ui", "--setups", "relu-gauss:1e300,relu-he", "--iters", "20",
+                    "--out", str(out))  # fmt: skip
+    _, stderr = finish(process)
+    assert process.returncode == 0, stderr
+    assert "Warning" not in stderr and error_lines(stderr) == []
+    setups = {s["setup"]: s["status"] for s in summary_of(out)["setups"]}
+    assert setups == {"relu-gauss:1e+300": "diverged", "relu-he": "ok"}

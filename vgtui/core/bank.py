@@ -156,11 +156,14 @@ class NetworkBank:
         # differ only in what the table says they differ in.
         pairs = zip(self.layer_sizes, self.layer_sizes[1:], strict=False)
         draws = [rng.standard_normal((a, b)) for a, b in pairs]
-        for s, spec in enumerate(self.setups):
-            self.weight(s, 0)[...] = draws[0] * init_scale(spec, n_in)
-            for layer in range(1, self.num_layers):
-                fan_in = self.layer_sizes[layer]
-                self.weight(s, layer)[...] = draws[layer] * init_scale(spec, fan_in)
+        # A scale too large for float32 gives infinite weights: that setup diverges at its first
+        # step, shown as such, instead of a warning printed here.
+        with np.errstate(over="ignore"):
+            for s, spec in enumerate(self.setups):
+                self.weight(s, 0)[...] = draws[0] * init_scale(spec, n_in)
+                for layer in range(1, self.num_layers):
+                    fan_in = self.layer_sizes[layer]
+                    self.weight(s, layer)[...] = draws[layer] * init_scale(spec, fan_in)
         self.frozen = np.zeros(count, dtype=bool)  # indexed by slot
         self._buffers: dict[int, TrainingBuffers] = {}
 
