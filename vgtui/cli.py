@@ -43,7 +43,7 @@ EXIT_BROKEN_PIPE = 141
 PROGRESS_INTERVAL_SECONDS = 0.1
 
 
-class _OneLineParser(argparse.ArgumentParser):
+class OneLineParser(argparse.ArgumentParser):
     """An argument parser whose errors are one line on stderr and exit status 2."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
@@ -87,7 +87,7 @@ def _add_option(parser: argparse.ArgumentParser, option: Option) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _OneLineParser(
+    parser = OneLineParser(
         prog="vgtui",
         description=(
             "Watch the vanishing-gradient problem: train MLPs on MNIST with different activations "
@@ -254,20 +254,20 @@ class OutputError(Exception):
     """Standard output cannot be written (other than a closed pipe)."""
 
 
-def _say(line: str) -> None:
+def say(line: str) -> None:
     """One line on stderr, if stderr can still be written at all: a broken stderr must never
     change the exit status."""
     with contextlib.suppress(OSError, ValueError):
         print(line, file=sys.stderr, flush=True)
 
 
-def _silence_stdout() -> None:
+def silence_stdout() -> None:
     """Point stdout at the null device: the interpreter's last flush must not fail again."""
     with contextlib.suppress(OSError, ValueError):
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
-def _write_stdout(text: str) -> None:
+def write_stdout(text: str) -> None:
     try:
         sys.stdout.write(text)
         sys.stdout.flush()
@@ -284,10 +284,10 @@ def run_headless(args: argparse.Namespace, config: RunConfig, dataset: Dataset) 
     try:
         run = Run(config, dataset, args.out)
     except ConfigError as exc:
-        _say(f"vgtui: error: {exc}")
+        say(f"vgtui: error: {exc}")
         return EXIT_USAGE
     except OSError as exc:
-        _say(f"vgtui: error: cannot create a run folder under {args.out}: {exc}")
+        say(f"vgtui: error: cannot create a run folder under {args.out}: {exc}")
         return EXIT_DATA_ERROR
     progress: ProgressReporter | None = ProgressReporter(
         sys.stderr, config.iterations, config.setup_names
@@ -301,7 +301,7 @@ def run_headless(args: argparse.Namespace, config: RunConfig, dataset: Dataset) 
             except (OSError, ValueError):  # stderr is gone: progress is only a courtesy
                 progress = None
         if args.json:
-            _write_stdout("".join(json.dumps(json_safe(r.to_dict())) + "\n" for r in records))
+            write_stdout("".join(json.dumps(json_safe(r.to_dict())) + "\n" for r in records))
 
     exit_code, problem = EXIT_OK, None
     try:
@@ -309,10 +309,10 @@ def run_headless(args: argparse.Namespace, config: RunConfig, dataset: Dataset) 
     except KeyboardInterrupt as interrupt:
         exit_code = 128 + getattr(interrupt, "signum", signal.SIGINT)
     except BrokenPipeError:  # the reader of --json went away (e.g. `| head`): stop quietly
-        _silence_stdout()
+        silence_stdout()
         exit_code = EXIT_BROKEN_PIPE
     except OutputError as error:
-        _silence_stdout()
+        silence_stdout()
         exit_code, problem = EXIT_DATA_ERROR, str(error)
     except MemoryError:
         exit_code, problem = EXIT_DATA_ERROR, "out of memory during the run"
@@ -324,7 +324,7 @@ def run_headless(args: argparse.Namespace, config: RunConfig, dataset: Dataset) 
         with contextlib.suppress(OSError, ValueError):
             progress.close()
     if problem is not None:
-        _say(f"vgtui: error: {problem}")
+        say(f"vgtui: error: {problem}")
     assert run.status is not None
     table = format_summary(
         run.summaries,
@@ -336,16 +336,16 @@ def run_headless(args: argparse.Namespace, config: RunConfig, dataset: Dataset) 
         dataset.name,
     )
     if args.json or exit_code == EXIT_BROKEN_PIPE:
-        _say(table)
+        say(table)
         return exit_code
     try:
         print(table, flush=True)
     except BrokenPipeError:  # `vgtui --no-ui | true`
-        _silence_stdout()
+        silence_stdout()
         return exit_code or EXIT_BROKEN_PIPE
     except OSError as error:
-        _silence_stdout()
-        _say(f"vgtui: error: cannot write to standard output: {error.strerror or error}")
+        silence_stdout()
+        say(f"vgtui: error: cannot write to standard output: {error.strerror or error}")
         return EXIT_DATA_ERROR
     return exit_code
 
@@ -375,7 +375,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         dataset = load_dataset(args.data_dir, args.data_pkl)
         config.validate(train_size=dataset.train_size)
     except DataError as exc:
-        _say(f"vgtui: error: {exc}")
+        say(f"vgtui: error: {exc}")
         return EXIT_DATA_ERROR
     except ConfigError as exc:
         parser.error(str(exc))
@@ -385,9 +385,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             try:
                 from vgtui.ui.app import run_app
             except ImportError as exc:
-                _say(f"vgtui: the app is unavailable ({exc}); running headless")
+                say(f"vgtui: the app is unavailable ({exc}); running headless")
             else:
                 return run_app(config, dataset, args.out, autostart=args.run)
         else:
-            _say("vgtui: no terminal attached, running headless (--no-ui)")
+            say("vgtui: no terminal attached, running headless (--no-ui)")
     return run_headless(args, config, dataset)

@@ -8,6 +8,9 @@ import os
 import signal
 import sys
 
+COMMANDS = ("runs", "show", "export")
+"""The commands on saved runs (vgtui.commands); anything else trains (vgtui.cli)."""
+
 
 class Interrupted(KeyboardInterrupt):
     """A SIGTERM or SIGHUP, handled as Ctrl-C is; the exit status is 128 + ``signum``."""
@@ -46,6 +49,10 @@ def main() -> int:
         if hasattr(signal, name):
             signal.signal(getattr(signal, name), _interrupt)
     try:
+        if sys.argv[1:2] and sys.argv[1] in COMMANDS:
+            from vgtui.commands import main as command_main
+
+            return command_main(sys.argv[1:])
         from vgtui.cli import main as cli_main
 
         return cli_main()

@@ -143,6 +143,7 @@ def test_a_closed_standard_stream_changes_nothing(tmp_path, closed):
     assert sorted(p.name for p in the_run(out).iterdir()) == [
         "config.json",
         "metrics.csv",
+        "records.jsonl",
         "summary.json",
     ]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from vgtui.core.vocabulary import SetupStatus
@@ -48,3 +49,34 @@ class MetricRecord:
         for layer, norm in enumerate(self.grad_norms, start=1):
             row[f"grad_norm_{layer}"] = norm
         return row
+
+    @classmethod
+    def from_dict(cls, row: dict) -> MetricRecord:
+        """Inverse of :meth:`to_dict`, also for rows read back from CSV (text, "" for a value
+        not measured) or JSON (null). Raises KeyError or ValueError for a malformed row."""
+        status = SetupStatus(row.get("status") or SetupStatus.OK)
+        layers = sorted(
+            int(key.removeprefix("grad_norm_")) for key in row if key.startswith("grad_norm_")
+        )
+        if layers != list(range(1, len(layers) + 1)) or not layers:
+            raise ValueError("gradient norm columns must be grad_norm_1..grad_norm_L")
+        missing_loss = math.inf if status == SetupStatus.DIVERGED else math.nan
+        return cls(
+            iteration=int(row["iteration"]),
+            setup=str(row["setup"]),
+            train_accuracy=_number(row["train_accuracy"]),
+            test_accuracy=_number(row["test_accuracy"]),
+            train_loss=_number(row["train_loss"], missing_loss),
+            grad_norms=tuple(_number(row[f"grad_norm_{layer}"]) for layer in layers),
+            seconds=_number(row["seconds"]),
+            status=status,
+        )
+
+
+def _number(value: object, missing: float = math.nan) -> float:
+    """A float from JSON or CSV; None or "" is a value not measured."""
+    if value is None or value == "":
+        return missing
+    if isinstance(value, bool):
+        raise ValueError(f"not a number: {value!r}")
+    return float(value)  # type: ignore[arg-type]

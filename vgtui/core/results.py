@@ -9,6 +9,7 @@ import json
 import math
 import os
 import platform
+import socket
 import tempfile
 import time
 from collections.abc import Iterable, Sequence
@@ -24,6 +25,10 @@ from vgtui.core.records import MetricRecord
 from vgtui.core.vocabulary import RunStatus, SetupStatus
 
 FLUSH_INTERVAL_SECONDS = 2.0
+FORMAT_VERSION = 2
+"""Run folders: 1 had config.json, metrics.csv and summary.json; 2 adds records.jsonl (appended
+as records arrive, so a run can be followed while it is written) and the writer's process."""
+RECORDS_FILE = "records.jsonl"
 
 
 class RunWriteError(OSError):
@@ -167,14 +172,24 @@ class RunWriter:
         self.started = time.time()
         self._last_flush = time.monotonic()
         self._num_layers = len(config.hidden) + 1
+        self._records_file: io.TextIOWrapper | None = None
         try:
             self._write("config.json", json.dumps(self._config_doc(), indent=2))
+            self._records_file = self._open_records()
         except RunWriteError:
             self.discard()
             raise
 
+    def _open_records(self) -> io.TextIOWrapper:
+        path = self.path / RECORDS_FILE
+        try:
+            return path.open("a", encoding="utf-8", newline="\n")
+        except OSError as error:
+            raise RunWriteError(path, error) from error
+
     def _config_doc(self) -> dict:
         return {
+            "format": FORMAT_VERSION,
             "config": self.config.to_dict(),
             "preset": self.config.preset_name,
             "dataset": self.dataset_name,
@@ -185,11 +200,20 @@ class RunWriter:
                 "numpy": np.__version__,
             },
             "platform": _platform(),
+            "writer": {"pid": os.getpid(), "host": socket.gethostname()},
         }
 
     def add(self, records: Sequence[MetricRecord]) -> None:
-        """Keep ``records``; rewrite metrics.csv at most every couple of seconds."""
+        """Keep ``records``: appended to records.jsonl at once, whole lines in one write, so a
+        reader never sees half a record; metrics.csv rewritten every couple of seconds."""
         self.records.extend(records)
+        lines = "".join(json.dumps(json_safe(r.to_dict())) + "\n" for r in records)
+        try:
+            assert self._records_file is not None
+            self._records_file.write(lines)
+            self._records_file.flush()
+        except OSError as error:
+            raise RunWriteError(self.path / RECORDS_FILE, error) from error
         if time.monotonic() - self._last_flush >= FLUSH_INTERVAL_SECONDS:
             self.flush()
 
@@ -205,8 +229,15 @@ class RunWriter:
         except OSError as error:
             raise RunWriteError(path, error) from error
 
+    def close(self) -> None:
+        if self._records_file is not None:
+            with contextlib.suppress(OSError):
+                self._records_file.close()
+            self._records_file = None
+
     def discard(self) -> None:
         """Remove the run folder of a run that recorded nothing (best effort)."""
+        self.close()
         for path in self.path.iterdir() if self.path.is_dir() else ():
             path.unlink(missing_ok=True)
         with contextlib.suppress(OSError):
@@ -217,6 +248,7 @@ class RunWriter:
         summary.json is written even when metrics.csv cannot be; the first error is raised
         after both were tried."""
         failure: RunWriteError | None = None
+        self.close()
         try:
             self.flush()
         except RunWriteError as error:

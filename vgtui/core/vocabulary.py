@@ -35,6 +35,8 @@ class RunStatus(Name):
     STOPPED = "stopped"
     INTERRUPTED = "interrupted"
     FAILED = "failed"
+    DIED = "died"
+    """Only ever read, never written: a run folder whose writer ended without a summary."""
 
 
 class RunPhase(Name):

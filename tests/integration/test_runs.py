@@ -1,0 +1,213 @@
+"""Coming back to runs: listing, showing, following while written, exporting, bad folders, and
+the folders older versions wrote (committed fixtures of both formats)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from vgtui.core.runs import RunFolderError, find_runs, read_run
+from vgtui.core.vocabulary import RunPhase, RunStatus
+
+VGTUI = [sys.executable, "-m", "vgtui"]
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "run_folders"
+FORMAT1 = FIXTURES / "20261129-152237-format1"  # written by vgtui before records.jsonl
+FORMAT2 = FIXTURES / "20261129-152238-format2"
+GIVE_UP_SECONDS = 120
+
+
+def vgtui(*args: str, timeout: float = GIVE_UP_SECONDS) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*VGTUI, *args], capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=timeout
+    )
+
+
+def numbers(run) -> list[tuple]:
+    return [
+        (r.iteration, r.setup, r.train_accuracy, r.test_accuracy, r.train_loss, r.grad_norms)
+        for r in run.records
+    ]
+
+
+def folder_state(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def test_both_formats_read_back_to_the_same_records():
+    old, new = read_run(FORMAT1), read_run(FORMAT2)
+    assert (old.format, new.format) == (1, 2)
+    assert numbers(old) == numbers(new)  # same seed, same numbers, whichever file holds them
+    for run in (old, new):
+        assert run.status == RunStatus.DONE and run.iterations_done == 20
+        assert run.config.setup_names == ("relu-he", "sigmoid-gauss")
+        assert [s.setup for s in run.summaries] == ["relu-he", "sigmoid-gauss"]
+        summary = json.loads((run.path / "summary.json").read_text())
+        best = {s["setup"]: s["best_test_accuracy"] for s in summary["setups"]}
+        assert best == {s.setup: s.best_test_accuracy for s in run.summaries}
+
+
+def test_runs_lists_newest_first_in_80_columns(tmp_path):
+    before = folder_state(FIXTURES)
+    result = vgtui("runs", str(FIXTURES))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert all(len(line) <= 80 for line in lines)
+    names = [line.split()[0] for line in lines[1:] if not line.startswith(" ")]
+    assert names == [FORMAT2.name, FORMAT1.name]
+    assert "20/20" in result.stdout and "done" in result.stdout and "relu-he" in result.stdout
+    listed = [
+        json.loads(line)
+        for line in vgtui("runs", str(FIXTURES), "--json").stdout.split("\n")
+        if line
+    ]
+    assert [r["run"] for r in listed] == names
+    assert (
+        listed[0]["best_test_accuracy"]["relu-he"]
+        == read_run(FORMAT2).summaries[0].best_test_accuracy
+    )
+    assert folder_state(FIXTURES) == before  # reading never writes
+
+
+def test_show_prints_each_runs_summary():
+    result = vgtui("show", str(FORMAT1), str(FORMAT2), "--no-ui")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("Run done: 20/20 iterations") == 2
+    assert FORMAT1.name in result.stdout and FORMAT2.name in result.stdout
+
+
+def test_export_writes_one_tidy_table(tmp_path):
+    result = vgtui("export", str(FORMAT1), str(FORMAT2))
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert set(rows[0]) == {"run", "setup", "iteration", "metric", "value"}
+    per_record = 4 + 3  # accuracies, loss, seconds, three gradient norms
+    assert len(rows) == 2 * len(read_run(FORMAT1).records) * per_record
+    test = {(r["run"], r["setup"]): float(r["value"]) for r in rows
+            if r["metric"] == "test_accuracy" and r["iteration"] == "20"}  # fmt: skip
+    assert test[(FORMAT2.name, "relu-he")] == read_run(FORMAT2).records[-2].test_accuracy
+
+    out = tmp_path / "all.jsonl"
+    assert vgtui("export", str(FORMAT2), "--format", "json", "-o", str(out)).returncode == 0
+    objects = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(objects) == len(read_run(FORMAT2).records) * per_record
+    assert {o["metric"] for o in objects} >= {"test_accuracy", "grad_norm_3"}
+
+
+def broken_copy(tmp_path: Path, name: str, change) -> Path:
+    folder = tmp_path / name
+    shutil.copytree(FORMAT2, folder)
+    change(folder)
+    return folder
+
+
+def writes(name: str, text: str):
+    return lambda folder: (folder / name).write_text(text)
+
+
+BAD_FOLDERS = [
+    (writes("config.json", '{"config": {"iter'), "config.json", "not valid JSON"),
+    (lambda folder: (folder / "config.json").unlink(), "config.json", "missing"),
+    (writes("config.json", '{"config": {"x": 1}}'), "config.json", "not a vgtui run config"),
+    (writes("records.jsonl", '{"iteration": 10}\n'), "records.jsonl", "line 1"),
+    (writes("summary.json", "[]"), "summary.json", "not a vgtui run summary"),
+]
+
+
+@pytest.mark.parametrize(("change", "file", "message"), BAD_FOLDERS)
+def test_a_bad_run_folder_is_one_line_naming_the_file(tmp_path, change, file, message):
+    folder = broken_copy(tmp_path, "bad", change)
+    before = folder_state(folder)
+    result = vgtui("show", str(folder), "--no-ui")
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if "error" in line]
+    assert len(errors) == 1 and file in errors[0] and message in errors[0], result.stderr
+    assert "Traceback" not in result.stderr
+    assert folder_state(folder) == before
+
+
+def test_a_foreign_csv_in_an_old_folder_is_named(tmp_path):
+    def foreign(folder: Path) -> None:
+        (folder / "records.jsonl").unlink()
+        (folder / "metrics.csv").write_text("step,loss\n1,0.5\n")
+
+    with pytest.raises(RunFolderError, match=r"metrics.csv: line 2 is not a vgtui metrics row"):
+        read_run(broken_copy(tmp_path, "foreign", foreign))
+
+
+def test_a_listing_skips_what_is_not_a_run_and_reports_what_is_broken(tmp_path):
+    shutil.copytree(FORMAT1, tmp_path / FORMAT1.name)
+    (tmp_path / "notes").mkdir()  # not a run: no config.json
+    (tmp_path / ".config.json.abc.tmp").write_text("{")  # left by a killed atomic write
+    broken_copy(tmp_path, "20990101-000000-custom", lambda f: (f / "config.json").write_text("{"))
+    assert [p.name for p in find_runs(tmp_path)] == ["20990101-000000-custom", FORMAT1.name]
+    result = vgtui("runs", str(tmp_path))
+    assert result.returncode == 1
+    assert FORMAT1.name in result.stdout  # the readable one is still listed
+    assert result.stderr.count("error") == 1 and "20990101-000000-custom" in result.stderr
+
+
+def test_a_half_written_last_line_is_left_for_later(tmp_path):
+    def half(folder: Path) -> None:
+        (folder / "summary.json").unlink()
+        with (folder / "records.jsonl").open("a") as handle:
+            handle.write('{"iteration": 30, "setup": "relu-he", "train_acc')
+
+    run = read_run(broken_copy(tmp_path, "half", half))
+    assert run.iterations_done == 20 and len(run.records) == len(read_run(FORMAT2).records)
+    assert run.status == RunStatus.DIED  # no summary and its writer is long gone
+
+
+def start_writer(out: Path, iterations: int) -> tuple[subprocess.Popen, Path]:
+    writer = subprocess.Popen(
+        [*VGTUI, "--no-ui", "--iters", str(iterations), "--out", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + GIVE_UP_SECONDS
+    while not list(out.glob("*/records.jsonl")) or not any(
+        p.stat().st_size for p in out.glob("*/records.jsonl")
+    ):
+        assert time.monotonic() < deadline and writer.poll() is None
+        time.sleep(0.02)
+    return writer, next(out.iterdir())
+
+
+def test_follow_a_run_while_a_headless_writer_writes_it(tmp_path):
+    writer, folder = start_writer(tmp_path / "runs", iterations=3000)
+    assert read_run(folder).status == RunPhase.RUNNING
+    follower = subprocess.run(
+        [*VGTUI, "show", str(folder), "--follow", "--no-ui"],
+        capture_output=True, text=True, timeout=GIVE_UP_SECONDS,
+    )  # fmt: skip
+    assert writer.wait(GIVE_UP_SECONDS) == 0
+    assert follower.returncode == 0, follower.stderr
+    progress = [line for line in follower.stdout.splitlines() if line.split("/")[0].isdigit()]
+    iterations = [int(line.split("/")[0]) for line in progress]
+    assert iterations == sorted(iterations) and iterations[-1] == 3000
+    assert len(iterations) == 300  # every evaluation point once, none lost, none twice
+    assert "Run done: 3000/3000" in follower.stdout
+
+
+def test_follow_says_when_the_writer_died(tmp_path):
+    writer, folder = start_writer(tmp_path / "runs", iterations=1_000_000)
+    follower = subprocess.Popen(
+        [*VGTUI, "show", str(folder), "--follow", "--no-ui"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    time.sleep(1.0)
+    writer.send_signal(signal.SIGKILL)
+    writer.wait()
+    stdout, stderr = follower.communicate(timeout=GIVE_UP_SECONDS)
+    assert follower.returncode == 1
+    assert "stopped without finishing" in stderr and "Traceback" not in stderr
+    assert "Run died" in stdout

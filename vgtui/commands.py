@@ -1,0 +1,267 @@
+"""The commands on saved runs: ``vgtui runs``, ``vgtui show`` and ``vgtui export``."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from vgtui.cli import (
+    EXIT_BROKEN_PIPE,
+    EXIT_DATA_ERROR,
+    EXIT_OK,
+    OneLineParser,
+    OutputError,
+    format_summary,
+    say,
+    silence_stdout,
+    write_stdout,
+)
+from vgtui.core.records import MetricRecord
+from vgtui.core.results import atomic_write_text, format_percent, json_safe
+from vgtui.core.runs import RunFolderError, SavedRun, find_runs, read_run, read_runs
+from vgtui.core.vocabulary import RunStatus, SetupStatus
+
+WIDTH = 80
+FOLLOW_SECONDS = 0.5
+"""How often ``show --follow`` looks at the run folder."""
+
+
+def runs_main(argv: Sequence[str]) -> int:
+    parser = OneLineParser(
+        prog="vgtui runs", description="List the run folders under DIR, newest first."
+    )
+    parser.add_argument("dir", nargs="?", type=Path, default=Path("runs"), metavar="DIR",
+                        help="the folder that holds run folders (default runs)")  # fmt: skip
+    parser.add_argument("--json", action="store_true", help="one JSON object per run")
+    args = parser.parse_args(argv)
+    try:
+        found = read_runs(find_runs(args.dir))
+    except RunFolderError as error:
+        say(f"vgtui: error: {error}")
+        return EXIT_DATA_ERROR
+    runs = [r for r in found if isinstance(r, SavedRun)]
+    if args.json:
+        write_stdout("".join(json.dumps(run_document(r)) + "\n" for r in runs))
+    else:
+        write_stdout(runs_table(runs) + "\n" if runs else f"no runs under {args.dir}\n")
+    unreadable = [r for r in found if isinstance(r, RunFolderError)]
+    for error in unreadable:
+        say(f"vgtui: error: {error}")
+    return EXIT_DATA_ERROR if unreadable else EXIT_OK
+
+
+def run_document(run: SavedRun) -> dict:
+    """What ``vgtui runs --json`` says of one run."""
+    return {
+        "run": run.name,
+        "path": str(run.path),
+        "started": run.started,
+        "preset": run.config.preset_name,
+        "status": str(run.status),
+        "iterations_done": run.iterations_done,
+        "iterations_planned": run.config.iterations,
+        "setups": list(run.config.setup_names),
+        "diverged": run.diverged,
+        "best_test_accuracy": {
+            s.setup: json_safe({"v": s.best_test_accuracy})["v"] for s in run.summaries
+        },
+    }
+
+
+def status_text(run: SavedRun) -> str:
+    diverged = len(run.diverged)
+    return f"{run.status}, {diverged} diverged" if diverged else str(run.status)
+
+
+def runs_table(runs: Sequence[SavedRun]) -> str:
+    """One line per run, its setups' best test accuracy wrapped below it: 80 columns."""
+    name_width = max(len("run"), *(len(r.name) for r in runs))
+    lines = [f"{'run':<{name_width}}  {'started':<16}  {'iterations':>11}  status"]
+    for run in runs:
+        started = run.started.replace("T", " ")[:16]
+        iterations = f"{run.iterations_done}/{run.config.iterations}"
+        lines.append(
+            f"{run.name:<{name_width}}  {started:<16}  {iterations:>11}  {status_text(run)}"
+        )
+        best = [f"{s.setup} {format_percent(s.best_test_accuracy)}" for s in run.summaries]
+        lines += packed(best, first="  best test: ", then=" " * 13)
+    return "\n".join(lines)
+
+
+def packed(items: Sequence[str], first: str, then: str) -> list[str]:
+    """``items`` two spaces apart, as many to a line as fit in :data:`WIDTH` columns."""
+    lines, line = [], first
+    for item in items:
+        if line not in (first, then) and len(line) + 2 + len(item) > WIDTH:
+            lines.append(line)
+            line = then
+        line += item if line in (first, then) else "  " + item
+    return [*lines, line]
+
+
+def show_main(argv: Sequence[str]) -> int:
+    parser = OneLineParser(
+        prog="vgtui show",
+        description="The summary of saved runs; --follow watches one while it is written.",
+    )
+    parser.add_argument("runs", nargs="+", type=Path, metavar="RUN", help="run folders")
+    parser.add_argument("--no-ui", action="store_true", help="print the summary tables")
+    parser.add_argument("--follow", action="store_true",
+                        help="print records as they are written, until the run ends")  # fmt: skip
+    args = parser.parse_args(argv)
+    if not args.no_ui:
+        say("vgtui: saved runs are shown as tables for now (the app view is to come)")
+    if args.follow:
+        if len(args.runs) != 1:
+            parser.error("--follow takes one run")
+        return follow(args.runs[0])
+    status = EXIT_OK
+    for path in args.runs:
+        try:
+            run = read_run(path)
+        except RunFolderError as error:
+            say(f"vgtui: error: {error}")
+            status = EXIT_DATA_ERROR
+            continue
+        write_stdout(summary_of(run) + "\n")
+    return status
+
+
+def summary_of(run: SavedRun) -> str:
+    return format_summary(
+        run.summaries,
+        run.status,
+        run.iterations_done,
+        run.config,
+        run.wall_seconds,
+        run.path,
+        run.dataset,
+    )
+
+
+def follow(
+    path: Path, wait: Callable[[float], None] = time.sleep, interval: float = FOLLOW_SECONDS
+) -> int:
+    """Print each evaluation point of the run at ``path`` as it lands, then its summary;
+    exit 1 if its writer died without finishing it."""
+    shown = 0
+    while True:
+        try:
+            run = read_run(path)
+        except RunFolderError as error:
+            say(f"vgtui: error: {error}")
+            return EXIT_DATA_ERROR
+        new = run.records[shown:]
+        if new:
+            write_stdout("".join(progress_lines(new, run.config.iterations)))
+            shown = len(run.records)
+        if run.finished:
+            break
+        wait(interval)
+    write_stdout(summary_of(run) + "\n")
+    if run.status == RunStatus.DIED:
+        say(f"vgtui: error: {path}: its writer stopped without finishing the run")
+        return EXIT_DATA_ERROR
+    return EXIT_OK
+
+
+def progress_lines(records: Sequence[MetricRecord], planned: int) -> list[str]:
+    """One line per evaluation point: its iteration and every setup's test accuracy."""
+    by_iteration: dict[int, list[MetricRecord]] = {}
+    for record in records:
+        by_iteration.setdefault(record.iteration, []).append(record)
+    return [
+        f"{iteration}/{planned}  "
+        + "  ".join(
+            f"{r.setup} "
+            + (format_percent(r.test_accuracy) if r.status == SetupStatus.OK else str(r.status))
+            for r in group
+        )
+        + "\n"
+        for iteration, group in by_iteration.items()
+    ]
+
+
+EXPORT_METRICS = ("train_accuracy", "test_accuracy", "train_loss", "seconds")
+
+
+def export_main(argv: Sequence[str]) -> int:
+    parser = OneLineParser(
+        prog="vgtui export",
+        description="One tidy table (run, setup, iteration, metric, value) of saved runs.",
+    )
+    parser.add_argument("runs", nargs="+", type=Path, metavar="RUN", help="run folders")
+    parser.add_argument("--format", choices=("csv", "json"), default="csv",
+                        help="csv (default) or json (one object per line)")  # fmt: skip
+    parser.add_argument("--output", "-o", type=Path, metavar="FILE",
+                        help="write to FILE (atomically) instead of stdout")  # fmt: skip
+    args = parser.parse_args(argv)
+    runs = []
+    for path in args.runs:
+        try:
+            runs.append(read_run(path))
+        except RunFolderError as error:
+            say(f"vgtui: error: {error}")
+            return EXIT_DATA_ERROR
+    rows = [row for run in runs for row in tidy_rows(run)]
+    text = tidy_csv(rows) if args.format == "csv" else tidy_json(rows)
+    if args.output is None:
+        write_stdout(text)
+        return EXIT_OK
+    try:
+        atomic_write_text(args.output, text)
+    except OSError as error:
+        say(f"vgtui: error: cannot write {args.output}: {error.strerror or error}")
+        return EXIT_DATA_ERROR
+    return EXIT_OK
+
+
+def tidy_rows(run: SavedRun) -> list[tuple[str, str, int, str, float]]:
+    """(run, setup, iteration, metric, value) for every measured value of every record."""
+    rows = []
+    for record in run.records:
+        values = [(name, getattr(record, name)) for name in EXPORT_METRICS]
+        values += [(f"grad_norm_{k}", v) for k, v in enumerate(record.grad_norms, start=1)]
+        rows += [
+            (run.name, record.setup, record.iteration, name, value)
+            for name, value in values
+            if value == value  # NaN: not measured
+        ]
+    return rows
+
+
+def tidy_csv(rows: Sequence[tuple]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(("run", "setup", "iteration", "metric", "value"))
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def tidy_json(rows: Sequence[tuple]) -> str:
+    keys = ("run", "setup", "iteration", "metric", "value")
+    return "".join(json.dumps(json_safe(dict(zip(keys, row, strict=True)))) + "\n" for row in rows)
+
+
+COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
+    "runs": runs_main,
+    "show": show_main,
+    "export": export_main,
+}
+
+
+def main(argv: Sequence[str]) -> int:
+    """Run the command ``argv[0]`` (one of :data:`COMMANDS`) on ``argv[1:]``."""
+    try:
+        return COMMANDS[argv[0]](argv[1:])
+    except BrokenPipeError:  # e.g. `vgtui export RUN | head`
+        silence_stdout()
+        return EXIT_BROKEN_PIPE
+    except OutputError as error:
+        silence_stdout()
+        say(f"vgtui: error: {error}")
+        return EXIT_DATA_ERROR

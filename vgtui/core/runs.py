@@ -1,0 +1,211 @@
+"""Reading run folders back: finished, still being written, or written by an older vgtui.
+
+Reading never writes to a run folder and never blocks its writer: records.jsonl is read up to
+its last complete line (a line still being written is left for the next look), summary.json
+appears, atomically, only when the writer has finished. Folders of format 1 (no records.jsonl)
+are read from metrics.csv. Anything missing, partial or foreign is a :class:`RunFolderError`
+whose message names the file and what is wrong.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import socket
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from vgtui.core.config import ConfigError, RunConfig, parse_setup
+from vgtui.core.records import MetricRecord
+from vgtui.core.results import FORMAT_VERSION, RECORDS_FILE, SetupSummary, summarize
+from vgtui.core.vocabulary import RunPhase, RunStatus, SetupStatus
+
+CONFIG_FILE = "config.json"
+SUMMARY_FILE = "summary.json"
+METRICS_FILE = "metrics.csv"
+
+
+class RunFolderError(Exception):
+    """A run folder that cannot be read; the message names the file and the problem."""
+
+
+@dataclass(frozen=True)
+class SavedRun:
+    """A run folder as read at one moment."""
+
+    path: Path
+    format: int
+    config: RunConfig
+    dataset: str
+    started: str
+    records: tuple[MetricRecord, ...]
+    status: RunStatus | RunPhase
+    """How the run ended, ``running`` while its writer is alive, ``died`` if it is gone."""
+    wall_seconds: float
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def iterations_done(self) -> int:
+        return max((r.iteration for r in self.records), default=0)
+
+    @property
+    def summaries(self) -> list[SetupSummary]:
+        return summarize(self.records, self.config.setup_names)
+
+    @property
+    def diverged(self) -> list[str]:
+        return [s.setup for s in self.summaries if s.status == SetupStatus.DIVERGED]
+
+    @property
+    def finished(self) -> bool:
+        """No more records will come."""
+        return self.status != RunPhase.RUNNING
+
+
+def read_run(path: Path | str) -> SavedRun:
+    """Read the run folder at ``path`` (RunFolderError if it is not a readable run)."""
+    path = Path(path)
+    if not path.is_dir():
+        raise RunFolderError(f"{path}: not a run folder (no such folder)")
+    document = _read_json(path / CONFIG_FILE, what="run configuration")
+    try:
+        config = config_from_dict(document["config"])
+        dataset = str(document.get("dataset", "?"))
+        started = str(document.get("started", ""))
+        version = int(document.get("format", 1))
+    except (KeyError, TypeError, ValueError, ConfigError) as error:
+        raise RunFolderError(
+            f"{path / CONFIG_FILE}: not a vgtui run configuration ({error})"
+        ) from None
+    if version > FORMAT_VERSION:
+        raise RunFolderError(
+            f"{path / CONFIG_FILE}: format {version} is newer than this vgtui reads "
+            f"({FORMAT_VERSION}): update vgtui"
+        )
+    records = _read_records(path)
+    summary_path = path / SUMMARY_FILE
+    if summary_path.exists():
+        summary = _read_json(summary_path, what="run summary")
+        try:
+            status: RunStatus | RunPhase = RunStatus(summary["status"])
+            wall = float(summary.get("wall_seconds") or 0.0)
+        except (KeyError, TypeError, ValueError) as error:
+            raise RunFolderError(f"{summary_path}: not a vgtui run summary ({error})") from None
+    else:
+        status = RunPhase.RUNNING if writer_alive(document.get("writer")) else RunStatus.DIED
+        wall = records[-1].seconds if records else 0.0
+    return SavedRun(path, version, config, dataset, started, tuple(records), status, wall)
+
+
+def config_from_dict(data: dict) -> RunConfig:
+    """The :class:`RunConfig` of ``RunConfig.to_dict()``'s output."""
+    return RunConfig(
+        iterations=int(data["iterations"]),
+        batch_size=int(data["batch_size"]),
+        learning_rate=float(data["learning_rate"]),
+        hidden=tuple(int(h) for h in data["hidden"]),
+        eval_every=int(data["eval_every"]),
+        seed=int(data["seed"]),
+        setups=tuple(parse_setup(str(s)) for s in data["setups"]),
+        notebook_grad=bool(data.get("notebook_grad", False)),
+    ).validate()
+
+
+def writer_alive(writer: object) -> bool:
+    """Whether the process that writes a run folder is still running (on this machine; a
+    folder written elsewhere counts as alive: it cannot be checked from here)."""
+    if not isinstance(writer, dict):
+        return False
+    if writer.get("host") != socket.gethostname():
+        return True
+    try:
+        pid = int(writer["pid"])
+        os.kill(pid, 0)
+    except (KeyError, TypeError, ValueError, ProcessLookupError):
+        return False
+    except PermissionError:  # someone else's process with that number
+        return True
+    return True
+
+
+def find_runs(root: Path | str) -> list[Path]:
+    """The run folders directly under ``root`` (those with a config.json), newest first by
+    name (run folder names start with their start time)."""
+    root = Path(root)
+    if not root.is_dir():
+        raise RunFolderError(f"{root}: no such folder")
+    found = [p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    return sorted((p for p in found if (p / CONFIG_FILE).exists()), key=lambda p: p.name,
+                  reverse=True)  # fmt: skip
+
+
+def read_runs(paths: Iterable[Path]) -> list[SavedRun | RunFolderError]:
+    """Each folder read, or the error that says why it could not be."""
+    results: list[SavedRun | RunFolderError] = []
+    for path in paths:
+        try:
+            results.append(read_run(path))
+        except RunFolderError as error:
+            results.append(error)
+    return results
+
+
+def _read_json(path: Path, what: str) -> dict:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RunFolderError(f"{path}: missing ({what})") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise RunFolderError(f"{path}: cannot read ({error})") from None
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise RunFolderError(f"{path}: not valid JSON ({error.msg}, line {error.lineno})") from None
+    if not isinstance(document, dict):
+        raise RunFolderError(f"{path}: not a vgtui {what}")
+    return document
+
+
+def _read_records(path: Path) -> list[MetricRecord]:
+    jsonl = path / RECORDS_FILE
+    if jsonl.exists():
+        return _read_jsonl(jsonl)
+    metrics = path / METRICS_FILE
+    if metrics.exists():
+        return _read_csv(metrics)
+    return []  # the writer has not recorded anything yet
+
+
+def _read_jsonl(path: Path) -> list[MetricRecord]:
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise RunFolderError(f"{path}: cannot read ({error.strerror})") from None
+    complete = data[: data.rfind(b"\n") + 1]  # a last line without its newline is unfinished
+    records = []
+    for number, line in enumerate(complete.splitlines(), start=1):
+        try:
+            records.append(MetricRecord.from_dict(json.loads(line)))
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise RunFolderError(f"{path}: line {number} is not a vgtui record") from None
+    return records
+
+
+def _read_csv(path: Path) -> list[MetricRecord]:
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        raise RunFolderError(f"{path}: cannot read ({error})") from None
+    records = []
+    for number, row in enumerate(rows, start=2):
+        try:
+            records.append(MetricRecord.from_dict(row))
+        except (ValueError, KeyError, TypeError):
+            raise RunFolderError(f"{path}: line {number} is not a vgtui metrics row") from None
+    return records
