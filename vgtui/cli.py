@@ -24,16 +24,17 @@ from vgtui.core.config import (
     RunConfig,
 )
 from vgtui.core.data import DataError, Dataset, load_dataset
+from vgtui.core.diagnosis import describe, diagnose
 from vgtui.core.records import MetricRecord
 from vgtui.core.results import (
     SUMMARY_COLUMNS,
-    SetupSummary,
     format_percent,
     json_safe,
+    summarize,
     summary_cells,
 )
 from vgtui.core.run import Run
-from vgtui.core.vocabulary import RunStatus, SetupStatus
+from vgtui.core.vocabulary import RunPhase, RunStatus, SetupStatus
 
 EXIT_OK = 0
 EXIT_DATA_ERROR = 1
@@ -220,15 +221,17 @@ class ProgressReporter:
 
 
 def format_summary(
-    summaries: Sequence[SetupSummary],
-    status: RunStatus,
-    iterations: int,
+    records: Sequence[MetricRecord],
+    status: RunStatus | RunPhase,
     config: RunConfig,
     wall_seconds: float,
     run_dir: Path | None,
     dataset_name: str,
 ) -> str:
-    """The end-of-run summary table (the columns of the app's Summary tab)."""
+    """The end-of-run summary table (the columns of the app's Summary tab) and the diagnosis,
+    in 80 columns."""
+    summaries = summarize(records, config.setup_names)
+    iterations = max((r.iteration for r in records), default=0)
     header = (
         f"Run {status}: {iterations}/{config.iterations} iterations in {wall_seconds:.1f} s "
         f"(seed {config.seed}, {dataset_name}, "
@@ -246,6 +249,9 @@ def format_summary(
 
     columns = line(SUMMARY_COLUMNS)
     lines = [header, columns, "-" * len(columns), *(line(row) for row in rows)]
+    findings = diagnose(records, config.setup_names)
+    if findings:
+        lines.append(describe(findings))
     lines.append(f"Results: {run_dir}" if run_dir else "Results: none (nothing was recorded)")
     return "\n".join(lines)
 
@@ -327,9 +333,8 @@ def run_headless(args: argparse.Namespace, config: RunConfig, dataset: Dataset) 
         say(f"vgtui: error: {problem}")
     assert run.status is not None
     table = format_summary(
-        run.summaries,
+        run.records,
         run.status,
-        max((r.iteration for r in run.records), default=0),
         config,
         run.wall_seconds,
         run.path if run.kept else None,

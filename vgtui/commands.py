@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 import json
+import math
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from pathlib import Path
+
+import numpy as np
 
 from vgtui.cli import (
     EXIT_BROKEN_PIPE,
@@ -15,17 +20,22 @@ from vgtui.cli import (
     EXIT_OK,
     OneLineParser,
     OutputError,
+    _argument_type,
     format_summary,
     say,
     silence_stdout,
     write_stdout,
 )
+from vgtui.core.config import RUN_OPTIONS, ConfigError, parse_int, parse_setups
+from vgtui.core.data import DataError, load_dataset
+from vgtui.core.probe import LayerActivations, probe, probe_inputs
 from vgtui.core.records import MetricRecord
 from vgtui.core.results import atomic_write_text, format_percent, json_safe
 from vgtui.core.runs import RunFolderError, SavedRun, find_runs, read_run, read_runs
 from vgtui.core.vocabulary import RunStatus, SetupStatus
 
 WIDTH = 80
+(SETUPS_OPTION,) = (option for option in RUN_OPTIONS if option.key == "setups")
 FOLLOW_SECONDS = 0.5
 """How often ``show --follow`` looks at the run folder."""
 
@@ -133,9 +143,8 @@ def show_main(argv: Sequence[str]) -> int:
 
 def summary_of(run: SavedRun) -> str:
     return format_summary(
-        run.summaries,
+        run.records,
         run.status,
-        run.iterations_done,
         run.config,
         run.wall_seconds,
         run.path,
@@ -247,10 +256,94 @@ def tidy_json(rows: Sequence[tuple]) -> str:
     return "".join(json.dumps(json_safe(dict(zip(keys, row, strict=True)))) + "\n" for row in rows)
 
 
+PROBE_SETUPS = "sigmoid-gauss:1,sigmoid-gauss,sigmoid-xavier,relu-xavier,relu-he"
+SPARK = " ▁▂▃▄▅▆▇█"
+
+
+def probe_main(argv: Sequence[str]) -> int:
+    parser = OneLineParser(
+        prog="vgtui probe",
+        description="The activation-histogram experiment (Deep Learning from Scratch, ch. 6): "
+        "inputs through LAYERS layers of WIDTH units at initialisation, no training; each "
+        "layer's activation mean, std, saturated or zero fraction and histogram.",
+    )
+    add = parser.add_argument
+    add("--setups", type=_argument_type(SETUPS_OPTION), default=parse_setups(PROBE_SETUPS),
+        metavar="LIST", help=f"ACTIVATION-INIT setups (default {PROBE_SETUPS})")  # fmt: skip
+    add("--layers", type=_bounded_int("layers", 1, 1000), default=5, metavar="N",
+        help="hidden layers (default 5)")  # fmt: skip
+    add("--width", type=_bounded_int("width", 1, 10_000), default=100, metavar="N",
+        help="units per layer (default 100)")  # fmt: skip
+    add("--inputs", choices=("randn", "mnist"), default="randn",
+        help="standard-normal inputs, as in the book, or MNIST test images")  # fmt: skip
+    add("--count", type=_bounded_int("count", 1, 10_000), default=1000, metavar="N",
+        help="inputs (default 1000)")  # fmt: skip
+    add("--seed", type=_bounded_int("seed", 0, 2**63 - 1), default=0, metavar="N",
+        help="random seed (default 0)")  # fmt: skip
+    add("--json", action="store_true", help="one JSON object per setup and layer")
+    args = parser.parse_args(argv)
+    rng = np.random.default_rng(args.seed)
+    data = None
+    if args.inputs == "mnist":
+        try:
+            data = load_dataset()
+        except DataError as error:
+            say(f"vgtui: error: {error}")
+            return EXIT_DATA_ERROR
+    inputs = probe_inputs(args.inputs, args.count, args.width, rng, data)
+    with np.errstate(over="ignore", invalid="ignore"):
+        results = probe(inputs, args.setups, args.layers, args.width, args.seed)
+    if args.json:
+        write_stdout("".join(
+            json.dumps(json_safe({"setup": r.setup, **asdict(layer)})) + "\n"
+            for r in results for layer in r.layers
+        ))  # fmt: skip
+        return EXIT_OK
+    lines = [
+        f"{args.count} {args.inputs} inputs through {args.layers} x {args.width} units, "
+        "at initialisation"
+    ]
+    for result in results:
+        lines.append(f"{result.setup}")
+        for layer in result.layers:
+            lines.append("  " + probe_line(layer))
+    write_stdout("\n".join(lines) + "\n")
+    return EXIT_OK
+
+
+def probe_line(layer: LayerActivations) -> str:
+    """``L1  mean 0.50  std 0.46  saturated 64%  |histogram|  0..1``, in 80 columns."""
+    if layer.saturated == layer.saturated:  # bounded activation
+        share = f"saturated {100 * layer.saturated:3.0f}%"
+    else:
+        share = f"zero {100 * layer.zero:3.0f}%     "
+    peak = max(layer.counts) or 1
+    bars = "".join(SPARK[math.ceil(c / peak * (len(SPARK) - 1))] for c in layer.counts)
+    return (
+        f"L{layer.layer:<3} mean {layer.mean:6.3f}  std {layer.std:6.3f}  {share}  "
+        f"|{bars}| {layer.low:g}..{layer.high:g}"
+    )
+
+
+def _bounded_int(label: str, low: int, high: int):
+    def read(text: str) -> int:
+        try:
+            value = parse_int(label, text)
+        except ConfigError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{label} must be in {low}..{high}, got {value}")
+        return value
+
+    read.__name__ = label
+    return read
+
+
 COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
     "runs": runs_main,
     "show": show_main,
     "export": export_main,
+    "probe": probe_main,
 }
 
 

@@ -8,7 +8,7 @@ import os
 import signal
 import sys
 
-COMMANDS = ("runs", "show", "export")
+COMMANDS = ("runs", "show", "export", "probe")
 """The commands on saved runs (vgtui.commands); anything else trains (vgtui.cli)."""
 
 

@@ -45,6 +45,19 @@ def test_full_notebook_run_reproduces_the_brief(tmp_path):
     assert final["relu-gauss"] >= 0.85
     assert final["sigmoid-xavier"] >= 0.80
     assert final["relu-he"] >= 0.93
+    # The diagnosis says why, in summary.json and under the table.
+    findings = {(f["setup"], f["finding"]) for f in summary["diagnosis"]}
+    assert findings == {
+        ("sigmoid-gauss", "stalled at chance"),
+        ("sigmoid-gauss", "vanishing gradient"),
+        ("relu-gauss", "plateau, then learning"),
+        ("sigmoid-xavier", "healthy"),
+        ("relu-he", "healthy"),
+    }
+    table = completed.stdout
+    assert "Diagnosis:" in table and "relu-gauss: plateau, then learning" in table
+    diagnosis = table[table.index("Diagnosis:") : table.index("Results:")]
+    assert all(len(line) <= 80 for line in diagnosis.splitlines())
 
 
 def test_notebook_gradient_quirk_slows_sigmoid_xavier(mnist):

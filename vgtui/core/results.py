@@ -21,6 +21,7 @@ import numpy as np
 
 from vgtui import __version__
 from vgtui.core.config import RunConfig
+from vgtui.core.diagnosis import diagnose
 from vgtui.core.records import MetricRecord
 from vgtui.core.vocabulary import RunStatus, SetupStatus
 
@@ -263,6 +264,7 @@ class RunWriter:
             "dataset": self.dataset_name,
             "seed": self.config.seed,
             "setups": [json_safe(asdict(s)) for s in summaries],
+            "diagnosis": [f.to_dict() for f in diagnose(self.records, self.config.setup_names)],
         }
         try:
             self._write("summary.json", json.dumps(document, indent=2))

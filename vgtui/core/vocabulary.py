@@ -49,3 +49,15 @@ class RunPhase(Name):
 
 
 ACTIVE_PHASES = (RunPhase.RUNNING, RunPhase.PAUSED, RunPhase.STOPPING)
+
+
+class Diagnosis(Name):
+    """What the diagnosis can find in a setup's records (vgtui.core.diagnosis)."""
+
+    DIVERGED = "diverged"
+    STALLED = "stalled at chance"
+    VANISHING = "vanishing gradient"
+    EXPLODING = "exploding gradient"
+    PLATEAU = "plateau, then learning"
+    SLOW = "still learning"
+    HEALTHY = "healthy"

@@ -1,0 +1,223 @@
+"""Why a setup fails, in plain words: a pure function from a run's records to findings, each
+with its evidence, the iteration from which it held, what it means and what to try.
+
+Read from what every record holds (accuracies, loss, each layer's gradient norm); findings that
+need per-layer activation statistics (signal collapse, saturation, dead units) are not made.
+"""
+
+from __future__ import annotations
+
+import math
+import textwrap
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from vgtui.core.records import MetricRecord
+from vgtui.core.vocabulary import Diagnosis, SetupStatus
+
+CHANCE_LOSS = math.log(10)  # cross-entropy of a uniform guess over the 10 digits: 2.303
+CHANCE_LOSS_TOLERANCE = 0.01  # within 1% of it
+CHANCE_ACCURACY = 0.2  # 10% is chance, 11.35% always saying "1": below this is not learning
+STREAK = 5  # a finding about the present must hold for the last 5 evaluations
+VANISHING_RATIO = 1e-2  # the first layer's gradient below 1% of the last layer's
+EXPLODING_RATIO = 1e2
+EXPLODING_NORM = 1e3
+LEARNED = 0.5  # test accuracy that counts as having learned
+PLATEAU_SHARE = 0.1  # a plateau lasts at least this share of the run (and STREAK evaluations)
+
+
+@dataclass(frozen=True)
+class Finding:
+    setup: str
+    kind: Diagnosis
+    since: int
+    """The iteration from which it held."""
+    evidence: str
+    meaning: str
+    advice: str
+
+    def to_dict(self) -> dict:
+        return {
+            "setup": self.setup,
+            "finding": str(self.kind),
+            "since": self.since,
+            "evidence": self.evidence,
+            "meaning": self.meaning,
+            "advice": self.advice,
+        }
+
+
+def diagnose(records: Iterable[MetricRecord], setup_names: Sequence[str]) -> list[Finding]:
+    """Findings for every setup, in ``setup_names`` order."""
+    by_setup: dict[str, list[MetricRecord]] = {name: [] for name in setup_names}
+    for record in records:
+        by_setup.setdefault(record.setup, []).append(record)
+    return [finding for name, rows in by_setup.items() for finding in diagnose_setup(name, rows)]
+
+
+def diagnose_setup(setup: str, records: Sequence[MetricRecord]) -> list[Finding]:
+    """Findings for one setup's records (in iteration order)."""
+    diverged = [r for r in records if r.status == SetupStatus.DIVERGED]
+    if diverged:
+        return [
+            Finding(
+                setup,
+                Diagnosis.DIVERGED,
+                diverged[0].iteration,
+                f"the loss became infinite or NaN at iteration {diverged[0].iteration}",
+                "the updates grew until the numbers overflowed; training this setup stopped",
+                "lower the learning rate, or use a smaller initial weight scale",
+            )
+        ]
+    scored = [r for r in records if r.status == SetupStatus.OK]
+    if not scored:
+        return []
+    findings = [
+        f
+        for f in (_stalled(setup, scored), _vanishing(setup, scored), _exploding(setup, scored))
+        if f is not None
+    ]
+    if not findings:
+        findings.append(_progress(setup, scored))
+    return findings
+
+
+def _streak_start(records: Sequence[MetricRecord], holds) -> int | None:
+    """The iteration from which ``holds(record)`` is true to the end, if it is for at least
+    the last :data:`STREAK` records."""
+    start = len(records)
+    while start > 0 and holds(records[start - 1]):
+        start -= 1
+    if len(records) - start < min(STREAK, len(records)) or start == len(records):
+        return None
+    return records[start].iteration
+
+
+def _at_chance(record: MetricRecord) -> bool:
+    return record.test_accuracy <= CHANCE_ACCURACY
+
+
+def _stalled(setup: str, records: Sequence[MetricRecord]) -> Finding | None:
+    def stalled(r: MetricRecord) -> bool:
+        flat = abs(r.train_loss - CHANCE_LOSS) <= CHANCE_LOSS_TOLERANCE * CHANCE_LOSS
+        return flat and _at_chance(r)
+
+    since = _streak_start(records, stalled)
+    if since is None:
+        return None
+    last = records[-1]
+    return Finding(
+        setup,
+        Diagnosis.STALLED,
+        since,
+        f"loss {last.train_loss:.3f} (a uniform guess: ln 10 = {CHANCE_LOSS:.3f}), "
+        f"test accuracy {100 * last.test_accuracy:.1f}%",
+        "the network gives every image nearly the same answer: it has learned nothing",
+        "see the other findings for why; for sigmoid or tanh use Xavier, for ReLU He",
+    )
+
+
+def _ratio(record: MetricRecord) -> float:
+    return record.grad_ratio
+
+
+def _vanishing(setup: str, records: Sequence[MetricRecord]) -> Finding | None:
+    def vanishing(r: MetricRecord) -> bool:
+        zero = all(norm == 0 for norm in r.grad_norms)
+        return zero or _ratio(r) < VANISHING_RATIO
+
+    since = _streak_start(records, vanishing)
+    if since is None:
+        return None
+    last = records[-1]
+    if all(norm == 0 for norm in last.grad_norms):
+        evidence = "every layer's gradient is exactly 0"
+    else:
+        evidence = (
+            f"the first layer's gradient is {last.grad_ratio:.1e} of the last layer's "
+            f"({last.grad_norms[0]:.1e} against {last.grad_norms[-1]:.1e})"
+        )
+    return Finding(
+        setup,
+        Diagnosis.VANISHING,
+        since,
+        evidence,
+        "the error signal shrinks on its way back through the layers, so the first layers "
+        "barely change",
+        "initialise for the activation (Xavier for sigmoid/tanh, He for ReLU), or use ReLU",
+    )
+
+
+def _exploding(setup: str, records: Sequence[MetricRecord]) -> Finding | None:
+    def exploding(r: MetricRecord) -> bool:
+        return _ratio(r) > EXPLODING_RATIO or max(r.grad_norms) > EXPLODING_NORM
+
+    since = _streak_start(records, exploding)
+    if since is None:
+        return None
+    last = records[-1]
+    return Finding(
+        setup,
+        Diagnosis.EXPLODING,
+        since,
+        f"gradient norms up to {max(last.grad_norms):.1e}, first/last ratio {last.grad_ratio:.1e}",
+        "the error signal grows on its way back: updates are erratic and may overflow",
+        "use a smaller initial weight scale or a lower learning rate",
+    )
+
+
+def _progress(setup: str, records: Sequence[MetricRecord]) -> Finding:
+    """How a setup with no problem found is doing: a plateau then learning, healthy, or
+    still learning."""
+    last = records[-1]
+    final = f"test accuracy {100 * last.test_accuracy:.1f}%"
+    first_learning = next((r for r in records if not _at_chance(r)), None)
+    flat = records.index(first_learning) if first_learning is not None else len(records)
+    long_enough = flat >= STREAK and flat >= PLATEAU_SHARE * len(records)
+    if last.test_accuracy >= LEARNED and long_enough and first_learning is not None:
+        return Finding(
+            setup,
+            Diagnosis.PLATEAU,
+            first_learning.iteration,
+            f"flat at chance until iteration {first_learning.iteration}, then {final}",
+            "slow, not dead: small initial weights took a while to grow before it learned",
+            "a larger initial scale (He for ReLU) skips the plateau",
+        )
+    if last.test_accuracy >= LEARNED:
+        return Finding(
+            setup,
+            Diagnosis.HEALTHY,
+            records[0].iteration,
+            final,
+            "gradients reach every layer and the network learns",
+            "nothing to change",
+        )
+    return Finding(
+        setup,
+        Diagnosis.SLOW,
+        records[0].iteration,
+        final,
+        "it is learning, but not yet much",
+        "train longer, or raise the learning rate",
+    )
+
+
+def describe(findings: Sequence[Finding], width: int = 80) -> str:
+    """The findings as text for a terminal of ``width`` columns."""
+    lines = ["Diagnosis:"]
+    for finding in findings:
+        head = f"  {finding.setup}: {finding.kind} (from iteration {finding.since}): "
+        lines += textwrap.wrap(
+            head + finding.evidence, width, subsequent_indent="    ", break_on_hyphens=False
+        )
+        meaning = finding.meaning[:1].upper() + finding.meaning[1:] + "."
+        if finding.kind != Diagnosis.HEALTHY:
+            meaning += f" Try: {finding.advice}."
+        lines += textwrap.wrap(
+            meaning,
+            width,
+            initial_indent="    ",
+            subsequent_indent="    ",
+            break_on_hyphens=False,
+        )
+    return "\n".join(lines)

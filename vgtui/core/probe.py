@@ -1,0 +1,123 @@
+"""The activation-histogram experiment of "Deep Learning from Scratch" (ch. 6): inputs through a
+stack of equal layers at initialisation, no training, one histogram per layer.
+
+    a_0 = x                           x: (inputs, width) standard normal, or MNIST images
+    z_l = a_{l-1} @ W_l               W_l: (fan_in, width) = randn * init_scale   (no bias)
+    a_l = f(z_l)
+
+It shows, before any training, what the trained runs show later: sigmoid with std 1 saturates,
+std 0.01 collapses every layer to 0.5, Xavier keeps a spread, ReLU needs He.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from vgtui.core.activations import get_activation
+from vgtui.core.bank import init_scale
+from vgtui.core.config import SetupSpec
+from vgtui.core.data import PIXEL_SCALE, Dataset
+
+BINS = 20
+SATURATION = 0.99
+"""A bounded activation beyond 99% of its range (sigmoid < 0.01 or > 0.99, |tanh| > 0.99)."""
+
+
+def histogram_range(activation: str) -> tuple[float, float]:
+    """Fixed histogram bins suited to the activation: its range where it is bounded, else a
+    range that keeps the tail (values beyond it go to the last bin)."""
+    if activation == "sigmoid":
+        return 0.0, 1.0
+    if activation == "tanh":
+        return -1.0, 1.0
+    if activation in ("elu", "leaky-relu"):
+        return -1.0, 4.0
+    return 0.0, 4.0
+
+
+@dataclass(frozen=True)
+class LayerActivations:
+    """What one layer's activations look like over all inputs."""
+
+    layer: int  # 1 = first hidden layer
+    mean: float
+    std: float
+    saturated: float  # fraction beyond SATURATION (bounded activations; NaN otherwise)
+    zero: float  # fraction exactly 0 (ReLU-like; NaN otherwise)
+    dead_units: int  # units 0 for every input (ReLU-like)
+    counts: tuple[int, ...]  # BINS counts over histogram_range
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    setup: str
+    layers: tuple[LayerActivations, ...]
+
+
+def layer_activations(layer: int, activation: str, values: np.ndarray) -> LayerActivations:
+    """Statistics of ``values`` (inputs, units) of one layer."""
+    low, high = histogram_range(activation)
+    clipped = np.clip(values, low, high)
+    index = np.minimum(((clipped - low) * (BINS / (high - low))).astype(np.intp), BINS - 1)
+    counts = np.bincount(index.ravel(), minlength=BINS)
+    bounded = activation in ("sigmoid", "tanh")
+    if activation == "sigmoid":
+        saturated = float(np.mean((values < 1 - SATURATION) | (values > SATURATION)))
+    elif activation == "tanh":
+        saturated = float(np.mean(np.abs(values) > SATURATION))
+    else:
+        saturated = math.nan
+    relu_like = not bounded
+    zero = float(np.mean(values == 0)) if relu_like else math.nan
+    dead = int(np.count_nonzero(~(values != 0).any(axis=0))) if relu_like else 0
+    return LayerActivations(
+        layer=layer,
+        mean=float(values.mean()),
+        std=float(values.std()),
+        saturated=saturated,
+        zero=zero,
+        dead_units=dead,
+        counts=tuple(int(c) for c in counts),
+        low=low,
+        high=high,
+    )
+
+
+def probe_inputs(
+    kind: str, count: int, width: int, rng: np.random.Generator, data: Dataset | None = None
+) -> np.ndarray:
+    """``randn`` (count, width) standard-normal inputs, as in the book, or ``mnist``: ``count``
+    test images drawn by ``rng``, scaled to [0, 1]."""
+    if kind == "randn":
+        return rng.standard_normal((count, width))
+    if data is None:
+        raise ValueError("mnist inputs need the dataset")
+    index = rng.choice(data.test_size, size=min(count, data.test_size), replace=False)
+    return data.test_images[index].astype(np.float64) * float(PIXEL_SCALE)
+
+
+def probe(
+    inputs: np.ndarray, setups: Sequence[SetupSpec], layers: int, width: int, seed: int
+) -> list[ProbeResult]:
+    """Each setup's activations layer by layer at initialisation. Every setup starts from the
+    same standard-normal draws (as in training), scaled by its initialiser."""
+    rng = np.random.default_rng(seed)
+    fan_ins = [inputs.shape[1]] + [width] * (layers - 1)
+    draws = [rng.standard_normal((fan_in, width)) for fan_in in fan_ins]
+    results = []
+    for spec in setups:
+        forward = get_activation(spec.activation).forward
+        a = inputs
+        stats = []
+        for layer, (fan_in, draw) in enumerate(zip(fan_ins, draws, strict=True), start=1):
+            z = a @ (draw * init_scale(spec, fan_in))
+            a = forward(z, np.empty_like(z))
+            stats.append(layer_activations(layer, spec.activation, a))
+        results.append(ProbeResult(spec.name, tuple(stats)))
+    return results
