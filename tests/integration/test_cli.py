@@ -104,6 +104,7 @@ def test_headless_run_writes_a_run_folder(tmp_path):
     assert sorted(p.name for p in run_dir.iterdir()) == [
         "config.json",
         "metrics.csv",
+        "records.jsonl",
         "summary.json",
     ]
 

@@ -5,13 +5,17 @@ from __future__ import annotations
 from dataclasses import fields
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from vgtui.core.config import (
     RUN_OPTIONS,
     ConfigError,
     RunConfig,
     SetupSpec,
+    parse_float,
     parse_hidden,
+    parse_int,
     parse_setup,
     parse_setups,
 )
@@ -131,3 +135,73 @@ def test_options_read_text_or_say_why_not(key, text, message):
     option = next(o for o in RUN_OPTIONS if o.key == key)
     with pytest.raises(ConfigError, match=message):
         option.read(text)
+
+
+# -- any text at all: a value or ConfigError, never another exception (issue #9) --------------
+
+TEXT_PARSERS = {
+    **{option.flag: option.read for option in RUN_OPTIONS},
+    "parse_int": lambda text: parse_int("n", text),
+    "parse_float": lambda text: parse_float("x", text),
+    "parse_hidden": parse_hidden,
+    "parse_setup": parse_setup,
+    "parse_setups": parse_setups,
+}
+HOSTILE = ["²", "٣", "1_000", "１２", "nan", "inf", "-inf", "1e999", "9" * 5000, "\x00", "4\u200b0"]
+ALMOST_SETUPS = st.lists(
+    st.sampled_from(["relu", "-", "he", "gauss", ":", ",", "1", "e", "٣", "²", "_", " ", "nan"]),
+    max_size=8,
+).map("".join)
+
+
+@pytest.mark.parametrize("name", TEXT_PARSERS)
+@settings(max_examples=150, deadline=None)
+@given(text=st.one_of(st.text(), st.sampled_from(HOSTILE), ALMOST_SETUPS))
+def test_every_parser_gives_a_value_or_config_error_for_any_text(name, text):
+    try:
+        TEXT_PARSERS[name](text)
+    except ConfigError as error:
+        assert "\n" not in str(error)
+
+
+@pytest.mark.parametrize(
+    ("key", "text", "message"),
+    [
+        ("iterations", "²", "iterations must be a whole number"),
+        ("iterations", "٣", "iterations must be a whole number"),
+        ("iterations", "1_000", "iterations must be a whole number"),
+        ("iterations", "１２", "iterations must be a whole number"),
+        ("seed", "9" * 5000, "seed must be a whole number"),
+        ("learning_rate", "²", "learning rate must be a number"),
+        ("learning_rate", "٠.١", "learning rate must be a number"),
+        ("learning_rate", "1_0", "learning rate must be a number"),
+        ("learning_rate", "nan", "learning rate must be a number"),
+        ("learning_rate", "1e999", "learning rate must be a finite number"),
+        ("hidden", "²", "hidden sizes must be positive integers"),
+        ("hidden", "40,٣", "hidden sizes must be positive integers"),
+        ("hidden", "4_0", "hidden sizes must be positive integers"),
+        ("hidden", "9" * 5000, "hidden sizes must be positive integers"),
+        ("setups", "relu-gauss:٣", "gauss sigma must be a number"),
+        ("setups", "relu-gauss:1_0", "gauss sigma must be a number"),
+        ("setups", "relu-gauss:1e999", "gauss sigma must be finite"),
+        ("setups", "LEA\u212aY-RELU-HE", "setup must look like"),  # KELVIN SIGN: lower() is k
+    ],
+    ids=lambda value: value if len(value) < 20 else f"{value[:3]}...({len(value)} chars)",
+)
+def test_only_ascii_numbers_and_names_are_read(key, text, message):
+    option = next(o for o in RUN_OPTIONS if o.key == key)
+    with pytest.raises(ConfigError, match=message):
+        option.read(text)
+
+
+def test_numbers_still_read_as_before():
+    assert parse_int("n", " 42 ") == 42 and parse_int("n", "-3") == -3
+    assert parse_float("x", "1e-3") == 0.001 and parse_float("x", ".5") == 0.5
+    assert parse_float("x", "+2.") == 2.0
+    assert parse_setup("relu-gauss:5E-2") == SetupSpec("relu", "gauss", 0.05)
+
+
+def test_messages_quote_long_text_briefly():
+    with pytest.raises(ConfigError) as caught:
+        parse_hidden("x" * 10_000)
+    assert len(str(caught.value)) < 200

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
@@ -115,63 +116,103 @@ def check_setups(setups: tuple[SetupSpec, ...]) -> None:
         raise ConfigError(f"duplicate setup in {','.join(names)}")
 
 
-def parse_int(label: str, text: str) -> int:
-    """A whole number (range checks are the option's)."""
+# Only ASCII digits: int() and float() also take '٣', '²'-like digits (or fail on them
+# with errors of their own), '1_000', 'nan' and 'inf', none of which a number field means.
+_WHOLE = re.compile(r"[+-]?[0-9]+")
+_NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+_SETUP_NAME = re.compile(r"[A-Za-z0-9_-]*")
+_QUOTE_MAX = 40
+
+
+def _quoted(text: str) -> str:
+    """``text`` for a message: repr'd (one line, control characters escaped) and short."""
+    if len(text) > _QUOTE_MAX:
+        return f"{text[:_QUOTE_MAX]!r}... ({len(text)} characters)"
+    return repr(text)
+
+
+def _whole_number(text: str) -> int | None:
+    """The value of ASCII digits with an optional sign, or None."""
+    if not _WHOLE.fullmatch(text):
+        return None
     try:
-        return int(text.strip())
-    except ValueError:
-        raise ConfigError(f"{label} must be a whole number, got {text.strip()!r}") from None
+        return int(text)
+    except ValueError:  # more digits than Python converts (sys.get_int_max_str_digits)
+        return None
+
+
+def parse_int(label: str, text: str) -> int:
+    """A whole number in ASCII digits (range checks are the option's)."""
+    value = _whole_number(text.strip())
+    if value is None:
+        raise ConfigError(f"{label} must be a whole number, got {_quoted(text.strip())}")
+    return value
 
 
 def parse_float(label: str, text: str) -> float:
-    try:
-        return float(text.strip())
-    except ValueError:
-        raise ConfigError(f"{label} must be a number, got {text.strip()!r}") from None
+    """A finite number in ASCII: digits, an optional point and exponent."""
+    text = text.strip()
+    if not _NUMBER.fullmatch(text):
+        raise ConfigError(f"{label} must be a number, got {_quoted(text)}")
+    value = float(text)
+    if not math.isfinite(value):
+        raise ConfigError(f"{label} must be a finite number, got {_quoted(text)}")
+    return value
 
 
 def parse_hidden(text: str) -> tuple[int, ...]:
     """Parse hidden sizes such as ``40,20``."""
     parts = [p.strip() for p in text.split(",")]
     if not text.strip() or any(not p for p in parts):
-        raise ConfigError(f"hidden sizes must look like 40,20, got {text.strip()!r}")
+        raise ConfigError(f"hidden sizes must look like 40,20, got {_quoted(text.strip())}")
     sizes = []
     for part in parts:
-        if not part.isdigit() or int(part) < 1:
-            raise ConfigError(f"hidden sizes must be positive integers, got {part!r}")
-        sizes.append(int(part))
+        size = _whole_number(part)
+        if size is None or size < 1:
+            raise ConfigError(f"hidden sizes must be positive integers, got {_quoted(part)}")
+        sizes.append(size)
     return tuple(sizes)
 
 
 def parse_setup(text: str) -> SetupSpec:
     """Parse ``ACTIVATION-INIT`` such as ``tanh-xavier`` or ``relu-gauss:0.05``."""
-    spec = text.strip().lower()
+    spec = text.strip()
     param: str | None = None
     if ":" in spec:
         spec, param = spec.split(":", 1)
+    if not _SETUP_NAME.fullmatch(spec):
+        raise ConfigError(
+            "setup must look like relu-he or relu-gauss:0.05 (ASCII letters, '-' and '_'), "
+            f"got {_quoted(text)}"
+        )
+    spec = spec.lower()
     if "-" not in spec:
-        raise ConfigError(f"setup must look like ACTIVATION-INIT (e.g. relu-he), got {text!r}")
+        raise ConfigError(
+            f"setup must look like ACTIVATION-INIT (e.g. relu-he), got {_quoted(text)}"
+        )
     activation, init = spec.rsplit("-", 1)
     activation = _ACTIVATION_ALIASES.get(activation, activation)
     if activation not in ACTIVATION_NAMES:
         raise ConfigError(
-            f"unknown activation {activation!r} in {text!r} "
+            f"unknown activation {_quoted(activation)} in {_quoted(text)} "
             f"(choose from {', '.join(ACTIVATION_NAMES)})"
         )
     if init not in INIT_NAMES:
         raise ConfigError(
-            f"unknown init {init!r} in {text!r} (choose from gauss[:SIGMA], xavier, he)"
+            f"unknown init {_quoted(init)} in {_quoted(text)} "
+            "(choose from gauss[:SIGMA], xavier, he)"
         )
     if param is None:
         return SetupSpec(activation, init)
     if init != "gauss":
-        raise ConfigError(f"only gauss takes a parameter (gauss:SIGMA), got {text!r}")
-    try:
-        sigma = float(param)
-    except ValueError:
-        raise ConfigError(f"gauss sigma must be a number, got {param!r} in {text!r}") from None
-    if not math.isfinite(sigma) or sigma <= 0:
-        raise ConfigError(f"gauss sigma must be positive, got {param!r} in {text!r}")
+        raise ConfigError(f"only gauss takes a parameter (gauss:SIGMA), got {_quoted(text)}")
+    if not _NUMBER.fullmatch(param):
+        raise ConfigError(f"gauss sigma must be a number, got {_quoted(param)} in {_quoted(text)}")
+    sigma = float(param)
+    if not math.isfinite(sigma):
+        raise ConfigError(f"gauss sigma must be finite, got {_quoted(param)} in {_quoted(text)}")
+    if sigma <= 0:
+        raise ConfigError(f"gauss sigma must be positive, got {_quoted(param)} in {_quoted(text)}")
     return SetupSpec(activation, init, sigma)
 
 
@@ -183,7 +224,7 @@ def parse_setups(text: str) -> tuple[SetupSpec, ...]:
     setups = tuple(parse_setup(p) for p in items)
     names = [s.name for s in setups]
     if len(set(names)) != len(names):
-        raise ConfigError(f"duplicate setup in {text!r}")
+        raise ConfigError(f"duplicate setup in {_quoted(text)}")
     return setups
 
 
