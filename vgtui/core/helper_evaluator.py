@@ -11,8 +11,9 @@ holds the test blocks, a ring of snapshot entries, and per entry a generation nu
 block to claim, the blocks done, each block's state and correct counts. A lock on the file
 (released by the system if its holder dies) guards claims and completions; a socket per helper
 announces each new snapshot. A helper that dies is noticed at the next evaluation or while
-waiting: its unfinished blocks are evaluated here and evaluation goes on without helpers.
-Helpers exit when told to or when the trainer's process goes away. No printing.
+waiting: from then on evaluation goes on without helpers, and every pending evaluation counts
+here whatever is not done, claimed blocks included (their claimer is gone). Helpers exit when
+told to, or within a block of the trainer's process going away. No printing.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import sys
 import tempfile
 import time
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -54,13 +55,14 @@ FREE, CLAIMED, DONE, CLAIMED_HERE = 0, 1, 2, 3  # states of a block: helper / tr
 RING_ENTRIES = 7  # snapshots in the shared file at once: more than the trainer keeps pending
 ALIGN = 64  # bytes: each shared array starts on its own cache line
 WAIT_SLEEP = 0.0002  # seconds between checks while helpers finish their last blocks
+ORPHAN_CHECK = 0.5  # seconds an idle helper waits for an announcement between parent checks
 # The helper imports vgtui from where this process did (first, if that is not already on the
 # default path: a source checkout), then serves on the socket and shared file it was given.
 HELPER_COMMAND = (
     "import sys\n"
     "if sys.argv[2] not in sys.path: sys.path.insert(0, sys.argv[2])\n"
     "from vgtui.core.helper_evaluator import serve\n"
-    "serve(int(sys.argv[1]), int(sys.argv[3]))\n"
+    "serve(int(sys.argv[1]), int(sys.argv[3]), int(sys.argv[4]))\n"
 )
 
 
@@ -247,6 +249,13 @@ class SharedBlocks:
             left = states != DONE if state is None else states == state
             return [int(b) for b in np.flatnonzero(left)]
 
+    def recount(self) -> None:
+        """Count the blocks done afresh (a helper may have died between marking a block done
+        and counting it)."""
+        with self._lock:
+            if self._current():
+                self._arrays.done[0] = np.count_nonzero(self._arrays.state == DONE)
+
     def correct(self) -> np.ndarray:
         """Correct predictions per slot over all blocks (once finished)."""
         with self._lock:
@@ -262,10 +271,11 @@ class SharedPending:
 
     @property
     def finished(self) -> bool:
-        return self.shared.finished
+        # Once counted, the entry may hold a later snapshot already.
+        return self._counts is not None or self.shared.finished
 
     def help_one(self) -> bool:
-        return self._evaluator.work_one(self.shared)
+        return self._counts is None and self._evaluator.work_one(self.shared)
 
     def counts(self) -> np.ndarray:
         if self._counts is None:
@@ -332,10 +342,16 @@ class HelperEvaluator:
         return SharedPending(self, entry, shared)
 
     def work_one(self, shared: SharedBlocks) -> bool:
-        """Evaluate one more block of ``shared`` here; False when none is left to take."""
+        """Evaluate one more block of ``shared`` here; False when none is left to take. Without
+        helpers, blocks a helper claimed before it went are left to take too."""
         block = shared.claim()
         if block is None:
-            return False
+            if self._processes:
+                return False
+            left = shared.unfinished_blocks()
+            if not left:
+                return False
+            block = left[0]
         self._evaluate(shared, block)
         return True
 
@@ -355,10 +371,13 @@ class HelperEvaluator:
         for block in shared.unfinished_blocks(CLAIMED_HERE):
             self._evaluate(shared, block)
         while not shared.finished:
-            if not self._helpers_alive():
-                self._stop_helpers()  # what they had claimed is done here
+            # No helper left (this evaluation's, or one noticed earlier, may have died holding
+            # claims): what is not done is done here; a block done twice counts once.
+            if not (self._processes and self._helpers_alive()):
+                self._stop_helpers()
                 for block in shared.unfinished_blocks():
                     self._evaluate(shared, block)
+                shared.recount()
                 break
             time.sleep(WAIT_SLEEP)
         return shared.correct()
@@ -422,6 +441,8 @@ class HelperEvaluator:
 
     def _stop_helpers(self) -> None:
         """Carry on without helpers (one has died): stop the others."""
+        if not self._processes:
+            return
         for connection in self._connections:
             with contextlib.suppress(OSError):
                 connection.send(None)
@@ -442,7 +463,7 @@ def _launch_helper(shared: int) -> tuple[subprocess.Popen, Connection]:
     command = [sys.executable, "-c", HELPER_COMMAND, str(theirs.fileno()), package_root]
     try:
         process = subprocess.Popen(
-            [*command, str(shared)],
+            [*command, str(shared), str(os.getpid())],
             pass_fds=(theirs.fileno(), shared),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -511,9 +532,16 @@ def _shut_down(
         os.close(descriptor)
 
 
-def serve(socket_descriptor: int, shared: int) -> None:
-    """A helper process: evaluate blocks of each announced snapshot until told to stop (or
-    until the trainer's process goes away). ``shared`` is the shared file's descriptor."""
+def serve(socket_descriptor: int, shared: int, parent: int | None = None) -> None:
+    """A helper process: evaluate blocks of each announced snapshot until told to stop, or
+    until ``parent`` (the trainer's process, by default this one's parent) is gone: checked
+    between blocks, since an orphan would otherwise work off every snapshot still announced.
+    ``shared`` is the shared file's descriptor."""
+    parent = os.getppid() if parent is None else parent
+
+    def orphaned() -> bool:  # the parent's children pass to another process when it dies
+        return os.getppid() != parent
+
     connection = Connection(socket_descriptor)
     try:
         layout = connection.recv()
@@ -526,15 +554,32 @@ def serve(socket_descriptor: int, shared: int) -> None:
     blocks = views.blocks(layout)
     inference = InferenceBank(layout.layer_sizes, layout.slot_activations)
     with np.errstate(all="ignore"):
+        while (announced := _announcements(connection, orphaned)) is not None:
+            for entry, generation in announced.items():
+                _serve_entry(views, blocks, inference, lock, entry, generation, orphaned)
+
+
+def _announcements(connection: Connection, orphaned: Callable[[], bool]) -> dict[int, int] | None:
+    """The ring entries announced since the last call (waiting for one), each with its newest
+    generation only (an older one is stale: the entry holds a later snapshot), in the order
+    of those announcements. None when told to stop or when the trainer's process is gone."""
+    announced: dict[int, int] = {}
+    try:
+        while not connection.poll(ORPHAN_CHECK):
+            if orphaned():
+                return None
         while True:
-            try:
-                message = connection.recv()
-            except (EOFError, OSError):
-                break
+            message = connection.recv()
             if message is None:
-                break
+                return None
             entry, generation = message
-            _serve_entry(views, blocks, inference, lock, entry, generation)
+            announced.pop(entry, None)
+            announced[entry] = generation
+            if not connection.poll(0):
+                break
+    except (EOFError, OSError):
+        return None
+    return None if orphaned() else announced
 
 
 def _serve_entry(
@@ -544,8 +589,10 @@ def _serve_entry(
     lock: FileLock,
     entry: int,
     generation: int,
+    orphaned: Callable[[], bool],
 ) -> None:
-    """Claim and evaluate blocks of one ring entry while it still holds ``generation``."""
+    """Claim and evaluate blocks of one ring entry while it still holds ``generation`` and the
+    trainer's process is there."""
     shared = SharedBlocks(views.entry_params[entry], views.entry(entry), lock, generation)
-    while (block := shared.claim(CLAIMED)) is not None:
+    while not orphaned() and (block := shared.claim(CLAIMED)) is not None:
         shared.complete(block, inference.count_correct(blocks[block], shared.params))
