@@ -177,3 +177,18 @@ def test_sgd_step_lowers_the_loss(mnist):
         bank.backward(x, y)
         bank.apply_gradients(0.1)
     assert bank.backward(x, y)[0] < before
+
+
+def test_var_init_and_bias_variance_follow_mean_field_theory():
+    """var:SIGMA_W^2 draws weights N(0, SIGMA_W^2 / n_in); biases N(0, sigma_b^2) if asked."""
+    from vgtui.core.config import parse_setup
+
+    spec = parse_setup("tanh-var:2.5")
+    assert spec.name == "tanh-var:2.5"
+    bank = NetworkBank((784, 400, 300, 10), [spec], np.random.default_rng(0), bias_variance=0.05)
+    assert bank.weight(0, 1).var() == pytest.approx(2.5 / 400, rel=0.02)
+    assert bank.weight(0, 0).var() == pytest.approx(2.5 / 784, rel=0.02)
+    assert bank.bias(0, 0).var() == pytest.approx(0.05, rel=0.2)
+    plain = NetworkBank((784, 400, 300, 10), [spec], np.random.default_rng(0))
+    assert not plain.bias(0, 0).any()  # 0: biases start at 0, the weights' draws unchanged
+    assert np.array_equal(plain.weight(0, 1), bank.weight(0, 1))

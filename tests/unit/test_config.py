@@ -53,7 +53,7 @@ def test_parse_setup(text, expected):
         ("swish-he", "unknown activation 'swish'"),
         ("relu-lecun", "unknown init 'lecun'"),
         ("relu", "ACTIVATION-INIT"),
-        ("relu-he:2", "only gauss takes a parameter"),
+        ("relu-he:2", "only gauss:SIGMA and var:SIGMA_W\\^2 take a parameter"),
         ("relu-gauss:-1", "gauss sigma must be positive"),
         ("relu-gauss:abc", "gauss sigma must be a number"),
     ],
@@ -205,3 +205,12 @@ def test_messages_quote_long_text_briefly():
     with pytest.raises(ConfigError) as caught:
         parse_hidden("x" * 10_000)
     assert len(str(caught.value)) < 200
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("tanh-var", "needs its weight variance"), ("tanh-var:-1", "must be positive")],
+)
+def test_var_init_needs_a_positive_variance(text, message):
+    with pytest.raises(ConfigError, match=message):
+        parse_setup(text)

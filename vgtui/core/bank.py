@@ -37,13 +37,16 @@ from vgtui.core.inference import InferenceParameters, inference_snapshot
 
 
 def init_scale(spec: SetupSpec, fan_in: int) -> float:
-    """Standard deviation of the initial weights: gauss sigma, Xavier 1/sqrt(n), He sqrt(2/n)."""
+    """Standard deviation of the initial weights: gauss sigma, Xavier 1/sqrt(n), He sqrt(2/n),
+    var sqrt(sigma_w^2 / n)."""
     if spec.init == "gauss":
         return spec.gauss_sigma
     if spec.init == "xavier":
         return 1.0 / math.sqrt(fan_in)
     if spec.init == "he":
         return math.sqrt(2.0 / fan_in)
+    if spec.init == "var":  # mean-field theory's sigma_w^2: weights N(0, sigma_w^2 / n_in)
+        return math.sqrt(spec.gauss_sigma / fan_in)
     raise ValueError(f"unknown init {spec.init!r}")
 
 
@@ -98,6 +101,7 @@ class NetworkBank:
         rng: np.random.Generator,
         dtype: type = np.float32,
         notebook_grad: bool = False,
+        bias_variance: float = 0.0,
     ) -> None:
         if len(layer_sizes) < 3:
             raise ValueError("need an input layer, at least one hidden layer and an output layer")
@@ -164,6 +168,11 @@ class NetworkBank:
                 for layer in range(1, self.num_layers):
                     fan_in = self.layer_sizes[layer]
                     self.weight(s, layer)[...] = draws[layer] * init_scale(spec, fan_in)
+        if bias_variance > 0:  # drawn after the weights: with 0, the draws are as before
+            bias_draws = [rng.standard_normal(n) for n in self.layer_sizes[1:]]
+            for s in range(count):
+                for layer in range(self.num_layers):
+                    self.bias(s, layer)[...] = bias_draws[layer] * math.sqrt(bias_variance)
         self.frozen = np.zeros(count, dtype=bool)  # indexed by slot
         self._buffers: dict[int, TrainingBuffers] = {}
 

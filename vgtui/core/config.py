@@ -9,7 +9,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 ACTIVATION_NAMES: tuple[str, ...] = ("sigmoid", "tanh", "relu", "leaky-relu", "elu")
-INIT_NAMES: tuple[str, ...] = ("gauss", "xavier", "he")
+INIT_NAMES: tuple[str, ...] = ("gauss", "xavier", "he", "var")
+PARAMETER_NAMES = {"gauss": "SIGMA", "var": "SIGMA_W^2"}
+"""Inits with a parameter: gauss:SIGMA, N(0, SIGMA^2); var:SIGMA_W^2, N(0, SIGMA_W^2 / n_in)."""
 DEFAULT_GAUSS_SIGMA = 0.01
 
 _ACTIVATION_ALIASES = {"leaky_relu": "leaky-relu", "leakyrelu": "leaky-relu", "lrelu": "leaky-relu"}
@@ -26,12 +28,13 @@ class SetupSpec:
     activation: str
     init: str
     gauss_sigma: float = DEFAULT_GAUSS_SIGMA
+    """The init's parameter: gauss's sigma, or var's sigma_w^2 (weight variance times n_in)."""
 
     @property
     def name(self) -> str:
         """Canonical ``ACTIVATION-INIT`` name, e.g. ``relu-he`` or ``relu-gauss:0.05``."""
-        if self.init == "gauss" and self.gauss_sigma != DEFAULT_GAUSS_SIGMA:
-            return f"{self.activation}-gauss:{self.gauss_sigma:g}"
+        if self.init == "var" or (self.init == "gauss" and self.gauss_sigma != DEFAULT_GAUSS_SIGMA):
+            return f"{self.activation}-{self.init}:{self.gauss_sigma:g}"
         return f"{self.activation}-{self.init}"
 
 
@@ -55,6 +58,8 @@ class RunConfig:
     seed: int = 0
     setups: tuple[SetupSpec, ...] = field(default=DEFAULT_SETUPS)
     notebook_grad: bool = False
+    bias_variance: float = 0.0
+    """Biases start N(0, bias_variance) (mean-field theory's sigma_b^2); 0: biases start at 0."""
 
     @property
     def preset_name(self) -> str:
@@ -87,6 +92,7 @@ class RunConfig:
             "seed": self.seed,
             "setups": [s.name for s in self.setups],
             "notebook_grad": self.notebook_grad,
+            "bias_variance": self.bias_variance,
         }
 
 
@@ -101,6 +107,11 @@ def check_positive_int(label: str, value: int, minimum: int = 1) -> None:
 def check_learning_rate(value: float) -> None:
     if not math.isfinite(value) or value <= 0:
         raise ConfigError(f"learning rate must be a positive number, got {value:g}")
+
+
+def check_bias_variance(value: float) -> None:
+    if not math.isfinite(value) or value < 0:
+        raise ConfigError(f"bias variance must be a number >= 0, got {value:g}")
 
 
 def check_hidden(sizes: tuple[int, ...]) -> None:
@@ -200,19 +211,24 @@ def parse_setup(text: str) -> SetupSpec:
     if init not in INIT_NAMES:
         raise ConfigError(
             f"unknown init {_quoted(init)} in {_quoted(text)} "
-            "(choose from gauss[:SIGMA], xavier, he)"
+            "(choose from gauss[:SIGMA], xavier, he, var:SIGMA_W^2)"
         )
     if param is None:
+        if init == "var":
+            raise ConfigError(f"var needs its weight variance (var:SIGMA_W^2), got {_quoted(text)}")
         return SetupSpec(activation, init)
-    if init != "gauss":
-        raise ConfigError(f"only gauss takes a parameter (gauss:SIGMA), got {_quoted(text)}")
+    if init not in PARAMETER_NAMES:
+        raise ConfigError(
+            f"only gauss:SIGMA and var:SIGMA_W^2 take a parameter, got {_quoted(text)}"
+        )
+    what = "gauss sigma" if init == "gauss" else "var sigma_w^2"
     if not _NUMBER.fullmatch(param):
-        raise ConfigError(f"gauss sigma must be a number, got {_quoted(param)} in {_quoted(text)}")
+        raise ConfigError(f"{what} must be a number, got {_quoted(param)} in {_quoted(text)}")
     sigma = float(param)
     if not math.isfinite(sigma):
-        raise ConfigError(f"gauss sigma must be finite, got {_quoted(param)} in {_quoted(text)}")
+        raise ConfigError(f"{what} must be finite, got {_quoted(param)} in {_quoted(text)}")
     if sigma <= 0:
-        raise ConfigError(f"gauss sigma must be positive, got {_quoted(param)} in {_quoted(text)}")
+        raise ConfigError(f"{what} must be positive, got {_quoted(param)} in {_quoted(text)}")
     return SetupSpec(activation, init, sigma)
 
 
@@ -304,6 +320,16 @@ RUN_OPTIONS: tuple[Option, ...] = (
         parse=parse_setups,
         check=check_setups,
         show=lambda setups: ",".join(s.name for s in setups),
+    ),
+    Option(
+        "bias_variance",
+        "--bias-var",
+        "bias variance",
+        "biases start N(0, VAR); 0 starts them at 0",
+        metavar="VAR",
+        parse=lambda text: parse_float("bias variance", text),
+        check=check_bias_variance,
+        show=lambda value: f"{value:g}",
     ),
     Option(
         "notebook_grad",

@@ -113,6 +113,7 @@ def config_from_dict(data: dict) -> RunConfig:
         seed=int(data["seed"]),
         setups=tuple(parse_setup(str(s)) for s in data["setups"]),
         notebook_grad=bool(data.get("notebook_grad", False)),
+        bias_variance=float(data.get("bias_variance", 0.0)),
     ).validate()
 
 

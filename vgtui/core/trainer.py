@@ -82,7 +82,13 @@ class Trainer:
         self.data = data
         self.rng = rng
         sizes = (PIXELS, *config.hidden, NUM_CLASSES)
-        self.bank = NetworkBank(sizes, config.setups, rng, notebook_grad=config.notebook_grad)
+        self.bank = NetworkBank(
+            sizes,
+            config.setups,
+            rng,
+            notebook_grad=config.notebook_grad,
+            bias_variance=config.bias_variance,
+        )
         self.setup_names = config.setup_names
         self.evaluator = (
             evaluator if evaluator is not None else make_evaluator(dataset_blocks(data))
