@@ -70,7 +70,7 @@ async def shoot(size: tuple[int, int], shots: list[tuple[tuple[str, ...], str]])
 
 async def main() -> None:
     await shoot(
-        (150, 44),
+        (120, 40),
         [((), "accuracy"), (("3",), "gradients"), (("2",), "overlay"), (("4",), "summary")],
     )
     await shoot((80, 24), [((), "compact-80x24")])

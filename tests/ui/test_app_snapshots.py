@@ -2,7 +2,7 @@
 
 The header's clock and run-folder name are fixed by FixedClockApp. After an intended visual
 change, or a change of the engine's numerics, review and refresh them with
-``pytest tests/test_app_snapshots.py --snapshot-update``.
+``pytest tests/ui/test_app_snapshots.py --snapshot-update``.
 """
 
 from __future__ import annotations

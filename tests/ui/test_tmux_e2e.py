@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -109,7 +110,7 @@ def test_run_watch_switch_tabs_and_quit(start_vgtui, tmp_path):
     pane.keys("3")
     pane.wait_for("first/last", "L1 in")
     pane.keys("4")
-    pane.wait_for("best test", "relu-he")
+    pane.wait_for("1st/last", "relu-he")
     pane.keys("q")
     screen = pane.wait_for("EXIT=0")
     assert "run done; results in" in screen
@@ -121,7 +122,7 @@ def test_run_watch_switch_tabs_and_quit(start_vgtui, tmp_path):
 def test_quit_mid_run_at_80x24(start_vgtui, tmp_path):
     pane = start_vgtui("--iters 2000 --run", width=80, height=24)
     pane.wait_for("RUNNING")
-    pane.wait_for("train")  # the first evaluation is on the charts
+    pane.wait_for("%")  # the first evaluation is on the charts (the strip)
     pane.keys("q")
     screen = pane.wait_for("EXIT=0")
     assert "run interrupted; results in" in screen
@@ -168,7 +169,7 @@ def wait_until_gone(out_root: Path, what: str) -> None:
 def test_closing_the_terminal_mid_run_saves_the_run_and_exits(start_vgtui, tmp_path):
     pane = start_vgtui("--iters 2000 --run")
     pane.wait_for("RUNNING")
-    pane.wait_for("train")
+    pane.wait_for("%")
     pane.tmux("kill-pane", "-t", pane.session)  # the pane's processes get SIGHUP
     summary = wait_for_summary(tmp_path, "the terminal closed")
     assert summary["status"] == "interrupted"
@@ -182,7 +183,7 @@ def test_a_signal_mid_run_stops_saves_and_exits(start_vgtui, tmp_path, number):
     """kill -TERM or kill -INT: the run stops at once (not at its end), saved as interrupted."""
     pane = start_vgtui("--iters 20000 --run")
     pane.wait_for("RUNNING")
-    pane.wait_for("train")
+    pane.wait_for("%")
     for pid in vgtui_pids(tmp_path / "runs"):
         os.kill(pid, number)
     screen = pane.wait_for(f"EXIT={128 + number}")
@@ -190,3 +191,24 @@ def test_a_signal_mid_run_stops_saves_and_exits(start_vgtui, tmp_path, number):
     summary = wait_for_summary(tmp_path, signal.Signals(number).name)
     assert summary["status"] == "interrupted"
     assert 0 < summary["iterations_done"] < 20000
+
+
+def test_the_lessons_numbers_are_whole_at_80x24(start_vgtui, tmp_path):
+    """At 80x24 the summary shows every setup's gradient ratio whole, the strip shows every
+    setup on every tab, and the header names the run folder."""
+    pane = start_vgtui("--iters 40 --eval-every 10", width=80, height=24)
+    pane.wait_for("READY")
+    pane.keys("r")
+    pane.wait_for("DONE", "iter 40/40")
+    pane.keys("4")
+    # the strip (its entries start with the setups' markers), once the "run done" toast is gone
+    screen = pane.wait_for("1st/last", "o sigmoid-gauss", "x relu-gauss", "* relu-he")
+    ratio = re.compile(r"\d\.\d\de[+-]\d\d")
+    for name in ("sigmoid-gauss", "relu-gauss", "sigmoid-xavier", "relu-he"):
+        rows = [line for line in screen.splitlines() if line.lstrip().startswith(name)]
+        assert rows and ratio.search(rows[0]), screen  # the table's row, ratio whole
+        assert any(f" {name} " in line and "%" in line for line in screen.splitlines()[-6:])
+    folder = next((tmp_path / "runs").iterdir()).name
+    assert folder.split("-", 1)[1] in screen.splitlines()[0]
+    pane.keys("q")
+    pane.wait_for("EXIT=0")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from textual import events, on, work
 from textual.app import App, ComposeResult
-from textual.containers import Horizontal
+from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive, var
 from textual.widgets import Footer, Input, TabbedContent
 from textual.worker import Worker, WorkerState
@@ -26,11 +26,13 @@ from vgtui.core.run import Run
 from vgtui.core.vocabulary import ACTIVE_PHASES, RunPhase, RunStatus
 from vgtui.ui import signals
 from vgtui.ui.chart_tabs import ChartTabs
+from vgtui.ui.confirm import SecondPress
 from vgtui.ui.header import RunHeader
 from vgtui.ui.help import KEYS, HelpScreen
 from vgtui.ui.history import RunHistory
 from vgtui.ui.messages import RecordsReady
 from vgtui.ui.outbox import RecordOutbox
+from vgtui.ui.pace import Pace, show_pace
 from vgtui.ui.pacer import FLUSH_HZ, RedrawPacer
 from vgtui.ui.sidebar import ConfigSidebar
 
@@ -67,10 +69,12 @@ class VgtuiApp(App[int]):
         self.training: Worker[RunStatus] | None = None
         self.run_number = 0
         self.pacer = RedrawPacer()
+        self.second_press = SecondPress()
         self.compact: bool | None = None
         self.quitting = False
         self.header = RunHeader(id="header")
-        self.sidebar = ConfigSidebar(config, dataset.train_size, id="sidebar")
+        self.pace = Pace()
+        self.sidebar = ConfigSidebar(config, dataset.train_size, self.pace, id="sidebar")
         self.tabs = ChartTabs(RunHistory(config.setup_names), config.iterations, id="tabs")
         self.overlay = self.tabs.overlay
         self.table = self.tabs.table
@@ -92,7 +96,9 @@ class VgtuiApp(App[int]):
         yield self.header
         with Horizontal(id="body"):
             yield self.sidebar
-            yield self.tabs
+            with Vertical(id="main"):
+                yield self.tabs
+                yield self.tabs.strip
         yield Footer()
 
     async def on_mount(self) -> None:
@@ -122,6 +128,9 @@ class VgtuiApp(App[int]):
             self.compact = compact
             self.header.screen.set_class(compact, "-compact")  # the main screen, even under help
             self.sidebar_visible = not compact
+        if event is not None:  # the charts' ticks and titles depend on the size: at once
+            self.tabs.mark_all_dirty()
+            self.call_after_refresh(self.redraw_visible)
 
     def watch_sidebar_visible(self, visible: bool) -> None:
         self.sidebar.display = visible
@@ -187,7 +196,7 @@ class VgtuiApp(App[int]):
     def train(self, run: Run, outbox: RecordOutbox) -> RunStatus:
         """Thread worker: execute the run. It never touches widgets: records go through the
         outbox, and its end reaches :meth:`training_changed`."""
-        return run.execute(outbox.put)
+        return run.execute(self.pace.paced(outbox.put, run))
 
     @on(Worker.StateChanged)
     def training_changed(self, event: Worker.StateChanged) -> None:
@@ -234,10 +243,16 @@ class VgtuiApp(App[int]):
         return run
 
     # -- actions ----------------------------------------------------------------------------------
+    def may_replace_finished(self, key: str) -> bool:
+        """A finished run stays on screen until ``key`` is pressed a second time."""
+        run = None if self.running else self.current_run
+        return self.second_press.may_replace(key, run, self.run_state, self.notify)
+
     async def action_run(self) -> None:
         """Start a run with the sidebar's config (or resume a paused one)."""
         if not self.running:
-            await self.start_run()
+            if self.may_replace_finished("r"):
+                await self.start_run()
         elif self.run_state == RunPhase.PAUSED:
             self.action_pause()
         else:
@@ -258,6 +273,8 @@ class VgtuiApp(App[int]):
 
     async def action_step(self) -> None:
         """Advance to the next evaluation point, then pause."""
+        if not self.running and not self.may_replace_finished("n"):
+            return
         run = self.current_run if self.running else await self.start_run(paused=True)
         if run is None or self.run_state == RunPhase.STOPPING:
             return
@@ -282,6 +299,15 @@ class VgtuiApp(App[int]):
 
     def action_toggle_train(self) -> None:
         self.pacer.redrawn = self.tabs.toggle_train()
+
+    def action_pace(self, direction: int) -> None:
+        """Slower (-1) or faster (+1); applies at once, also to a run under way."""
+        rate = self.pace.step(direction)
+        self.sidebar.show_pace()
+        self.notify(f"pace {show_pace(rate)}" + (" it/s" if rate else " speed"), timeout=1.5)
+
+    def action_chart_view(self, change: str) -> None:
+        self.pacer.redrawn = self.tabs.change_view(change)
 
     def action_show_tab(self, tab: str) -> None:
         self.tabs.active = tab

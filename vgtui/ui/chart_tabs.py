@@ -20,22 +20,29 @@ from vgtui.ui.charts import (
     AccuracyChart,
     Chart,
     GradientChart,
+    GradientScale,
     OverlayChart,
     SetupChart,
     grid_columns,
 )
 from vgtui.ui.history import RunHistory
+from vgtui.ui.loss import LossChart
+from vgtui.ui.strip import SetupStrip
+from vgtui.ui.view import ChartView
 
-TAB_IDS = ("accuracy", "overlay", "gradients", "summary")
+TAB_IDS = ("accuracy", "overlay", "gradients", "summary", "loss")
 
 
 class SetupGrid(Grid):
     """One chart of ``chart_type`` per setup, laid out in a grid."""
 
-    def __init__(self, chart_type: type[SetupChart], prefix: str, **kwargs: Any) -> None:
+    def __init__(
+        self, chart_type: type[SetupChart], prefix: str, view: ChartView, **kwargs: Any
+    ) -> None:
         super().__init__(classes="chart-grid", **kwargs)
         self.chart_type = chart_type
         self.prefix = prefix
+        self.view = view
 
     @property
     def charts(self) -> list[SetupChart]:
@@ -56,28 +63,96 @@ class SetupGrid(Grid):
             self.chart_type(
                 history.series[name],
                 total_iterations,
+                index,
                 id=f"{self.prefix}-{index}",
                 classes="setup-chart",
             )
             for index, name in enumerate(history.setup_names)
         )
+        name_width = max(map(len, history.setup_names), default=0)
+        for chart in self.charts:
+            chart.name_width = name_width
+            chart.view = self.view
 
 
 class SummaryTable(DataTable):
-    """One row per setup, the same columns as the ``--no-ui`` summary."""
+    """One row per setup, the columns of the ``--no-ui`` summary that fit the width: the setup
+    column stays put while scrolling, and a column is shown whole or not at all (least
+    important first to go, then headers abbreviated), so no number is ever cut."""
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
+        super().__init__(cursor_type="row", zebra_stripes=True, fixed_columns=1, **kwargs)
         self.dirty = True
-
-    def on_mount(self) -> None:
-        self.add_columns(*SUMMARY_COLUMNS)
+        self.history: RunHistory | None = None
+        self.shown_columns: tuple[str, ...] = ()
 
     def show(self, history: RunHistory) -> None:
         self.dirty = False
-        self.clear()
-        for summary in summarize(history.records, history.setup_names):
-            self.add_row(*summary_cells(summary))
+        self.history = history
+        rows = [summary_cells(s) for s in summarize(history.records, history.setup_names)]
+        columns, headers = fit_columns(rows, self.size.width or 80)
+        if columns != self.shown_columns:
+            self.clear(columns=True)
+            self.add_columns(*headers)
+            self.shown_columns = columns
+        else:
+            self.clear()
+        positions = [SUMMARY_COLUMNS.index(c) for c in columns]
+        for row in rows:
+            self.add_row(*(row[i] for i in positions))
+
+    def on_resize(self) -> None:
+        if self.history is not None:
+            self.show(self.history)
+
+
+SHORT_HEADERS = {
+    "final test": "test",
+    "best test": "best",
+    "final train": "train",
+    "seconds": "s",
+    "grad 1st/last": "1st/last",
+}
+COLUMN_PRIORITY = (
+    "setup",
+    "grad 1st/last",
+    "final test",
+    "status",
+    "best test",
+    "final train",
+    "iter",
+    "@iter",
+    "seconds",
+)
+"""The summary's columns from the most to the least important: narrow tables drop the last."""
+CELL_PADDING = 2
+
+
+def fit_columns(
+    rows: Sequence[Sequence[str]], width: int
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The columns (in table order) and their headers that fit ``width`` without cutting."""
+
+    def needed(column: str, header: str) -> int:
+        index = SUMMARY_COLUMNS.index(column)
+        return max([len(header), *(len(row[index]) for row in rows)]) + CELL_PADDING
+
+    room = width - 1  # the scrollbar may take a column
+    full = {c: c for c in SUMMARY_COLUMNS}
+    short = {c: SHORT_HEADERS.get(c, c) for c in SUMMARY_COLUMNS}
+    for headers in (full, short):
+        chosen: list[str] = []
+        used = 0
+        for column in COLUMN_PRIORITY:
+            cost = needed(column, headers[column])
+            if used + cost > room and chosen:
+                break
+            chosen.append(column)
+            used += cost
+        if len(chosen) == len(SUMMARY_COLUMNS):
+            break
+    columns = tuple(c for c in SUMMARY_COLUMNS if c in chosen)
+    return columns, tuple(headers[c] for c in columns)
 
 
 class ChartTabs(TabbedContent):
@@ -86,11 +161,17 @@ class ChartTabs(TabbedContent):
     def __init__(self, history: RunHistory, total_iterations: int, **kwargs: Any) -> None:
         super().__init__(initial="accuracy", **kwargs)
         self.history = history
-        self.accuracy_grid = SetupGrid(AccuracyChart, "acc", id="accuracy-grid")
-        self.gradient_grid = SetupGrid(GradientChart, "grad", id="gradient-grid")
+        self.view = ChartView()
+        """How every chart is viewed (smoothing, scale, x range, cursor): shared."""
+        self.accuracy_grid = SetupGrid(AccuracyChart, "acc", self.view, id="accuracy-grid")
+        self.gradient_grid = SetupGrid(GradientChart, "grad", self.view, id="gradient-grid")
         self.overlay = OverlayChart(history, total_iterations, id="overlay-chart")
         self.table = SummaryTable(id="summary-table")
-        views = (self.accuracy_grid, self.overlay, self.gradient_grid, self.table)
+        self.loss = LossChart(history, total_iterations, id="loss-chart")
+        self.loss.view = self.overlay.view = self.view
+        self.strip = SetupStrip(history, self.view, id="strip")
+        """Composed by the app below the tabs: it shows on every tab."""
+        views = (self.accuracy_grid, self.overlay, self.gradient_grid, self.table, self.loss)
         for number, (tab, view) in enumerate(zip(TAB_IDS, views, strict=True), start=1):
             self.compose_add_child(TabPane(f"{tab.title()} {number}", view, id=tab))
 
@@ -98,7 +179,7 @@ class ChartTabs(TabbedContent):
         self.query_one(Tabs).focus()
 
     def all_charts(self) -> list[Chart]:
-        return [*self.accuracy_grid.charts, self.overlay, *self.gradient_grid.charts]
+        return [*self.accuracy_grid.charts, self.overlay, *self.gradient_grid.charts, self.loss]
 
     def visible_charts(self) -> list[Chart]:
         tab = self.active
@@ -108,16 +189,24 @@ class ChartTabs(TabbedContent):
             return list(self.gradient_grid.charts)
         if tab == "overlay":
             return [self.overlay]
+        if tab == "loss":
+            return [self.loss]
         return []
 
     def redraw_visible(self) -> bool:
         """Redraw the dirty charts of the visible tab and, if shown, the summary; return
         whether any chart was redrawn (the redraw pacer measures what painting them costs)."""
         charts = [chart for chart in self.visible_charts() if chart.dirty]
+        if any(isinstance(chart, GradientChart) for chart in charts):
+            scale = GradientScale.of(self.history, log=self.view.log_y)
+            for chart in self.gradient_grid.charts:
+                assert isinstance(chart, GradientChart)
+                chart.scale = scale
         for chart in charts:
             chart.redraw()
         if self.active == "summary" and self.table.dirty:
             self.table.show(self.history)
+        self.strip.update_values()
         return bool(charts)
 
     def toggle_train(self) -> bool:
@@ -141,6 +230,32 @@ class ChartTabs(TabbedContent):
         for chart in self.all_charts():
             chart.mark_dirty()
         self.table.dirty = True
+        self.strip.dirty = True
+
+    def change_view(self, change: str) -> bool:
+        """Apply a view ``change`` (smooth, scale, zoom, cursor-left, cursor-right,
+        cursor-off) to every chart, say what it did and redraw the visible tab; return whether
+        charts were redrawn."""
+        view = self.view
+        iterations = next((s.iterations for s in self.history.series.values() if s.iterations), [])
+        actions = {
+            "smooth": view.cycle_smoothing,
+            "scale": view.toggle_log,
+            "zoom": view.cycle_zoom,
+            "cursor-left": lambda: view.move_cursor(iterations, -1),
+            "cursor-right": lambda: view.move_cursor(iterations, 1),
+            "cursor-off": view.clear_cursor,
+        }
+        self.notify(actions[change](), timeout=1.5)
+        self.mark_all_dirty()
+        self.strip.dirty = True
+        with self.app.batch_update():
+            return self.redraw_visible()
+
+    def mark_all_dirty(self) -> None:
+        for chart in self.all_charts():
+            chart.mark_dirty()
+        self.table.dirty = True
 
     async def show_run(self, history: RunHistory, total_iterations: int) -> bool:
         """Give every chart ``history`` (a new, empty one) and redraw the visible tab; return
@@ -148,12 +263,15 @@ class ChartTabs(TabbedContent):
         changed: remounting costs a layout pass, at the start of a run."""
         drawn_empty = len(self.history) == 0 and total_iterations == self.overlay.total_iterations
         self.history = history
+        self.view.cursor = None
+        self.strip.show(history)
         if self.accuracy_grid.setup_names == list(history.setup_names):
             for chart in self.all_charts():
                 if isinstance(chart, SetupChart):
                     chart.series = history.series[chart.series.setup]
             if drawn_empty:  # the charts already show exactly this: no repaint needed
                 self.overlay.history = history
+                self.loss.history = history
                 return False
         else:
             with self.app.batch_update():
@@ -163,8 +281,9 @@ class ChartTabs(TabbedContent):
             if isinstance(chart, SetupChart):
                 chart.total_iterations = total_iterations
             chart.mark_dirty()
-        self.overlay.history = history
-        self.overlay.total_iterations = total_iterations
+        for chart in (self.overlay, self.loss):
+            chart.history = history
+            chart.total_iterations = total_iterations
         self.table.dirty = True
         with self.app.batch_update():
             return self.redraw_visible()

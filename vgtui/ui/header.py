@@ -21,12 +21,18 @@ class RunHeader(Widget):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.text = ""
+        self.parts: list[tuple[str, int]] = []
+        """The line's parts and their priorities (0 = always shown, higher = dropped first)."""
 
-    def show(self, text: str, state: str) -> None:
+    @property
+    def text(self) -> str:
+        """The whole line, as wide as it may get."""
+        return fit_header(self.parts, 10_000)
+
+    def show(self, parts: list[tuple[str, int]], state: str) -> None:
         """Repaint only when something changed; the state colours the line."""
-        if text != self.text:
-            self.text = text
+        if parts != self.parts:
+            self.parts = parts
             self.refresh()
         state_class = f"-{state}"
         if not self.has_class(state_class):
@@ -35,17 +41,21 @@ class RunHeader(Widget):
     def show_run(
         self, state: RunPhase | RunStatus, dataset_name: str, run: Run | None, planned: int
     ) -> None:
-        """The line for ``run`` (None before the first: ``planned`` iterations) in ``state``;
-        the run folder's name once the run has ended."""
+        """The line for ``run`` (None before the first: ``planned`` iterations) in ``state``,
+        with the run folder's name once there is a run."""
         iteration = run.iteration if run else 0
+        elapsed, rate = self.timing_text(iteration, run.seconds if run else 0.0).split("  ", 1)
         parts = [
-            dataset_name,
-            f"iter {iteration}/{run.total_iterations if run else planned}",
-            self.timing_text(iteration, run.seconds if run else 0.0),
+            ("vgtui", 4),
+            (state.upper(), 0),
+            (dataset_name, 3),
+            (f"iter {iteration}/{run.total_iterations if run else planned}", 0),
+            (elapsed, 2),
+            (rate, 5),
         ]
-        if run is not None and state not in ACTIVE_PHASES:
-            parts.append(self.folder_text(run.path))
-        self.show(f" vgtui  {state.upper()}  " + "  ".join(parts), state)
+        if run is not None:
+            parts.append((self.folder_text(run.path), 1 if state in ACTIVE_PHASES else 0))
+        self.show(parts, state)
 
     def timing_text(self, iteration: int, seconds: float) -> str:
         """Elapsed compute time (pauses excluded) and iterations per second."""
@@ -56,7 +66,29 @@ class RunHeader(Widget):
         return path.name
 
     def render(self) -> RenderResult:
-        return Content(self.text)
+        return Content(fit_header(self.parts, self.size.width))
+
+
+def fit_header(parts: list[tuple[str, int]], width: int) -> str:
+    """The parts that fit ``width``, dropping the highest priorities first; a run folder's
+    name that still does not fit loses its date (``151215-custom``)."""
+    shown = list(parts)
+
+    def line() -> str:
+        return " " + "  ".join(text for text, _ in shown)
+
+    while len(line()) > width and any(priority > 0 for _, priority in shown):
+        worst = max(priority for _, priority in shown)
+        shown = [part for part in shown if part[1] != worst]
+    if len(line()) > width:
+        shown = [(short_folder(text), p) for text, p in shown]
+    return line()
+
+
+def short_folder(name: str) -> str:
+    """``20261129-151215-custom`` without its date: ``151215-custom``."""
+    date, _, rest = name.partition("-")
+    return rest if date.isdigit() and len(date) == 8 and rest else name
 
 
 def format_elapsed(seconds: float) -> str:

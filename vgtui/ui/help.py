@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import textwrap
+
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from vgtui.core.config import RUN_OPTIONS
 from vgtui.ui.chart_tabs import TAB_IDS
 
 KEYS = [
@@ -16,6 +20,14 @@ KEYS = [
     Binding("x", "stop", "Stop/Reset"),
     Binding("b", "toggle_sidebar", "Sidebar"),
     Binding("t", "toggle_train", "Train", show=False),
+    Binding("minus", "pace(-1)", "Slower", show=False),
+    Binding("plus,equals_sign", "pace(1)", "Faster", show=False),
+    Binding("e", "chart_view('smooth')", "Smooth", show=False),
+    Binding("l", "chart_view('scale')", "Log/linear", show=False),
+    Binding("z", "chart_view('zoom')", "Zoom", show=False),
+    Binding("left_square_bracket", "chart_view('cursor-left')", "Cursor left", show=False),
+    Binding("right_square_bracket", "chart_view('cursor-right')", "Cursor right", show=False),
+    Binding("c", "chart_view('cursor-off')", "Cursor off", show=False),
     Binding("s", "save", "Save"),
     Binding("question_mark,f1", "help", "Help", key_display="?"),
     Binding("q", "quit", "Quit"),
@@ -29,37 +41,114 @@ KEYS = [
 """The app's key bindings (the actions are VgtuiApp's); HELP_TEXT explains them."""
 
 HELP_TEXT = """\
-[b]vgtui[/b] trains every selected setup in lockstep on the same mini-batches and draws them live.
+[b]vgtui[/b] trains every selected setup in lockstep on the same
+mini-batches and draws them live. Scroll this help with the arrow keys,
+PgUp/PgDn or the mouse; esc closes it.
 
 [b]Keys[/b]
-  r        run (a new run replaces the charts; resumes when paused)
+  r        run (resumes when paused); after a run has ended, press r
+           twice: the first press asks, the finished run stays saved
   p        pause / resume (stops between iterations)
   n        step: advance to the next evaluation point, then pause
-  x        stop the run (results are kept); when stopped: reset the charts
+           (after a run has ended, press n twice, like r)
+  x        stop the run (results are kept); when stopped: reset
   b        hide / show the config sidebar
-  1 2 3 4  accuracy, overlay, gradients, summary tabs
+  1 to 5   tabs: accuracy, overlay, gradients, summary, loss
   t        overlay: show train curves too
+  - +      pace: slower / faster (10, 30, 100, 300, 1000 it/s, full);
+           also mid-run. The sidebar's pace field takes any rate.
+  e        smoothing of the noisy series (train accuracy, gradient
+           norms, loss): off, 0.6, 0.9, 0.97 (a debiased moving
+           average; the raw points stay dotted behind; test accuracy
+           is never smoothed)
+  l        gradients and loss: log or linear scale
+  z        x range: all iterations, the last 25%, the last 5%
+  [ ]      cursor: move to the previous / next evaluation point; every
+           chart and the strip show the exact values there
+  c        cursor off
   s        save a screenshot (SVG) into the run folder
-  ?  F1    this help        q  ctrl+c  quit (a running run is saved)
-  esc      leave a field      tab  move between fields
+  ?  F1    this help
+  q        quit (ctrl+c too; a running run is saved as interrupted)
+  esc      leave a field;  tab: move between fields
+
+[b]The sidebar[/b]: every option of vgtui --no-ui, checked as you type;
+changes apply to the next run (r).
+{fields}
+  pace (it/s)      train at most this many iterations per second, to
+                   watch a short run (a classroom); full: full speed
+                   (default). Applies at once, also mid-run.
+  setups           tick the setups to train (\\[X] on, \\[ ] off;
+                   space or a click toggles). Type ACTIVATION-INIT in
+                   the field below and press enter (or add) for more,
+                   e.g. tanh-xavier, leaky-relu-he, relu-gauss:0.05.
+                   Activations: sigmoid tanh relu leaky-relu elu;
+                   inits: gauss[:SIGMA] xavier he.
+
+[b]The strip[/b] under the charts, on every tab, one entry per setup:
+  its marker, its state, its latest test accuracy and its
+  first/last-layer gradient ratio (4.3e-3 means 0.0043). States: ok;
+  stalled (test accuracy still near chance after 5 evaluations);
+  diverged at N (its loss became NaN or infinite at iteration N: it
+  stopped there, the others go on).
 
 [b]Reading the charts[/b]
-  Accuracy: train (dots) and test (line) accuracy per setup, 0 to 1.
-  Gradients: the gradient norm of each layer on a log scale. When the
-  input layer (L1) sits orders of magnitude below the output layer, the
-  gradient vanishes on its way back: the first/last ratio says by how much.
+  Accuracy: test accuracy (the line with the setup's marker) and train
+  accuracy on the current mini-batch (grey dots), 0 to 1.
+  Overlay: every setup's test curve; the markers match the strip.
+  Gradients: the gradient norm of each weight layer (markers 1, 2, 3
+  are the layer numbers) on one log scale shared by all panels, so
+  equal heights are equal norms. When the input layer (L1) sits orders
+  of magnitude below the output layer, the gradient vanishes on its
+  way back; the first/last ratio says by how much. Exact zeros (float32
+  underflow, a dead layer) lie on the row labelled 0. Deep networks
+  show the first (f), middle (m) and last (l) layer and, dotted, the
+  range of all layers.
+  Summary: final and best test accuracy, final train accuracy, seconds
+  and the gradient ratio per setup. Narrow terminals show the most
+  important columns whole (the setup column stays put).
+  Loss: every setup's train loss (the mean cross-entropy of the
+  mini-batches since the previous evaluation point), log scale.
+  A vertical line marks where a setup diverged.
 
-Every run writes config.json, metrics.csv and summary.json to its run folder,
-exactly like [b]vgtui --no-ui[/b].
+Every run writes config.json, metrics.csv and summary.json to its run
+folder (named in the header), exactly like [b]vgtui --no-ui[/b].
 """
 
 
+def field_help() -> str:
+    """One line per sidebar field: its label and what it sets."""
+    lines = []
+    for option in RUN_OPTIONS:
+        if option.kind == "setups":
+            continue
+        text = option.help
+        if option.kind == "switch":
+            text = (
+                "on: the course notebook's gradient, with sigmoid'(z) taken at the layer's"
+                " output instead of its input, as in the original exercise; off (default):"
+                " the exact gradient. ReLU setups are unaffected."
+            )
+        lines.append(
+            textwrap.fill(
+                f"{option.label:<16} {text} ({option.flag})",
+                width=72,
+                initial_indent="  ",
+                subsequent_indent=" " * 19,
+            )
+        )
+    return "\n".join(lines)
+
+
 class HelpScreen(ModalScreen[None]):
-    """Key bindings and how to read the charts."""
+    """Key bindings and how to read the charts; scrolls when the terminal is short."""
 
     BINDINGS = [
         Binding("escape,q,question_mark,f1", "dismiss", "Close"),
     ]
 
     def compose(self) -> ComposeResult:
-        yield Static(HELP_TEXT, id="help-text")
+        with VerticalScroll(id="help-scroll"):
+            yield Static(HELP_TEXT.format(fields=field_help()), id="help-text")
+
+    def on_mount(self) -> None:
+        self.query_one("#help-scroll").focus()

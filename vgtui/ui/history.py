@@ -18,6 +18,8 @@ class SetupSeries:
     iterations: list[int] = field(default_factory=list)
     train_accuracy: list[float] = field(default_factory=list)
     test_accuracy: list[float] = field(default_factory=list)
+    train_loss: list[float] = field(default_factory=list)
+    """Mean cross-entropy of the mini-batches since the previous evaluation point."""
     grad_norms: list[tuple[float, ...]] = field(default_factory=list)
     diverged_at: int | None = None
 
@@ -28,6 +30,7 @@ class SetupSeries:
         self.iterations.append(record.iteration)
         self.train_accuracy.append(record.train_accuracy)
         self.test_accuracy.append(record.test_accuracy)
+        self.train_loss.append(record.train_loss)
         self.grad_norms.append(record.grad_norms)
 
     @property

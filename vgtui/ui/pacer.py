@@ -9,8 +9,11 @@ FLUSH_HZ = 8
 HEADER_EVERY_TICKS = 2
 """While training, the header's counters are repainted every other tick (4 times a second)."""
 UI_CPU_SHARE = 0.02
-"""While training, redraws may use at most this share of one core: the trainer keeps the rest.
-A redraw that cost 50 ms of UI-thread CPU delays the next one by 50 ms / UI_CPU_SHARE."""
+"""While training, redraws aim at this share of one core: the trainer keeps the rest. A redraw
+that cost 5 ms of UI-thread CPU delays the next one by 5 ms / UI_CPU_SHARE..."""
+MAX_WAIT_SECONDS = 0.3
+"""...but never by more than this: with the tick that measures the cost before it, charts
+are redrawn at least every 0.5 s (2 frames a second) while a run trains."""
 
 
 class RedrawPacer:
@@ -38,7 +41,8 @@ class RedrawPacer:
         cpu = time.thread_time()
         if self.redrawn:
             self.redrawn = False
-            self.next_redraw = time.monotonic() + (cpu - self.cpu_mark) / UI_CPU_SHARE
+            wait = min((cpu - self.cpu_mark) / UI_CPU_SHARE, MAX_WAIT_SECONDS)
+            self.next_redraw = time.monotonic() + wait
         self.cpu_mark = cpu
 
     def may_redraw(self, running: bool, force: bool = False) -> bool:

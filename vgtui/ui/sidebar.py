@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from rich.segment import Segment
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
+from textual.strip import Strip
 from textual.validation import ValidationResult, Validator
 from textual.widgets import Button, Checkbox, Input, Label, SelectionList, Static
+from textual.widgets._toggle_button import ToggleButton
 from textual.widgets.selection_list import Selection
 
 from vgtui.core.config import (
@@ -22,12 +25,37 @@ from vgtui.core.config import (
     SetupSpec,
     parse_setup,
 )
+from vgtui.ui.pace import Pace, parse_pace, show_pace
 
 TEXT_OPTIONS = tuple(option for option in RUN_OPTIONS if option.kind == "text")
 SWITCH_OPTIONS = tuple(option for option in RUN_OPTIONS if option.kind == "switch")
 (SETUPS_OPTION,) = (option for option in RUN_OPTIONS if option.kind == "setups")
 """The sidebar shows the text options (inputs), then the switches (checkboxes), then the
 setups (a selection list and a field to add one)."""
+
+
+class StateCheckbox(Checkbox):
+    """A checkbox whose state shows without colour: ``[X]`` when on, ``[ ]`` when off."""
+
+    @property
+    def BUTTON_INNER(self) -> str:  # type: ignore[override]  # noqa: N802 - Textual's name
+        return "X" if self.value else " "
+
+
+class SetupList(SelectionList[str]):
+    """The setups to run; a deselected setup shows an empty box, not just a dimmer one."""
+
+    def render_line(self, y: int) -> Strip:
+        line = super().render_line(y)
+        segments = list(line)
+        if len(segments) < 2 or segments[1].text != ToggleButton.BUTTON_INNER:
+            return line
+        meta = segments[1].style.meta if segments[1].style is not None else {}
+        index = meta.get("option")
+        if index is None or self.get_option_at_index(index).value in self.selected:
+            return line
+        segments[1] = Segment(" ", segments[1].style, segments[1].control)
+        return Strip(segments, line.cell_length)
 
 
 class ParserValidator(Validator):
@@ -49,8 +77,12 @@ class ConfigSidebar(VerticalScroll):
     """Edits a :class:`RunConfig`, one field per option of RUN_OPTIONS; :meth:`read_config`
     returns it or raises ConfigError."""
 
-    def __init__(self, config: RunConfig, train_size: int, **kwargs: Any) -> None:
+    def __init__(
+        self, config: RunConfig, train_size: int, pace: Pace | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
+        self.pace = pace or Pace()
+        """Not part of the run's config: how fast to train, changeable during the run."""
         self.running_config: RunConfig | None = None
         """The config of the run under way, if any: edits that differ wait for the next run."""
         self.initial = config
@@ -72,8 +104,12 @@ class ConfigSidebar(VerticalScroll):
                     compact=True,
                 )
             yield Static("", id=f"error-{option.key}", classes="field-error")
+        with Horizontal(classes="field-row"):
+            yield Label("pace (it/s)", classes="field-label")
+            yield Input(show_pace(self.pace.rate), id="field-pace", compact=True)
+        yield Static("", id="error-pace", classes="field-error")
         for option in SWITCH_OPTIONS:
-            yield Checkbox(
+            yield StateCheckbox(
                 option.label,
                 getattr(self.initial, option.key),
                 id=f"field-{option.key}",
@@ -81,7 +117,7 @@ class ConfigSidebar(VerticalScroll):
             )
         yield Static(SETUPS_OPTION.label, classes="sidebar-title")
         chosen = set(self.initial.setup_names)
-        yield SelectionList[str](
+        yield SetupList(
             *(Selection(name, name, name in chosen) for name in self.setups),
             id="setups",
             compact=True,
@@ -111,6 +147,9 @@ class ConfigSidebar(VerticalScroll):
         """Show why a field is invalid next to it, as the user types."""
         if event.input.id == "custom-setup":
             self.show_error("#error-custom", "")
+            return
+        if event.input.id == "field-pace":
+            self.read_pace(event.value)
             return
         key = (event.input.id or "").removeprefix("field-")
         result = event.validation_result
@@ -148,6 +187,25 @@ class ConfigSidebar(VerticalScroll):
         field.value = ""
         self.show_error("#error-custom", "")
         self.notify(f"added setup {spec.name}")
+
+    def read_pace(self, text: str) -> None:
+        """Apply the pace field at once (also mid-run); an invalid one says why."""
+        try:
+            self.pace.rate = parse_pace(text)
+        except ValueError as problem:
+            self.show_error("#error-pace", str(problem))
+            self.query_one("#field-pace", Input).set_class(True, "-invalid")
+            return
+        self.show_error("#error-pace", "")
+        self.query_one("#field-pace", Input).set_class(False, "-invalid")
+
+    def show_pace(self) -> None:
+        """Show the pace after a key changed it."""
+        field = self.query_one("#field-pace", Input)
+        with field.prevent(Input.Changed):
+            field.value = show_pace(self.pace.rate)
+        self.show_error("#error-pace", "")
+        field.set_class(False, "-invalid")
 
     def show_error(self, selector: str, reason: str) -> None:
         """Show ``reason`` under a field (hidden when empty)."""

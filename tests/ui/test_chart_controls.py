@@ -1,0 +1,126 @@
+"""Chart controls (issue 10, items 13 to 16): the Loss tab, a cursor readout, debiased EMA
+smoothing, log/linear scale and x-range zoom."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from textual.widgets import Input
+
+from tests.ui.apptools import SHORT, wait_for_state
+from vgtui.core.config import RunConfig
+from vgtui.core.results import format_percent
+from vgtui.ui.app import VgtuiApp
+from vgtui.ui.charts import AccuracyChart, GradientChart
+from vgtui.ui.strip import SetupStrip
+from vgtui.ui.view import ema
+
+MEDIUM = RunConfig(iterations=100, eval_every=10)
+
+
+def curves(chart) -> int:
+    return len(chart.plt._active.monitor.x)
+
+
+def legend(chart) -> str:
+    lines = chart.render().plain.splitlines()
+    bottom = next(i for i, line in enumerate(lines) if "└" in line)
+    return "\n".join(lines[bottom + 1 :])
+
+
+def test_ema_is_debiased_at_the_start():
+    assert ema([1.0, 1.0, 1.0], 0.9) == pytest.approx([1.0, 1.0, 1.0])  # not 0.1, 0.19, ...
+    smoothed = ema([0.0, 10.0, float("nan"), 10.0], 0.5)
+    assert smoothed[0] == 0.0 and smoothed[1] == pytest.approx(10 * 0.5 / 0.75)
+    assert smoothed[2] != smoothed[2]  # NaN stays NaN and does not poison what follows
+    assert ema([3.0, 4.0], 0.0) == [3.0, 4.0]
+
+
+async def test_loss_tab_draws_every_setup_on_a_log_scale(mnist, tmp_path):
+    app = VgtuiApp(SHORT, mnist, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("r")
+        await wait_for_state(pilot, app, "done")
+        await pilot.press("5")
+        await pilot.pause()
+        assert app.active_tab == "loss"
+        chart = app.tabs.loss
+        assert chart.title == "train loss (log scale)"
+        assert curves(chart) >= 2 * len(SHORT.setups)  # a line and its markers per setup
+        assert all(series.train_loss for series in app.history.series.values())
+        ticks = [line.split("┤")[0].strip() for line in chart.render().plain.splitlines()]
+        assert "1" in ticks or "2" in ticks  # 1-2-5 ticks on the log axis
+        assert "mean cross-entropy" in legend(chart)
+
+
+async def test_cursor_reads_exact_values_on_every_chart_and_the_strip(mnist, tmp_path):
+    app = VgtuiApp(MEDIUM, mnist, tmp_path)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.press("r")
+        await wait_for_state(pilot, app, "done")
+        await pilot.press("left_square_bracket", "left_square_bracket")  # latest, then back one
+        await pilot.pause()
+        assert app.tabs.view.cursor == 90
+        chart = app.query_one("#acc-3", AccuracyChart)
+        series = chart.series
+        expected = f"@90 test {format_percent(series.test_accuracy[-2])}"
+        assert expected in legend(chart)
+        assert f"train {format_percent(series.train_accuracy[-2])}" in legend(chart)
+        assert "@90" in app.query_one(SetupStrip).plain
+        await pilot.press("3")
+        await pilot.pause()
+        assert "@90 L1 " in legend(app.query_one("#grad-0", GradientChart))
+        await pilot.press("right_square_bracket", "c")
+        await pilot.pause()
+        assert app.tabs.view.cursor is None
+        assert "@" not in app.query_one(SetupStrip).plain
+
+
+async def test_smoothing_scale_and_zoom_keys(mnist, tmp_path):
+    app = VgtuiApp(MEDIUM, mnist, tmp_path)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.press("r")
+        await wait_for_state(pilot, app, "done")
+        await pilot.pause()
+        chart = app.query_one("#acc-0", AccuracyChart)
+        plain = curves(chart)
+        await pilot.press("e")
+        await pilot.pause()
+        assert app.tabs.view.smoothing == 0.6
+        assert curves(chart) == plain + 1  # the raw train points stay, dotted, behind
+        await pilot.press("z")
+        await pilot.pause()
+        assert tuple(chart.plt._active.monitor.xlim[0]) == (75, 100)  # the last quarter
+        await pilot.press("3", "l")
+        await pilot.pause()
+        gradients = app.query_one("#grad-0", GradientChart)
+        assert gradients.scale is not None and not gradients.scale.log
+        assert "linear" in gradients.title or "first/last" in gradients.title
+        ticks = [line.split("┤")[0].strip() for line in gradients.render().plain.splitlines()]
+        assert not any(tick.startswith("1e") for tick in ticks if tick)
+        await pilot.press("l", "z", "z", "e", "e", "e")
+        await pilot.pause()
+        view = app.tabs.view
+        assert view.log_y and view.zoom == 1 and view.smoothing == 0
+
+
+async def test_pace_slows_a_run_to_the_chosen_rate(mnist, tmp_path):
+    app = VgtuiApp(SHORT, mnist, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        field = app.query_one("#field-pace", Input)
+        assert field.value == "full"
+        await pilot.press("minus", "minus")  # full speed -> 1000 -> 300 it/s
+        await pilot.pause()
+        assert app.pace.rate == 300 and field.value == "300"
+        field.value = "fast"
+        await pilot.pause()
+        assert "pace must be" in str(app.query_one("#error-pace").render())
+        field.value = "100"
+        await pilot.pause()
+        assert app.pace.rate == 100
+        started = time.monotonic()
+        await pilot.press("escape", "r")
+        await wait_for_state(pilot, app, "done")
+        # 30 iterations after the first evaluation at 100 it/s: at least 0.3 s
+        assert time.monotonic() - started >= 0.29

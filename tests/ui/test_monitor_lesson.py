@@ -1,0 +1,283 @@
+"""The lesson's numbers at every size (issue 10): the summary table, the per-setup strip, one
+title format, legends outside the data, colours and markers, the shared gradient scale, the
+checkbox, the help, the header, divergence and a finished run that is not thrown away."""
+
+from __future__ import annotations
+
+import re
+
+from textual.widgets import DataTable
+
+from tests.ui.apptools import DIVERGING, SHORT, wait_for_state, wait_until
+from vgtui.core.config import RunConfig, parse_setups
+from vgtui.core.records import MetricRecord
+from vgtui.core.results import SUMMARY_COLUMNS
+from vgtui.ui.app import VgtuiApp
+from vgtui.ui.charts import AccuracyChart, GradientChart, OverlayChart
+from vgtui.ui.header import short_folder
+from vgtui.ui.help import HelpScreen
+from vgtui.ui.look import MARKERS, PALETTE
+from vgtui.ui.strip import SetupStrip
+
+RATIO = re.compile(r"^\d\.\de-?\d+$|^\d\.\d{2}e[+-]\d\d$")
+"""A gradient ratio that keeps its magnitude: 4.3e-3, or the summary's 4.30e-03."""
+
+
+def plot_rows(chart) -> list[str]:
+    """The rows inside the chart's frame (between its top and bottom border)."""
+    lines = chart.render().plain.splitlines()
+    top = next(i for i, line in enumerate(lines) if "┌" in line)
+    bottom = next(i for i, line in enumerate(lines) if "└" in line)
+    return [line.split("┤", 1)[-1].split("│", 1)[-1] for line in lines[top + 1 : bottom]]
+
+
+def below_plot(chart) -> str:
+    lines = chart.render().plain.splitlines()
+    bottom = next(i for i, line in enumerate(lines) if "└" in line)
+    return "\n".join(lines[bottom + 1 :])
+
+
+def assert_table_whole(table: DataTable) -> None:
+    """Every shown column fits: no cell is cut, and the ratio column is there."""
+    widths = [column.get_render_width(table) for column in table.columns.values()]
+    assert sum(widths) <= table.scrollable_content_region.width, widths
+    labels = [str(column.label) for column in table.columns.values()]
+    assert labels[0] == "setup" and table.fixed_columns == 1
+    assert any("1st/last" in label for label in labels), labels
+    ratio_column = next(i for i, label in enumerate(labels) if "1st/last" in label)
+    for row in range(table.row_count):
+        cells = [str(cell) for cell in table.get_row_at(row)]
+        assert RATIO.match(cells[ratio_column]), cells
+        for cell, column in zip(cells, table.columns.values(), strict=True):
+            assert len(cell) <= column.content_width
+
+
+async def test_summary_never_cuts_a_number_at_any_size(mnist, tmp_path):
+    app = VgtuiApp(SHORT, mnist, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("r")
+        await wait_for_state(pilot, app, "done")
+        await pilot.press("4")
+        await pilot.pause()
+        table = app.query_one("#summary-table", DataTable)
+        assert app.sidebar.display
+        assert_table_whole(table)  # 120x40 with the sidebar open
+        for size in ((100, 30), (80, 24)):
+            await pilot.resize_terminal(*size)
+            await pilot.pause()
+            assert_table_whole(table)
+        await pilot.press("b")  # 80x24 with the sidebar open: 45 columns left
+        await pilot.pause()
+        assert app.sidebar.display
+        assert_table_whole(table)
+        await pilot.resize_terminal(200, 60)
+        await pilot.pause()
+        assert [str(c.label) for c in table.columns.values()] == list(SUMMARY_COLUMNS)
+
+
+async def test_strip_shows_every_setup_on_every_tab(mnist, tmp_path):
+    app = VgtuiApp(DIVERGING, mnist, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("r")
+        await wait_for_state(pilot, app, "done")
+        app.clear_notifications()
+        strip = app.query_one(SetupStrip)
+        diverged = app.history.series["relu-gauss:100"].diverged_at
+        for tab in "1234":
+            await pilot.press(tab)
+            await pilot.pause()
+            assert strip.display and strip.region.height >= 1
+            assert strip.region.bottom <= app.size.height - 1  # above the footer
+            text = strip.plain
+            assert f"diverged at {diverged}" in text
+            assert "sigmoid-gauss" in text and "relu-gauss:100" in text
+            line = next(line for line in text.splitlines() if "sigmoid-gauss" in line)
+            entry = line[line.index("sigmoid-gauss") :].split()
+            assert entry[1] in ("ok", "stalled") and entry[2].endswith("%")
+            assert RATIO.match(entry[-1]), entry
+
+
+async def test_one_title_format_and_legends_below_the_data(mnist, tmp_path):
+    app = VgtuiApp(SHORT, mnist, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("r")
+        await wait_for_state(pilot, app, "done")
+        await pilot.pause()
+        titles = [chart.title for chart in app.query(AccuracyChart)]
+        formats = {re.sub(r"\d+\.\d%", "N", title.split(maxsplit=1)[1]) for title in titles}
+        assert formats in ({"test N  train N"}, {"test N"}), titles
+        for chart in app.query(AccuracyChart):
+            assert not any("test" in row or "train" in row for row in plot_rows(chart))
+            assert "test" in below_plot(chart)
+        await pilot.press("3")
+        await pilot.pause()
+        for chart in app.query(GradientChart):
+            assert re.match(r"^\S+  first/last \S+$", chart.title), chart.title
+            assert not any("L1" in row for row in plot_rows(chart))
+            assert "1 L1 in" in below_plot(chart)
+        # 80x24 with the sidebar open: neighbours still share one format
+        await pilot.resize_terminal(80, 24)
+        await pilot.press("b")
+        await pilot.pause()
+        shapes = {len(chart.title.split()) for chart in app.query(GradientChart)}
+        assert len(shapes) == 1, [chart.title for chart in app.query(GradientChart)]
+
+
+async def test_a_deep_network_shows_first_middle_last_and_a_band(mnist, tmp_path):
+    config = RunConfig(
+        iterations=20, eval_every=10, hidden=(16,) * 7, setups=parse_setups("relu-he")
+    )
+    app = VgtuiApp(config, mnist, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("r")
+        await wait_for_state(pilot, app, "done")
+        await pilot.press("3")
+        await pilot.pause()
+        chart = app.query_one(GradientChart)
+        legend = below_plot(chart)
+        assert "f L1 in" in legend and "m L5" in legend and "l L8 out" in legend
+        assert "range of all 8" in legend
+        assert len(chart.plt._active.monitor.x) <= 3 * 2 + 2 + 1  # not one per layer
+
+
+def test_palette_and_markers_keep_ten_series_apart():
+    assert len(set(PALETTE)) >= 10 and len(set(MARKERS)) >= 10
+    for red, green, blue in PALETTE:  # no dark colours on the dark background
+        assert 0.2126 * red + 0.7152 * green + 0.0722 * blue >= 90
+
+
+async def test_overlay_draws_a_marker_per_setup_without_colour(mnist, tmp_path, monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    names = "sigmoid-gauss,relu-gauss,sigmoid-xavier,relu-he,tanh-xavier,tanh-gauss"
+    names += ",elu-he,leaky-relu-he,elu-xavier,tanh-he"
+    config = RunConfig(iterations=20, eval_every=10, setups=parse_setups(names))
+    app = VgtuiApp(config, mnist, tmp_path)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.press("r")
+        await wait_for_state(pilot, app, "done")
+        await pilot.press("2")
+        await pilot.pause()
+        overlay = app.query_one(OverlayChart)
+        drawn = {markers[0] for markers in overlay.plt._active.monitor.marker}
+        assert set(MARKERS[:10]) <= drawn  # a marker per setup, on its curve
+        plot = "\n".join(plot_rows(overlay))
+        assert sum(marker in plot for marker in MARKERS[:10]) >= 5  # (curves may overlap)
+        strip = app.query_one(SetupStrip).plain
+        assert all(f"{MARKERS[i]} {name}" in strip for i, name in enumerate(names.split(",")))
+
+
+def gradient_record(iteration: int, setup: str, norms: tuple[float, ...]) -> MetricRecord:
+    return MetricRecord(iteration, setup, 0.5, 0.5, 1.0, norms, 1.0)
+
+
+async def test_gradient_panels_share_one_range_and_show_zeros(mnist, tmp_path):
+    app = VgtuiApp(SHORT, mnist, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        names = SHORT.setup_names
+        app.tabs.add(
+            [gradient_record(10, names[0], (1e-6, 1e-3, 1.0))]
+            + [gradient_record(10, name, (1.0, 2.0, 3.0)) for name in names[1:3]]
+            + [gradient_record(10, names[3], (0.0, 1e-2, 1.0))]
+        )
+        await pilot.press("3")
+        await pilot.pause()
+        charts = list(app.query(GradientChart))
+        limits = {tuple(chart.plt._active.monitor.ylim[0]) for chart in charts}
+        assert len(limits) == 1  # one range for every panel
+        underflow = charts[3]
+        assert "0 / underflow" in below_plot(underflow)
+        assert underflow.title.endswith("first/last 0")
+        ticks = [line.split("┤")[0].strip() for line in underflow.render().plain.splitlines()]
+        assert "0" in ticks  # the row of exact zeros
+        strip = app.query_one(SetupStrip)
+        entries = dict(e for line in strip.entry_lines(strip.size.width) for e in line)
+        entry = entries[3].strip()
+        assert entry.endswith((" 0", "0 / underflow")), entry  # a zero ratio, not "-"
+
+
+async def test_checkbox_state_shows_without_colour(mnist, tmp_path, monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = VgtuiApp(SHORT, mnist, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        box = app.query_one("#field-notebook_grad")
+        off = box.render().plain
+        box.value = True
+        await pilot.pause()
+        on = box.render().plain
+        assert off != on and "X" in on and "X" not in off
+        setups = app.query_one("#setups")
+        setups.deselect("relu-gauss")
+        await pilot.pause()
+        lines = [setups.render_line(y).text for y in range(4)]
+        assert "X" in lines[0] and "X" not in lines[1] and "relu-gauss" in lines[1]
+
+
+async def test_help_scrolls_at_80x24_and_explains_every_control(mnist, tmp_path):
+    app = VgtuiApp(SHORT, mnist, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        scroll = app.screen.query_one("#help-scroll")
+        assert scroll.max_scroll_y > 0
+        await pilot.press("end")
+        await pilot.pause()
+        assert scroll.scroll_y == scroll.max_scroll_y
+        text = str(app.screen.query_one("#help-text").render())
+        for label in ("notebook gradient", "iterations", "batch size", "learning rate"):
+            assert label in text
+        for label in ("hidden sizes", "eval interval", "seed", "setups", "ACTIVATION-INIT"):
+            assert label in text
+        assert all(len(line) <= 72 for line in text.splitlines())
+
+
+async def test_header_keeps_the_run_folder_at_80_columns(mnist, tmp_path):
+    config = RunConfig(iterations=2000, eval_every=10)
+    app = VgtuiApp(config, mnist, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("n")  # a run, paused at its first evaluation
+        await wait_until(pilot, lambda: len(app.history) == 4, "first step")
+        await pilot.pause()
+        line = app.header.render().plain
+        assert len(line) <= 80
+        assert short_folder(app.current_run.path.name) in line
+        assert "PAUSED" in line and "iter 10/2000" in line
+        await pilot.press("x")
+        await wait_for_state(pilot, app, "stopped")
+
+
+async def test_divergence_is_named_in_its_plots_and_titles(mnist, tmp_path):
+    app = VgtuiApp(DIVERGING, mnist, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("r")
+        await wait_for_state(pilot, app, "done")
+        await pilot.pause()
+        at = app.history.series["relu-gauss:100"].diverged_at
+        accuracy = app.query_one("#acc-0", AccuracyChart)
+        assert f"diverged at {at}" in below_plot(accuracy)
+        assert "waiting" not in accuracy.render().plain
+        await pilot.press("3")
+        await pilot.pause()
+        gradients = app.query_one("#grad-0", GradientChart)
+        assert f"diverged at {at}" in gradients.title
+        await pilot.press("2")
+        await pilot.pause()
+        assert f"diverged at {at}" in below_plot(app.query_one(OverlayChart))
+
+
+async def test_a_finished_run_is_replaced_only_on_a_second_press(mnist, tmp_path):
+    app = VgtuiApp(SHORT, mnist, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("r")
+        await wait_for_state(pilot, app, "done")
+        finished = app.current_run
+        for key in ("r", "n"):
+            await pilot.press(key)
+            await pilot.pause()
+            assert app.current_run is finished and app.run_state == "done"
+            assert len(app.history) == 16  # the finished run's curves stay
+            assert any(f"press {key} again" in str(n.message) for n in app._notifications)
+            app.clear_notifications()
+        await pilot.press("n", "n")
+        await wait_until(pilot, lambda: app.current_run is not finished, "a new run")
+        await wait_for_state(pilot, app, "paused")

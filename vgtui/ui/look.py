@@ -1,0 +1,108 @@
+"""How the monitor shows its numbers and series: one format per quantity, one palette, one set
+of markers, and the per-setup state the strip and the charts agree on (no Textual here)."""
+
+from __future__ import annotations
+
+import math
+from enum import Enum
+
+from vgtui.core.results import format_percent
+from vgtui.core.vocabulary import SetupStatus
+from vgtui.ui.history import SetupSeries
+
+PALETTE: tuple[tuple[int, int, int], ...] = (
+    (86, 180, 233),  # sky blue
+    (230, 159, 0),  # orange
+    (0, 200, 140),  # bluish green
+    (240, 228, 66),  # yellow
+    (204, 121, 167),  # reddish purple
+    (240, 100, 40),  # vermilion
+    (120, 150, 255),  # blue
+    (235, 235, 235),  # white
+    (170, 120, 255),  # violet
+    (150, 220, 90),  # lime
+    (255, 130, 130),  # salmon
+    (160, 160, 160),  # light grey
+)
+"""Series colours, all readable on a dark background and apart from each other; beyond 12
+series the markers alone keep them apart."""
+MARKERS = ("o", "x", "+", "*", "#", "@", "%", "&", "$", "=", "~", "^", "v", "s", "z", "k")
+"""One marker per series, drawn at a few points of its curve (and in the strip), so that curves
+stay apart without colour (NO_COLOR) and beyond the palette."""
+TRAIN_COLOR = (150, 150, 150)
+BAND_COLOR = (110, 110, 110)
+STALLED_AFTER_EVALUATIONS = 5
+"""A setup counts as stalled once it has this many evaluations and its test accuracy is still
+near chance (the vanishing-gradient setup's fate)."""
+CHANCE_ACCURACY = 0.2
+
+
+def series_color(index: int) -> tuple[int, int, int]:
+    return PALETTE[index % len(PALETTE)]
+
+
+def series_marker(index: int) -> str:
+    return MARKERS[index % len(MARKERS)]
+
+
+def format_ratio(value: float) -> str:
+    """A gradient ratio (or norm) that keeps its magnitude in few characters: ``4.3e-3``,
+    ``1.8e0``; ``0`` for an exact zero (underflow), ``-`` when not measured."""
+    if math.isnan(value):
+        return "-"
+    if value == 0:
+        return "0"
+    if math.isinf(value):
+        return "inf"
+    mantissa, exponent = f"{value:.1e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
+def format_accuracy(value: float) -> str:
+    """Accuracies as in the summary table: ``94.8%``."""
+    return format_percent(value)
+
+
+def format_gradient_ratio(series: SetupSeries, short: bool = False) -> str:
+    """The latest first/last-layer gradient ratio of ``series``; ``0 / underflow`` (``short``:
+    ``0``) when the first layer's gradient is exactly zero."""
+    if not series.grad_norms:
+        return "-"
+    first, last = series.grad_norms[-1][0], series.grad_norms[-1][-1]
+    if first == 0:
+        return "0" if short else "0 / underflow"
+    return format_ratio(first / last) if last > 0 else "-"
+
+
+class SetupState(str, Enum):
+    """The state a setup is shown in: the core's statuses plus "stalled" (near chance)."""
+
+    OK = SetupStatus.OK.value
+    DIVERGED = SetupStatus.DIVERGED.value
+    STALLED = "stalled"
+    WAITING = SetupStatus.NO_DATA.value
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def setup_state(series: SetupSeries) -> SetupState:
+    if series.diverged_at is not None:
+        return SetupState.DIVERGED
+    if not series.iterations:
+        return SetupState.WAITING
+    if len(series.iterations) >= STALLED_AFTER_EVALUATIONS and series.latest_test < CHANCE_ACCURACY:
+        return SetupState.STALLED
+    return SetupState.OK
+
+
+def state_text(series: SetupSeries) -> str:
+    """The state as shown: ``ok``, ``stalled``, ``diverged at 40``, ``no data``."""
+    state = setup_state(series)
+    if state == SetupState.DIVERGED:
+        return f"diverged at {series.diverged_at}"
+    return str(state)
+
+
+def latest_test_text(series: SetupSeries) -> str:
+    return format_accuracy(series.latest_test)

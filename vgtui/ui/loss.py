@@ -1,0 +1,84 @@
+"""The Loss tab: every setup's train loss on one log-scale chart."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from vgtui.core.results import format_number
+from vgtui.ui.charts import NO_DATA, Chart
+from vgtui.ui.history import RunHistory
+from vgtui.ui.look import series_color, series_marker
+from vgtui.ui.view import value_at
+
+LOSS_MEASURE = "mean cross-entropy of the mini-batches since the previous evaluation"
+
+
+def loss_ticks(low: float, high: float) -> tuple[list[float], list[str]]:
+    """log10 positions and labels of 1-2-5 steps (0.1 0.2 0.5 1 2 ...) covering low..high
+    (both log10 values); only powers of ten when the range spans many decades."""
+    first, last = math.floor(low), math.ceil(high)
+    if first == last:
+        last += 1
+    steps = (1, 2, 5) if last - first <= 3 else (1,)
+    values = [m * 10.0**e for e in range(first, last + 1) for m in steps]
+    values = [v for v in values if 10**first <= v <= 10**last]
+    return [math.log10(v) for v in values], [f"{v:g}" for v in values]
+
+
+class LossChart(Chart):
+    """Train loss per setup over iterations, log y; markers and colours as in the strip."""
+
+    def __init__(self, history: RunHistory, total_iterations: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.history = history
+        self.total_iterations = total_iterations
+
+    def title_options(self) -> list[str]:
+        scale = "log" if self.view.log_y else "linear"
+        return [f"train loss ({scale} scale)", "train loss"]
+
+    def legend_parts(self) -> list[str]:
+        if not any(series.iterations for series in self.history.series.values()):
+            return [NO_DATA]
+        return [f"loss: {LOSS_MEASURE}"]
+
+    def status_parts(self) -> list[str]:
+        parts = self.legend_parts()
+        return parts if parts == [NO_DATA] else []
+
+    def x_limits(self) -> tuple[float, float]:
+        return self.view.x_range(self.total_iterations, self.history.last_iteration)
+
+    def cursor_readout(self, iteration: int) -> str:
+        values = [
+            f"{series_marker(index)} "
+            + format_number(value_at(series.iterations, series.train_loss, iteration), ".3g")
+            for index, series in enumerate(self.history.series.values())
+        ]
+        return f"@{iteration} loss " + " ".join(values)
+
+    def draw(self) -> None:
+        plt = self.plt
+        self.set_x_limits()
+        log = self.view.log_y
+        low, high = math.inf, -math.inf
+        for index, series in enumerate(self.history.series.values()):
+            points = [
+                (x, math.log10(v) if log else v)
+                for x, v in zip(series.iterations, series.train_loss, strict=True)
+                if v > 0 and math.isfinite(v)
+            ]
+            if series.diverged_at is not None:
+                plt.vline(series.diverged_at, color=series_color(index))
+            if not points:
+                continue
+            xs, ys = (list(column) for column in zip(*points, strict=True))
+            low, high = min(low, *ys), max(high, *ys)
+            self.plot_noisy(xs, ys, series_color(index), series_marker(index), offset=index)
+        if math.isfinite(low) and log:
+            ticks, labels = loss_ticks(low, high)
+            plt.yticks(ticks, labels)
+            plt.ylim(ticks[0], ticks[-1])
+        elif math.isfinite(low):
+            plt.ylim(0, high * 1.05)

@@ -1,0 +1,102 @@
+"""How every chart is viewed, changed by keys: smoothing, log or linear y, x range, a cursor.
+
+One :class:`ChartView` is shared by all charts of the app (no Textual here)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+SMOOTHING_WEIGHTS = (0.0, 0.6, 0.9, 0.97)
+"""The EMA weights the smoothing key cycles through (0: off)."""
+ZOOM_FRACTIONS = (1.0, 0.25, 0.05)
+"""x ranges the zoom key cycles through: all iterations, the last quarter, the last 5%."""
+
+
+def ema(values: Sequence[float], weight: float) -> list[float]:
+    """Exponential moving average, debiased as in Adam: the first points are not pulled
+    towards 0 (TensorBoard's old smoothing was). NaN and infinite values are skipped (left
+    as they are) and do not disturb the average."""
+    if weight <= 0:
+        return list(values)
+    smoothed: list[float] = []
+    average, count = 0.0, 0
+    for value in values:
+        if not math.isfinite(value):
+            smoothed.append(value)
+            continue
+        count += 1
+        average = weight * average + (1 - weight) * value
+        smoothed.append(average / (1 - weight**count))
+    return smoothed
+
+
+@dataclass
+class ChartView:
+    smoothing: float = 0.0
+    log_y: bool = True
+    """Gradient norms and loss on a log scale (accuracy is always linear, 0 to 1)."""
+    zoom: float = 1.0
+    cursor: int | None = None
+    """The iteration the cursor is on, if any."""
+
+    def cycle_smoothing(self) -> str:
+        index = (
+            SMOOTHING_WEIGHTS.index(self.smoothing) if self.smoothing in SMOOTHING_WEIGHTS else 0
+        )
+        self.smoothing = SMOOTHING_WEIGHTS[(index + 1) % len(SMOOTHING_WEIGHTS)]
+        return f"smoothing {self.smoothing:g}" if self.smoothing else "smoothing off"
+
+    def toggle_log(self) -> str:
+        self.log_y = not self.log_y
+        return "log scale" if self.log_y else "linear scale"
+
+    def cycle_zoom(self) -> str:
+        index = ZOOM_FRACTIONS.index(self.zoom) if self.zoom in ZOOM_FRACTIONS else 0
+        self.zoom = ZOOM_FRACTIONS[(index + 1) % len(ZOOM_FRACTIONS)]
+        return "all iterations" if self.zoom == 1 else f"last {self.zoom:.0%} of the iterations"
+
+    def x_range(self, total: int, last: int) -> tuple[int, int]:
+        """The x limits: 0..total, or a window of ``zoom * total`` iterations ending at the
+        latest iteration (or the cursor, if it is set)."""
+        if self.zoom >= 1:
+            return 0, total
+        width = max(1, round(self.zoom * total))
+        end = max(self.cursor if self.cursor is not None else last, width)
+        return end - width, end
+
+    def move_cursor(self, iterations: Sequence[int], step: int) -> str:
+        """Move the cursor ``step`` evaluation points along ``iterations`` (it starts at the
+        latest)."""
+        if not iterations:
+            self.cursor = None
+            return "no evaluations yet"
+        if self.cursor is None or self.cursor not in iterations:
+            position = len(iterations) - 1  # the cursor appears on the latest evaluation
+        else:
+            position = iterations.index(self.cursor) + step
+        position = min(max(position, 0), len(iterations) - 1)
+        self.cursor = iterations[position]
+        return f"cursor at iteration {self.cursor}"
+
+    def clear_cursor(self) -> str:
+        self.cursor = None
+        return "cursor off"
+
+
+def in_range(
+    xs: Sequence[float], ys: Sequence[float], limits: tuple[float, float]
+) -> tuple[list[float], list[float]]:
+    """The points of (xs, ys) within the x ``limits``."""
+    low, high = limits
+    points = [(x, y) for x, y in zip(xs, ys, strict=True) if low <= x <= high]
+    return [x for x, _ in points], [y for _, y in points]
+
+
+def value_at(xs: Sequence[int], ys: Sequence[float], x: int) -> float:
+    """The value of the series at iteration ``x`` (NaN if it has none there)."""
+    try:
+        return ys[list(xs).index(x)]
+    except ValueError:
+        return math.nan
