@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import sys
+import textwrap
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,6 +29,7 @@ from vgtui.core.diagnosis import describe, diagnose
 from vgtui.core.records import MetricRecord
 from vgtui.core.results import (
     SUMMARY_COLUMNS,
+    fit_summary_columns,
     format_percent,
     json_safe,
     summarize,
@@ -133,7 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
     add(
         "--json",
         action="store_true",
-        help="headless: stream records as JSON lines on stdout (summary table goes to stderr)",
+        help="stream records as JSON lines on stdout (implies --no-ui; the summary table goes "
+        "to stderr)",
     )
     add("--version", action="version", version=f"vgtui {__version__}")
     return parser
@@ -146,6 +149,14 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
 
 def _use_color(stream: TextIO) -> bool:
     return stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+
+
+def terminal_width(stream: TextIO, fallback: int = 80) -> int:
+    """The width of the terminal ``stream`` writes to (``fallback`` if it is none)."""
+    try:
+        return os.get_terminal_size(stream.fileno()).columns or fallback
+    except (OSError, ValueError, AttributeError):
+        return fallback
 
 
 class ProgressReporter:
@@ -199,19 +210,21 @@ class ProgressReporter:
         )
 
     def _draw_bar(self, iteration: int, now: float) -> None:
+        """One line that never wraps: cut to the terminal's width, so each redraw replaces
+        the last (a wrapped line would leave one behind at every redraw)."""
         elapsed = now - self.started
         rate = iteration / elapsed if elapsed > 0 else 0.0
         eta = (self.total - iteration) / rate if rate > 0 else 0.0
-        width = 24
+        columns = terminal_width(self.stream)
+        width = max(4, min(24, columns // 4))
         filled = int(width * iteration / self.total)
+        text = (
+            f"] {iteration}/{self.total} {rate:6.0f} it/s eta {eta:4.1f}s  {self._accuracies()}"
+        )[: max(0, columns - 2 - width)]
         bar = "#" * filled + "-" * (width - filled)
         if self.color:
             bar = f"\x1b[32m{'#' * filled}\x1b[2m{'-' * (width - filled)}\x1b[0m"
-        line = (
-            f"\r[{bar}] {iteration}/{self.total} {rate:6.0f} it/s eta {eta:4.1f}s  "
-            f"{self._accuracies()}"
-        )
-        self.stream.write(line + "\x1b[K")
+        self.stream.write(f"\r[{bar}{text}\x1b[K")
         self.stream.flush()
 
     def close(self) -> None:
@@ -227,31 +240,45 @@ def format_summary(
     wall_seconds: float,
     run_dir: Path | None,
     dataset_name: str,
+    width: int = 80,
+    iterations: int | None = None,
 ) -> str:
     """The end-of-run summary table (the columns of the app's Summary tab) and the diagnosis,
-    in 80 columns."""
+    in ``width`` columns. ``iterations``: how many were trained (by default, the last
+    recorded)."""
     summaries = summarize(records, config.setup_names)
-    iterations = max((r.iteration for r in records), default=0)
+    if iterations is None:
+        iterations = max((r.iteration for r in records), default=0)
     header = (
         f"Run {status}: {iterations}/{config.iterations} iterations in {wall_seconds:.1f} s "
         f"(seed {config.seed}, {dataset_name}, "
         f"{'notebook' if config.notebook_grad else 'exact'} gradient)"
     )
     rows = [summary_cells(s) for s in summaries]
+    columns, headers = fit_summary_columns(rows, width)
+    positions = [SUMMARY_COLUMNS.index(c) for c in columns]
     widths = [
-        max(len(cell) for cell in column) for column in zip(SUMMARY_COLUMNS, *rows, strict=True)
+        max(len(header), *(len(row[i]) for row in rows))
+        for header, i in zip(headers, positions, strict=True)
     ]
 
     def line(cells: Sequence[str]) -> str:
-        first = f"{cells[0]:<{widths[0]}}  {cells[1]:<{widths[1]}}"
-        rest = (f"{cell:>{width}}" for cell, width in zip(cells[2:], widths[2:], strict=True))
-        return "  ".join([first, *rest])
+        texts = []
+        for cell, column_width, column in zip(cells, widths, columns, strict=True):
+            left = column in ("setup", "status")
+            texts.append(f"{cell:<{column_width}}" if left else f"{cell:>{column_width}}")
+        return "  ".join(texts).rstrip()
 
-    columns = line(SUMMARY_COLUMNS)
-    lines = [header, columns, "-" * len(columns), *(line(row) for row in rows)]
+    heading = line(headers)
+    lines = [
+        *textwrap.wrap(header, width),
+        heading,
+        "-" * len(heading),
+        *(line([row[i] for i in positions]) for row in rows),
+    ]
     findings = diagnose(records, config.setup_names)
     if findings:
-        lines.append(describe(findings))
+        lines.append(describe(findings, width))
     lines.append(f"Results: {run_dir}" if run_dir else "Results: none (nothing was recorded)")
     return "\n".join(lines)
 
@@ -339,6 +366,8 @@ def run_headless(args: argparse.Namespace, config: RunConfig, dataset: Dataset) 
         run.wall_seconds,
         run.path if run.kept else None,
         dataset.name,
+        width=terminal_width(sys.stderr if args.json else sys.stdout),
+        iterations=run.iteration,
     )
     if args.json or exit_code == EXIT_BROKEN_PIPE:
         say(table)
@@ -385,7 +414,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         parser.error(str(exc))
 
-    if not args.no_ui:
+    if not args.no_ui and not args.json:  # --json is for scripts: it implies --no-ui
         if _has_terminal():
             try:
                 from vgtui.ui.app import run_app

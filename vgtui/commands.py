@@ -21,6 +21,7 @@ from vgtui.cli import (
     OneLineParser,
     OutputError,
     _argument_type,
+    _has_terminal,
     format_summary,
     say,
     silence_stdout,
@@ -116,15 +117,36 @@ def packed(items: Sequence[str], first: str, then: str) -> list[str]:
 def show_main(argv: Sequence[str]) -> int:
     parser = OneLineParser(
         prog="vgtui show",
-        description="The summary of saved runs; --follow watches one while it is written.",
+        description="Saved runs in the app (several are compared; one still being written is "
+        "followed live), or their summary tables with --no-ui.",
     )
     parser.add_argument("runs", nargs="+", type=Path, metavar="RUN", help="run folders")
     parser.add_argument("--no-ui", action="store_true", help="print the summary tables")
     parser.add_argument("--follow", action="store_true",
                         help="print records as they are written, until the run ends")  # fmt: skip
+    parser.add_argument("--replay", action="store_true",
+                        help="in the app: play the curves back (p pauses, the arrow keys and "
+                        "[ ] scrub, - + change the pace)")  # fmt: skip
+    parser.add_argument("--speed", type=_positive_rate, metavar="X",
+                        help=f"replay pace in iterations per second (default {REPLAY_SPEED:g})")  # fmt: skip
     args = parser.parse_args(argv)
+    if args.speed is not None and not args.replay:
+        parser.error("--speed goes with --replay")
+    if args.replay and args.no_ui:
+        parser.error("--replay plays the curves back in the app: drop --no-ui")
     if not args.no_ui:
-        say("vgtui: saved runs are shown as tables for now (the app view is to come)")
+        if _has_terminal():
+            try:
+                from vgtui.ui.saved import show_saved
+            except ImportError as error:
+                say(f"vgtui: the app is unavailable ({error}); printing the tables")
+            else:
+                replay = (args.speed or REPLAY_SPEED) if args.replay else None
+                return show_saved(args.runs, replay=replay)
+        elif args.replay:
+            parser.error("--replay needs a terminal")
+        else:
+            say("vgtui: no terminal attached, printing the tables (--no-ui)")
     if args.follow:
         if len(args.runs) != 1:
             parser.error("--follow takes one run")
@@ -141,6 +163,20 @@ def show_main(argv: Sequence[str]) -> int:
     return status
 
 
+REPLAY_SPEED = 100.0
+"""``show --replay``'s default pace: iterations per second (a default run in 20 s)."""
+
+
+def _positive_rate(text: str) -> float:
+    try:
+        rate = float(text)
+    except ValueError:
+        rate = math.nan
+    if not (rate > 0 and math.isfinite(rate)):
+        raise argparse.ArgumentTypeError(f"speed must be a positive number, got {text!r}")
+    return rate
+
+
 def summary_of(run: SavedRun) -> str:
     return format_summary(
         run.records,
@@ -149,6 +185,7 @@ def summary_of(run: SavedRun) -> str:
         run.wall_seconds,
         run.path,
         run.dataset,
+        iterations=run.iterations_done,
     )
 
 

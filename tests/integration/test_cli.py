@@ -98,7 +98,7 @@ def test_headless_run_writes_a_run_folder(tmp_path):
     last_rows = {r["setup"]: float(r["test_accuracy"]) for r in rows if r["iteration"] == "20"}
     assert final_test == last_rows
     # Summary table on stdout, progress on stderr, no leftover temporary files.
-    assert "final test" in result.stdout and "relu-he" in result.stdout
+    assert "1st/last" in result.stdout and "relu-he" in result.stdout
     assert str(run_dir) in result.stdout
     assert "20/20" in result.stderr
     assert sorted(p.name for p in run_dir.iterdir()) == [
@@ -136,7 +136,7 @@ def test_json_lines_on_stdout(tmp_path):
         (20, "tanh-xavier"),
     ]
     assert all(0 <= r["test_accuracy"] <= 1 for r in records)
-    assert "final test" in result.stderr  # the table moves to stderr
+    assert "1st/last" in result.stderr  # the table moves to stderr
 
 
 def test_closed_json_reader_stops_quietly(tmp_path):
@@ -208,7 +208,7 @@ def test_without_terminal_falls_back_to_headless(tmp_path):
     result = run_cli("--iters", "10", "--out", str(tmp_path))
     assert result.returncode == 0
     assert "no terminal" in result.stderr
-    assert "final test" in result.stdout
+    assert "1st/last" in result.stdout
 
 
 def _run_with_tty_stderr(args: list[str], env: dict) -> str:

@@ -281,3 +281,77 @@ def test_a_gauss_scale_beyond_float32_diverges_without_a_warning(tmp_path):
     assert "Warning" not in stderr and error_lines(stderr) == []
     setups = {s["setup"]: s["status"] for s in summary_of(out)["setups"]}
     assert setups == {"relu-gauss:1e+300": "diverged", "relu-he": "ok"}
+
+
+# -- headless output (#10 items 20-22) ---------------------------------------------------------
+
+
+def run_in_a_terminal(args: list[str], columns: int, stderr=None) -> tuple[int, str]:
+    """The command with stdin, stdout and stderr (unless given) on a pseudo-terminal
+    ``columns`` wide."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+    process = subprocess.Popen(
+        [*VGTUI, *args],
+        stdin=follower,
+        stdout=follower,
+        stderr=follower if stderr is None else stderr,
+        close_fds=True,
+    )
+    os.close(follower)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        output += chunk
+    os.close(leader)
+    return process.wait(GIVE_UP_SECONDS), output.decode(errors="replace")
+
+
+def test_the_progress_bar_and_the_table_fit_an_80_column_terminal(tmp_path):
+    status, output = run_in_a_terminal(
+        ["--no-ui", "--iters", "400", "--out", str(tmp_path)], columns=80
+    )
+    assert status == 0, output
+    redraws = [part.split("\x1b[K")[0] for part in output.split("\r") if "it/s" in part]
+    assert redraws and [r for r in redraws if len(_visible(r)) >= 80] == []
+    table = output[output.index("Run done") : output.index("Results: ")].splitlines()
+    assert [line for line in table if len(_visible(line)) > 80] == []  # (a path is a path)
+
+
+def _visible(text: str) -> str:
+    import re
+
+    return re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", text).rstrip("\r\n")
+
+
+def test_json_in_a_terminal_implies_no_ui(tmp_path):
+    status, output = run_in_a_terminal(
+        ["--json", "--iters", "20", "--out", str(tmp_path)], columns=100, stderr=subprocess.DEVNULL
+    )
+    assert status == 0, output
+    lines = [line for line in output.splitlines() if line.startswith("{")]
+    assert len(lines) == 8 and json.loads(lines[0])["iteration"] == 10
+
+
+def test_the_table_and_the_summary_count_iterations_trained_not_evaluated(tmp_path):
+    out = tmp_path / "runs"
+    process = start("--no-ui", "--json", "--iters", "1000000", "--eval-every", "7",
+                    "--out", str(out))  # fmt: skip
+    assert process.stdout.readline()
+    time.sleep(0.3)
+    process.send_signal(signal.SIGINT)
+    _, stderr = finish(process)
+    summary = summary_of(out)
+    recorded = max(int(row["iteration"]) for row in metrics_rows(the_run(out)))
+    assert summary["iterations_done"] >= recorded
+    assert f"Run interrupted: {summary['iterations_done']}/1000000" in stderr

@@ -82,7 +82,7 @@ def test_stop_from_another_thread_ends_the_run_as_asked(mnist, tmp_path):
     assert run.status == RunStatus.STOPPED
     summary = read_summary(run)
     assert summary["status"] == "stopped"
-    assert summary["iterations_done"] == max(r.iteration for r in run.records) > 0
+    assert summary["iterations_done"] == run.iteration >= max(r.iteration for r in run.records) > 0
 
 
 def test_an_exception_in_the_callback_still_leaves_a_complete_folder(mnist, tmp_path):

@@ -244,7 +244,9 @@ class RunWriter:
         with contextlib.suppress(OSError):
             self.path.rmdir()
 
-    def finish(self, status: RunStatus, wall_seconds: float) -> list[SetupSummary]:
+    def finish(
+        self, status: RunStatus, wall_seconds: float, iterations_done: int | None = None
+    ) -> list[SetupSummary]:
         """Write the final metrics.csv and summary.json; return the per-setup summaries.
         summary.json is written even when metrics.csv cannot be; the first error is raised
         after both were tried."""
@@ -256,6 +258,8 @@ class RunWriter:
             failure = error
         summaries = summarize(self.records, self.config.setup_names)
         last_iteration = max((r.iteration for r in self.records), default=0)
+        if iterations_done is not None:  # trained, which may be past the last evaluation
+            last_iteration = max(last_iteration, iterations_done)
         document = {
             "status": status,
             "iterations_done": last_iteration,
@@ -298,6 +302,55 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
     "grad 1st/last",
 )
 """Columns of :func:`summary_cells`."""
+SUMMARY_SHORT_HEADERS = {
+    "final test": "test",
+    "best test": "best",
+    "final train": "train",
+    "seconds": "s",
+    "grad 1st/last": "1st/last",
+}
+"""Headers for narrow tables."""
+SUMMARY_PRIORITY = (
+    "setup",
+    "grad 1st/last",
+    "final test",
+    "status",
+    "best test",
+    "final train",
+    "iter",
+    "@iter",
+    "seconds",
+)
+"""The columns from the most to the least important: narrow tables drop the last ones."""
+CELL_GAP = 2
+
+
+def fit_summary_columns(
+    rows: Sequence[Sequence[str]], width: int
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The columns (in table order) and their headers that fit ``width`` with a gap of
+    :data:`CELL_GAP` after each: full headers if every column fits so, else short headers,
+    dropping the least important columns until the rest fit. Never a cut number."""
+
+    def needed(column: str, header: str) -> int:
+        index = SUMMARY_COLUMNS.index(column)
+        return max([len(header), *(len(row[index]) for row in rows)]) + CELL_GAP
+
+    full = {c: c for c in SUMMARY_COLUMNS}
+    short = {c: SUMMARY_SHORT_HEADERS.get(c, c) for c in SUMMARY_COLUMNS}
+    for headers in (full, short):
+        chosen: list[str] = []
+        used = 0
+        for column in SUMMARY_PRIORITY:
+            cost = needed(column, headers[column])
+            if used + cost > width and chosen:
+                break
+            chosen.append(column)
+            used += cost
+        if len(chosen) == len(SUMMARY_COLUMNS):
+            break
+    columns = tuple(c for c in SUMMARY_COLUMNS if c in chosen)
+    return columns, tuple(headers[c] for c in columns)
 
 
 def format_number(value: float, spec: str, missing: str = "-") -> str:
@@ -310,9 +363,22 @@ def format_percent(value: float) -> str:
     return format_number(100 * value, ".1f") + ("" if math.isnan(value) else "%")
 
 
+def format_ratio(value: float) -> str:
+    """A gradient ratio (or norm) that keeps its magnitude in few characters: ``4.3e-3``,
+    ``1.8e0``; ``0`` for an exact zero (underflow), ``-`` when not measured."""
+    if math.isnan(value):
+        return "-"
+    if value == 0:
+        return "0"
+    if math.isinf(value):
+        return "inf"
+    mantissa, exponent = f"{value:.1e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
 def summary_cells(summary: SetupSummary) -> tuple[str, ...]:
-    """One row of the summary table (see :data:`SUMMARY_COLUMNS`). Gradient ratios keep their
-    magnitude (4.30e-03, never 0.00)."""
+    """One row of the summary table (see :data:`SUMMARY_COLUMNS`), the same in the app and on
+    the command line. Gradient ratios keep their magnitude (4.3e-3, never 0.00)."""
     return (
         summary.setup,
         str(summary.status),
@@ -322,5 +388,5 @@ def summary_cells(summary: SetupSummary) -> tuple[str, ...]:
         str(summary.best_iteration) if summary.best_iteration else "-",
         format_percent(summary.final_train_accuracy),
         f"{summary.seconds:.1f}",
-        format_number(summary.grad_ratio, ".2e"),
+        format_ratio(summary.grad_ratio),
     )

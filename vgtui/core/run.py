@@ -155,7 +155,7 @@ class Run:
             self.kept = False
             return
         try:
-            self.summaries = self.writer.finish(status, self.wall_seconds)
+            self.summaries = self.writer.finish(status, self.wall_seconds, self.trainer.iteration)
         except RunWriteError as error:
             self.summaries = summarize(self.writer.records, self.config.setup_names)
             self.write_error = self.write_error or error

@@ -44,14 +44,12 @@ class SavedRun:
     status: RunStatus | RunPhase
     """How the run ended, ``running`` while its writer is alive, ``died`` if it is gone."""
     wall_seconds: float
+    iterations_done: int
+    """Iterations trained (summary.json's count; while running, the last recorded)."""
 
     @property
     def name(self) -> str:
         return self.path.name
-
-    @property
-    def iterations_done(self) -> int:
-        return max((r.iteration for r in self.records), default=0)
 
     @property
     def summaries(self) -> list[SetupSummary]:
@@ -94,12 +92,15 @@ def read_run(path: Path | str) -> SavedRun:
         try:
             status: RunStatus | RunPhase = RunStatus(summary["status"])
             wall = float(summary.get("wall_seconds") or 0.0)
+            trained = int(summary.get("iterations_done") or 0)
         except (KeyError, TypeError, ValueError) as error:
             raise RunFolderError(f"{summary_path}: not a vgtui run summary ({error})") from None
     else:
         status = RunPhase.RUNNING if writer_alive(document.get("writer")) else RunStatus.DIED
         wall = records[-1].seconds if records else 0.0
-    return SavedRun(path, version, config, dataset, started, tuple(records), status, wall)
+        trained = 0
+    done = max([trained, *(r.iteration for r in records)])
+    return SavedRun(path, version, config, dataset, started, tuple(records), status, wall, done)
 
 
 def config_from_dict(data: dict) -> RunConfig:
