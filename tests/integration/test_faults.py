@@ -208,11 +208,11 @@ def test_a_model_that_cannot_fit_is_refused_before_any_work(tmp_path):
 
 def test_the_estimate_bounds_what_a_run_really_uses(tmp_path):
     """The estimate is an upper bound of the trainer process's peak (ru_maxrss)."""
-    config = RunConfig(hidden=(1500, 1500), iterations=20)
+    config = RunConfig(hidden=(1000, 1000), iterations=10)
     code = (
         "import resource, sys\n"
         "from vgtui.launch import main\n"
-        "sys.argv = ['vgtui', '--no-ui', '--hidden', '1500,1500', '--iters', '20',"
+        "sys.argv = ['vgtui', '--no-ui', '--hidden', '1000,1000', '--iters', '10',"
         f" '--out', {str(tmp_path)!r}]\n"
         "status = main()\n"
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, status)\n"
