@@ -74,7 +74,7 @@ def test_probe_json_and_mnist_inputs():
     assert all(r["setup"] == "relu-he" and len(r["counts"]) == 20 for r in rows)
 
 
-@pytest.mark.parametrize("args", [["--layers", "0"], ["--width", "x"], ["--setups", "swish-he"]])
+@pytest.mark.parametrize("args", [["--layers", "0"], ["--width", "x"], ["--setups", "mish-he"]])
 def test_probe_bad_arguments_are_one_line(args):
     result = vgtui(*args)
     assert result.returncode == 2

@@ -38,6 +38,10 @@ def f64_activation(name: str, u: np.ndarray) -> np.ndarray:
         return np.where(u > 0, u, LEAKY_SLOPE * u)
     if name == "elu":
         return np.where(u > 0, u, np.expm1(np.minimum(u, 0.0)))
+    if name == "softsign":
+        return u / (1.0 + np.abs(u))
+    if name == "silu":
+        return u / (1.0 + np.exp(-u))
     raise ValueError(name)
 
 
@@ -54,6 +58,11 @@ def f64_derivative(name: str, x: np.ndarray) -> np.ndarray:
         return np.where(x > 0, 1.0, LEAKY_SLOPE)
     if name == "elu":
         return np.where(x > 0, 1.0, np.exp(np.minimum(x, 0.0)))
+    if name == "softsign":
+        return 1.0 / (1.0 + np.abs(x)) ** 2
+    if name == "silu":
+        s = 1.0 / (1.0 + np.exp(-x))
+        return s * (1.0 + x * (1.0 - s))
     raise ValueError(name)
 
 

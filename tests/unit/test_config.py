@@ -50,7 +50,7 @@ def test_parse_setup(text, expected):
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("swish-he", "unknown activation 'swish'"),
+        ("mish-he", "unknown activation 'mish'"),
         ("relu-lecun", "unknown init 'lecun'"),
         ("relu", "ACTIVATION-INIT"),
         ("relu-he:2", "only gauss:SIGMA and var:SIGMA_W\\^2 take a parameter"),

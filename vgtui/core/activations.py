@@ -22,7 +22,9 @@ ArrayFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
 @dataclass(frozen=True)
 class Activation:
     """An element-wise activation: ``forward(u, out)``, ``grad_from_output(y, out)`` = f'(u)
-    given y = f(u), and ``grad_at(x, out)`` = f'(x)."""
+    given y = f(u) (``out`` holds u on entry: the engine overwrites the pre-activation with the
+    derivative, and an activation whose derivative needs u, as SiLU's does, reads it there),
+    and ``grad_at(x, out)`` = f'(x)."""
 
     name: str
     forward: ArrayFn
@@ -110,12 +112,56 @@ def _elu_grad_at(x: np.ndarray, out: np.ndarray) -> np.ndarray:
     return out
 
 
+def _softsign(u: np.ndarray, out: np.ndarray) -> np.ndarray:
+    # x / (1 + |x|): Glorot & Bengio's alternative to tanh, with polynomial tails.
+    np.abs(u, out=out)
+    np.add(out, 1.0, out=out)
+    return np.divide(u, out, out=out)
+
+
+def _softsign_grad_from_output(y: np.ndarray, out: np.ndarray) -> np.ndarray:
+    # f'(u) = 1 / (1 + |u|)^2 = (1 - |y|)^2.
+    np.abs(y, out=out)
+    np.subtract(1.0, out, out=out)
+    return np.multiply(out, out, out=out)
+
+
+def _softsign_grad_at(x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    np.abs(x, out=out)
+    np.add(out, 1.0, out=out)
+    np.multiply(out, out, out=out)
+    return np.divide(1.0, out, out=out)
+
+
+def _silu(u: np.ndarray, out: np.ndarray) -> np.ndarray:
+    # u * sigmoid(u) (SiLU, "swish"; Elfwing et al. 2018).
+    _sigmoid(u, out)
+    return np.multiply(out, u, out=out)
+
+
+def _silu_grad_at(x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    # sigmoid(x) * (1 + x * (1 - sigmoid(x)))
+    s = _sigmoid(x, np.empty_like(x))
+    np.subtract(1.0, s, out=out)
+    np.multiply(out, x, out=out)
+    np.add(out, 1.0, out=out)
+    return np.multiply(out, s, out=out)
+
+
+def _silu_grad_from_output(y: np.ndarray, out: np.ndarray) -> np.ndarray:
+    # Not a function of y alone: the engine calls this with ``out`` holding the layer's input u
+    # (see Activation), so the derivative is taken at u.
+    return _silu_grad_at(out.copy(), out)
+
+
 ACTIVATIONS: dict[str, Activation] = {
     "sigmoid": Activation("sigmoid", _sigmoid, _sigmoid_grad_from_output, _sigmoid_grad_at),
     "tanh": Activation("tanh", _tanh, _tanh_grad_from_output, _tanh_grad_at),
     "relu": Activation("relu", _relu, _step, _step),
     "leaky-relu": Activation("leaky-relu", _leaky_relu, _leaky_grad, _leaky_grad),
     "elu": Activation("elu", _elu, _elu_grad_from_output, _elu_grad_at),
+    "softsign": Activation("softsign", _softsign, _softsign_grad_from_output, _softsign_grad_at),
+    "silu": Activation("silu", _silu, _silu_grad_from_output, _silu_grad_at),
 }
 
 

@@ -8,13 +8,26 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-ACTIVATION_NAMES: tuple[str, ...] = ("sigmoid", "tanh", "relu", "leaky-relu", "elu")
+ACTIVATION_NAMES: tuple[str, ...] = (
+    "sigmoid",
+    "tanh",
+    "relu",
+    "leaky-relu",
+    "elu",
+    "softsign",
+    "silu",
+)
 INIT_NAMES: tuple[str, ...] = ("gauss", "xavier", "he", "var")
 PARAMETER_NAMES = {"gauss": "SIGMA", "var": "SIGMA_W^2"}
 """Inits with a parameter: gauss:SIGMA, N(0, SIGMA^2); var:SIGMA_W^2, N(0, SIGMA_W^2 / n_in)."""
 DEFAULT_GAUSS_SIGMA = 0.01
 
-_ACTIVATION_ALIASES = {"leaky_relu": "leaky-relu", "leakyrelu": "leaky-relu", "lrelu": "leaky-relu"}
+_ACTIVATION_ALIASES = {
+    "leaky_relu": "leaky-relu",
+    "leakyrelu": "leaky-relu",
+    "lrelu": "leaky-relu",
+    "swish": "silu",
+}
 
 
 class ConfigError(ValueError):
