@@ -44,7 +44,7 @@ def only_run_dir(out: Path) -> Path:
         (["--batch-size", "70000"], "larger than the training set"),
         (["--hidden", "40,,20"], "hidden sizes"),
         (["--hidden", "forty"], "hidden sizes"),
-        (["--setups", "swish-he"], "unknown activation"),
+        (["--setups", "mish-he"], "unknown activation"),
         (["--setups", "relu-lecun"], "unknown init"),
         (["--eval-every", "0"], "eval interval"),
         (["--iters", "-3"], "iterations"),
