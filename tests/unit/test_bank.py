@@ -193,3 +193,35 @@ def test_var_init_and_bias_variance_follow_mean_field_theory():
     plain = NetworkBank((784, 400, 300, 10), [spec], np.random.default_rng(0))
     assert not plain.bias(0, 0).any()  # 0: biases start at 0, the weights' draws unchanged
     assert np.array_equal(plain.weight(0, 1), bank.weight(0, 1))
+
+
+@pytest.mark.parametrize(
+    ("init", "bound"),
+    [
+        ("uniform", lambda n_in, n_out: 1 / np.sqrt(n_in)),  # Glorot's "standard"
+        ("glorot", lambda n_in, n_out: np.sqrt(6 / (n_in + n_out))),  # Glorot's "normalized"
+    ],
+)
+def test_glorots_uniform_inits(init, bound):
+    sizes = (784, 200, 100, 10)
+    bank = NetworkBank(sizes, [SetupSpec("tanh", init)], np.random.default_rng(3))
+    for layer, (n_in, n_out) in enumerate(zip(sizes, sizes[1:], strict=False)):
+        weights = bank.weight(0, layer)
+        limit = bound(n_in, n_out)
+        assert np.abs(weights).max() <= limit * (1 + 1e-6)
+        assert weights.std() == pytest.approx(limit / np.sqrt(3), rel=0.05)  # uniform's std
+        counts, _ = np.histogram(weights, bins=4, range=(-limit, limit))
+        assert counts.min() > 0.9 * counts.mean()  # flat, not bell-shaped
+
+
+def test_lecun_and_orthogonal_inits():
+    sizes = (784, 200, 100, 10)
+    lecun = NetworkBank(sizes, [SetupSpec("relu", "lecun")], np.random.default_rng(3))
+    xavier = NetworkBank(sizes, [SetupSpec("relu", "xavier")], np.random.default_rng(3))
+    assert np.array_equal(lecun.weight(0, 1), xavier.weight(0, 1))  # the same N(0, 1/n_in)
+    bank = NetworkBank(sizes, [SetupSpec("tanh", "orthogonal")], np.random.default_rng(3))
+    for layer in range(3):
+        weights = bank.weight(0, layer).astype(np.float64)
+        small = min(weights.shape)
+        gram = weights.T @ weights if weights.shape[0] >= weights.shape[1] else weights @ weights.T
+        assert np.allclose(gram, np.eye(small), atol=1e-5)

@@ -37,17 +37,51 @@ from vgtui.core.inference import InferenceParameters, inference_snapshot
 
 
 def init_scale(spec: SetupSpec, fan_in: int) -> float:
-    """Standard deviation of the initial weights: gauss sigma, Xavier 1/sqrt(n), He sqrt(2/n),
-    var sqrt(sigma_w^2 / n)."""
+    """Standard deviation of the initial weights of the normal inits: gauss sigma, Xavier
+    (the DLFS / He-paper variant, as LeCun's) 1/sqrt(n_in), He sqrt(2/n_in), var
+    sqrt(sigma_w^2 / n_in)."""
     if spec.init == "gauss":
         return spec.gauss_sigma
-    if spec.init == "xavier":
+    if spec.init in ("xavier", "lecun"):
         return 1.0 / math.sqrt(fan_in)
     if spec.init == "he":
         return math.sqrt(2.0 / fan_in)
     if spec.init == "var":  # mean-field theory's sigma_w^2: weights N(0, sigma_w^2 / n_in)
         return math.sqrt(spec.gauss_sigma / fan_in)
-    raise ValueError(f"unknown init {spec.init!r}")
+    raise ValueError(f"{spec.init!r} is not a normal init")
+
+
+def initial_weights(spec: SetupSpec, draw: np.ndarray) -> np.ndarray:
+    """A layer's initial weights (fan_in, fan_out) from its standard-normal ``draw``, the same
+    for every setup, so setups differ only in their initialiser:
+
+    * gauss, xavier, lecun, he, var: ``draw * init_scale``;
+    * uniform (Glorot's "standard"): U[-1/sqrt(n_in), 1/sqrt(n_in)];
+    * glorot (Glorot's "normalized"): U[-sqrt(6/(n_in+n_out)), sqrt(6/(n_in+n_out))];
+      uniform values are the draws through the normal CDF, 2 Phi(z) - 1, times the bound;
+    * orthogonal (Saxe et al. 2014): the orthonormal factor of the draw's QR decomposition.
+    """
+    fan_in, fan_out = draw.shape
+    if spec.init == "uniform":
+        return (2.0 * _normal_cdf(draw) - 1.0) / math.sqrt(fan_in)
+    if spec.init == "glorot":
+        return (2.0 * _normal_cdf(draw) - 1.0) * math.sqrt(6.0 / (fan_in + fan_out))
+    if spec.init == "orthogonal":
+        tall = draw if fan_in >= fan_out else draw.T
+        q, r = np.linalg.qr(tall)
+        q *= np.sign(np.diag(r))  # a unique factor: the signs of R's diagonal moved into Q
+        return q if fan_in >= fan_out else q.T
+    return draw * init_scale(spec, fan_in)
+
+
+def _normal_cdf(z: np.ndarray) -> np.ndarray:
+    """Phi(z) by Abramowitz & Stegun 7.1.26 (error below 1.5e-7): NumPy has no erf."""
+    x = np.abs(z) / math.sqrt(2.0)
+    t = 1.0 / (1.0 + 0.3275911 * x)
+    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027
+                + t * 1.061405429))))  # fmt: skip
+    erf = 1.0 - poly * np.exp(-x * x)
+    return 0.5 * (1.0 + np.sign(z) * erf)
 
 
 @dataclass(frozen=True)
@@ -164,10 +198,9 @@ class NetworkBank:
         # step, shown as such, instead of a warning printed here.
         with np.errstate(over="ignore"):
             for s, spec in enumerate(self.setups):
-                self.weight(s, 0)[...] = draws[0] * init_scale(spec, n_in)
+                self.weight(s, 0)[...] = initial_weights(spec, draws[0])
                 for layer in range(1, self.num_layers):
-                    fan_in = self.layer_sizes[layer]
-                    self.weight(s, layer)[...] = draws[layer] * init_scale(spec, fan_in)
+                    self.weight(s, layer)[...] = initial_weights(spec, draws[layer])
         if bias_variance > 0:  # drawn after the weights: with 0, the draws are as before
             bias_draws = [rng.standard_normal(n) for n in self.layer_sizes[1:]]
             for s in range(count):

@@ -17,7 +17,16 @@ ACTIVATION_NAMES: tuple[str, ...] = (
     "softsign",
     "silu",
 )
-INIT_NAMES: tuple[str, ...] = ("gauss", "xavier", "he", "var")
+INIT_NAMES: tuple[str, ...] = (
+    "gauss",
+    "xavier",
+    "he",
+    "var",
+    "lecun",
+    "uniform",
+    "glorot",
+    "orthogonal",
+)
 PARAMETER_NAMES = {"gauss": "SIGMA", "var": "SIGMA_W^2"}
 """Inits with a parameter: gauss:SIGMA, N(0, SIGMA^2); var:SIGMA_W^2, N(0, SIGMA_W^2 / n_in)."""
 DEFAULT_GAUSS_SIGMA = 0.01
@@ -224,7 +233,8 @@ def parse_setup(text: str) -> SetupSpec:
     if init not in INIT_NAMES:
         raise ConfigError(
             f"unknown init {_quoted(init)} in {_quoted(text)} "
-            "(choose from gauss[:SIGMA], xavier, he, var:SIGMA_W^2)"
+            "(choose from gauss[:SIGMA], xavier, he, var:SIGMA_W^2, lecun, uniform, glorot, "
+            "orthogonal)"
         )
     if param is None:
         if init == "var":

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from vgtui.core.activations import get_activation
-from vgtui.core.bank import init_scale
+from vgtui.core.bank import initial_weights
 from vgtui.core.config import SetupSpec
 from vgtui.core.data import PIXEL_SCALE, Dataset
 
@@ -115,8 +115,8 @@ def probe(
         forward = get_activation(spec.activation).forward
         a = inputs
         stats = []
-        for layer, (fan_in, draw) in enumerate(zip(fan_ins, draws, strict=True), start=1):
-            z = a @ (draw * init_scale(spec, fan_in))
+        for layer, draw in enumerate(draws, start=1):
+            z = a @ initial_weights(spec, draw)
             a = forward(z, np.empty_like(z))
             stats.append(layer_activations(layer, spec.activation, a))
         results.append(ProbeResult(spec.name, tuple(stats)))
