@@ -11,6 +11,7 @@ import sys
 import textwrap
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
@@ -19,6 +20,7 @@ from vgtui.core.blas import limit_blas_threads
 from vgtui.core.budget import check_memory
 from vgtui.core.config import (
     DEFAULT_SETUPS,
+    PRESETS,
     RUN_OPTIONS,
     ConfigError,
     Option,
@@ -75,15 +77,22 @@ def _folder(text: str) -> Path:
 
 def _add_option(parser: argparse.ArgumentParser, option: Option) -> None:
     """One command-line flag per run option (see vgtui.core.config.RUN_OPTIONS)."""
+    # No default here: a flag that is not given leaves the preset's value (the notebook's).
     if option.kind == "switch":
-        parser.add_argument(option.flag, dest=option.key, action="store_true", help=option.help)
+        parser.add_argument(
+            option.flag,
+            dest=option.key,
+            action="store_true",
+            default=argparse.SUPPRESS,
+            help=option.help,
+        )
         return
     default = option.default()
     parser.add_argument(
         option.flag,
         dest=option.key,
         type=_argument_type(option),
-        default=default,
+        default=argparse.SUPPRESS,
         metavar=option.metavar,
         help=f"{option.help} (default {option.show(default)})",
     )
@@ -109,6 +118,13 @@ def build_parser() -> argparse.ArgumentParser:
     add = parser.add_argument
     add("--no-ui", action="store_true", help="run headless: progress on stderr, results on stdout")
     add("--run", action="store_true", help="in the app, start training right away")
+    add(
+        "--preset",
+        choices=tuple(PRESETS),
+        default="notebook",
+        help="an experiment from the literature to start from; the other flags change it "
+        "(default notebook; see the README)",
+    )
     for option in RUN_OPTIONS:
         _add_option(parser, option)
     add(
@@ -143,8 +159,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:
-    """Build and validate the run configuration (raises ConfigError)."""
-    return RunConfig(**{option.key: getattr(args, option.key) for option in RUN_OPTIONS}).validate()
+    """The preset's configuration with the flags given on top, validated (ConfigError)."""
+    given = {option.key: getattr(args, option.key) for option in RUN_OPTIONS if option.key in args}
+    return replace(PRESETS[args.preset].config, **given).validate()
 
 
 def _use_color(stream: TextIO) -> bool:

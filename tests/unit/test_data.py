@@ -133,6 +133,12 @@ def test_book_pickle_is_accepted(tmp_path, mnist):
     dataset = load_dataset(data_pkl=path)
     assert dataset.train_images.shape == (50, 784)
     assert np.array_equal(dataset.test_labels, mnist.test_labels[:20])
+    # The run records exactly which file: its path and SHA-256.
+    assert dataset.source == {
+        "kind": "pickle",
+        "path": str(path.resolve()),
+        "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+    }
 
 
 def test_bad_pickle_is_reported(tmp_path):

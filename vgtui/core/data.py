@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import gzip
+import hashlib
 import io
 import math
 import os
@@ -14,7 +15,7 @@ import stat
 import warnings
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -50,6 +51,9 @@ class Dataset:
     train_labels: np.ndarray
     test_images: np.ndarray
     test_labels: np.ndarray
+    source: dict = field(default_factory=dict, compare=False)
+    """Where the data came from, for config.json: bundled, a directory, or a pickle with its
+    SHA-256."""
 
     @property
     def train_size(self) -> int:
@@ -232,14 +236,23 @@ def load_idx_dir(folder: Path | str) -> Dataset:
         parts[key] = read_idx(_find(folder, stem), magic)
     _check_pair(parts["train_images"], parts["train_labels"], str(_find(folder, TRAIN_LABELS)))
     _check_pair(parts["test_images"], parts["test_labels"], str(_find(folder, TEST_LABELS)))
-    return Dataset(name=folder.name or str(folder), **parts)
+    return Dataset(
+        name=folder.name or str(folder),
+        **parts,
+        source={"kind": "directory", "path": str(folder.resolve())},
+    )
 
 
 def load_bundled() -> Dataset:
     """The MNIST copy shipped with vgtui."""
     data = load_idx_dir(bundled_dir())
     return Dataset(
-        "mnist", data.train_images, data.train_labels, data.test_images, data.test_labels
+        "mnist",
+        data.train_images,
+        data.train_labels,
+        data.test_images,
+        data.test_labels,
+        source={"kind": "bundled", "checked against": "SHA256SUMS"},
     )
 
 
@@ -493,7 +506,12 @@ def load_pickle(path: Path | str) -> Dataset:
     test_labels = _pickled_labels(path, content, "test_label")
     _check_pair(train_images, train_labels, f"{path} (train)")
     _check_pair(test_images, test_labels, f"{path} (test)")
-    return Dataset(path.stem, train_images, train_labels, test_images, test_labels)
+    source = {
+        "kind": "pickle",
+        "path": str(path.resolve()),
+        "sha256": hashlib.sha256(raw).hexdigest(),
+    }
+    return Dataset(path.stem, train_images, train_labels, test_images, test_labels, source)
 
 
 def load_dataset(data_dir: Path | str | None = None, data_pkl: Path | str | None = None) -> Dataset:

@@ -165,9 +165,16 @@ def new_run_dir(out_root: Path, preset: str, now: datetime | None = None) -> Pat
 class RunWriter:
     """Collects records of one run and keeps its run folder up to date on disk."""
 
-    def __init__(self, out_root: Path | str, config: RunConfig, dataset_name: str) -> None:
+    def __init__(
+        self,
+        out_root: Path | str,
+        config: RunConfig,
+        dataset_name: str,
+        data_source: dict | None = None,
+    ) -> None:
         self.config = config
         self.dataset_name = dataset_name
+        self.data_source = data_source or {}
         self.path = new_run_dir(Path(out_root), config.preset_name)
         self.records: list[MetricRecord] = []
         self.started = time.time()
@@ -194,6 +201,7 @@ class RunWriter:
             "config": self.config.to_dict(),
             "preset": self.config.preset_name,
             "dataset": self.dataset_name,
+            "data": self.data_source,
             "started": datetime.fromtimestamp(self.started).isoformat(timespec="seconds"),
             "versions": {
                 "vgtui": __version__,

@@ -52,7 +52,7 @@ class Run:
             config, dataset, np.random.default_rng(config.seed), evaluator=evaluator
         )
         try:
-            self.writer = RunWriter(out_root, config, dataset.name)
+            self.writer = RunWriter(out_root, config, dataset.name, dataset.source)
         except BaseException:
             self.trainer.close()
             raise

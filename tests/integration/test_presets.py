@@ -1,0 +1,67 @@
+"""Presets from the literature: each one's qualitative result on a short run, and --preset."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from vgtui.core.config import PRESETS, RunConfig
+from vgtui.core.trainer import Trainer
+
+
+def last_records(config: RunConfig, mnist) -> dict:
+    records = []
+    trainer = Trainer(config, mnist, np.random.default_rng(0))
+    trainer.run(records.extend)
+    trainer.close()
+    return {r.setup: r for r in records if r.iteration == config.iterations}
+
+
+def short(name: str, iterations: int) -> RunConfig:
+    return replace(PRESETS[name].config, iterations=iterations, eval_every=iterations // 2)
+
+
+def test_dlfs_init_std_001_stays_at_chance_and_he_learns_first(mnist):
+    last = last_records(short("dlfs-init", 300), mnist)
+    assert abs(last["relu-gauss"].train_loss - 2.30) < 0.01
+    assert last["relu-gauss"].test_accuracy < 0.15
+    assert last["relu-he"].train_loss < 1.0 < last["relu-xavier"].train_loss
+
+
+def test_he_deep_learns_with_he_and_stalls_with_xavier(mnist):
+    last = last_records(short("he-deep", 200), mnist)
+    assert last["relu-he"].test_accuracy > 0.3
+    assert last["relu-xavier"].test_accuracy < 0.15
+
+
+def test_glorot_normalized_init_trains_faster_than_standard(mnist):
+    last = last_records(short("glorot", 300), mnist)
+    for activation in ("tanh", "softsign"):
+        normalized, standard = last[f"{activation}-glorot"], last[f"{activation}-uniform"]
+        assert normalized.test_accuracy > standard.test_accuracy + 0.2
+
+
+@pytest.mark.parametrize("name", list(PRESETS))
+def test_every_preset_is_valid_and_named(name):
+    config = PRESETS[name].config.validate()
+    assert config.preset_name == name
+    assert replace(config, seed=5).preset_name == name
+
+
+def test_the_command_line_starts_from_a_preset(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "vgtui", "--no-ui", "--preset", "he-deep", "--iters", "20",
+         "--eval-every", "10", "--out", str(tmp_path)],
+        capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    (run,) = tmp_path.iterdir()
+    config = json.loads((run / "config.json").read_text())
+    assert config["config"]["hidden"] == [64] * 30  # from the preset
+    assert config["config"]["iterations"] == 20  # from the flag
+    assert config["data"]["kind"] == "bundled"
