@@ -45,7 +45,7 @@ def only_run_dir(out: Path) -> Path:
         (["--hidden", "40,,20"], "hidden sizes"),
         (["--hidden", "forty"], "hidden sizes"),
         (["--setups", "mish-he"], "unknown activation"),
-        (["--setups", "relu-lecun"], "unknown init"),
+        (["--setups", "relu-bogus"], "unknown init"),
         (["--eval-every", "0"], "eval interval"),
         (["--iters", "-3"], "iterations"),
         (["--bogus"], "unrecognized arguments"),
@@ -103,6 +103,7 @@ def test_headless_run_writes_a_run_folder(tmp_path):
     assert "20/20" in result.stderr
     assert sorted(p.name for p in run_dir.iterdir()) == [
         "config.json",
+        "layers.csv",
         "metrics.csv",
         "records.jsonl",
         "summary.json",

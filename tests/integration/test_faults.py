@@ -143,6 +143,7 @@ def test_a_closed_standard_stream_changes_nothing(tmp_path, closed):
     # No stray output in the run folder from a descriptor that took the closed one's place.
     assert sorted(p.name for p in the_run(out).iterdir()) == [
         "config.json",
+        "layers.csv",
         "metrics.csv",
         "records.jsonl",
         "summary.json",

@@ -219,3 +219,21 @@ def test_building_a_trainer_leaves_the_process_blas_alone():
     if done.stdout.strip() == "unknown BLAS":
         pytest.skip("NumPy's BLAS is not OpenBLAS")
     assert done.stdout.split() == ["threads", "2"]
+
+
+def test_layer_statistics_are_saved_streamed_and_read_back(mnist, tmp_path):
+    from vgtui.core.runs import read_run
+
+    run = Run(SHORT, mnist, tmp_path)
+    run.execute()
+    rows = list(csv.DictReader((run.path / "layers.csv").open()))
+    assert len(rows) == len(run.records) * 3  # every record, every weight layer
+    assert set(rows[0]) == {
+        "iteration", "setup", "layer", "grad_norm",
+        "delta_std", "weight_std", "update_ratio", "grad_zeros",
+    }  # fmt: skip
+    back = read_run(run.path)
+    assert [r.layers for r in back.records] == [r.layers for r in run.records]
+    assert all(len(r.layers) == 3 for r in run.records)
+    line = json.loads((run.path / "records.jsonl").read_text().splitlines()[0])
+    assert len(line["layers"]) == 3 and "update_ratio" in line["layers"][0]

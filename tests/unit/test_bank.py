@@ -225,3 +225,25 @@ def test_lecun_and_orthogonal_inits():
         small = min(weights.shape)
         gram = weights.T @ weights if weights.shape[0] >= weights.shape[1] else weights @ weights.T
         assert np.allclose(gram, np.eye(small), atol=1e-5)
+
+
+def test_layer_statistics_match_their_definitions(mnist):
+    """Delta std, weight std, update/weight ratio and exact zero gradients, per setup and
+    layer, as the vectorised reductions compute them, against the plain formulas."""
+    setups = [SetupSpec("sigmoid", "gauss"), SetupSpec("relu", "he"), SetupSpec("tanh", "xavier")]
+    bank = NetworkBank((784, 40, 20, 10), setups, np.random.default_rng(0))
+    inputs = mnist.train_images[:100].astype(np.float32) / 255
+    bank.backward(inputs, mnist.train_labels[:100].astype(np.intp))
+    buffers = bank.buffers(100)
+    stats = bank.layer_statistics(buffers, learning_rate=0.1)
+    assert stats.shape == (3, 3, 4)
+    for s in range(3):
+        for layer in range(3):
+            weights, grads = bank.weight(s, layer), bank.weight_grad(s, layer)
+            ratio = 0.1 * np.linalg.norm(grads) / np.linalg.norm(weights)
+            expected = [weights.std(), ratio, np.count_nonzero(grads == 0)]
+            assert stats[s, layer, 1:] == pytest.approx(expected, rel=1e-4)
+    slot = bank.slot_of[1]  # relu-he's delta at layer 1: its columns of the delta buffer
+    delta = buffers.first_pre[:, slot * 40 : (slot + 1) * 40]
+    assert stats[1, 0, 0] == pytest.approx(delta.std(), rel=1e-4)
+    assert stats[0, 0, 3] > 0  # pixels the batch leaves out: exact zeros in layer 1

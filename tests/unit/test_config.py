@@ -51,7 +51,7 @@ def test_parse_setup(text, expected):
     ("text", "message"),
     [
         ("mish-he", "unknown activation 'mish'"),
-        ("relu-lecun", "unknown init 'lecun'"),
+        ("relu-bogus", "unknown init 'bogus'"),
         ("relu", "ACTIVATION-INIT"),
         ("relu-he:2", "only gauss:SIGMA and var:SIGMA_W\\^2 take a parameter"),
         ("relu-gauss:-1", "gauss sigma must be positive"),

@@ -53,3 +53,20 @@ def test_exploding_diverged_plateau_healthy_and_slow():
     text = describe(list(findings.values()))
     assert all(len(line) <= 80 for line in text.splitlines())
     assert "Try: lower the learning rate" in text
+
+
+def test_vanishing_everywhere_that_the_ratio_misses():
+    """A deep Xavier ReLU net: first/last ratio near 1, but every hidden layer's update is
+    about 1e-6 of its weights."""
+    from vgtui.core.records import LayerStats
+
+    tiny = tuple(LayerStats(1e-4, 0.1, 2e-6, 0) for _ in range(3)) + (
+        LayerStats(1e-3, 0.1, 2e-5, 0),
+    )
+    rows = [
+        MetricRecord(10 * (i + 1), "x", 0.11, 0.11, CHANCE_LOSS, (1e-3,) * 4, 0.1, layers=tiny)
+        for i in range(6)
+    ]
+    (vanishing,) = [f for f in diagnose(rows, ["x"]) if f.kind == Diagnosis.VANISHING]
+    assert "every hidden layer's update" in vanishing.evidence
+    assert vanishing.since == 10

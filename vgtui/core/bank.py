@@ -273,6 +273,48 @@ class NetworkBank:
             for layer in range(self.num_layers)
         )
 
+    def layer_statistics(self, buffers: TrainingBuffers, learning_rate: float) -> np.ndarray:
+        """Per setup (in setup order) and weight layer, from the last backward pass: the std of
+        the back-propagated error at the layer's output (its delta), the weights' std, the
+        update/weight ratio lr * |grad| / |W|, and the count of gradient entries exactly 0
+        (the pixels a mini-batch leaves out give exact zeros in layer 1). Shape (setups,
+        layers, 4), one vectorised reduction per layer and statistic. Call right after
+        ``backward_active``, before another pass reuses the buffers."""
+        count, layers, width = self.num_setups, self.num_layers, self.width
+        stats = np.empty((count, layers, 4))
+
+        def per_setup(columns: np.ndarray) -> np.ndarray:  # layer 1: (setups * width,) sums
+            return columns.reshape(count, width).sum(axis=1, dtype=np.float64)
+
+        for layer in range(layers):
+            if layer == 0:  # columns grouped by setup: reduce columns, then each group
+                w, g, d = self.first_weights, self.first_weights_grad, buffers.first_pre
+                sizes, delta_sizes = w.shape[0] * width, d.shape[0] * width
+                weight_sq = per_setup(np.einsum("ij,ij->j", w, w))
+                weight_sum = per_setup(w.sum(axis=0))
+                grad_sq = per_setup(np.einsum("ij,ij->j", g, g))
+                zeros = sizes - per_setup(np.count_nonzero(g, axis=0))
+                delta_sq = per_setup(np.einsum("ij,ij->j", d, d))
+                delta_sum = per_setup(d.sum(axis=0))
+            else:
+                w, g = self.weights[layer], self.weights_grad[layer]
+                d = buffers.pre[layer]  # the delta of this layer's output (or the logits')
+                sizes, delta_sizes = w.shape[1] * w.shape[2], d.shape[1] * d.shape[2]
+                weight_sq = np.einsum("sij,sij->s", w, w).astype(np.float64)
+                weight_sum = w.sum(axis=(1, 2), dtype=np.float64)
+                grad_sq = np.einsum("sij,sij->s", g, g).astype(np.float64)
+                zeros = sizes - np.count_nonzero(g, axis=(1, 2))
+                delta_sq = np.einsum("sij,sij->s", d, d).astype(np.float64)
+                delta_sum = d.sum(axis=(1, 2), dtype=np.float64)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                delta_var = delta_sq / delta_sizes - (delta_sum / delta_sizes) ** 2
+                weight_var = weight_sq / sizes - (weight_sum / sizes) ** 2
+                stats[:, layer, 0] = np.sqrt(np.maximum(delta_var, 0.0))
+                stats[:, layer, 1] = np.sqrt(np.maximum(weight_var, 0.0))
+                stats[:, layer, 2] = learning_rate * np.sqrt(grad_sq / weight_sq)
+            stats[:, layer, 3] = zeros
+        return stats[self.slot_of]
+
     def is_frozen(self, setup: int) -> bool:
         """Whether a setup has been frozen (after divergence)."""
         return bool(self.frozen[self.slot_of[setup]])

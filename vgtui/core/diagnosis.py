@@ -20,6 +20,7 @@ CHANCE_LOSS_TOLERANCE = 0.01  # within 1% of it
 CHANCE_ACCURACY = 0.2  # 10% is chance, 11.35% always saying "1": below this is not learning
 STREAK = 5  # a finding about the present must hold for the last 5 evaluations
 VANISHING_RATIO = 1e-2  # the first layer's gradient below 1% of the last layer's
+TINY_UPDATE = 1e-5  # lr * |grad| / |W|: healthy layers move about 1e-3 of their weights a step
 EXPLODING_RATIO = 1e2
 EXPLODING_NORM = 1e3
 LEARNED = 0.5  # test accuracy that counts as having learned
@@ -121,10 +122,18 @@ def _ratio(record: MetricRecord) -> float:
     return record.grad_ratio
 
 
+def _updates_tiny(record: MetricRecord) -> bool:
+    """Every hidden layer's update is tiny next to its weights: the gradient vanished
+    everywhere, which the first/last ratio cannot see (a deep Xavier ReLU net: about 1e-6 in
+    every layer). The output layer, fed the error directly, does not count."""
+    hidden = record.layers[:-1]
+    return bool(hidden) and all(layer.update_ratio < TINY_UPDATE for layer in hidden)
+
+
 def _vanishing(setup: str, records: Sequence[MetricRecord]) -> Finding | None:
     def vanishing(r: MetricRecord) -> bool:
         zero = all(norm == 0 for norm in r.grad_norms)
-        return zero or _ratio(r) < VANISHING_RATIO
+        return zero or _ratio(r) < VANISHING_RATIO or _updates_tiny(r)
 
     since = _streak_start(records, vanishing)
     if since is None:
@@ -132,6 +141,12 @@ def _vanishing(setup: str, records: Sequence[MetricRecord]) -> Finding | None:
     last = records[-1]
     if all(norm == 0 for norm in last.grad_norms):
         evidence = "every layer's gradient is exactly 0"
+    elif _updates_tiny(last) and _ratio(last) >= VANISHING_RATIO:
+        largest = max(layer.update_ratio for layer in last.layers[:-1])
+        evidence = (
+            f"every hidden layer's update is below {TINY_UPDATE:.0e} of its weights (largest "
+            f"{largest:.1e}), although the first/last ratio is {last.grad_ratio:.2g}"
+        )
     else:
         evidence = (
             f"the first layer's gradient is {last.grad_ratio:.1e} of the last layer's "

@@ -9,6 +9,26 @@ from vgtui.core.vocabulary import SetupStatus
 
 
 @dataclass(frozen=True, slots=True)
+class LayerStats:
+    """One weight layer of one setup at an evaluation point, from that iteration's step:
+    the std of the back-propagated error (delta) at the layer's output, the weights' std, the
+    update/weight ratio lr * |grad| / |W|, and how many gradient entries are exactly 0."""
+
+    delta_std: float
+    weight_std: float
+    update_ratio: float
+    grad_zeros: int
+
+    def to_dict(self) -> dict:
+        return {
+            "delta_std": self.delta_std,
+            "weight_std": self.weight_std,
+            "update_ratio": self.update_ratio,
+            "grad_zeros": self.grad_zeros,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class MetricRecord:
     """One evaluation point of one setup.
 
@@ -28,6 +48,8 @@ class MetricRecord:
     grad_norms: tuple[float, ...]
     seconds: float
     status: SetupStatus = SetupStatus.OK
+    layers: tuple[LayerStats, ...] = ()
+    """Per weight layer, input layer first (empty for a diverged record or an old run)."""
 
     @property
     def grad_ratio(self) -> float:
@@ -48,6 +70,8 @@ class MetricRecord:
         }
         for layer, norm in enumerate(self.grad_norms, start=1):
             row[f"grad_norm_{layer}"] = norm
+        if self.layers:
+            row["layers"] = [layer.to_dict() for layer in self.layers]
         return row
 
     @classmethod
@@ -70,6 +94,15 @@ class MetricRecord:
             grad_norms=tuple(_number(row[f"grad_norm_{layer}"]) for layer in layers),
             seconds=_number(row["seconds"]),
             status=status,
+            layers=tuple(
+                LayerStats(
+                    _number(layer["delta_std"]),
+                    _number(layer["weight_std"]),
+                    _number(layer["update_ratio"]),
+                    int(layer["grad_zeros"]),
+                )
+                for layer in row.get("layers") or ()
+            ),
         )
 
 

@@ -105,8 +105,18 @@ def _finite_or_none(value: float) -> float | None:
 
 
 def json_safe(data: dict) -> dict:
-    """Replace NaN and infinities (not valid JSON) by None."""
-    return {k: (_finite_or_none(v) if isinstance(v, float) else v) for k, v in data.items()}
+    """Replace NaN and infinities (not valid JSON) by None, in nested lists and dicts too."""
+    return {key: _json_value(value) for key, value in data.items()}
+
+
+def _json_value(value: object) -> object:
+    if isinstance(value, float):
+        return _finite_or_none(value)
+    if isinstance(value, dict):
+        return json_safe(value)
+    if isinstance(value, (list, tuple)):
+        return [_json_value(item) for item in value]
+    return value
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -135,7 +145,7 @@ def metrics_csv(records: Sequence[MetricRecord], num_layers: int) -> str:
         "seconds",
         "status",
     ] + [f"grad_norm_{layer}" for layer in range(1, num_layers + 1)]
-    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
     for record in records:
         row = record.to_dict()
@@ -145,6 +155,25 @@ def metrics_csv(records: Sequence[MetricRecord], num_layers: int) -> str:
 
 def _is_nan(value: object) -> bool:
     return isinstance(value, float) and math.isnan(value)
+
+
+LAYER_COLUMNS = ("delta_std", "weight_std", "update_ratio", "grad_zeros")
+
+
+def layers_csv(records: Sequence[MetricRecord]) -> str:
+    """Tidy CSV of the per-layer statistics: one row per record and weight layer (input layer
+    1), ``pandas.read_csv("layers.csv")`` in one line."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(("iteration", "setup", "layer", "grad_norm", *LAYER_COLUMNS))
+    for record in records:
+        for number, (norm, layer) in enumerate(
+            zip(record.grad_norms, record.layers, strict=False), start=1
+        ):
+            values = [norm, layer.delta_std, layer.weight_std, layer.update_ratio]
+            cells = ["" if _is_nan(v) else v for v in values]
+            writer.writerow((record.iteration, record.setup, number, *cells, layer.grad_zeros))
+    return buffer.getvalue()
 
 
 def new_run_dir(out_root: Path, preset: str, now: datetime | None = None) -> Path:
@@ -227,8 +256,10 @@ class RunWriter:
             self.flush()
 
     def flush(self) -> None:
-        """Rewrite metrics.csv (RunWriteError if it cannot: the previous one stays intact)."""
+        """Rewrite metrics.csv and layers.csv (RunWriteError if one cannot be: the previous
+        one stays intact)."""
         self._write("metrics.csv", metrics_csv(self.records, self._num_layers))
+        self._write("layers.csv", layers_csv(self.records))
         self._last_flush = time.monotonic()
 
     def _write(self, name: str, text: str) -> None:

@@ -23,7 +23,7 @@ from vgtui.core.control import RunControl
 from vgtui.core.data import NUM_CLASSES, PIXEL_SCALE, PIXELS, Dataset
 from vgtui.core.eval_blocks import dataset_blocks
 from vgtui.core.evaluator import Evaluator, Pending, make_evaluator
-from vgtui.core.records import MetricRecord
+from vgtui.core.records import LayerStats, MetricRecord
 from vgtui.core.vocabulary import SetupStatus
 
 LEND_WHEN_UNFINISHED = 3  # run() lends the evaluator a block per iteration from this backlog on
@@ -184,6 +184,8 @@ class Trainer:
         after the update, mean loss, gradient norms) and start the test-set evaluation of a
         snapshot of the parameters."""
         bank = self.bank
+        # From this step's backward pass, before the forward pass below reuses its buffers.
+        layer_stats = bank.layer_statistics(self._train_buffers, self.config.learning_rate)
         logits = bank.forward_active(self._train_buffers, self._batch, self._batch_rows)
         train_acc = (logits.argmax(axis=2) == batch_labels).mean(axis=1)[bank.slot_of]
         mean_loss = self._loss_sum / max(self._loss_steps, 1)
@@ -200,6 +202,10 @@ class Trainer:
                     train_loss=float(mean_loss[s]),
                     grad_norms=bank.grad_norms(s),
                     seconds=self.seconds,
+                    layers=tuple(
+                        LayerStats(float(d), float(w), float(u), int(z))
+                        for d, w, u, z in layer_stats[s]
+                    ),
                 ),
             )
             for s, name in enumerate(self.setup_names)
