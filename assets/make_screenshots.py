@@ -1,49 +1,30 @@
-"""Regenerate the README screenshots: a real default run in the app, saved as SVG, then PNG.
+"""Regenerate the README screenshots: a real default run in the app, saved as SVG, then PNG;
+and two real runs (the exact gradient and the notebook's) compared in the saved-runs view.
 
-Run from the repository root with the dev venv: ``.venv/bin/python assets/make_screenshots.py``.
-Needs ``rsvg-convert`` (Debian: librsvg2-bin). librsvg ignores SVG ``textLength`` and draws
-braille (the chart dots) in a wider fallback font, so every braille character is placed in its
-own terminal cell before converting.
+Run from the repository root with the dev venv: ``.venv/bin/python assets/make_screenshots.py``
+(``... compare`` for the comparison only). Needs ``rsvg-convert`` (Debian: librsvg2-bin).
+librsvg ignores SVG ``textLength`` and draws braille (the chart dots) in a wider fallback font,
+so every braille character is placed in its own terminal cell before converting
+(vgtui.ui.svg, as ``vgtui export --svg`` does).
 """
 
 from __future__ import annotations
 
 import asyncio
-import html
-import re
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
 from vgtui.core.blas import limit_blas_threads
-from vgtui.core.config import RunConfig
+from vgtui.core.config import RunConfig, parse_setups
 from vgtui.core.data import load_bundled
+from vgtui.core.run import Run
 from vgtui.ui.app import VgtuiApp
+from vgtui.ui.saved import SavedRunsApp, SavedRunsScreen, read_all
+from vgtui.ui.svg import place_braille_in_cells
 
 ASSETS = Path(__file__).parent
-TEXT_ELEMENT = re.compile(
-    r'<text([^>]*?) x="([\d.]+)"([^>]*?) textLength="([\d.]+)"([^>]*)>([^<]*)</text>'
-)
-BRAILLE = re.compile("[\u2800-\u28ff]")
-
-
-def place_braille_in_cells(svg: str) -> str:
-    """Split text runs holding braille into one element per character at its cell's x."""
-
-    def split(match: re.Match) -> str:
-        before, x, middle, length, after, content = match.groups()
-        chars = html.unescape(content)
-        if not BRAILLE.search(chars):
-            return match.group(0)
-        cell = float(length) / len(chars)
-        return "".join(
-            f'<text{before} x="{float(x) + i * cell:.1f}"{middle}{after}>{html.escape(c)}</text>'
-            for i, c in enumerate(chars)
-            if not c.isspace()
-        )
-
-    svg = svg.replace("Fira Code, monospace", "DejaVu Sans Mono")
-    return TEXT_ELEMENT.sub(split, svg)
 
 
 async def shoot(size: tuple[int, int], shots: list[tuple[tuple[str, ...], str]]) -> None:
@@ -60,15 +41,40 @@ async def shoot(size: tuple[int, int], shots: list[tuple[tuple[str, ...], str]])
             await pilot.pause(0.5)
             with tempfile.TemporaryDirectory() as folder:
                 svg = Path(app.save_screenshot(filename=f"{name}.svg", path=folder))
-                svg.write_text(place_braille_in_cells(svg.read_text()))
-                png = ASSETS / f"{name}.png"
-                subprocess.run(
-                    ["rsvg-convert", "--zoom", "0.85", str(svg), "-o", str(png)], check=True
-                )
+                to_png(svg, name)
+        await pilot.press("q")
+
+
+def to_png(svg: Path, name: str) -> None:
+    svg.write_text(place_braille_in_cells(svg.read_text()))
+    png = ASSETS / f"{name}.png"
+    subprocess.run(["rsvg-convert", "--zoom", "0.85", str(svg), "-o", str(png)], check=True)
+
+
+async def shoot_comparison(size: tuple[int, int] = (120, 32)) -> None:
+    """Two real runs, the exact gradient and the notebook's, on the overlay (the sigmoid setups,
+    which the notebook's gradient changes, and relu-he for reference)."""
+    dataset, root = load_bundled(), Path(tempfile.mkdtemp())
+    paths = []
+    for notebook in (False, True):
+        setups = parse_setups("sigmoid-gauss,sigmoid-xavier,relu-he")
+        config = RunConfig(notebook_grad=notebook, setups=setups)
+        run = Run(config, dataset, root / str(notebook))
+        run.execute()
+        paths.append(run.path)
+    app = SavedRunsApp(SavedRunsScreen(read_all(paths)))
+    async with app.run_test(size=size) as pilot:
+        await pilot.press("2")
+        await pilot.pause(0.5)
+        with tempfile.TemporaryDirectory() as folder:
+            to_png(Path(app.save_screenshot(filename="compare.svg", path=folder)), "compare")
         await pilot.press("q")
 
 
 async def main() -> None:
+    await shoot_comparison()
+    if sys.argv[1:] == ["compare"]:
+        return
     await shoot(
         (120, 40),
         [((), "accuracy"), (("3",), "gradients"), (("2",), "overlay"), (("4",), "summary")],

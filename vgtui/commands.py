@@ -128,7 +128,7 @@ def show_main(argv: Sequence[str]) -> int:
                         help="in the app: play the curves back (p pauses, the arrow keys and "
                         "[ ] scrub, - + change the pace)")  # fmt: skip
     parser.add_argument("--speed", type=_positive_rate, metavar="X",
-                        help=f"replay pace in iterations per second (default {REPLAY_SPEED:g})")  # fmt: skip
+                        help=f"replay pace, iterations per second ({REPLAY_SPEED:g})")  # fmt: skip
     args = parser.parse_args(argv)
     if args.speed is not None and not args.replay:
         parser.error("--speed goes with --replay")
@@ -245,7 +245,12 @@ def export_main(argv: Sequence[str]) -> int:
                         help="csv (default) or json (one object per line)")  # fmt: skip
     parser.add_argument("--output", "-o", type=Path, metavar="FILE",
                         help="write to FILE (atomically) instead of stdout")  # fmt: skip
+    parser.add_argument("--svg", type=Path, metavar="DIR",
+                        help="instead of the table: the charts, one SVG per tab, into DIR "
+                        "(several runs: compared)")  # fmt: skip
     args = parser.parse_args(argv)
+    if args.svg is not None:
+        return export_svg(args.runs, args.svg)
     runs = []
     for path in args.runs:
         try:
@@ -264,6 +269,21 @@ def export_main(argv: Sequence[str]) -> int:
         say(f"vgtui: error: cannot write {args.output}: {error.strerror or error}")
         return EXIT_DATA_ERROR
     return EXIT_OK
+
+
+def export_svg(paths: Sequence[Path], folder: Path) -> int:
+    """``export --svg``: the app's tabs drawn headless, one SVG file each."""
+    from vgtui.ui.svg import export_svgs
+
+    try:
+        written, errors = export_svgs(paths, folder)
+    except OSError as error:
+        say(f"vgtui: error: cannot write {folder}: {error.strerror or error}")
+        return EXIT_DATA_ERROR
+    for error in errors:
+        say(f"vgtui: error: {error}")
+    write_stdout("".join(f"{path}\n" for path in written))
+    return EXIT_DATA_ERROR if errors else EXIT_OK
 
 
 def tidy_rows(run: SavedRun) -> list[tuple[str, str, int, str, float]]:

@@ -203,7 +203,7 @@ def test_the_lessons_numbers_are_whole_at_80x24(start_vgtui, tmp_path):
     pane.keys("4")
     # the strip (its entries start with the setups' markers), once the "run done" toast is gone
     screen = pane.wait_for("1st/last", "o sigmoid-gauss", "x relu-gauss", "* relu-he")
-    ratio = re.compile(r"\d\.\d\de[+-]\d\d")
+    ratio = re.compile(r"\d\.\de-?\d+\b|\d\.\d\de[+-]\d\d")  # 4.3e-3 (or 4.30e-03)
     for name in ("sigmoid-gauss", "relu-gauss", "sigmoid-xavier", "relu-he"):
         rows = [line for line in screen.splitlines() if line.lstrip().startswith(name)]
         assert rows and ratio.search(rows[0]), screen  # the table's row, ratio whole

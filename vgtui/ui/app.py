@@ -1,8 +1,9 @@
 """The vgtui monitor: a config sidebar, a status header and live charts in tabs.
 
 The app lays these out and drives one :class:`~vgtui.core.run.Run` at a time: a thread worker
-executes it, its records come back through a :class:`RecordOutbox`, and the worker's end
-(done, stopped, failed) arrives as a Worker.StateChanged message.
+builds it (see vgtui.ui.lifecycle) and executes it, its records come back through a
+:class:`RecordOutbox`, and the worker's end (done, stopped, failed) arrives as a
+Worker.StateChanged message. Key o opens the Runs screen: saved runs, read-only.
 """
 
 from __future__ import annotations
@@ -30,10 +31,12 @@ from vgtui.ui.confirm import SecondPress
 from vgtui.ui.header import RunHeader
 from vgtui.ui.help import KEYS, HelpScreen
 from vgtui.ui.history import RunHistory
-from vgtui.ui.messages import RecordsReady
+from vgtui.ui.lifecycle import AppPhase, EndedRun, PreparingRun
+from vgtui.ui.messages import RecordsReady, RunBuilt
 from vgtui.ui.outbox import RecordOutbox
 from vgtui.ui.pace import Pace, show_pace
 from vgtui.ui.pacer import FLUSH_HZ, RedrawPacer
+from vgtui.ui.runs_screen import RunsScreen
 from vgtui.ui.sidebar import ConfigSidebar
 
 COMPACT_WIDTH = 100
@@ -52,7 +55,7 @@ class VgtuiApp(App[int]):
 
     BINDINGS = KEYS
 
-    run_state: var[RunPhase | RunStatus] = var(RunPhase.READY, always_update=True)
+    run_state: var[RunPhase | RunStatus | AppPhase] = var(RunPhase.READY, always_update=True)
     """Where the current run is (ready, running, paused, stopping) or how it ended."""
     sidebar_visible: reactive[bool] = reactive(True)
 
@@ -64,7 +67,9 @@ class VgtuiApp(App[int]):
         self.dataset = dataset
         self.out_root = Path(out_root)
         self.autostart = autostart
-        self.current_run: Run | None = None
+        self.current_run: Run | PreparingRun | EndedRun | None = None
+        self.last_path: Path | None = None
+        """The folder of the last run that ended (the Runs screen marks it)."""
         self.outbox: RecordOutbox | None = None
         self.training: Worker[RunStatus] | None = None
         self.run_number = 0
@@ -164,9 +169,10 @@ class VgtuiApp(App[int]):
             self.pacer.stale = False
             self.redraw_visible()
 
-    def watch_run_state(self, state: RunPhase | RunStatus) -> None:
+    def watch_run_state(self, state: RunPhase | RunStatus | AppPhase) -> None:
         """The header and the sidebar's note follow the run's state."""
-        self.sidebar.running_config = self.config if state in ACTIVE_PHASES else None
+        active = state in ACTIVE_PHASES or state == AppPhase.PREPARING
+        self.sidebar.running_config = self.config if active else None
         self.sidebar.note_edits()
         self.update_header()
 
@@ -193,10 +199,23 @@ class VgtuiApp(App[int]):
 
     # -- the run and its worker -------------------------------------------------------------------
     @work(thread=True, exclusive=True, group=TRAINING, exit_on_error=False)
-    def train(self, run: Run, outbox: RecordOutbox) -> RunStatus:
-        """Thread worker: execute the run. It never touches widgets: records go through the
-        outbox, and its end reaches :meth:`training_changed`."""
+    def train(self, preparing: PreparingRun, outbox: RecordOutbox, number: int) -> RunStatus:
+        """Thread worker: build the run (a large network takes a while: the UI goes on), then
+        execute it. It never touches widgets: the built run is posted, records go through the
+        outbox, and its end (or a run that cannot be built) reaches :meth:`training_changed`."""
+        run = preparing.build(self.dataset, self.out_root)
+        self.post_message(RunBuilt(number, run))
         return run.execute(self.pace.paced(outbox.put, run))
+
+    @on(RunBuilt)
+    def run_built(self, message: RunBuilt) -> None:
+        preparing = self.current_run
+        if message.run_number != self.run_number or not isinstance(preparing, PreparingRun):
+            return  # a newer run replaced it, or the app is quitting
+        preparing.release()
+        self.current_run = message.run
+        if self.run_state == AppPhase.PREPARING:
+            self.run_state = RunPhase.PAUSED if preparing.paused else RunPhase.RUNNING
 
     @on(Worker.StateChanged)
     def training_changed(self, event: Worker.StateChanged) -> None:
@@ -207,6 +226,11 @@ class VgtuiApp(App[int]):
             return
         if worker is not self.training:
             return  # an earlier run's worker: its run is no longer shown
+        if isinstance(run, PreparingRun):  # it could not be built: it does not fit, say
+            self.current_run = None
+            self.run_state = RunPhase.READY
+            self.notify(str(worker.error), title="cannot run", severity="error", timeout=10)
+            return
         self.flush_pending(force=True)
         if state == WorkerState.SUCCESS:
             assert worker.result is not None
@@ -219,27 +243,27 @@ class VgtuiApp(App[int]):
         else:  # cancelled: the thread goes on until the run stops
             run.stop(RunStatus.INTERRUPTED)
             self.run_state = RunStatus.INTERRUPTED
+        if isinstance(run, Run) and run.finished.is_set():  # let its trainer's memory go
+            self.current_run = EndedRun.of(run)
+            self.last_path = run.path if run.kept else self.last_path
 
-    async def start_run(self, *, paused: bool = False) -> Run | None:
+    async def start_run(self, *, paused: bool = False) -> PreparingRun | None:
+        """Start a run with the sidebar's config: its worker builds it (the header says
+        preparing meanwhile), then trains."""
         try:
             config = self.sidebar.read_config()
         except ConfigError as error:
             self.sidebar.set_note(f"cannot run: {error}")
             self.notify(str(error), title="cannot run", severity="error")
             return None
-        try:
-            run = Run(config, self.dataset, self.out_root, paused=paused)
-        except (ConfigError, OSError) as error:
-            self.notify(str(error), title="cannot run", severity="error")
-            return None
         self.config = config
         self.run_number += 1
         run_number = self.run_number
-        self.current_run = run  # its worker starts below: nothing to take before that
+        run = self.current_run = PreparingRun(config, paused)
         self.outbox = RecordOutbox(lambda: self.post_message(RecordsReady(run_number)))
         await self.show_new_run(config)
-        self.run_state = RunPhase.PAUSED if paused else RunPhase.RUNNING
-        self.training = self.train(run, self.outbox)
+        self.run_state = AppPhase.PREPARING
+        self.training = self.train(run, self.outbox, run_number)
         return run
 
     # -- actions ----------------------------------------------------------------------------------
@@ -264,6 +288,10 @@ class VgtuiApp(App[int]):
         if not self.running or run is None or self.run_state == RunPhase.STOPPING:
             self.notify("nothing to pause: r starts a run")
             return
+        if self.run_state == AppPhase.PREPARING:
+            run.pause()
+            self.run_state = RunPhase.PAUSED
+            return
         if self.run_state == RunPhase.PAUSED:
             run.resume()
             self.run_state = RunPhase.RUNNING
@@ -282,7 +310,8 @@ class VgtuiApp(App[int]):
         self.run_state = RunPhase.PAUSED
 
     async def action_stop(self) -> None:
-        """Stop the run and keep its results; when nothing runs, reset the charts."""
+        """Stop the run and keep its results; when nothing runs, reset the charts (and let go
+        of the finished run)."""
         if self.running and self.current_run is not None:
             self.current_run.stop(RunStatus.STOPPED)
             self.run_state = RunPhase.STOPPING
@@ -315,13 +344,19 @@ class VgtuiApp(App[int]):
     def action_leave_field(self) -> None:
         self.tabs.focus_tabs()
 
+    def action_open_runs(self) -> None:
+        """The Runs screen: saved runs to open or compare (also the last finished one)."""
+        current = self.current_run.path if self.running and self.current_run else None
+        self.push_screen(RunsScreen(self.out_root, current, self.last_path))
+
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
     def action_save(self) -> None:
         """Save a screenshot of the app (SVG) into the run folder, or the output folder."""
-        folder = self.current_run.path if self.current_run is not None else self.out_root
+        run = self.current_run
+        folder = run.path if run is not None and run.path is not None else self.out_root
         try:
             folder.mkdir(parents=True, exist_ok=True)
             name = f"screen-{self.active_tab}-{time.strftime('%H%M%S')}.svg"
@@ -329,8 +364,8 @@ class VgtuiApp(App[int]):
         except OSError as error:
             self.notify(str(error), title="cannot save", severity="error")
             return
-        if self.running and self.current_run is not None:
-            self.current_run.request_flush()
+        if self.running and run is not None:
+            run.request_flush()
         self.notify(f"saved {saved}", title="saved")
 
     async def action_quit(self, exit_status: int = 0) -> None:

@@ -1,4 +1,5 @@
-"""The tabs right of the sidebar: accuracy grid, overlay, gradient grid and summary table.
+"""The tabs right of the sidebar: accuracy grid, overlay, gradient grid, summary table (with
+the diagnosis) and loss.
 
 Each tab's view owns its widgets and knows how to redraw them; :class:`ChartTabs` owns the
 run's :class:`RunHistory`, hands it to every view and redraws only the visible tab.
@@ -10,9 +11,10 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from textual.containers import Grid
-from textual.widgets import DataTable, TabbedContent, TabPane, Tabs
+from textual.containers import Grid, Vertical, VerticalScroll
+from textual.widgets import DataTable, Static, TabbedContent, TabPane, Tabs
 
+from vgtui.core.diagnosis import describe, diagnose
 from vgtui.core.records import MetricRecord
 from vgtui.core.results import SUMMARY_COLUMNS, summarize, summary_cells
 from vgtui.core.vocabulary import SetupStatus
@@ -155,6 +157,33 @@ def fit_columns(
     return columns, tuple(headers[c] for c in columns)
 
 
+class Diagnosis(VerticalScroll):
+    """The diagnosis of every setup (vgtui.core.diagnosis) under the summary table, wrapped to
+    the width; it scrolls when long."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.text = Static(id="diagnosis-text")
+        self.history: RunHistory | None = None
+
+    def compose(self) -> Any:
+        yield self.text
+
+    def show(self, history: RunHistory) -> None:
+        self.history = history
+        findings = diagnose(history.records, history.setup_names)
+        width = max(20, (self.size.width or 80) - 3)
+        self.text.update(describe(findings, width) if findings else "")
+
+    def on_resize(self) -> None:
+        if self.history is not None:
+            self.show(self.history)
+
+    @property
+    def plain(self) -> str:
+        return str(self.text.render())
+
+
 class ChartTabs(TabbedContent):
     """The four tabs; charts are redrawn only while their tab is shown."""
 
@@ -167,11 +196,13 @@ class ChartTabs(TabbedContent):
         self.gradient_grid = SetupGrid(GradientChart, "grad", self.view, id="gradient-grid")
         self.overlay = OverlayChart(history, total_iterations, id="overlay-chart")
         self.table = SummaryTable(id="summary-table")
+        self.diagnosis = Diagnosis(id="diagnosis")
         self.loss = LossChart(history, total_iterations, id="loss-chart")
         self.loss.view = self.overlay.view = self.view
         self.strip = SetupStrip(history, self.view, id="strip")
         """Composed by the app below the tabs: it shows on every tab."""
-        views = (self.accuracy_grid, self.overlay, self.gradient_grid, self.table, self.loss)
+        summary = Vertical(self.table, self.diagnosis, id="summary-pane")
+        views = (self.accuracy_grid, self.overlay, self.gradient_grid, summary, self.loss)
         for number, (tab, view) in enumerate(zip(TAB_IDS, views, strict=True), start=1):
             self.compose_add_child(TabPane(f"{tab.title()} {number}", view, id=tab))
 
@@ -206,6 +237,7 @@ class ChartTabs(TabbedContent):
             chart.redraw()
         if self.active == "summary" and self.table.dirty:
             self.table.show(self.history)
+            self.diagnosis.show(self.history)
         self.strip.update_values()
         return bool(charts)
 
@@ -216,11 +248,11 @@ class ChartTabs(TabbedContent):
         self.active = "overlay"
         return self.redraw_visible()
 
-    def add(self, records: Sequence[MetricRecord]) -> None:
+    def add(self, records: Sequence[MetricRecord], announce: bool = True) -> None:
         """Add records to the history; every chart will show them when next drawn. A diverged
-        setup is also announced at once, whatever tab is shown."""
+        setup is also announced at once (if ``announce``), whatever tab is shown."""
         self.history.add(records)
-        for record in records:
+        for record in records if announce else ():
             if record.status == SetupStatus.DIVERGED:
                 self.notify(
                     f"{record.setup} diverged at iteration {record.iteration}; the others go on",
@@ -237,7 +269,7 @@ class ChartTabs(TabbedContent):
         cursor-off) to every chart, say what it did and redraw the visible tab; return whether
         charts were redrawn."""
         view = self.view
-        iterations = next((s.iterations for s in self.history.series.values() if s.iterations), [])
+        iterations = max((s.iterations for s in self.history.series.values()), key=len, default=[])
         actions = {
             "smooth": view.cycle_smoothing,
             "scale": view.toggle_log,

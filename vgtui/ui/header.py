@@ -9,7 +9,6 @@ from textual.app import RenderResult
 from textual.content import Content
 from textual.widget import Widget
 
-from vgtui.core.run import Run
 from vgtui.core.vocabulary import ACTIVE_PHASES, RunPhase, RunStatus
 
 
@@ -39,10 +38,10 @@ class RunHeader(Widget):
             self.set_classes(state_class)
 
     def show_run(
-        self, state: RunPhase | RunStatus, dataset_name: str, run: Run | None, planned: int
+        self, state: RunPhase | RunStatus, dataset_name: str, run: Any, planned: int
     ) -> None:
-        """The line for ``run`` (None before the first: ``planned`` iterations) in ``state``,
-        with the run folder's name once there is a run."""
+        """The line for ``run`` (a Run, or what the app keeps of one; None before the first:
+        ``planned`` iterations) in ``state``, with the run folder's name once there is one."""
         iteration = run.iteration if run else 0
         elapsed, rate = self.timing_text(iteration, run.seconds if run else 0.0).split("  ", 1)
         parts = [
@@ -53,7 +52,7 @@ class RunHeader(Widget):
             (elapsed, 2),
             (rate, 5),
         ]
-        if run is not None:
+        if run is not None and run.path is not None:
             parts.append((self.folder_text(run.path), 1 if state in ACTIVE_PHASES else 0))
         self.show(parts, state)
 

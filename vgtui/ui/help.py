@@ -29,6 +29,7 @@ KEYS = [
     Binding("right_square_bracket", "chart_view('cursor-right')", "Cursor right", show=False),
     Binding("c", "chart_view('cursor-off')", "Cursor off", show=False),
     Binding("s", "save", "Save"),
+    Binding("o", "open_runs", "Runs"),
     Binding("question_mark,f1", "help", "Help", key_display="?"),
     Binding("q", "quit", "Quit"),
     Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
@@ -67,6 +68,9 @@ PgUp/PgDn or the mouse; esc closes it.
            chart and the strip show the exact values there
   c        cursor off
   s        save a screenshot (SVG) into the run folder
+  o        runs: the saved runs under the output folder, newest first;
+           enter opens one, space marks several to compare (read-only;
+           the last finished run stays here after a new one starts)
   ?  F1    this help
   q        quit (ctrl+c too; a running run is saved as interrupted)
   esc      leave a field;  tab: move between fields
@@ -146,9 +150,15 @@ class HelpScreen(ModalScreen[None]):
         Binding("escape,q,question_mark,f1", "dismiss", "Close"),
     ]
 
+    def __init__(self, text: str | None = None) -> None:
+        super().__init__()
+        self.text = text
+        """What to show instead of the monitor's help (the saved-runs view has its own)."""
+
     def compose(self) -> ComposeResult:
+        text = self.text if self.text is not None else HELP_TEXT.format(fields=field_help())
         with VerticalScroll(id="help-scroll"):
-            yield Static(HELP_TEXT.format(fields=field_help()), id="help-text")
+            yield Static(text, id="help-text")
 
     def on_mount(self) -> None:
         self.query_one("#help-scroll").focus()

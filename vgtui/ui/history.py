@@ -47,24 +47,24 @@ class SetupSeries:
 
 
 class RunHistory:
-    """All records of one run, in arrival order and per setup."""
+    """All records of one run (or of several runs compared, their setups named
+    ``run/setup``), in arrival order and per setup."""
 
     def __init__(self, setup_names: Sequence[str]) -> None:
         self.setup_names = tuple(setup_names)
         self.records: list[MetricRecord] = []
         self.series = {name: SetupSeries(name) for name in self.setup_names}
+        self.last_iteration = 0
+        """The latest iteration recorded (of any setup: several runs may be shown at once)."""
 
     def add(self, records: Iterable[MetricRecord]) -> None:
         for record in records:
             self.records.append(record)
+            self.last_iteration = max(self.last_iteration, record.iteration)
             series = self.series.get(record.setup)
             if series is None:
                 series = self.series[record.setup] = SetupSeries(record.setup)
             series.add(record)
-
-    @property
-    def last_iteration(self) -> int:
-        return self.records[-1].iteration if self.records else 0
 
     def __len__(self) -> int:
         return len(self.records)

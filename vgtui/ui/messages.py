@@ -6,9 +6,19 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
+from vgtui.core.run import Run
+
 
 @dataclass
 class RecordsReady(Message):
     """Run ``run_number`` has new records in its outbox (see :class:`RecordOutbox`)."""
 
     run_number: int
+
+
+@dataclass
+class RunBuilt(Message):
+    """The worker has built run ``run_number`` (off the UI thread) and starts training it."""
+
+    run_number: int
+    run: Run

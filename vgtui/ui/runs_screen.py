@@ -1,0 +1,125 @@
+"""The Runs screen (key o): the run folders under the output folder, newest first, to open one
+or compare several (read-only, in the saved-runs view). The last finished run stays reachable
+here after a new run has started."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from vgtui.core.results import format_percent
+from vgtui.core.runs import RunFolderError, SavedRun, find_runs, read_runs
+from vgtui.ui.saved import SavedRunsScreen, read_all
+
+MARK = "✓"
+
+
+@dataclass
+class RunsListed(Message):
+    """The worker read the run folders (or says why it could not)."""
+
+    runs: list[SavedRun | RunFolderError]
+    paths: list[Path]
+    error: RunFolderError | None = None
+
+
+class RunsScreen(Screen[None]):
+    """One row per run folder: space marks runs to compare, enter opens them (or the
+    highlighted one), esc goes back."""
+
+    BINDINGS = [
+        Binding("escape,o", "close", "Back"),
+        Binding("space", "mark", "Mark"),
+        Binding("enter", "open", "Open", priority=True),
+        Binding("q", "app.quit", "Quit"),
+    ]
+
+    def __init__(self, root: Path, current: Path | None = None, last: Path | None = None) -> None:
+        super().__init__()
+        self.root = Path(root)
+        self.current = current
+        self.last = last
+        self.paths: list[Path] = []
+        self.marked: set[Path] = set()
+        self.title_line = Static(id="runs-title")
+        self.table: DataTable = DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
+
+    def compose(self) -> ComposeResult:
+        yield self.title_line
+        yield self.table
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title_line.update(f" Runs under {self.root}: reading...")
+        self.table.add_columns(" ", "run", "iterations", "status", "best test")
+        self.table.focus()
+        self.list_runs()
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def list_runs(self) -> None:
+        """Thread worker: read the folders; it only posts the result."""
+        try:
+            paths = find_runs(self.root)
+        except RunFolderError as error:
+            self.post_message(RunsListed([], [], error))
+            return
+        self.post_message(RunsListed(read_runs(paths), paths))
+
+    @on(RunsListed)
+    def show_runs(self, message: RunsListed) -> None:
+        if message.error is not None:
+            self.title_line.update(f" No runs yet: {message.error}")
+            return
+        self.paths = message.paths
+        self.table.clear()
+        for path, run in zip(message.paths, message.runs, strict=True):
+            self.table.add_row(" ", *self.cells(path, run), key=str(path))
+        count = len(self.paths)
+        self.title_line.update(
+            f" Runs under {self.root}: {count} (space marks runs to compare, enter opens)"
+            if count
+            else f" No runs under {self.root} yet"
+        )
+
+    def cells(self, path: Path, run: SavedRun | RunFolderError) -> list[str]:
+        name = path.name
+        if path == self.current:
+            name += " (this run)"
+        elif path == self.last:
+            name += " (last run)"
+        if isinstance(run, RunFolderError):
+            return [name, "-", f"unreadable: {run}"]
+        best = "  ".join(f"{s.setup} {format_percent(s.best_test_accuracy)}" for s in run.summaries)
+        status = str(run.status) + (f", {len(run.diverged)} diverged" if run.diverged else "")
+        return [name, f"{run.iterations_done}/{run.config.iterations}", status, best]
+
+    def highlighted(self) -> Path | None:
+        if not self.paths or self.table.cursor_row is None:
+            return None
+        return self.paths[min(self.table.cursor_row, len(self.paths) - 1)]
+
+    def action_mark(self) -> None:
+        path = self.highlighted()
+        if path is None:
+            return
+        self.marked ^= {path}
+        self.table.update_cell(str(path), next(iter(self.table.columns)), self.mark_of(path))
+
+    def mark_of(self, path: Path) -> str:
+        return MARK if path in self.marked else " "
+
+    def action_open(self) -> None:
+        chosen = [p for p in self.paths if p in self.marked] or [self.highlighted()]
+        paths = [p for p in chosen if p is not None]
+        if paths:
+            self.app.push_screen(SavedRunsScreen(read_all(paths)))
+
+    def action_close(self) -> None:
+        self.dismiss()

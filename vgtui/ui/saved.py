@@ -1,0 +1,400 @@
+"""Saved runs in the app, read-only: ``vgtui show RUN [RUN...]`` and the Runs screen's picks.
+
+Every tab shows the saved records with the cursor, smoothing and zoom of the monitor. Several
+runs are compared: their setups are named ``run/setup`` (e.g. ``seed0/relu-he``) in every
+legend and row. A run still being written is followed: a thread worker reads it every
+:data:`FOLLOW_SECONDS` and only posts messages; the header says when its writer finished or
+died. A run that cannot be read is named with the reason, and the others still open. Nothing
+here writes to a run folder.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Static, TabbedContent
+from textual.worker import get_current_worker
+
+from vgtui.core.records import MetricRecord
+from vgtui.core.runs import RunFolderError, SavedRun, read_run
+from vgtui.core.vocabulary import RunPhase, RunStatus
+from vgtui.ui.chart_tabs import TAB_IDS, ChartTabs
+from vgtui.ui.header import RunHeader, format_elapsed, short_folder
+from vgtui.ui.help import HelpScreen
+from vgtui.ui.history import RunHistory
+
+FOLLOW_SECONDS = 0.5
+"""How often a run still being written is read again."""
+COMPACT_WIDTH, COMPACT_HEIGHT = 100, 30
+READ_ONLY = "saved runs are read-only: esc goes back, q quits"
+
+SAVED_HELP = """\
+[b]Saved runs[/b] (vgtui show, or o in the monitor), read-only. Several
+runs are compared: every setup is named run/setup in the legends, the
+strip and the summary. A run still being written updates live, and the
+header says when its writer finished or died. esc closes this help.
+
+[b]Keys[/b]
+  1 to 5   tabs: accuracy, overlay, gradients, summary, loss
+  t        overlay: show train curves too
+  e        smoothing of the noisy series: off, 0.6, 0.9, 0.97
+  l        gradients and loss: log or linear scale
+  z        x range: all iterations, the last 25%, the last 5%
+  [ ]      cursor: previous / next evaluation point (replay: scrub)
+  c        cursor off
+  p        replay: pause / resume
+  < >      replay: scrub one evaluation point back / forward (also the
+           left and right arrow keys)
+  - +      replay: slower / faster
+  esc      back to the monitor (in vgtui show: quit)
+  q        quit
+"""
+
+
+@dataclasses.dataclass
+class Shown:
+    """One saved run as shown: the last read of it (or why it cannot be read), its label, how
+    many of its records are on screen, and what its writer did while we followed it."""
+
+    path: Path
+    run: SavedRun | None
+    error: RunFolderError | None = None
+    label: str = ""
+    shown: int = 0
+    followed: bool = False
+    """It was still being written when opened (or is now)."""
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+@dataclasses.dataclass
+class SavedRunRead(Message):
+    """The follower read run ``index`` again (it changed), or it became unreadable."""
+
+    index: int
+    run: SavedRun | None
+    error: RunFolderError | None = None
+
+
+def run_labels(runs: Sequence[SavedRun]) -> list[str]:
+    """Short names that tell ``runs`` apart: what differs in their configurations (``seed0``,
+    ``notebook``, ``lr0.5``), else their folder names; empty for a single run."""
+    if len(runs) < 2:
+        return [""] * len(runs)
+
+    def traits(run: SavedRun) -> dict[str, str]:
+        c = run.config
+        return {
+            "seed": f"seed{c.seed}",
+            "gradient": "notebook" if c.notebook_grad else "exact",
+            "lr": f"lr{c.learning_rate:g}",
+            "hidden": "h" + "-".join(map(str, c.hidden)),
+            "iterations": f"{c.iterations}it",
+            "batch": f"b{c.batch_size}",
+            "bias": f"bv{c.bias_variance:g}",
+        }
+
+    described = [traits(run) for run in runs]
+    differing = [key for key in described[0] if len({d[key] for d in described}) > 1]
+    candidates = [
+        [",".join(d[key] for key in differing) for d in described] if differing else [],
+        [short_folder(run.name) for run in runs],
+        [run.name for run in runs],
+    ]
+    for labels in candidates:
+        if labels and len(set(labels)) == len(labels):
+            return labels
+    return [f"{run.name}#{number}" for number, run in enumerate(runs, start=1)]
+
+
+def labelled(records: Sequence[MetricRecord], label: str) -> list[MetricRecord]:
+    """``records`` with their setups named ``label/setup`` (unchanged without a label)."""
+    if not label:
+        return list(records)
+    return [dataclasses.replace(r, setup=f"{label}/{r.setup}") for r in records]
+
+
+def read_all(paths: Sequence[Path]) -> list[Shown]:
+    """Each run folder read (its error kept when it cannot be), labelled for comparison."""
+    shown = []
+    for path in paths:
+        try:
+            shown.append(Shown(Path(path), read_run(path)))
+        except RunFolderError as error:
+            shown.append(Shown(Path(path), None, error))
+    readable = [s for s in shown if s.run is not None]
+    for entry, label in zip(readable, run_labels([s.run for s in readable]), strict=True):  # type: ignore[misc]
+        entry.label = label
+        entry.followed = not entry.run.finished  # type: ignore[union-attr]
+    return shown
+
+
+class SavedRunsScreen(Screen[None]):
+    """The tabs of the monitor on saved runs: read-only, no sidebar."""
+
+    BINDINGS = [
+        Binding("escape", "close", "Back"),
+        Binding("q", "quit_app", "Quit"),
+        Binding("question_mark,f1", "help", "Help", key_display="?"),
+        Binding("t", "toggle_train", "Train", show=False),
+        Binding("e", "chart_view('smooth')", "Smooth", show=False),
+        Binding("l", "chart_view('scale')", "Log/linear", show=False),
+        Binding("z", "chart_view('zoom')", "Zoom", show=False),
+        Binding("left_square_bracket", "chart_view('cursor-left')", "Cursor left", show=False),
+        Binding("right_square_bracket", "chart_view('cursor-right')", "Cursor right", show=False),
+        Binding("c", "chart_view('cursor-off')", "Cursor off", show=False),
+        Binding("r,n,x,s,b,p,o,minus,plus,equals_sign", "read_only", show=False),
+        *(
+            Binding(str(number), f"show_tab('{tab}')", tab.title(), show=False)
+            for number, tab in enumerate(TAB_IDS, start=1)
+        ),
+    ]
+
+    def __init__(self, entries: Sequence[Shown], *, follow: bool = True) -> None:
+        super().__init__()
+        self.entries = list(entries)
+        self.follow = follow
+        self.header = RunHeader(id="header")
+        self.notes = Static(id="saved-notes")
+        self.notes_text = ""
+        readable = [e for e in self.entries if e.run is not None]
+        total = max((e.run.config.iterations for e in readable if e.run), default=0)
+        self.total_iterations = total
+        self.tabs = ChartTabs(RunHistory(()), total, id="tabs")
+
+    @property
+    def readable(self) -> list[Shown]:
+        return [e for e in self.entries if e.run is not None]
+
+    @property
+    def history(self) -> RunHistory:
+        return self.tabs.history
+
+    def compose(self) -> ComposeResult:
+        yield self.header
+        yield self.notes
+        with Vertical(id="main"):
+            yield self.tabs
+            yield self.tabs.strip
+        yield Footer()
+
+    def setup_names(self) -> list[str]:
+        return [
+            f"{e.label}/{name}" if e.label else name
+            for e in self.readable
+            for name in e.run.config.setup_names  # type: ignore[union-attr]
+        ]
+
+    def initial_records(self, entry: Shown) -> list[MetricRecord]:
+        """The records shown when the screen opens (all of them; a replay starts empty)."""
+        assert entry.run is not None
+        return list(entry.run.records)
+
+    async def on_mount(self) -> None:
+        history = RunHistory(self.setup_names())
+        for entry in self.readable:
+            records = self.initial_records(entry)
+            history.add(labelled(records, entry.label))
+            entry.shown = len(records)
+        await self.tabs.show_run(history, self.total_iterations)
+        self.show_notes()
+        self.update_header()
+        self.on_resize()
+        self.tabs.focus_tabs()
+        following = [(i, e.path) for i, e in enumerate(self.entries) if e.followed and e.run]
+        if self.follow and following:
+            self.follow_runs(following)
+
+    def on_resize(self, event: Any = None) -> None:
+        size = self.app.size
+        self.set_class(size.width < COMPACT_WIDTH or size.height < COMPACT_HEIGHT, "-compact")
+        if event is not None:
+            self.tabs.mark_all_dirty()
+            self.call_after_refresh(self.redraw)
+
+    def redraw(self) -> None:
+        with self.app.batch_update():
+            self.tabs.redraw_visible()
+
+    @on(TabbedContent.TabActivated)
+    def tab_shown(self) -> None:
+        self.redraw()
+
+    # -- the header and the notes -----------------------------------------------------------------
+    def state(self) -> RunStatus | RunPhase | str:
+        statuses = list(dict.fromkeys(e.run.status for e in self.readable if e.run))
+        if not statuses:
+            return "unreadable"
+        if RunPhase.RUNNING in statuses:
+            return RunPhase.RUNNING
+        return statuses[0] if len(statuses) == 1 else "mixed"
+
+    def writer_note(self) -> str:
+        followed = [e for e in self.readable if e.followed and e.run]
+        if not followed:
+            return "saved"
+        if any(not e.run.finished for e in followed):  # type: ignore[union-attr]
+            return "following"
+        died = [e for e in followed if e.run.status == RunStatus.DIED]  # type: ignore[union-attr]
+        return "writer died" if died else "writer finished"
+
+    def header_parts(self) -> list[tuple[str, int]]:
+        runs = [e.run for e in self.readable if e.run is not None]
+        done = max((r.iterations_done for r in runs), default=0)
+        datasets = ",".join(dict.fromkeys(r.dataset for r in runs)) or "-"
+        names = [e.name for e in self.entries]
+        where = names[0] if len(names) == 1 else f"{len(names)} runs"
+        return [
+            ("vgtui", 4),
+            (str(self.state()).upper(), 0),
+            (self.writer_note(), 0),
+            (datasets, 3),
+            (f"iter {done}/{self.total_iterations}", 0),
+            (format_elapsed(max((r.wall_seconds for r in runs), default=0.0)), 2),
+            (where, 1),
+        ]
+
+    def update_header(self) -> None:
+        state = str(self.state()).replace(" ", "-")
+        self.header.show(self.header_parts(), state)
+
+    def show_notes(self) -> None:
+        """Under the header: the runs that cannot be read (and why), and which run each
+        label names when several are compared."""
+        lines = [f"unreadable: {e.error}" for e in self.entries if e.error is not None]
+        compared = [f"{e.label} = {e.name}" for e in self.readable if e.label not in ("", e.name)]
+        if compared:
+            lines.append("compared: " + "  ".join(compared))
+        self.notes_text = "\n".join(lines)
+        self.notes.update(self.notes_text)
+        self.notes.display = bool(lines)
+
+    # -- following runs still being written -------------------------------------------------------
+    @work(thread=True, exclusive=True, group="follow", exit_on_error=False)
+    def follow_runs(self, following: list[tuple[int, Path]]) -> None:
+        """Thread worker: read each run still being written every :data:`FOLLOW_SECONDS`;
+        post what changed. It never touches widgets."""
+        worker = get_current_worker()
+        seen = {index: (-1, None) for index, _ in following}
+        pending = dict(following)
+        while pending and not worker.is_cancelled:
+            for index, path in list(pending.items()):
+                try:
+                    run = read_run(path)
+                except RunFolderError as error:
+                    self.post_message(SavedRunRead(index, None, error))
+                    del pending[index]
+                    continue
+                if (len(run.records), run.status) != seen[index]:
+                    seen[index] = (len(run.records), run.status)
+                    self.post_message(SavedRunRead(index, run))
+                if run.finished:
+                    del pending[index]
+            deadline = time.monotonic() + FOLLOW_SECONDS
+            while pending and not worker.is_cancelled and time.monotonic() < deadline:
+                time.sleep(0.05)
+
+    @on(SavedRunRead)
+    def run_read(self, message: SavedRunRead) -> None:
+        entry = self.entries[message.index]
+        if message.run is None:
+            entry.error = message.error
+            self.notify(str(message.error), title="unreadable", severity="error", timeout=10)
+            self.show_notes()
+            self.update_header()
+            return
+        run = message.run
+        new = run.records[entry.shown :]
+        entry.run, entry.shown = run, len(run.records)
+        if new:
+            self.tabs.add(labelled(new, entry.label))
+            self.tabs.strip.dirty = True
+            self.redraw()
+        if run.finished:
+            if run.status == RunStatus.DIED:
+                self.notify(
+                    f"{entry.name}: its writer stopped without finishing the run",
+                    title="writer died",
+                    severity="error",
+                    timeout=10,
+                )
+            else:
+                self.notify(f"{entry.name}: run {run.status}", title="writer finished")
+        self.update_header()
+
+    # -- actions ----------------------------------------------------------------------------------
+    def action_chart_view(self, change: str) -> None:
+        self.tabs.change_view(change)
+
+    def action_show_tab(self, tab: str) -> None:
+        self.tabs.active = tab
+
+    def action_toggle_train(self) -> None:
+        self.tabs.toggle_train()
+
+    def action_read_only(self) -> None:
+        self.notify(READ_ONLY, timeout=3)
+
+    def action_help(self) -> None:
+        self.app.push_screen(HelpScreen(SAVED_HELP))
+
+    def action_close(self) -> None:
+        if len(self.app.screen_stack) > 1 and self.app.screen_stack[0] is not self:
+            self.dismiss()
+        else:
+            self.app.exit()
+
+    def action_quit_app(self) -> None:
+        self.app.exit()
+
+
+class SavedRunsApp(App[int]):
+    """``vgtui show RUN...``: the saved-runs screen on its own (no dataset, no training)."""
+
+    CSS_PATH = Path(__file__).with_name("vgtui.tcss")
+    TITLE = "vgtui"
+    ENABLE_COMMAND_PALETTE = False
+
+    def __init__(self, screen: SavedRunsScreen) -> None:
+        super().__init__()
+        self.saved = screen
+
+    def get_default_screen(self) -> Screen:
+        return self.saved
+
+
+def saved_screen(paths: Sequence[Path], replay: float | None = None) -> SavedRunsScreen:
+    """The view of the run folders at ``paths``: followed when still being written, or played
+    back at ``replay`` iterations per second."""
+    entries = read_all(paths)
+    if replay is None:
+        return SavedRunsScreen(entries)
+    from vgtui.ui.replay import ReplayScreen
+
+    return ReplayScreen(entries, replay)
+
+
+def show_saved(paths: Sequence[Path], replay: float | None = None) -> int:
+    """``vgtui show RUN...`` in the app; exit status 1 if a run could not be read (each is named
+    on stderr, after the app; none readable: the app does not open)."""
+    screen = saved_screen(paths, replay)
+    errors = [e.error for e in screen.entries if e.error is not None]
+    if screen.readable:
+        SavedRunsApp(screen).run()
+        errors = [e.error for e in screen.entries if e.error is not None]
+    for error in errors:
+        print(f"vgtui: error: {error}", file=sys.stderr)
+    return 1 if errors else 0

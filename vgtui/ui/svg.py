@@ -1,0 +1,75 @@
+"""The charts of saved runs as SVG files, one per tab (``vgtui export RUN... --svg DIR``): the
+saved-runs view drawn headless, each tab saved as Textual's screenshot.
+
+librsvg (rsvg-convert) and some browsers ignore SVG ``textLength`` and draw braille (the chart
+dots) in a wider fallback font, so every braille character is placed in its own terminal cell.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import re
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from vgtui.ui.chart_tabs import TAB_IDS
+from vgtui.ui.saved import SavedRunsApp, SavedRunsScreen, read_all
+
+SIZE = (120, 40)
+TEXT_ELEMENT = re.compile(
+    r'<text([^>]*?) x="([\d.]+)"([^>]*?) textLength="([\d.]+)"([^>]*)>([^<]*)</text>'
+)
+BRAILLE = re.compile("[\u2800-\u28ff]")
+
+
+def place_braille_in_cells(svg: str) -> str:
+    """Split text runs holding braille into one element per character at its cell's x."""
+
+    def split(match: re.Match) -> str:
+        before, x, middle, length, after, content = match.groups()
+        chars = html.unescape(content)
+        if not BRAILLE.search(chars):
+            return match.group(0)
+        cell = float(length) / len(chars)
+        return "".join(
+            f'<text{before} x="{float(x) + i * cell:.1f}"{middle}{after}>{html.escape(c)}</text>'
+            for i, c in enumerate(chars)
+            if not c.isspace()
+        )
+
+    svg = svg.replace("Fira Code, monospace", "DejaVu Sans Mono")
+    return TEXT_ELEMENT.sub(split, svg)
+
+
+async def save_tabs(app: SavedRunsApp, folder: Path, prefix: str, size=SIZE) -> list[Path]:
+    """Draw ``app`` headless at ``size`` and save every tab as ``folder/prefix-TAB.svg``."""
+    written = []
+    async with app.run_test(size=size) as pilot:
+        for number, tab in enumerate(TAB_IDS, start=1):
+            await pilot.press(str(number))
+            await pilot.pause()
+            app.clear_notifications()
+            await pilot.pause()
+            with tempfile.TemporaryDirectory() as scratch:
+                shot = Path(app.save_screenshot(filename="tab.svg", path=scratch))
+                text = place_braille_in_cells(shot.read_text(encoding="utf-8"))
+            target = folder / f"{prefix}-{tab}.svg"
+            target.write_text(text, encoding="utf-8")
+            written.append(target)
+        await pilot.press("q")
+    return written
+
+
+def export_svgs(paths: Sequence[Path], folder: Path) -> tuple[list[Path], list[str]]:
+    """One SVG per tab of the runs at ``paths`` (several: compared) in ``folder``; the files
+    written and the runs that could not be read. Nothing is written to the run folders."""
+    entries = read_all(paths)
+    errors = [str(e.error) for e in entries if e.error is not None]
+    if errors:
+        return [], errors
+    folder.mkdir(parents=True, exist_ok=True)
+    prefix = entries[0].name if len(entries) == 1 else "compare"
+    app = SavedRunsApp(SavedRunsScreen(entries, follow=False))
+    return asyncio.run(save_tabs(app, folder, prefix)), []
