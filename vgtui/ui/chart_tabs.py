@@ -16,7 +16,7 @@ from textual.widgets import DataTable, Static, TabbedContent, TabPane, Tabs
 
 from vgtui.core.diagnosis import describe, diagnose
 from vgtui.core.records import MetricRecord
-from vgtui.core.results import SUMMARY_COLUMNS, summarize, summary_cells
+from vgtui.core.results import SUMMARY_COLUMNS, fit_summary_columns, summarize, summary_cells
 from vgtui.core.vocabulary import SetupStatus
 from vgtui.ui.charts import (
     AccuracyChart,
@@ -108,53 +108,12 @@ class SummaryTable(DataTable):
             self.show(self.history)
 
 
-SHORT_HEADERS = {
-    "final test": "test",
-    "best test": "best",
-    "final train": "train",
-    "seconds": "s",
-    "grad 1st/last": "1st/last",
-}
-COLUMN_PRIORITY = (
-    "setup",
-    "grad 1st/last",
-    "final test",
-    "status",
-    "best test",
-    "final train",
-    "iter",
-    "@iter",
-    "seconds",
-)
-"""The summary's columns from the most to the least important: narrow tables drop the last."""
-CELL_PADDING = 2
-
-
 def fit_columns(
     rows: Sequence[Sequence[str]], width: int
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The columns (in table order) and their headers that fit ``width`` without cutting."""
-
-    def needed(column: str, header: str) -> int:
-        index = SUMMARY_COLUMNS.index(column)
-        return max([len(header), *(len(row[index]) for row in rows)]) + CELL_PADDING
-
-    room = width - 1  # the scrollbar may take a column
-    full = {c: c for c in SUMMARY_COLUMNS}
-    short = {c: SHORT_HEADERS.get(c, c) for c in SUMMARY_COLUMNS}
-    for headers in (full, short):
-        chosen: list[str] = []
-        used = 0
-        for column in COLUMN_PRIORITY:
-            cost = needed(column, headers[column])
-            if used + cost > room and chosen:
-                break
-            chosen.append(column)
-            used += cost
-        if len(chosen) == len(SUMMARY_COLUMNS):
-            break
-    columns = tuple(c for c in SUMMARY_COLUMNS if c in chosen)
-    return columns, tuple(headers[c] for c in columns)
+    """The summary's columns that fit the tab (the scrollbar may take a column): the same
+    choice as the command line's table."""
+    return fit_summary_columns(rows, width - 1)
 
 
 class Diagnosis(VerticalScroll):

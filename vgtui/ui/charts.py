@@ -15,13 +15,13 @@ from rich.text import Text
 from textual.app import RenderResult
 from textual_plotext import PlotextPlot
 
+from vgtui.core.results import format_ratio
 from vgtui.ui.history import RunHistory, SetupSeries
 from vgtui.ui.look import (
     BAND_COLOR,
     TRAIN_COLOR,
     format_accuracy,
     format_gradient_ratio,
-    format_ratio,
     series_color,
     series_marker,
 )

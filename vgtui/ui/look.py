@@ -3,10 +3,9 @@ of markers, and the per-setup state the strip and the charts agree on (no Textua
 
 from __future__ import annotations
 
-import math
 from enum import Enum
 
-from vgtui.core.results import format_percent
+from vgtui.core.results import format_percent, format_ratio
 from vgtui.core.vocabulary import SetupStatus
 from vgtui.ui.history import SetupSeries
 
@@ -43,19 +42,6 @@ def series_color(index: int) -> tuple[int, int, int]:
 
 def series_marker(index: int) -> str:
     return MARKERS[index % len(MARKERS)]
-
-
-def format_ratio(value: float) -> str:
-    """A gradient ratio (or norm) that keeps its magnitude in few characters: ``4.3e-3``,
-    ``1.8e0``; ``0`` for an exact zero (underflow), ``-`` when not measured."""
-    if math.isnan(value):
-        return "-"
-    if value == 0:
-        return "0"
-    if math.isinf(value):
-        return "inf"
-    mantissa, exponent = f"{value:.1e}".split("e")
-    return f"{mantissa}e{int(exponent)}"
 
 
 def format_accuracy(value: float) -> str:
