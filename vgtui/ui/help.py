@@ -13,6 +13,16 @@ from textual.widgets import Static
 from vgtui.core.config import RUN_OPTIONS
 from vgtui.ui.chart_tabs import TAB_IDS
 
+CHART_KEYS = [
+    Binding("e", "chart_view('smooth')", "Smooth", show=False),
+    Binding("l", "chart_view('scale')", "Log/linear", show=False),
+    Binding("z", "chart_view('zoom')", "Zoom", show=False),
+    Binding("left_square_bracket", "chart_view('cursor-left')", "Cursor left", show=False),
+    Binding("right_square_bracket", "chart_view('cursor-right')", "Cursor right", show=False),
+    Binding("c", "chart_view('cursor-off')", "Cursor off", show=False),
+]
+"""The chart controls, the same on a live run and on saved runs."""
+
 KEYS = [
     Binding("r", "run", "Run"),
     Binding("p", "pause", "Pause"),
@@ -22,12 +32,7 @@ KEYS = [
     Binding("t", "toggle_train", "Train", show=False),
     Binding("minus", "pace(-1)", "Slower", show=False),
     Binding("plus,equals_sign", "pace(1)", "Faster", show=False),
-    Binding("e", "chart_view('smooth')", "Smooth", show=False),
-    Binding("l", "chart_view('scale')", "Log/linear", show=False),
-    Binding("z", "chart_view('zoom')", "Zoom", show=False),
-    Binding("left_square_bracket", "chart_view('cursor-left')", "Cursor left", show=False),
-    Binding("right_square_bracket", "chart_view('cursor-right')", "Cursor right", show=False),
-    Binding("c", "chart_view('cursor-off')", "Cursor off", show=False),
+    *CHART_KEYS,
     Binding("s", "save", "Save"),
     Binding("o", "open_runs", "Runs"),
     Binding("question_mark,f1", "help", "Help", key_display="?"),

@@ -31,7 +31,7 @@ from vgtui.core.runs import RunFolderError, SavedRun, read_run
 from vgtui.core.vocabulary import RunPhase, RunStatus
 from vgtui.ui.chart_tabs import TAB_IDS, ChartTabs
 from vgtui.ui.header import RunHeader, format_elapsed, short_folder
-from vgtui.ui.help import HelpScreen
+from vgtui.ui.help import CHART_KEYS, HelpScreen
 from vgtui.ui.history import RunHistory
 
 FOLLOW_SECONDS = 0.5
@@ -150,12 +150,7 @@ class SavedRunsScreen(Screen[None]):
         Binding("q", "quit_app", "Quit"),
         Binding("question_mark,f1", "help", "Help", key_display="?"),
         Binding("t", "toggle_train", "Train", show=False),
-        Binding("e", "chart_view('smooth')", "Smooth", show=False),
-        Binding("l", "chart_view('scale')", "Log/linear", show=False),
-        Binding("z", "chart_view('zoom')", "Zoom", show=False),
-        Binding("left_square_bracket", "chart_view('cursor-left')", "Cursor left", show=False),
-        Binding("right_square_bracket", "chart_view('cursor-right')", "Cursor right", show=False),
-        Binding("c", "chart_view('cursor-off')", "Cursor off", show=False),
+        *CHART_KEYS,
         Binding("r,n,x,s,b,p,o,minus,plus,equals_sign", "read_only", show=False),
         *(
             Binding(str(number), f"show_tab('{tab}')", tab.title(), show=False)
