@@ -8,8 +8,9 @@ import os
 import signal
 import sys
 
-COMMANDS = ("runs", "show", "export", "probe")
-"""The commands on saved runs (vgtui.commands); anything else trains (vgtui.cli)."""
+COMMANDS = ("runs", "show", "export", "probe", "sweep")
+"""The commands on saved runs (vgtui.commands) and ``sweep`` (vgtui.sweep); anything else
+trains (vgtui.cli)."""
 
 
 class Interrupted(KeyboardInterrupt):
@@ -49,6 +50,10 @@ def main() -> int:
         if hasattr(signal, name):
             signal.signal(getattr(signal, name), _interrupt)
     try:
+        if sys.argv[1:2] == ["sweep"]:
+            from vgtui.sweep import main as sweep_main
+
+            return sweep_main(sys.argv[2:])
         if sys.argv[1:2] and sys.argv[1] in COMMANDS:
             from vgtui.commands import main as command_main
 

@@ -43,6 +43,8 @@ class RunPhase(Name):
     """Where the monitor's current run is before it ends (then it shows a :class:`RunStatus`)."""
 
     READY = "ready"
+    PREPARING = "preparing"
+    """The network is being built (the monitor does it off its UI thread)."""
     RUNNING = "running"
     PAUSED = "paused"
     STOPPING = "stopping"

@@ -31,7 +31,7 @@ from vgtui.ui.confirm import SecondPress
 from vgtui.ui.header import RunHeader
 from vgtui.ui.help import KEYS, HelpScreen
 from vgtui.ui.history import RunHistory
-from vgtui.ui.lifecycle import AppPhase, EndedRun, PreparingRun
+from vgtui.ui.lifecycle import EndedRun, PreparingRun
 from vgtui.ui.messages import RecordsReady, RunBuilt
 from vgtui.ui.outbox import RecordOutbox
 from vgtui.ui.pace import Pace, show_pace
@@ -55,7 +55,7 @@ class VgtuiApp(App[int]):
 
     BINDINGS = KEYS
 
-    run_state: var[RunPhase | RunStatus | AppPhase] = var(RunPhase.READY, always_update=True)
+    run_state: var[RunPhase | RunStatus] = var(RunPhase.READY, always_update=True)
     """Where the current run is (ready, running, paused, stopping) or how it ended."""
     sidebar_visible: reactive[bool] = reactive(True)
 
@@ -169,9 +169,9 @@ class VgtuiApp(App[int]):
             self.pacer.stale = False
             self.redraw_visible()
 
-    def watch_run_state(self, state: RunPhase | RunStatus | AppPhase) -> None:
+    def watch_run_state(self, state: RunPhase | RunStatus) -> None:
         """The header and the sidebar's note follow the run's state."""
-        active = state in ACTIVE_PHASES or state == AppPhase.PREPARING
+        active = state in ACTIVE_PHASES or state == RunPhase.PREPARING
         self.sidebar.running_config = self.config if active else None
         self.sidebar.note_edits()
         self.update_header()
@@ -214,7 +214,7 @@ class VgtuiApp(App[int]):
             return  # a newer run replaced it, or the app is quitting
         preparing.release()
         self.current_run = message.run
-        if self.run_state == AppPhase.PREPARING:
+        if self.run_state == RunPhase.PREPARING:
             self.run_state = RunPhase.PAUSED if preparing.paused else RunPhase.RUNNING
 
     @on(Worker.StateChanged)
@@ -262,7 +262,7 @@ class VgtuiApp(App[int]):
         run = self.current_run = PreparingRun(config, paused)
         self.outbox = RecordOutbox(lambda: self.post_message(RecordsReady(run_number)))
         await self.show_new_run(config)
-        self.run_state = AppPhase.PREPARING
+        self.run_state = RunPhase.PREPARING
         self.training = self.train(run, self.outbox, run_number)
         return run
 
@@ -288,7 +288,7 @@ class VgtuiApp(App[int]):
         if not self.running or run is None or self.run_state == RunPhase.STOPPING:
             self.notify("nothing to pause: r starts a run")
             return
-        if self.run_state == AppPhase.PREPARING:
+        if self.run_state == RunPhase.PREPARING:
             run.pause()
             self.run_state = RunPhase.PAUSED
             return

@@ -17,13 +17,7 @@ from pathlib import Path
 from vgtui.core.config import RunConfig
 from vgtui.core.data import Dataset
 from vgtui.core.run import Run
-from vgtui.core.vocabulary import Name, RunStatus
-
-
-class AppPhase(Name):
-    """A state of the app's run that the core does not have: the network is being built."""
-
-    PREPARING = "preparing"
+from vgtui.core.vocabulary import RunStatus
 
 
 class PreparingRun:

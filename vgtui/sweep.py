@@ -1,0 +1,337 @@
+"""``vgtui sweep``: a trainability phase diagram over (sigma_w^2, depth), run on Dask.
+
+With no scheduler address, an embedded ``distributed.LocalCluster`` (one single-threaded worker
+process per core, no dashboard) is started in this process and closed at the end; with
+``--scheduler`` (or ``DASK_SCHEDULER_ADDRESS``) the tasks go to an existing cluster whose
+workers have vgtui installed. Dask is imported only here, only when a sweep runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from vgtui.cli import (
+    EXIT_DATA_ERROR,
+    EXIT_OK,
+    OneLineParser,
+    OutputError,
+    say,
+    silence_stdout,
+    write_stdout,
+)
+from vgtui.core.config import ConfigError, parse_float, parse_int
+from vgtui.core.sweep import (
+    PRESETS,
+    SweepFolder,
+    SweepSpec,
+    Task,
+    heatmap,
+    parse_activations,
+    parse_depths,
+    parse_weight_variances,
+    run_task,
+)
+
+CONNECT_TIMEOUT_SECONDS = 3
+RETRIES = 2
+"""Retries of a task that raised; a task whose worker died is rescheduled by the scheduler
+(``distributed.scheduler.allowed-failures``, 3 by default)."""
+CLOSE_TIMEOUT_SECONDS = 10
+
+
+def _reader(parse, label: str):
+    def read(text: str):
+        try:
+            return parse(text)
+        except ConfigError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    read.__name__ = label
+    return read
+
+
+def _bounded(label: str, low: int, high: int):
+    def parse(text: str) -> int:
+        value = parse_int(label, text)
+        if not low <= value <= high:
+            raise ConfigError(f"{label} must be in {low}..{high}, got {value}")
+        return value
+
+    return _reader(parse, label)
+
+
+AXES = (
+    # (flag, field, parse, metavar, help)
+    ("--activations", "activations", _reader(parse_activations, "activations"), "LIST",
+     "hidden activations, e.g. tanh,relu"),
+    ("--weight-var", "weight_variances", _reader(parse_weight_variances, "weight variance"),
+     "LOW:HIGH:N|LIST", "sigma_w^2 values: weights N(0, sigma_w^2 / n_in); LOW:HIGH:N is N "
+     "evenly spaced values, ends included"),
+    ("--bias-var", "bias_variance",
+     _reader(lambda t: parse_float("bias variance", t), "bias variance"), "VAR",
+     "sigma_b^2: biases N(0, VAR)"),
+    ("--depths", "depths", _reader(parse_depths, "depths"), "LOW:HIGH:N|LIST",
+     "hidden layer counts (LOW:HIGH:N rounded to whole numbers)"),
+    ("--width", "width", _bounded("width", 1, 10_000), "N", "units per hidden layer"),
+    ("--seeds", "seeds", _bounded("seeds", 1, 1000), "N", "seeds per cell, averaged"),
+    ("--iters", "iterations", _bounded("iterations", 1, 10**7), "N", "SGD iterations"),
+    ("--lr", "learning_rate", _reader(lambda t: parse_float("learning rate", t), "lr"), "RATE",
+     "learning rate"),
+    ("--batch-size", "batch_size", _bounded("batch size", 1, 10**6), "N", "mini-batch size"),
+    ("--eval-every", "eval_every", _bounded("eval interval", 1, 10**7), "N",
+     "record metrics every N iterations"),
+    ("--threshold", "threshold",
+     _reader(lambda t: parse_float("threshold", t), "threshold"), "ACC",
+     "a cell trains when its mean test accuracy is at least ACC (0..1)"),
+)  # fmt: skip
+
+
+def build_parser() -> argparse.ArgumentParser:
+    default = PRESETS["schoenholz"]
+    parser = OneLineParser(
+        prog="vgtui sweep",
+        description="Train a grid of (activation, depth, sigma_w^2, seed) cells on Dask and "
+        "print a heatmap of test accuracy with mean-field theory's 6 xi_c on top. One task "
+        "trains every sigma_w^2 of one (activation, depth, seed) together.",
+        epilog="Exit status: 0 done, 1 bad data, an unreachable scheduler or failed cells, "
+        "2 bad arguments, 130 interrupted (finished cells are kept: --resume DIR).",
+    )
+    add = parser.add_argument
+    add("--preset", choices=sorted(PRESETS), default=None,
+        help="start from a preset (default schoenholz); the options below override it")  # fmt: skip
+    for flag, key, parse, metavar, text in AXES:
+        value = getattr(default, key)
+        shown = (
+            ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
+            if (isinstance(value, tuple))
+            else f"{value:g}"
+            if isinstance(value, float)
+            else value
+        )
+        add(flag, dest=key, type=parse, default=None, metavar=metavar,
+            help=f"{text} (schoenholz: {shown})")  # fmt: skip
+    add("--data-dir", type=Path, metavar="DIR",
+        help="folder with the 4 MNIST IDX files, as workers see it (default: bundled)")  # fmt: skip
+    add("--out", type=Path, default=Path("runs"), metavar="DIR",
+        help="parent of the sweep folder DIR/<timestamp>-sweep/ (default runs)")  # fmt: skip
+    add("--resume", type=Path, metavar="DIR",
+        help="finish the sweep in DIR: its own settings, only the missing cells")  # fmt: skip
+    add("--scheduler", metavar="ADDRESS",
+        help="a running Dask scheduler, e.g. tcp://HOST:8786 (default: $DASK_SCHEDULER_ADDRESS, "
+        "else an embedded LocalCluster)")  # fmt: skip
+    add("--workers", type=_bounded("workers", 1, 1024), default=None, metavar="N",
+        help="worker processes of the embedded cluster (default: one per core)")  # fmt: skip
+    return parser
+
+
+def spec_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> SweepSpec:
+    spec = PRESETS[args.preset or "schoenholz"]
+    changes = {key: getattr(args, key) for _, key, *_ in AXES if getattr(args, key) is not None}
+    if args.data_dir is not None:
+        changes["data_dir"] = str(args.data_dir.resolve())
+    try:
+        return replace(spec, **changes).validate()
+    except ConfigError as error:
+        parser.error(str(error))
+        raise  # not reached
+
+
+def main(argv: Sequence[str]) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.resume is not None:
+        given = [flag for flag, key, *_ in AXES if getattr(args, key) is not None]
+        given += ["--preset"] * (args.preset is not None) + ["--data-dir"] * bool(args.data_dir)
+        if given:
+            parser.error(f"--resume uses the sweep's own settings: drop {', '.join(given)}")
+        try:
+            folder = SweepFolder.open(args.resume)
+            folder.complete_cells()
+        except (ConfigError, OSError) as error:
+            say(f"vgtui: error: {error}")
+            return EXIT_DATA_ERROR
+        spec = folder.spec
+    else:
+        spec = spec_from_args(parser, args)
+        folder = None
+    if spec.data_dir is not None and not Path(spec.data_dir).is_dir():
+        say(f"vgtui: error: {spec.data_dir}: no such directory")
+        return EXIT_DATA_ERROR
+    address = args.scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS") or None
+    finished = folder.finished_tasks() if folder is not None else set()
+    todo = [t for t in spec.tasks() if t not in finished]
+    client = cluster = None
+    if todo:  # before the folder exists: an unreachable scheduler leaves nothing behind
+        try:
+            client, cluster = connect(address, args.workers)
+        except OSError as error:
+            say(f"vgtui: error: {error}")
+            return EXIT_DATA_ERROR
+    try:
+        if folder is None:
+            try:
+                folder = SweepFolder.create(args.out, spec)
+            except OSError as error:
+                say(f"vgtui: error: cannot create a sweep folder under {args.out}: {error}")
+                return EXIT_DATA_ERROR
+        return run_sweep(folder, client, todo)
+    except BrokenPipeError:
+        silence_stdout()
+        return 141
+    except OutputError as error:
+        silence_stdout()
+        say(f"vgtui: error: {error}")
+        return EXIT_DATA_ERROR
+    finally:
+        if client is not None:
+            _close(client, cluster)
+        if folder is not None:
+            folder.close()
+
+
+def _quiet_dask() -> None:
+    """Dask's own log lines (a worker restarting, a closed stream at shutdown) would bury the
+    progress lines: warnings and info off, errors on. Set in the environment so that the
+    worker processes the embedded cluster spawns inherit it."""
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "error")
+
+
+def connect(address: str | None, workers: int | None):
+    """A Dask client (and the embedded cluster it owns, or None). Raises OSError when the
+    scheduler cannot be reached within CONNECT_TIMEOUT_SECONDS."""
+    _quiet_dask()
+    from distributed import Client, LocalCluster
+
+    if address is not None:
+        try:
+            client = Client(address, timeout=f"{CONNECT_TIMEOUT_SECONDS}s", set_as_default=False)
+        except (OSError, TimeoutError, ValueError) as error:
+            raise OSError(f"cannot reach the Dask scheduler at {address}: {error}") from None
+        return client, None
+    cluster = LocalCluster(
+        n_workers=workers or os.cpu_count() or 1,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        silence_logs=40,  # logging.ERROR
+    )
+    try:
+        client = Client(cluster, set_as_default=False)
+    except BaseException:
+        cluster.close()
+        raise
+    return client, cluster
+
+
+def _error_text(error: BaseException) -> str:
+    text = f"{type(error).__name__}: {error}".strip()
+    if isinstance(error, ModuleNotFoundError) and "vgtui" in str(error):
+        text = "the Dask worker has no vgtui installed (pip install vgtui on every worker)"
+    return " ".join(text.split())[:300]
+
+
+def run_sweep(folder: SweepFolder, client, todo: list[Task]) -> int:
+    """Submit ``todo`` to ``client``, stream results into the folder as they finish, print the
+    heatmap. Exit 130 on Ctrl-C (what finished is kept), 1 if tasks failed."""
+    spec = folder.spec
+    total = len(spec.tasks())
+    say(
+        f"vgtui: sweep {folder.path}: {len(todo)} of {total} tasks to run "
+        f"({spec.cell_count} cells x {spec.seeds} seed(s); a task is one activation, depth "
+        f"and seed with all {len(spec.weight_variances)} sigma_w^2)"
+    )
+    started = time.perf_counter()
+    failed = 0
+    interrupted: KeyboardInterrupt | None = None
+    if todo:
+        try:
+            failed = _submit_and_collect(client, folder, todo, total - len(todo), total)
+        except KeyboardInterrupt as interrupt:
+            interrupted = interrupt
+    wall = time.perf_counter() - started
+    write_stdout(heatmap(spec, folder.cells()) + "\n")
+    done = len(folder.finished_tasks())
+    say(f"vgtui: {done}/{total} tasks done in {wall:.1f} s; sweep folder {folder.path}")
+    if interrupted is not None:
+        say(f"vgtui: interrupted; finish it with: vgtui sweep --resume {folder.path}")
+        return 128 + getattr(interrupted, "signum", signal.SIGINT)
+    if failed:
+        say(f"vgtui: error: {failed} task(s) failed (errors in cells.jsonl); retry them with "
+            f"vgtui sweep --resume {folder.path}")  # fmt: skip
+        return EXIT_DATA_ERROR
+    return EXIT_OK
+
+
+def _submit_and_collect(client, folder: SweepFolder, todo: list[Task], done: int,
+                        total: int) -> int:  # fmt: skip
+    from distributed import as_completed
+
+    document = folder.spec.to_dict()
+    futures = {}
+    for rank, task in enumerate(todo):
+        future = client.submit(
+            run_task,
+            document,
+            task,
+            key=f"vgtui-sweep-{os.getpid()}-{task.key}",
+            retries=RETRIES,
+            pure=False,
+            priority=len(todo) - rank,  # the most expensive first
+        )
+        futures[future] = task
+    failed = 0
+    try:
+        for future in as_completed(list(futures), loop=client.loop):
+            task = futures[future]
+            error = None
+            try:
+                result = future.result()
+            except Exception as exc:  # a task that failed: recorded, the others go on
+                result, error = None, _error_text(exc)
+                failed += 1
+            folder.add_task(task, result, error)
+            done += 1
+            say(_progress_line(done, total, task, result, error, folder.spec))
+    except BaseException:
+        client.cancel(list(futures), force=True)
+        raise
+    return failed
+
+
+def _progress_line(done: int, total: int, task: Task, result: dict | None, error: str | None,
+                   spec: SweepSpec) -> str:  # fmt: skip
+    head = f"vgtui: [{done}/{total}] {task.activation} depth {task.depth} seed {task.seed}"
+    if result is None:
+        return f"{head}: failed: {error}"
+    scores = [
+        (r["test_accuracy"], r["weight_variance"])
+        for r in result["results"]
+        if r["test_accuracy"] is not None
+    ]
+    trains = sum(1 for accuracy, _ in scores if accuracy >= spec.threshold)
+    best = max(scores, default=None)
+    best_text = f"best {100 * best[0]:.0f}% at sigma_w^2 {best[1]:g}, " if best else ""
+    return (
+        f"{head}: {result['seconds']:.1f} s, {best_text}{trains}/{len(spec.weight_variances)} train"
+    )
+
+
+def _close(client, cluster) -> None:
+    """Close the client and the embedded cluster, quietly and within a bounded time."""
+    with contextlib.suppress(Exception):
+        client.close(timeout=CLOSE_TIMEOUT_SECONDS)
+    if cluster is not None:
+        with contextlib.suppress(Exception):
+            cluster.close(timeout=CLOSE_TIMEOUT_SECONDS)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main(sys.argv[1:]))
