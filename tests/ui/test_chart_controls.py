@@ -124,3 +124,27 @@ async def test_pace_slows_a_run_to_the_chosen_rate(mnist, tmp_path):
         await wait_for_state(pilot, app, "done")
         # 30 iterations after the first evaluation at 100 it/s: at least 0.3 s
         assert time.monotonic() - started >= 0.29
+
+
+async def test_h_shows_one_setup_alone_then_all_again(mnist, tmp_path):
+    """Hiding series: the overlay and loss charts show each setup alone in turn, then all."""
+    app = VgtuiApp(SHORT, mnist, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("r")
+        await wait_for_state(pilot, app, "done")
+        await pilot.press("2")
+        await pilot.pause()
+        overlay = app.overlay
+        every = curves(overlay)
+        names = list(SHORT.setup_names)
+        assert every % len(names) == 0
+        for name in names:
+            await pilot.press("h")
+            await pilot.pause()
+            assert app.tabs.view.solo == name
+            assert curves(overlay) == every // len(names)
+            shown = legend(overlay)
+            assert name in shown and not any(n in shown for n in names if n != name)
+        await pilot.press("h")  # after the last setup alone: every setup again
+        await pilot.pause()
+        assert app.tabs.view.solo is None and curves(overlay) == every

@@ -54,6 +54,7 @@ from vgtui.core.local_evaluator import LocalEvaluator, LocalPending
 FREE, CLAIMED, DONE, CLAIMED_HERE = 0, 1, 2, 3  # states of a block: helper / trainer claims
 RING_ENTRIES = 7  # snapshots in the shared file at once: more than the trainer keeps pending
 ALIGN = 64  # bytes: each shared array starts on its own cache line
+HELPER_EXIT_SECONDS = 0.2  # a helper told to stop gets this long before it is killed
 WAIT_SLEEP = 0.0002  # seconds between checks while helpers finish their last blocks
 ORPHAN_CHECK = 0.5  # seconds an idle helper waits for an announcement between parent checks
 # The helper imports vgtui from where this process did (first, if that is not already on the
@@ -480,8 +481,10 @@ def _launch_helper(shared: int) -> tuple[subprocess.Popen, Connection]:
 
 
 def _end(process: subprocess.Popen) -> None:
+    """Let a helper that was told to stop exit; one still in a block (which may take long for
+    a large network) is killed: it holds nothing the trainer needs."""
     try:
-        process.wait(timeout=2.0)
+        process.wait(timeout=HELPER_EXIT_SECONDS)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()

@@ -33,13 +33,17 @@ WAIT_SECONDS = 0.0005  # between looks at an evaluation other lanes are finishin
 
 
 def _finish_by(
-    pending: Pending, deadline: float = math.inf, stop: Callable[[], bool] = lambda: False
+    pending: Pending,
+    deadline: float = math.inf,
+    stop: Callable[[], bool] = lambda: False,
+    block_seconds: float = 0.0,
 ) -> bool:
-    """Help ``pending`` finish, block by block, unless ``stop()`` or ``deadline`` comes first;
+    """Help ``pending`` finish, block by block, unless ``stop()`` or ``deadline`` comes first
+    (a block that would end after the deadline, at ``block_seconds`` a block, is not begun);
     whether it finished. Without a deadline, the last blocks (with other lanes) are left to
     ``counts()``, which waits for them or takes over the work of lanes that have gone."""
     while not pending.finished:
-        if stop() or time.monotonic() >= deadline:
+        if stop() or time.monotonic() + block_seconds >= deadline:
             return False
         if not pending.help_one():
             if deadline == math.inf:
@@ -227,6 +231,7 @@ class Trainer:
         test images per iteration once evaluations pile up, and records are handed on as soon
         as they are complete (at the latest before pausing, on cancel and at the end)."""
         outbox: deque[tuple[list[MetricRecord], EvaluationPoint | None]] = deque()
+        block_time = [0.0]  # seconds one test block takes on this thread (a running mean)
 
         def hand_on(wait: bool, deadline: float = math.inf) -> None:
             """Hand on what is complete; with ``wait``, finish the evaluations first, but
@@ -236,7 +241,7 @@ class Trainer:
                 if point is not None:
                     if not wait and not point.pending.finished:
                         return
-                    if not _finish_by(point.pending, deadline):
+                    if not _finish_by(point.pending, deadline, block_seconds=block_time[0]):
                         outbox.clear()
                         return
                     records = records + self._complete(point)
@@ -262,7 +267,9 @@ class Trainer:
                 started = time.perf_counter()
                 unfinished = [p for _, p in outbox if p is not None and not p.pending.finished]
                 if len(unfinished) >= LEND_WHEN_UNFINISHED:
-                    unfinished[0].pending.help_one()
+                    lent = time.perf_counter()
+                    if unfinished[0].pending.help_one():  # how long a block takes here
+                        block_time[0] = 0.5 * block_time[0] + 0.5 * (time.perf_counter() - lent)
                 for point in unfinished[:-MAX_PENDING_EVALUATIONS]:
                     # Training may not run further ahead of it (a stop may cut this short).
                     if not _finish_by(point.pending, stop=cancelled):

@@ -225,7 +225,7 @@ class ChartTabs(TabbedContent):
 
     def change_view(self, change: str) -> bool:
         """Apply a view ``change`` (smooth, scale, zoom, cursor-left, cursor-right,
-        cursor-off) to every chart, say what it did and redraw the visible tab; return whether
+        cursor-off, solo) to every chart, say what it did and redraw the visible tab; return whether
         charts were redrawn."""
         view = self.view
         iterations = max((s.iterations for s in self.history.series.values()), key=len, default=[])
@@ -236,6 +236,7 @@ class ChartTabs(TabbedContent):
             "cursor-left": lambda: view.move_cursor(iterations, -1),
             "cursor-right": lambda: view.move_cursor(iterations, 1),
             "cursor-off": view.clear_cursor,
+            "solo": lambda: view.cycle_solo(list(self.history.series)),
         }
         self.notify(actions[change](), timeout=1.5)
         self.mark_all_dirty()

@@ -313,6 +313,8 @@ class OverlayChart(AccuracyAxis):
             return [NO_DATA]
         parts = []
         for index, series in enumerate(self.history.series.values()):
+            if not self.view.shows(series.setup):
+                continue
             part = f"{series_marker(index)} {series.setup}"
             if series.diverged_at is not None:
                 part += f" (diverged at {series.diverged_at})"
@@ -327,6 +329,7 @@ class OverlayChart(AccuracyAxis):
             f"{series_marker(index)} "
             + format_accuracy(value_at(series.iterations, series.test_accuracy, iteration))
             for index, series in enumerate(self.history.series.values())
+            if self.view.shows(series.setup)
         ]
         return f"@{iteration} test " + " ".join(values)
 
@@ -335,6 +338,8 @@ class OverlayChart(AccuracyAxis):
         plt.ylim(0, 1)
         self.set_x_limits()
         for index, series in enumerate(self.history.series.values()):
+            if not self.view.shows(series.setup):
+                continue
             color = series_color(index)
             if series.iterations:
                 if self.show_train:

@@ -20,6 +20,7 @@ CHART_KEYS = [
     Binding("left_square_bracket", "chart_view('cursor-left')", "Cursor left", show=False),
     Binding("right_square_bracket", "chart_view('cursor-right')", "Cursor right", show=False),
     Binding("c", "chart_view('cursor-off')", "Cursor off", show=False),
+    Binding("h", "chart_view('solo')", "Hide others", show=False),
 ]
 """The chart controls, the same on a live run and on saved runs."""
 
@@ -72,6 +73,7 @@ PgUp/PgDn or the mouse; esc closes it.
   [ ]      cursor: move to the previous / next evaluation point; every
            chart and the strip show the exact values there
   c        cursor off
+  h        overlay and loss: show one setup alone (each in turn), then all
   s        save a screenshot (SVG) into the run folder
   o        runs: the saved runs under the output folder, newest first;
            enter opens one, space marks several to compare (read-only;

@@ -55,6 +55,7 @@ class LossChart(Chart):
             f"{series_marker(index)} "
             + format_number(value_at(series.iterations, series.train_loss, iteration), ".3g")
             for index, series in enumerate(self.history.series.values())
+            if self.view.shows(series.setup)
         ]
         return f"@{iteration} loss " + " ".join(values)
 
@@ -64,6 +65,8 @@ class LossChart(Chart):
         log = self.view.log_y
         low, high = math.inf, -math.inf
         for index, series in enumerate(self.history.series.values()):
+            if not self.view.shows(series.setup):
+                continue
             points = [
                 (x, math.log10(v) if log else v)
                 for x, v in zip(series.iterations, series.train_loss, strict=True)

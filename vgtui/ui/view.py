@@ -40,6 +40,19 @@ class ChartView:
     zoom: float = 1.0
     cursor: int | None = None
     """The iteration the cursor is on, if any."""
+    solo: str | None = None
+    """The one setup the overlay and loss charts show, if they show one only (the others
+    hidden)."""
+
+    def cycle_solo(self, setups: Sequence[str]) -> str:
+        """Show every setup, then each alone in turn, then every setup again."""
+        order = [None, *setups]
+        index = order.index(self.solo) if self.solo in order else 0
+        self.solo = order[(index + 1) % len(order)]
+        return "every setup shown" if self.solo is None else f"only {self.solo} shown"
+
+    def shows(self, setup: str) -> bool:
+        return self.solo is None or setup == self.solo
 
     def cycle_smoothing(self) -> str:
         index = (
