@@ -356,3 +356,38 @@ def test_the_table_and_the_summary_count_iterations_trained_not_evaluated(tmp_pa
     recorded = max(int(row["iteration"]) for row in metrics_rows(the_run(out)))
     assert summary["iterations_done"] >= recorded
     assert f"Run interrupted: {summary['iterations_done']}/1000000" in stderr
+
+
+# -- small ones (#9 item 13) --------------------------------------------------------------------
+
+
+def test_an_empty_out_folder_is_refused(tmp_path):
+    process = start("--no-ui", "--out", "", cwd=tmp_path)
+    _, stderr = finish(process)
+    assert process.returncode == 2 and "--out" in stderr
+    assert list(tmp_path.iterdir()) == []  # nothing written into the current folder
+
+
+def test_a_run_stopped_before_its_first_record_leaves_no_folder(mnist, tmp_path):
+    """As an r then x in the app: no empty run folder piles up."""
+    from vgtui.core.run import Run
+
+    run = Run(RunConfig(iterations=1000, eval_every=500), mnist, tmp_path)
+    run.stop()
+    run.execute()
+    assert not run.kept and list(tmp_path.iterdir()) == []
+
+
+def test_run_metadata_is_recorded_without_running_programs(mnist, tmp_path, monkeypatch):
+    """platform.platform() would run `uname -p` found through $PATH at every run."""
+    from vgtui.core.results import RunWriter
+
+    def no_programs(*args, **kwargs):
+        raise AssertionError("a program was run")
+
+    monkeypatch.setattr(subprocess, "Popen", no_programs)
+    monkeypatch.setattr(os, "popen", no_programs)
+    writer = RunWriter(tmp_path, RunConfig(), "mnist")
+    config = json.loads((writer.path / "config.json").read_text())
+    assert config["platform"] and config["versions"]["python"]
+    writer.discard()
