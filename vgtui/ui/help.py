@@ -73,7 +73,7 @@ PgUp/PgDn or the mouse; esc closes it.
   [ ]      cursor: move to the previous / next evaluation point; every
            chart and the strip show the exact values there
   c        cursor off
-  h        overlay and loss: show one setup alone (each in turn), then all
+  h        overlay and loss: one setup alone, each in turn, then all
   s        save a screenshot (SVG) into the run folder
   o        runs: the saved runs under the output folder, newest first;
            enter opens one, space marks several to compare (read-only;
