@@ -148,6 +148,13 @@ def test_heatmap_fits_80_columns_for_many_columns():
 # -- Ctrl-C, then --resume ---------------------------------------------------------------------
 
 
+def finished_lines(out: Path) -> int:
+    """Lines in the sweep's cells file so far (the folder appears before the file does)."""
+    folders = sweep_folders(out)
+    cells = folders[0] / CELLS_FILE if folders else None
+    return cells.read_text().count("\n") if cells is not None and cells.exists() else 0
+
+
 def test_interrupt_keeps_finished_cells_and_resume_runs_only_the_rest(tmp_path):
     out = tmp_path / "runs"
     command = [str(VGTUI), "sweep", *TINY, "--depths", "1:6:6", "--iters", "120",
@@ -156,8 +163,7 @@ def test_interrupt_keeps_finished_cells_and_resume_runs_only_the_rest(tmp_path):
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            folders = sweep_folders(out)
-            if folders and (folders[0] / CELLS_FILE).read_text().count("\n") >= 3:
+            if finished_lines(out) >= 3:
                 break
             time.sleep(0.05)
         process.send_signal(signal.SIGINT)
@@ -250,8 +256,7 @@ def test_real_scheduler_survives_a_killed_worker(tmp_path):
         processes.append(sweep)
         deadline = time.monotonic() + 40
         while time.monotonic() < deadline and sweep.poll() is None:
-            folders = sweep_folders(out)
-            if folders and (folders[0] / CELLS_FILE).read_text().count("\n") >= 1:
+            if finished_lines(out) >= 1:
                 break
             time.sleep(0.02)
         workers[0].kill()  # mid-sweep: its task, if any, goes to the other worker
