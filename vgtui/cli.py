@@ -17,7 +17,7 @@ from typing import TextIO
 
 from vgtui import __version__
 from vgtui.core.blas import limit_blas_threads
-from vgtui.core.budget import check_memory
+from vgtui.core.budget import check_memory, long_run_warning
 from vgtui.core.config import (
     DEFAULT_SETUPS,
     PRESETS,
@@ -339,6 +339,8 @@ def run_headless(args: argparse.Namespace, config: RunConfig, dataset: Dataset) 
     except OSError as exc:
         say(f"vgtui: error: cannot create a run folder under {args.out}: {exc}")
         return EXIT_DATA_ERROR
+    if (warning := long_run_warning(config)) is not None:
+        say(f"vgtui: {warning}")
     progress: ProgressReporter | None = ProgressReporter(
         sys.stderr, config.iterations, config.setup_names
     )

@@ -391,3 +391,17 @@ def test_run_metadata_is_recorded_without_running_programs(mnist, tmp_path, monk
     config = json.loads((writer.path / "config.json").read_text())
     assert config["platform"] and config["versions"]["python"]
     writer.discard()
+
+
+def test_a_long_run_is_announced_before_it_starts(tmp_path):
+    """#10 item 17: the estimate of a long run, on stderr before the first record."""
+    from vgtui.core.budget import estimated_seconds, long_run_warning
+
+    assert long_run_warning(RunConfig()) is None  # the notebook's few seconds
+    assert estimated_seconds(RunConfig(hidden=(400, 400))) > estimated_seconds(RunConfig())
+    process = start("--no-ui", "--json", "--iters", "1000000", "--out", str(tmp_path))
+    assert process.stdout.readline()
+    process.send_signal(signal.SIGINT)
+    _, stderr = finish(process)
+    first = stderr.splitlines()[0]
+    assert first.startswith("vgtui: this run will take about") and "minutes" in first

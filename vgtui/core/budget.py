@@ -69,3 +69,32 @@ def check_memory(config: RunConfig, available: int | None = None) -> None:
 def _gib(count: int) -> str:
     value = count / 2**30
     return f"{value:.1f} GiB" if value < 100 else f"{math.ceil(value):,} GiB"
+
+
+FLOPS_PER_SECOND = 2.5e11
+"""What the engine sustains on the 2-core target, counting every pixel (bench/README.md: the
+default run's 628 GFLOP in about 2.6 s); an estimate, not a promise."""
+SECONDS_PER_ITERATION = 4e-4  # Python's share of a step, whatever the network's size
+LONG_RUN_SECONDS = 120.0
+"""Runs estimated to take longer than this are announced before they start."""
+
+
+def estimated_seconds(config: RunConfig, test_size: int = 10_000) -> float:
+    """A rough estimate of a run's wall time: its matrix products (forward and backward at
+    every step, a test-set forward pass at every evaluation) at :data:`FLOPS_PER_SECOND`."""
+    sizes = (PIXELS, *config.hidden, NUM_CLASSES)
+    products = sum(n_in * n_out for n_in, n_out in zip(sizes, sizes[1:], strict=False))
+    per_setup = 6 * config.batch_size * products * config.iterations
+    evaluations = -(-config.iterations // config.eval_every)
+    per_setup += 2 * test_size * products * evaluations
+    flops = per_setup * len(config.setups)
+    return flops / FLOPS_PER_SECOND + SECONDS_PER_ITERATION * config.iterations
+
+
+def long_run_warning(config: RunConfig) -> str | None:
+    """A line announcing a run that will take long, or None."""
+    seconds = estimated_seconds(config)
+    if seconds <= LONG_RUN_SECONDS:
+        return None
+    duration = f"{seconds / 60:.0f} minutes" if seconds < 3600 else f"{seconds / 3600:.1f} hours"
+    return f"this run will take about {duration} (an estimate from its size)"

@@ -21,6 +21,7 @@ from textual.reactive import reactive, var
 from textual.widgets import Footer, Input, TabbedContent
 from textual.worker import Worker, WorkerState
 
+from vgtui.core.budget import long_run_warning
 from vgtui.core.config import ConfigError, RunConfig
 from vgtui.core.data import Dataset
 from vgtui.core.run import Run
@@ -264,6 +265,8 @@ class VgtuiApp(App[int]):
         await self.show_new_run(config)
         self.run_state = RunPhase.PREPARING
         self.training = self.train(run, self.outbox, run_number)
+        if (warning := long_run_warning(config)) is not None:
+            self.notify(warning, title="a long run", timeout=8)
         return run
 
     # -- actions ----------------------------------------------------------------------------------
