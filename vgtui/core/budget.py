@@ -9,13 +9,13 @@ from pathlib import Path
 
 from vgtui.core.config import ConfigError, RunConfig
 from vgtui.core.data import NUM_CLASSES, PIXELS
+from vgtui.core.eval_blocks import TEST_BLOCK_ROWS
 
 FLOAT32 = 4
 FLOAT64 = 8
 PARAMETER_COPIES = 14
 """Copies of the parameters alive at once, at most: the bank's parameters, gradients and update
 (3), the shared ring of snapshots (7) and the snapshots of pending evaluations (4)."""
-TEST_BLOCK_ROWS = 500  # images per evaluation block (vgtui.core.eval_blocks)
 LANES = 2  # the trainer's thread and one helper on the target machine; helpers share the ring
 BASE_BYTES = 200 * 2**20
 """The interpreter, NumPy, the dataset (55 MB) and the test blocks, with room to spare."""

@@ -322,19 +322,25 @@ def _whole(key: str, flag: str, label: str, help: str, minimum: int = 1) -> Opti
     )
 
 
+def _real(
+    key: str, flag: str, label: str, help: str, check: Callable[[float], None], metavar: str
+) -> Option:
+    return Option(
+        key,
+        flag,
+        label,
+        help,
+        metavar=metavar,
+        parse=lambda text: parse_float(label, text),
+        check=check,
+        show=lambda value: f"{value:g}",
+    )
+
+
 RUN_OPTIONS: tuple[Option, ...] = (
     _whole("iterations", "--iters", "iterations", "SGD iterations"),
     _whole("batch_size", "--batch-size", "batch size", "mini-batch size"),
-    Option(
-        "learning_rate",
-        "--lr",
-        "learning rate",
-        "learning rate",
-        metavar="RATE",
-        parse=lambda text: parse_float("learning rate", text),
-        check=check_learning_rate,
-        show=lambda value: f"{value:g}",
-    ),
+    _real("learning_rate", "--lr", "learning rate", "learning rate", check_learning_rate, "RATE"),
     Option(
         "hidden",
         "--hidden",
@@ -358,15 +364,13 @@ RUN_OPTIONS: tuple[Option, ...] = (
         check=check_setups,
         show=lambda setups: ",".join(s.name for s in setups),
     ),
-    Option(
+    _real(
         "bias_variance",
         "--bias-var",
         "bias variance",
         "biases start N(0, VAR); 0 starts them at 0",
-        metavar="VAR",
-        parse=lambda text: parse_float("bias variance", text),
-        check=check_bias_variance,
-        show=lambda value: f"{value:g}",
+        check_bias_variance,
+        "VAR",
     ),
     Option(
         "notebook_grad",

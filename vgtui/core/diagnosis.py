@@ -118,10 +118,6 @@ def _stalled(setup: str, records: Sequence[MetricRecord]) -> Finding | None:
     )
 
 
-def _ratio(record: MetricRecord) -> float:
-    return record.grad_ratio
-
-
 def _updates_tiny(record: MetricRecord) -> bool:
     """Every hidden layer's update is tiny next to its weights: the gradient vanished
     everywhere, which the first/last ratio cannot see (a deep Xavier ReLU net: about 1e-6 in
@@ -133,7 +129,7 @@ def _updates_tiny(record: MetricRecord) -> bool:
 def _vanishing(setup: str, records: Sequence[MetricRecord]) -> Finding | None:
     def vanishing(r: MetricRecord) -> bool:
         zero = all(norm == 0 for norm in r.grad_norms)
-        return zero or _ratio(r) < VANISHING_RATIO or _updates_tiny(r)
+        return zero or r.grad_ratio < VANISHING_RATIO or _updates_tiny(r)
 
     since = _streak_start(records, vanishing)
     if since is None:
@@ -141,7 +137,7 @@ def _vanishing(setup: str, records: Sequence[MetricRecord]) -> Finding | None:
     last = records[-1]
     if all(norm == 0 for norm in last.grad_norms):
         evidence = "every layer's gradient is exactly 0"
-    elif _updates_tiny(last) and _ratio(last) >= VANISHING_RATIO:
+    elif _updates_tiny(last) and last.grad_ratio >= VANISHING_RATIO:
         largest = max(layer.update_ratio for layer in last.layers[:-1])
         evidence = (
             f"every hidden layer's update is below {TINY_UPDATE:.0e} of its weights (largest "
@@ -165,7 +161,7 @@ def _vanishing(setup: str, records: Sequence[MetricRecord]) -> Finding | None:
 
 def _exploding(setup: str, records: Sequence[MetricRecord]) -> Finding | None:
     def exploding(r: MetricRecord) -> bool:
-        return _ratio(r) > EXPLODING_RATIO or max(r.grad_norms) > EXPLODING_NORM
+        return r.grad_ratio > EXPLODING_RATIO or max(r.grad_norms) > EXPLODING_NORM
 
     since = _streak_start(records, exploding)
     if since is None:

@@ -105,6 +105,7 @@ class Trainer:
         self.seconds = 0.0
         self._loss_sum = np.zeros(len(config.setups))
         self._loss_steps = 0
+        self._block_seconds = 0.0  # a test block on this thread (a running mean): see run()
 
     @property
     def total_iterations(self) -> int:
@@ -231,7 +232,6 @@ class Trainer:
         test images per iteration once evaluations pile up, and records are handed on as soon
         as they are complete (at the latest before pausing, on cancel and at the end)."""
         outbox: deque[tuple[list[MetricRecord], EvaluationPoint | None]] = deque()
-        block_time = [0.0]  # seconds one test block takes on this thread (a running mean)
 
         def hand_on(wait: bool, deadline: float = math.inf) -> None:
             """Hand on what is complete; with ``wait``, finish the evaluations first, but
@@ -241,7 +241,7 @@ class Trainer:
                 if point is not None:
                     if not wait and not point.pending.finished:
                         return
-                    if not _finish_by(point.pending, deadline, block_seconds=block_time[0]):
+                    if not _finish_by(point.pending, deadline, block_seconds=self._block_seconds):
                         outbox.clear()
                         return
                     records = records + self._complete(point)
@@ -269,7 +269,8 @@ class Trainer:
                 if len(unfinished) >= LEND_WHEN_UNFINISHED:
                     lent = time.perf_counter()
                     if unfinished[0].pending.help_one():  # how long a block takes here
-                        block_time[0] = 0.5 * block_time[0] + 0.5 * (time.perf_counter() - lent)
+                        took = time.perf_counter() - lent
+                        self._block_seconds = 0.5 * self._block_seconds + 0.5 * took
                 for point in unfinished[:-MAX_PENDING_EVALUATIONS]:
                     # Training may not run further ahead of it (a stop may cut this short).
                     if not _finish_by(point.pending, stop=cancelled):
