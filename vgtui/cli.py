@@ -13,7 +13,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from vgtui import __version__
 from vgtui.core.blas import limit_blas_threads
@@ -38,6 +38,10 @@ from vgtui.core.results import (
     summary_cells,
 )
 from vgtui.core.run import Run
+
+if TYPE_CHECKING:
+    from vgtui.launch import SignalLatch
+
 from vgtui.core.vocabulary import RunPhase, RunStatus, SetupStatus
 
 EXIT_OK = 0
@@ -327,7 +331,12 @@ def write_stdout(text: str) -> None:
         raise OutputError(f"cannot write to standard output: {error.strerror or error}") from None
 
 
-def run_headless(args: argparse.Namespace, config: RunConfig, dataset: Dataset) -> int:
+def run_headless(
+    args: argparse.Namespace,
+    config: RunConfig,
+    dataset: Dataset,
+    latch: SignalLatch | None = None,
+) -> int:
     """Train every setup without the UI: progress, JSON lines and the summary table. Every way
     a run can end (done, Ctrl-C or a signal, a closed pipe, a file that cannot be written, out
     of memory) keeps what was recorded and ends in at most one error line."""
@@ -347,6 +356,8 @@ def run_headless(args: argparse.Namespace, config: RunConfig, dataset: Dataset) 
 
     def on_records(records: Sequence[MetricRecord]) -> None:
         nonlocal progress
+        if latch is not None:
+            latch.check()  # a signal whose exception was dropped still stops the run here
         if progress is not None:
             try:
                 progress.update(records)
@@ -412,7 +423,7 @@ def _has_terminal() -> bool:
     return interactive and os.environ.get("TERM") != "dumb"
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, latch: SignalLatch | None = None) -> int:
     """Entry point of the ``vgtui`` command; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -443,4 +454,4 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return run_app(config, dataset, args.out, autostart=args.run)
         else:
             say("vgtui: no terminal attached, running headless (--no-ui)")
-    return run_headless(args, config, dataset)
+    return run_headless(args, config, dataset, latch)

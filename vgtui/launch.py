@@ -21,8 +21,27 @@ class Interrupted(KeyboardInterrupt):
         self.signum = signum
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    raise Interrupted(signum)
+class SignalLatch:
+    """SIGTERM and SIGHUP raise :class:`Interrupted` where Python is, and are remembered: an
+    exception raised while Python runs a finalizer is printed and dropped, so the run checks
+    the latch at every batch of records too (:meth:`check`)."""
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+
+    def install(self) -> None:
+        for name in ("SIGTERM", "SIGHUP"):
+            if hasattr(signal, name):
+                signal.signal(getattr(signal, name), self.handle)
+
+    def handle(self, signum: int, frame: object) -> None:
+        self.received = signum
+        raise Interrupted(signum)
+
+    def check(self) -> None:
+        """Raise the remembered signal, if one came."""
+        if self.received is not None:
+            raise Interrupted(self.received)
 
 
 def ensure_standard_streams() -> None:
@@ -46,9 +65,8 @@ def ensure_standard_streams() -> None:
 def main() -> int:
     """Entry point of the ``vgtui`` command; returns the exit status."""
     ensure_standard_streams()
-    for name in ("SIGTERM", "SIGHUP"):
-        if hasattr(signal, name):
-            signal.signal(getattr(signal, name), _interrupt)
+    latch = SignalLatch()
+    latch.install()
     try:
         if sys.argv[1:2] == ["sweep"]:
             from vgtui.sweep import main as sweep_main
@@ -60,6 +78,6 @@ def main() -> int:
             return command_main(sys.argv[1:])
         from vgtui.cli import main as cli_main
 
-        return cli_main()
+        return cli_main(latch=latch)
     except KeyboardInterrupt as interrupt:  # before a run started: nothing to save
         return 128 + getattr(interrupt, "signum", signal.SIGINT)

@@ -405,3 +405,19 @@ def test_a_long_run_is_announced_before_it_starts(tmp_path):
     _, stderr = finish(process)
     first = stderr.splitlines()[0]
     assert first.startswith("vgtui: this run will take about") and "minutes" in first
+
+
+def test_a_signal_whose_exception_was_dropped_still_stops_the_run(mnist, tmp_path):
+    """An exception raised while Python runs a finalizer is printed and dropped; the signal is
+    remembered, and the run stops at its next records, saved, with the signal's status."""
+    from vgtui.cli import build_parser, config_from_args, run_headless
+    from vgtui.launch import Interrupted, SignalLatch
+
+    latch = SignalLatch()
+    with pytest.raises(Interrupted):
+        latch.handle(signal.SIGTERM, None)  # as if raised inside a finalizer and dropped
+    args = build_parser().parse_args(["--no-ui", "--iters", "100000", "--out", str(tmp_path)])
+    status = run_headless(args, config_from_args(args), mnist, latch)
+    assert status == 128 + signal.SIGTERM
+    summary = summary_of(tmp_path)
+    assert summary["status"] == "interrupted" and 10 <= summary["iterations_done"] < 100
