@@ -102,6 +102,7 @@ def test_headless_run_writes_a_run_folder(tmp_path):
     assert str(run_dir) in result.stdout
     assert "20/20" in result.stderr
     assert sorted(p.name for p in run_dir.iterdir()) == [
+        "activations.csv",
         "config.json",
         "layers.csv",
         "metrics.csv",

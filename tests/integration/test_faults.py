@@ -142,6 +142,7 @@ def test_a_closed_standard_stream_changes_nothing(tmp_path, closed):
     assert summary_of(out)["status"] == "done"
     # No stray output in the run folder from a descriptor that took the closed one's place.
     assert sorted(p.name for p in the_run(out).iterdir()) == [
+        "activations.csv",
         "config.json",
         "layers.csv",
         "metrics.csv",

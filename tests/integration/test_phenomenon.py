@@ -50,6 +50,7 @@ def test_full_notebook_run_reproduces_the_brief(tmp_path):
     assert findings == {
         ("sigmoid-gauss", "stalled at chance"),
         ("sigmoid-gauss", "vanishing gradient"),
+        ("sigmoid-gauss", "signal collapse"),
         ("relu-gauss", "plateau, then learning"),
         ("sigmoid-xavier", "healthy"),
         ("relu-he", "healthy"),

@@ -7,6 +7,7 @@ import math
 import os
 from pathlib import Path
 
+from vgtui.core.activation_stats import ProbeLayout
 from vgtui.core.config import ConfigError, RunConfig
 from vgtui.core.data import NUM_CLASSES, PIXELS
 from vgtui.core.eval_blocks import TEST_BLOCK_ROWS
@@ -16,6 +17,7 @@ FLOAT64 = 8
 PARAMETER_COPIES = 14
 """Copies of the parameters alive at once, at most: the bank's parameters, gradients and update
 (3), the shared ring of snapshots (7) and the snapshots of pending evaluations (4)."""
+PROBE_TALLY_COPIES = 11  # a probe block's tallies: in the ring (7) and pending evaluations (4)
 LANES = 2  # the trainer's thread and one helper on the target machine; helpers share the ring
 BASE_BYTES = 200 * 2**20
 """The interpreter, NumPy, the dataset (55 MB) and the test blocks, with room to spare."""
@@ -36,9 +38,14 @@ def estimated_bytes(config: RunConfig) -> int:
     # The initial standard-normal draws, float64, all layers at once.
     draws = sum(n_in * n_out for n_in, n_out in zip(sizes, sizes[1:], strict=False))
     training = 3 * config.batch_size * setups * units + 2 * first_layer
+    # The probe's work arrays (float32 + integer + bool per activation of a block) per lane,
+    # and its tallies (float64): per lane, per pending evaluation and in the shared ring.
+    probe_blocks = math.ceil(config.probe_size / TEST_BLOCK_ROWS)
+    probe_work = 13 * TEST_BLOCK_ROWS * setups * max(config.hidden) if probe_blocks else 0
+    tallies = setups * ProbeLayout.of(sizes).width * (LANES + PROBE_TALLY_COPIES * probe_blocks)
     inference = LANES * (2 * first_layer + 2 * TEST_BLOCK_ROWS * setups * units)
     floats = PARAMETER_COPIES * parameter_count(config) + training + inference
-    return BASE_BYTES + FLOAT32 * floats + FLOAT64 * draws
+    return BASE_BYTES + FLOAT32 * floats + FLOAT64 * (draws + tallies) + LANES * probe_work
 
 
 def available_bytes() -> int | None:

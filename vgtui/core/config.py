@@ -82,11 +82,14 @@ class RunConfig:
     notebook_grad: bool = False
     bias_variance: float = 0.0
     """Biases start N(0, bias_variance) (mean-field theory's sigma_b^2); 0: biases start at 0."""
+    probe_size: int = 1000
+    """Test images (chosen by the seed) whose hidden activations are measured at every
+    evaluation (see vgtui.core.activation_stats); 0: none."""
 
     @property
     def preset_name(self) -> str:
-        """The preset this configuration is (whatever its seed), else ``custom``."""
-        mine = replace(self, seed=0)
+        """The preset this configuration is (whatever its seed and probe), else ``custom``."""
+        mine = replace(self, seed=0, probe_size=RunConfig.probe_size)
         return next((name for name, p in PRESETS.items() if p.config == mine), "custom")
 
     @property
@@ -116,6 +119,7 @@ class RunConfig:
             "setups": [s.name for s in self.setups],
             "notebook_grad": self.notebook_grad,
             "bias_variance": self.bias_variance,
+            "probe_size": self.probe_size,
         }
 
 
@@ -371,6 +375,14 @@ RUN_OPTIONS: tuple[Option, ...] = (
         "biases start N(0, VAR); 0 starts them at 0",
         check_bias_variance,
         "VAR",
+    ),
+    _whole(
+        "probe_size",
+        "--probe-size",
+        "probe images",
+        "test images (chosen by the seed) whose activations are measured at every evaluation; "
+        "0: none",
+        minimum=0,
     ),
     Option(
         "notebook_grad",

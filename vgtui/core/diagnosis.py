@@ -1,8 +1,9 @@
 """Why a setup fails, in plain words: a pure function from a run's records to findings, each
 with its evidence, the iteration from which it held, what it means and what to try.
 
-Read from what every record holds (accuracies, loss, each layer's gradient norm); findings that
-need per-layer activation statistics (signal collapse, saturation, dead units) are not made.
+Read from what every record holds (accuracies, loss, each layer's gradient norm and update
+ratio) and, where the run measured them, the hidden layers' activations on the probe images
+(signal collapse, saturation, dead units; a run without a probe gets no such findings).
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ EXPLODING_RATIO = 1e2
 EXPLODING_NORM = 1e3
 LEARNED = 0.5  # test accuracy that counts as having learned
 PLATEAU_SHARE = 0.1  # a plateau lasts at least this share of the run (and STREAK evaluations)
+COLLAPSE_SPREAD = 0.01  # a layer's activations vary across inputs by < 1% of their magnitude
+SATURATED_SHARE = 0.5  # half of a bounded layer's activations beyond 99% of its range
+DEAD_SHARE = 0.25  # a quarter of a ReLU-like layer's units never active on the probe
 
 
 @dataclass(frozen=True)
@@ -73,11 +77,8 @@ def diagnose_setup(setup: str, records: Sequence[MetricRecord]) -> list[Finding]
     scored = [r for r in records if r.status == SetupStatus.OK]
     if not scored:
         return []
-    findings = [
-        f
-        for f in (_stalled(setup, scored), _vanishing(setup, scored), _exploding(setup, scored))
-        if f is not None
-    ]
+    checks = (_stalled, _collapse, _vanishing, _exploding, _saturation, _dead_units)
+    findings = [f for f in (check(setup, scored) for check in checks) if f is not None]
     if not findings:
         findings.append(_progress(setup, scored))
     return findings
@@ -174,6 +175,83 @@ def _exploding(setup: str, records: Sequence[MetricRecord]) -> Finding | None:
         f"gradient norms up to {max(last.grad_norms):.1e}, first/last ratio {last.grad_ratio:.1e}",
         "the error signal grows on its way back: updates are erratic and may overflow",
         "use a smaller initial weight scale or a lower learning rate",
+    )
+
+
+def _worst_layer(record: MetricRecord, badness) -> tuple[int, float] | None:
+    """The hidden layer (1 = first) for which ``badness(stats)`` is largest, with it."""
+    scored = [(badness(stats), number) for number, stats in enumerate(record.activations, 1)]
+    scored = [(value, number) for value, number in scored if math.isfinite(value)]
+    if not scored:
+        return None
+    value, number = max(scored)
+    return number, value
+
+
+def _collapse(setup: str, records: Sequence[MetricRecord]) -> Finding | None:
+    def collapsed(r: MetricRecord) -> bool:
+        return any(a.spread < COLLAPSE_SPREAD for a in r.activations)
+
+    since = _streak_start(records, collapsed)
+    if since is None:
+        return None
+    last = records[-1]
+    worst = _worst_layer(last, lambda a: -a.spread)
+    assert worst is not None
+    number = worst[0]
+    stats = last.activations[number - 1]
+    across = stats.spread * math.sqrt(stats.std**2 + stats.mean**2)
+    return Finding(
+        setup,
+        Diagnosis.COLLAPSE,
+        since,
+        f"hidden layer {number} gives nearly the same activations for every input: each unit "
+        f"varies by {across:.1e} across the probe images (mean {stats.mean:.3f}; spread "
+        f"{stats.spread:.1e} of its magnitude)",
+        "the layers after it see the same signal whatever the image, so the network cannot "
+        "tell digits apart; the weights are too small for the activation",
+        "use Xavier for sigmoid/tanh, He for ReLU",
+    )
+
+
+def _saturation(setup: str, records: Sequence[MetricRecord]) -> Finding | None:
+    def saturated(r: MetricRecord) -> bool:
+        return any(a.saturated >= SATURATED_SHARE for a in r.activations)
+
+    since = _streak_start(records, saturated)
+    if since is None:
+        return None
+    last = records[-1]
+    number, share = _worst_layer(last, lambda a: a.saturated) or (0, math.nan)
+    return Finding(
+        setup,
+        Diagnosis.SATURATION,
+        since,
+        f"{100 * share:.0f}% of hidden layer {number}'s activations are beyond 99% of their range",
+        "a saturated unit's derivative is nearly 0, so the gradient dies there",
+        "smaller initial weights (Xavier for sigmoid/tanh), or ReLU",
+    )
+
+
+def _dead_share(record: MetricRecord) -> float:
+    return max((a.dead_units / a.units for a in record.activations if a.units), default=0.0)
+
+
+def _dead_units(setup: str, records: Sequence[MetricRecord]) -> Finding | None:
+    since = _streak_start(records, lambda r: _dead_share(r) >= DEAD_SHARE)
+    if since is None:
+        return None
+    last = records[-1]
+    number, _ = _worst_layer(last, lambda a: a.dead_units / max(a.units, 1)) or (0, 0.0)
+    stats = last.activations[number - 1]
+    return Finding(
+        setup,
+        Diagnosis.DEAD_UNITS,
+        since,
+        f"{stats.dead_units} of hidden layer {number}'s {stats.units} units are never active "
+        f"on any probe image; {100 * stats.inactive:.0f}% of its activations are 0",
+        "a ReLU that is never active gets no gradient and never comes back",
+        "He init, a lower learning rate, or a leaky ReLU",
     )
 
 

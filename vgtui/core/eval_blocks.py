@@ -4,6 +4,8 @@ has how much each choice saves)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from vgtui.core.data import IMAGE_SIDE, PIXEL_SCALE, PIXELS, Dataset
@@ -11,14 +13,36 @@ from vgtui.core.inference import InferenceBlock
 
 TEST_BLOCK_ROWS = 500  # test images per evaluation product
 RARE_PIXEL_SHARE = 0.04  # a pixel fewer of a block's images use goes to its second product
+PROBE_STREAM = 0x70726F6265  # mixed into the seed: the probe's draw is its own random stream
 
 
-def dataset_blocks(data: Dataset, rows: int = TEST_BLOCK_ROWS) -> list[InferenceBlock]:
+def probe_images(test_size: int, probe_size: int, seed: int) -> np.ndarray:
+    """The test images of the probe: ``probe_size`` of them chosen by ``seed`` (from a stream
+    of its own, so the training draws do not change), in ascending order."""
+    rng = np.random.default_rng((seed, PROBE_STREAM))
+    return np.sort(rng.choice(test_size, size=min(probe_size, test_size), replace=False))
+
+
+def dataset_blocks(
+    data: Dataset, rows: int = TEST_BLOCK_ROWS, probe_size: int = 0, seed: int = 0
+) -> list[InferenceBlock]:
     """The test set of ``data`` in blocks, the most expensive first (so the lanes that share an
-    evaluation finish together)."""
-    blocks = evaluation_blocks(data.test_images, data.test_labels, rows)
+    evaluation finish together). With a ``probe_size``, the probe images chosen by ``seed``
+    form blocks of their own, marked as the probe: every image still counts once for the test
+    accuracy, and the probe's activations are tallied while it is evaluated."""
+    images, labels = data.test_images, data.test_labels
+    probe = probe_images(data.test_size, probe_size, seed) if probe_size > 0 else np.zeros(0, int)
+    rest = np.setdiff1d(np.arange(data.test_size), probe, assume_unique=True)
+    blocks = evaluation_blocks(images[rest], labels[rest], rows) if rest.size else []
+    if probe.size:
+        probe_blocks = evaluation_blocks(images[probe], labels[probe], rows)
+        blocks += [replace(block, probe=k) for k, block in enumerate(probe_blocks)]
     blocks.sort(key=lambda block: block.cost, reverse=True)
     return blocks
+
+
+def probe_block_count(blocks: list[InferenceBlock]) -> int:
+    return sum(block.probe >= 0 for block in blocks)
 
 
 def similar_shape_order(images: np.ndarray) -> np.ndarray:

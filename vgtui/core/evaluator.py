@@ -42,6 +42,12 @@ class Pending(Protocol):
         return the same counts at once."""
         ...
 
+    def probe_sums(self) -> np.ndarray | None:
+        """The probe's activation tallies per slot, summed over its blocks (slots,
+        probe_width; see vgtui.core.activation_stats), once :meth:`counts` has returned;
+        None when the test blocks hold no probe."""
+        ...
+
 
 class Evaluator(Protocol):
     """Starts evaluations of parameter snapshots of one network shape on one test set."""

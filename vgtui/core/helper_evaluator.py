@@ -41,6 +41,7 @@ except ImportError:  # Windows: no POSIX file locks, so no helper processes
 
 import numpy as np
 
+from vgtui.core.activation_stats import ProbeLayout
 from vgtui.core.blas import limit_blas_threads
 from vgtui.core.inference import (
     InferenceBank,
@@ -90,6 +91,12 @@ class SharedLayout:
     # Each block's inputs (used pixels + 1, rows) and rare inputs (rare pixels, last rows).
     block_shapes: tuple[tuple[int, int, int, int], ...]
     entries: int
+    probes: tuple[int, ...] = ()
+    """Each block's place in the probe (-1: not a probe block); empty: no probe."""
+
+    @property
+    def probe_blocks(self) -> int:
+        return sum(p >= 0 for p in self.probes)
 
     def arrays(self) -> list[tuple[str, tuple[int, ...], np.dtype]]:
         """(name, shape, dtype) of every shared array, in file order."""
@@ -110,7 +117,12 @@ class SharedLayout:
             ("done", (entries,), np.dtype(np.int64)),
             ("state", (entries, blocks), np.dtype(np.int8)),
             ("correct", (entries, blocks, setups), np.dtype(np.int64)),
+            ("probe", (entries, self.probe_blocks, setups, self.probe_width), np.dtype(float)),
         ]
+
+    @property
+    def probe_width(self) -> int:
+        return ProbeLayout.of(self.layer_sizes).width
 
     def size(self) -> int:
         return sum(_aligned(math.prod(shape) * dtype.itemsize) for _, shape, dtype in self.arrays())
@@ -130,6 +142,7 @@ class EntryArrays:
     done: np.ndarray
     state: np.ndarray
     correct: np.ndarray
+    probe: np.ndarray  # (probe blocks, setups, probe width): each probe block's tallies
 
 
 class SharedViews:
@@ -152,6 +165,7 @@ class SharedViews:
         self.done: np.ndarray = views["done"]
         self.state: np.ndarray = views["state"]
         self.correct: np.ndarray = views["correct"]
+        self.probe: np.ndarray = views["probe"]
         self.entry_params = [
             parameters_over(p, layout.layer_sizes, layout.slot_activations) for p in self.params
         ]
@@ -165,12 +179,16 @@ class SharedViews:
             self.done[one],
             self.state[entry],
             self.correct[entry],
+            self.probe[entry],
         )
 
     def blocks(self, layout: SharedLayout) -> list[InferenceBlock]:
         """The test blocks as views of the shared arrays."""
         blocks, at = [], dict.fromkeys(_BLOCK_ARRAYS, 0)
-        for used, rows, rare_used, rare_rows in layout.block_shapes:
+        probes = layout.probes or (-1,) * len(layout.block_shapes)
+        for (used, rows, rare_used, rare_rows), probe in zip(
+            layout.block_shapes, probes, strict=True
+        ):
             shapes = {
                 "inputs": (used, rows),
                 "layer_rows": (used,),
@@ -183,7 +201,7 @@ class SharedViews:
                 size = math.prod(shape)
                 part[name] = getattr(self, name)[at[name] : at[name] + size].reshape(shape)
                 at[name] += size
-            blocks.append(InferenceBlock(**part))
+            blocks.append(InferenceBlock(**part, probe=probe))
         return blocks
 
     def store(self, blocks: Sequence[InferenceBlock]) -> None:
@@ -234,12 +252,17 @@ class SharedBlocks:
             arrays.state[block] = mark
             return block
 
-    def complete(self, block: int, correct: np.ndarray) -> None:
-        """Record a block's correct counts (once: a block evaluated twice counts once)."""
+    def complete(
+        self, block: int, correct: np.ndarray, probe: int = -1, tallies: np.ndarray | None = None
+    ) -> None:
+        """Record a block's correct counts and, for probe block ``probe``, its activation
+        ``tallies`` (once: a block evaluated twice counts once)."""
         arrays = self._arrays
         with self._lock:
             if self._current() and arrays.state[block] != DONE:
                 arrays.correct[block] = correct
+                if probe >= 0 and tallies is not None:
+                    arrays.probe[probe] = tallies
                 arrays.state[block] = DONE
                 arrays.done[0] += 1
 
@@ -262,6 +285,12 @@ class SharedBlocks:
         with self._lock:
             return self._arrays.correct.sum(axis=0)
 
+    def probe_sums(self) -> np.ndarray | None:
+        """The probe blocks' tallies summed (once finished); None without a probe."""
+        with self._lock:
+            probe = self._arrays.probe
+            return probe.sum(axis=0) if len(probe) else None
+
 
 class SharedPending:
     """:class:`~vgtui.core.evaluator.Pending` for an evaluation in a ring entry."""
@@ -269,6 +298,7 @@ class SharedPending:
     def __init__(self, evaluator: HelperEvaluator, entry: int, shared: SharedBlocks) -> None:
         self._evaluator, self.entry, self.shared = evaluator, entry, shared
         self._counts: np.ndarray | None = None
+        self._probe: np.ndarray | None = None
 
     @property
     def finished(self) -> bool:
@@ -281,8 +311,12 @@ class SharedPending:
     def counts(self) -> np.ndarray:
         if self._counts is None:
             self._counts = self._evaluator.finish(self.shared)
+            self._probe = self.shared.probe_sums()  # before the entry is reused
             self._evaluator.release(self.entry)
         return self._counts
+
+    def probe_sums(self) -> np.ndarray | None:
+        return self._probe
 
 
 class HelperEvaluator:
@@ -306,6 +340,7 @@ class HelperEvaluator:
         self._free = list(range(entries))
         self._generation = 0
         self._finalizer: weakref.finalize | None = None
+        self._tallies = np.zeros(0)  # a probe block's tallies, before they are shared
 
     @property
     def helpers(self) -> int:
@@ -320,6 +355,7 @@ class HelperEvaluator:
         """Begin evaluating ``snapshot`` (copied); helpers start on it at once."""
         if self._inference is None:
             self._inference = InferenceBank(snapshot.layer_sizes, snapshot.slot_activations)
+            self._tallies = np.zeros((len(snapshot.slot_activations), self._inference.probe_width))
             if self._helpers_wanted > 0:
                 self._start_helpers(snapshot)
         self._generation += 1
@@ -359,9 +395,12 @@ class HelperEvaluator:
     def _evaluate(self, shared: SharedBlocks, block: int) -> None:
         assert self._inference is not None
         # A diverging setup overflows: that is detected from its loss, not printed here.
+        probe = self.blocks[block].probe
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            correct = self._inference.count_correct(self.blocks[block], shared.params)
-        shared.complete(block, correct)
+            correct = self._inference.count_correct(
+                self.blocks[block], shared.params, self._tallies
+            )
+        shared.complete(block, correct, probe, self._tallies)
 
     def finish(self, shared: SharedBlocks) -> np.ndarray:
         """Evaluate what is left of ``shared`` here, wait for the helpers' last blocks and
@@ -405,6 +444,7 @@ class HelperEvaluator:
             slot_activations=snapshot.slot_activations,
             block_shapes=tuple((*b.inputs.shape, *b.rare_inputs.shape) for b in self.blocks),
             entries=self.entries,
+            probes=tuple(b.probe for b in self.blocks),
         )
         descriptor = _shared_file(layout.size())
         if descriptor is None:  # nowhere to share memory: evaluate in this thread
@@ -556,10 +596,14 @@ def serve(socket_descriptor: int, shared: int, parent: int | None = None) -> Non
     views = SharedViews(mapped, layout)
     blocks = views.blocks(layout)
     inference = InferenceBank(layout.layer_sizes, layout.slot_activations)
+    tallies = np.zeros((len(layout.slot_activations), inference.probe_width))
     with np.errstate(all="ignore"):
         while (announced := _announcements(connection, orphaned)) is not None:
             for entry, generation in announced.items():
-                _serve_entry(views, blocks, inference, lock, entry, generation, orphaned)
+                shared = SharedBlocks(
+                    views.entry_params[entry], views.entry(entry), lock, generation
+                )
+                _serve_entry(shared, blocks, inference, tallies, orphaned)
 
 
 def _announcements(connection: Connection, orphaned: Callable[[], bool]) -> dict[int, int] | None:
@@ -586,16 +630,14 @@ def _announcements(connection: Connection, orphaned: Callable[[], bool]) -> dict
 
 
 def _serve_entry(
-    views: SharedViews,
+    shared: SharedBlocks,
     blocks: list[InferenceBlock],
     inference: InferenceBank,
-    lock: FileLock,
-    entry: int,
-    generation: int,
+    tallies: np.ndarray,
     orphaned: Callable[[], bool],
 ) -> None:
-    """Claim and evaluate blocks of one ring entry while it still holds ``generation`` and the
-    trainer's process is there."""
-    shared = SharedBlocks(views.entry_params[entry], views.entry(entry), lock, generation)
+    """Claim and evaluate blocks of one ring entry while it still holds its snapshot and the
+    trainer's process is there (``tallies``: room for a probe block's tallies)."""
     while not orphaned() and (block := shared.claim(CLAIMED)) is not None:
-        shared.complete(block, inference.count_correct(blocks[block], shared.params))
+        correct = inference.count_correct(blocks[block], shared.params, tallies)
+        shared.complete(block, correct, blocks[block].probe, tallies)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from vgtui.core.activation_stats import ProbeLayout, ProbeTally
 from vgtui.core.activations import get_activation
 
 Forward = Callable[[np.ndarray, np.ndarray, np.ndarray], object]
@@ -133,6 +134,8 @@ class InferenceBlock:
     labels: np.ndarray  # (rows,) true classes
     rare_inputs: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
     rare_layer_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, np.intp))
+    probe: int = -1
+    """Which block of the probe images this is (0, 1, ...), or -1 if it is not one."""
     label_index: np.ndarray = field(init=False)  # labels * rows + image: flat true-logit spots
 
     def __post_init__(self) -> None:
@@ -177,6 +180,12 @@ class InferenceBank:
         self.dtype = np.dtype(dtype)
         self.groups = activation_runs(self.slot_activations)
         self._buffers: dict[int, InferenceBuffers] = {}
+        self._probe_tally: ProbeTally | None = None
+
+    @property
+    def probe_width(self) -> int:
+        """Numbers per setup in a probe block's tallies (see vgtui.core.activation_stats)."""
+        return ProbeLayout.of(self.layer_sizes).width
 
     @property
     def num_setups(self) -> int:
@@ -236,11 +245,21 @@ class InferenceBank:
             pre += params.biases_col[hidden + 1]
         return buffers.pre[-1]
 
-    def count_correct(self, block: InferenceBlock, params: InferenceParameters) -> np.ndarray:
+    def count_correct(
+        self,
+        block: InferenceBlock,
+        params: InferenceParameters,
+        probe_out: np.ndarray | None = None,
+    ) -> np.ndarray:
         """Images of ``block`` each slot classifies correctly (the first largest logit, as
-        ``argmax`` picks it)."""
+        ``argmax`` picks it). For a probe block, the hidden activations' tallies are written
+        to ``probe_out`` (slots, probe_width) as well, if given."""
         logits = self.logits(block, params)
         buffers = self.buffers(block.rows)
+        if probe_out is not None and block.probe >= 0:
+            if self._probe_tally is None:
+                self._probe_tally = ProbeTally(self.layer_sizes, self.groups)
+            self._probe_tally(buffers.post, probe_out)
         row_max, is_max = buffers.row_max, buffers.is_max
         np.max(logits, axis=1, out=row_max)
         np.equal(logits, row_max[:, None, :], out=is_max)

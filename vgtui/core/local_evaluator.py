@@ -41,6 +41,8 @@ class LocalPending:
         self._inference, self._blocks, self._snapshot = inference, blocks, snapshot
         self._next = 0
         self._correct = np.zeros(len(snapshot.slot_activations), dtype=np.int64)
+        probes = sum(block.probe >= 0 for block in blocks)
+        self._probe = np.zeros((probes, len(snapshot.slot_activations), inference.probe_width))
 
     @property
     def finished(self) -> bool:
@@ -52,7 +54,8 @@ class LocalPending:
         block = self._blocks[self._next]
         # A diverging setup overflows: that is detected from its loss, not printed here.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            self._correct += self._inference.count_correct(block, self._snapshot)
+            probe = self._probe[block.probe] if block.probe >= 0 else None
+            self._correct += self._inference.count_correct(block, self._snapshot, probe)
         self._next += 1
         return True
 
@@ -60,3 +63,6 @@ class LocalPending:
         while self.help_one():
             pass
         return self._correct
+
+    def probe_sums(self) -> np.ndarray | None:
+        return self._probe.sum(axis=0) if len(self._probe) else None

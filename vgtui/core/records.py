@@ -29,6 +29,52 @@ class LayerStats:
 
 
 @dataclass(frozen=True, slots=True)
+class ActivationStats:
+    """One hidden layer of one setup at an evaluation point, on the probe images (see
+    vgtui.core.activation_stats): mean and std of every activation; ``spread``, how much a
+    unit's activation varies across inputs relative to the layer's typical magnitude
+    (sqrt(mean over units of the variance across inputs / mean square); 0: every input gives
+    the same activations, the signal collapsed); the share of bounded activations
+    ``saturated`` beyond 99% of their range and of ReLU-like ones ``inactive`` (<= 0), NaN
+    where it does not apply; ``dead_units`` of its ``units`` never active on any probe image
+    (ReLU-like); and the ``histogram`` counts on the activation's scale (``histogram_scale``)."""
+
+    mean: float
+    std: float
+    spread: float
+    saturated: float
+    inactive: float
+    dead_units: int
+    units: int
+    histogram: tuple[int, ...]
+
+    def to_dict(self) -> dict:
+        return {
+            "units": self.units,
+            "mean": self.mean,
+            "std": self.std,
+            "spread": self.spread,
+            "saturated": self.saturated,
+            "inactive": self.inactive,
+            "dead_units": self.dead_units,
+            "histogram": list(self.histogram),
+        }
+
+    @classmethod
+    def from_dict(cls, row: dict) -> ActivationStats:
+        return cls(
+            mean=_number(row["mean"]),
+            std=_number(row["std"]),
+            spread=_number(row["spread"]),
+            saturated=_number(row.get("saturated")),
+            inactive=_number(row.get("inactive")),
+            dead_units=int(row["dead_units"]),
+            units=int(row["units"]),
+            histogram=tuple(int(c) for c in row["histogram"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class MetricRecord:
     """One evaluation point of one setup.
 
@@ -50,6 +96,9 @@ class MetricRecord:
     status: SetupStatus = SetupStatus.OK
     layers: tuple[LayerStats, ...] = ()
     """Per weight layer, input layer first (empty for a diverged record or an old run)."""
+    activations: tuple[ActivationStats, ...] = ()
+    """Per hidden layer, on the probe images (empty without a probe, for a diverged record or
+    an old run)."""
 
     @property
     def grad_ratio(self) -> float:
@@ -72,6 +121,8 @@ class MetricRecord:
             row[f"grad_norm_{layer}"] = norm
         if self.layers:
             row["layers"] = [layer.to_dict() for layer in self.layers]
+        if self.activations:
+            row["activations"] = [layer.to_dict() for layer in self.activations]
         return row
 
     @classmethod
@@ -102,6 +153,9 @@ class MetricRecord:
                     int(layer["grad_zeros"]),
                 )
                 for layer in row.get("layers") or ()
+            ),
+            activations=tuple(
+                ActivationStats.from_dict(layer) for layer in row.get("activations") or ()
             ),
         )
 

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from vgtui import __version__
+from vgtui.core.activation_stats import BINS, histogram_scale
 from vgtui.core.config import RunConfig
 from vgtui.core.diagnosis import diagnose
 from vgtui.core.records import MetricRecord
@@ -176,6 +177,43 @@ def layers_csv(records: Sequence[MetricRecord]) -> str:
     return buffer.getvalue()
 
 
+ACTIVATION_COLUMNS = ("units", "mean", "std", "spread", "saturated", "inactive", "dead_units")
+
+
+def activations_csv(records: Sequence[MetricRecord], config: RunConfig) -> str:
+    """Tidy CSV of the hidden layers' activation statistics on the probe images: one row per
+    record and hidden layer (first hidden layer 1), the histogram as columns bin_0..bin_19
+    with its scale (``linear`` from hist_low to hist_high; ``log10``: bin_0 counts a <= 0,
+    bin_k (k >= 1) 10**(hist_low + (k-1)/3) up to 10**(hist_low + k/3)).
+    ``pandas.read_csv("activations.csv")`` in one line."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    bins = [f"bin_{k}" for k in range(BINS)]
+    writer.writerow(("iteration", "setup", "layer", *ACTIVATION_COLUMNS, "hist_scale",
+                     "hist_low", "hist_high", *bins))  # fmt: skip
+    activation_of = {spec.name: spec.activation for spec in config.setups}
+    for record in records:
+        scale = histogram_scale(activation_of.get(record.setup, "relu"))
+        for number, layer in enumerate(record.activations, start=1):
+            values = [layer.mean, layer.std, layer.spread, layer.saturated, layer.inactive]
+            cells = ["" if _is_nan(v) else f"{v:.6g}" for v in values]
+            writer.writerow(
+                (
+                    record.iteration,
+                    record.setup,
+                    number,
+                    layer.units,
+                    *cells,
+                    layer.dead_units,
+                    scale.kind,
+                    f"{scale.low:.6g}",
+                    f"{scale.high:.6g}",
+                    *layer.histogram,
+                )
+            )
+    return buffer.getvalue()
+
+
 def new_run_dir(out_root: Path, preset: str, now: datetime | None = None) -> Path:
     """Create ``out_root/<timestamp>-<preset>`` (with a numeric suffix if taken), never reusing."""
     stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
@@ -256,10 +294,12 @@ class RunWriter:
             self.flush()
 
     def flush(self) -> None:
-        """Rewrite metrics.csv and layers.csv (RunWriteError if one cannot be: the previous
-        one stays intact)."""
+        """Rewrite metrics.csv, layers.csv and activations.csv (RunWriteError if one cannot
+        be: the previous one stays intact)."""
         self._write("metrics.csv", metrics_csv(self.records, self._num_layers))
         self._write("layers.csv", layers_csv(self.records))
+        if any(record.activations for record in self.records):
+            self._write("activations.csv", activations_csv(self.records, self.config))
         self._last_flush = time.monotonic()
 
     def _write(self, name: str, text: str) -> None:

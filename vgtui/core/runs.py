@@ -115,6 +115,7 @@ def config_from_dict(data: dict) -> RunConfig:
         setups=tuple(parse_setup(str(s)) for s in data["setups"]),
         notebook_grad=bool(data.get("notebook_grad", False)),
         bias_variance=float(data.get("bias_variance", 0.0)),
+        probe_size=int(data.get("probe_size", 0)),  # runs before the probe had none
     ).validate()
 
 

@@ -23,6 +23,7 @@ import json
 import math
 import os
 import platform
+import re
 import statistics
 import textwrap
 import time
@@ -70,7 +71,8 @@ class SweepSpec:
     """Everything that defines a sweep. The defaults are the ``schoenholz`` preset."""
 
     activations: tuple[str, ...] = ("tanh",)
-    weight_variances: tuple[float, ...] = tuple(1.0 + 0.25 * k for k in range(13))
+    weight_variances: tuple[float, ...] = tuple(1.0 + 0.375 * k for k in range(9))
+    """1 to 4 in 9 steps: 1.75 is a column, next to the critical 1.761 of tanh at 0.05."""
     depths: tuple[int, ...] = (10, 25, 40, 55, 70, 85, 100)
     bias_variance: float = 0.05
     width: int = 100
@@ -262,12 +264,18 @@ def parse_depths(text: str) -> tuple[int, ...]:
 
 @cache
 def _dataset(data_dir: str | None):
-    """The data and its test blocks, loaded once per process."""
+    """The data, loaded once per process."""
     from vgtui.core.data import load_dataset
+
+    return load_dataset(data_dir)
+
+
+@cache
+def _blocks(data_dir: str | None, probe_size: int, seed: int):
+    """The test blocks with the probe of a seed, cut once per process and seed."""
     from vgtui.core.eval_blocks import dataset_blocks
 
-    data = load_dataset(data_dir)
-    return data, dataset_blocks(data)
+    return dataset_blocks(_dataset(data_dir), probe_size=probe_size, seed=seed)
 
 
 def run_task(spec_document: dict, task: Task) -> dict:
@@ -285,9 +293,10 @@ def run_task(spec_document: dict, task: Task) -> dict:
     limit_blas_threads(1)
     spec = SweepSpec.from_dict(spec_document)
     loading = time.perf_counter()
-    data, blocks = _dataset(spec.data_dir)
-    load_seconds = time.perf_counter() - loading
     config = spec.config(task)
+    data = _dataset(spec.data_dir)
+    blocks = _blocks(spec.data_dir, config.probe_size, config.seed)
+    load_seconds = time.perf_counter() - loading
     trainer = Trainer(config, data, np.random.default_rng(task.seed), LocalEvaluator(blocks))
     records: list = []
     try:
@@ -563,6 +572,88 @@ class SweepFolder:
         }
 
 
+# -- following a sweep folder while it is written --------------------------------------------
+
+_SWEEP_NAME = re.compile(r"(\d{8}-\d{6})-sweep(?:-(\d+))?")
+
+
+def sweep_folders(out_root: Path) -> list[Path]:
+    """The sweep folders under ``out_root`` (``<timestamp>-sweep[-N]`` with a sweep.json),
+    oldest first: ordered by their names, which the writer makes from the time it started."""
+    try:
+        entries = list(Path(out_root).iterdir())
+    except OSError:
+        return []
+    found = []
+    for entry in entries:
+        match = _SWEEP_NAME.fullmatch(entry.name)
+        if match and (entry / SWEEP_FILE).is_file():
+            found.append(((match.group(1), int(match.group(2) or 1)), entry))
+    return [path for _, path in sorted(found)]
+
+
+def newest_sweep(out_root: Path) -> Path | None:
+    folders = sweep_folders(out_root)
+    return folders[-1] if folders else None
+
+
+class SweepReader:
+    """One sweep folder read while another process writes it, never written to (unlike
+    :meth:`SweepFolder.open`, which drops a partial last line): its settings once, then at
+    each :meth:`read` only the whole lines appended to cells.jsonl since the last one, so a
+    follower polling it costs one ``stat`` when nothing changed."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.spec: SweepSpec | None = None
+        self.offset = 0
+        """Bytes of cells.jsonl already read: whole lines only."""
+
+    def read_spec(self) -> SweepSpec:
+        """The sweep's settings; ConfigError if sweep.json is missing, partial or malformed
+        (a writer that has just created the folder may not have written it yet)."""
+        if self.spec is None:
+            try:
+                document = json.loads((self.path / SWEEP_FILE).read_text(encoding="utf-8"))
+                self.spec = SweepSpec.from_dict(document["sweep"])
+            except (OSError, ValueError, KeyError, TypeError) as error:
+                raise ConfigError(f"{self.path / SWEEP_FILE}: unreadable ({error})") from None
+        return self.spec
+
+    def read(self) -> tuple[list[dict], bool]:
+        """The lines appended since the last call, and whether the file was replaced or cut
+        (then these are all its lines, from the start). A line that is not JSON is skipped."""
+        cells = self.path / CELLS_FILE
+        try:
+            size = cells.stat().st_size
+        except FileNotFoundError:
+            return [], False
+        except OSError as error:
+            raise ConfigError(f"{cells}: unreadable ({error})") from None
+        reset = size < self.offset
+        if reset:
+            self.offset = 0
+        if size == self.offset:
+            return [], reset
+        try:
+            with open(cells, "rb") as handle:
+                handle.seek(self.offset)
+                data = handle.read(size - self.offset)
+        except OSError as error:
+            raise ConfigError(f"{cells}: unreadable ({error})") from None
+        whole = data[: data.rfind(b"\n") + 1]  # a partial last line waits for its end
+        self.offset += len(whole)
+        lines = []
+        for raw in whole.splitlines():
+            try:
+                line = json.loads(raw)
+            except ValueError:
+                continue
+            if isinstance(line, dict):
+                lines.append(line)
+        return lines, reset
+
+
 # -- the heatmap and the agreement with theory -----------------------------------------------
 
 BAND_DIGITS = "0123456789"
@@ -585,6 +676,16 @@ def agreement(spec: SweepSpec, cells: Mapping) -> tuple[int, int]:
     """(cells whose outcome matches depth < 6 xi_c, cells with an outcome)."""
     judged = [c for c in cells.values() if "agrees" in c]
     return sum(1 for c in judged if c["agrees"]), len(judged)
+
+
+def axis_label(value: float, width: int) -> str:
+    """``value`` in at most ``width`` characters if it can be (1.375 -> 1.38 in 4), so that
+    neighbouring column labels never run together."""
+    for digits in (4, 3, 2, 1):
+        text = f"{value:.{digits}g}"
+        if len(text) <= width:
+            return text
+    return text
 
 
 def _depth_label(value: float) -> str:
@@ -630,7 +731,7 @@ def _heatmap_block(spec: SweepSpec, activation: str, cells: Mapping, width: int)
         offset = label + marker_column * cell_width + cell_width // 2
         lines.append(" " * offset + "v")
     if cell_width == 5:
-        lines.append("depth  " + "".join(f"{w:^5.4g}" for w in columns).rstrip())
+        lines.append("depth  " + "".join(f"{axis_label(w, 4):^5}" for w in columns).rstrip())
     else:
         lines.append("depth  (columns: sigma_w^2 below)")
     for depth in sorted(spec.depths, reverse=True):
@@ -680,12 +781,15 @@ def _heatmap_block(spec: SweepSpec, activation: str, cells: Mapping, width: int)
 __all__ = [
     "PRESETS",
     "SweepFolder",
+    "SweepReader",
     "SweepSpec",
     "Task",
     "agreement",
     "heatmap",
+    "newest_sweep",
     "parse_activations",
     "parse_depths",
     "parse_weight_variances",
     "run_task",
+    "sweep_folders",
 ]

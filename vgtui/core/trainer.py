@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from vgtui.core.activation_stats import ProbeLayout, summarize_layers
 from vgtui.core.bank import NetworkBank
 from vgtui.core.config import RunConfig
 from vgtui.core.control import RunControl
@@ -60,12 +61,22 @@ class EvaluationPoint:
     partial_records: tuple[tuple[int, MetricRecord], ...]  # (slot, record without test accuracy)
     pending: Pending
     test_size: int
+    probe_layout: ProbeLayout
+    slot_activations: tuple[str, ...]
 
     def records(self) -> list[MetricRecord]:
-        """The records with test accuracy filled in (waits for the evaluation)."""
+        """The records with test accuracy and the probe's activation statistics filled in
+        (waits for the evaluation)."""
         correct = self.pending.counts()
+        probe = self.pending.probe_sums()
         return [
-            replace(record, test_accuracy=float(correct[slot] / self.test_size))
+            replace(
+                record,
+                test_accuracy=float(correct[slot] / self.test_size),
+                activations=()
+                if probe is None
+                else summarize_layers(probe[slot], self.probe_layout, self.slot_activations[slot]),
+            )
             for slot, record in self.partial_records
         ]
 
@@ -95,8 +106,13 @@ class Trainer:
         )
         self.setup_names = config.setup_names
         self.evaluator = (
-            evaluator if evaluator is not None else make_evaluator(dataset_blocks(data))
+            evaluator
+            if evaluator is not None
+            else make_evaluator(
+                dataset_blocks(data, probe_size=config.probe_size, seed=config.seed)
+            )
         )
+        self._probe_layout = ProbeLayout.of(sizes)
         self._test_size = data.test_size
         self._train_buffers = self.bank.buffers(config.batch_size)
         self._batch = self._train_buffers.active_inputs[:, :0]  # the current batch
@@ -217,7 +233,9 @@ class Trainer:
             if not bank.is_frozen(s)
         )
         pending = self.evaluator.start(bank.evaluation_snapshot())
-        return EvaluationPoint(partial_records, pending, self._test_size)
+        return EvaluationPoint(
+            partial_records, pending, self._test_size, self._probe_layout, bank.slot_activations
+        )
 
     def run(
         self,

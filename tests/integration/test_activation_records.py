@@ -1,0 +1,136 @@
+"""Activation statistics on the probe images, recorded with every evaluation of a real run:
+the probe, both evaluators, the run folder, --json, and the findings they make possible."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from vgtui.core.config import RunConfig, parse_setups
+from vgtui.core.diagnosis import diagnose
+from vgtui.core.eval_blocks import dataset_blocks, probe_images
+from vgtui.core.helper_evaluator import HelperEvaluator, helpers_supported
+from vgtui.core.local_evaluator import LocalEvaluator
+from vgtui.core.trainer import Trainer
+from vgtui.core.vocabulary import Diagnosis
+
+
+def records_of(config: RunConfig, data, evaluator=None) -> list:
+    records = []
+    trainer = Trainer(config, data, np.random.default_rng(config.seed), evaluator)
+    try:
+        trainer.run(records.extend)
+    finally:
+        trainer.close()
+    return records
+
+
+def test_the_probe_is_chosen_by_the_seed_and_every_test_image_still_counts_once(mnist):
+    blocks = dataset_blocks(mnist, probe_size=1000, seed=0)
+    probe_rows = sum(b.rows for b in blocks if b.probe >= 0)
+    assert probe_rows == 1000 and sorted(b.probe for b in blocks if b.probe >= 0) == [0, 1]
+    assert sum(b.rows for b in blocks) == mnist.test_size
+    labels = np.concatenate([b.labels for b in blocks])
+    assert np.array_equal(np.bincount(labels), np.bincount(mnist.test_labels))
+    first, again = probe_images(10_000, 1000, 0), probe_images(10_000, 1000, 0)
+    assert np.array_equal(first, again) and len(set(first)) == 1000
+    assert not np.array_equal(first, probe_images(10_000, 1000, 1))
+
+
+def test_recording_activations_changes_nothing_else(mnist):
+    config = RunConfig(iterations=40, eval_every=20)
+    with_probe = records_of(config, mnist, LocalEvaluator(dataset_blocks(mnist, 500, 1000, 0)))
+    without = records_of(
+        replace(config, probe_size=0), mnist, LocalEvaluator(dataset_blocks(mnist))
+    )
+    assert all(r.activations for r in with_probe) and not any(r.activations for r in without)
+    assert [replace(r, activations=(), seconds=0) for r in with_probe] == [
+        replace(r, seconds=0) for r in without
+    ]
+    first = with_probe[0].activations[0]
+    assert first.units == 40 and sum(first.histogram) == 40 * 1000
+
+
+@pytest.mark.skipif(not helpers_supported(), reason="no helper processes on this platform")
+def test_helper_processes_return_the_same_statistics_as_the_trainer_thread(mnist):
+    config = RunConfig(iterations=30, eval_every=10, probe_size=700)
+    blocks = dataset_blocks(mnist, probe_size=700, seed=0)
+    local = records_of(config, mnist, LocalEvaluator(blocks))
+    shared = records_of(config, mnist, HelperEvaluator(blocks, helpers=1))
+    assert [r.activations for r in local] == [r.activations for r in shared]
+    assert sum(local[0].activations[1].histogram) == 20 * 700
+
+
+def test_the_run_folder_and_json_stream_carry_the_statistics(tmp_path):
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "vgtui",
+            "--json",
+            "--iters",
+            "20",
+            "--eval-every",
+            "10",
+            "--setups",
+            "sigmoid-gauss,relu-he",
+            "--out",
+            str(tmp_path),
+        ],  # fmt: skip
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+    )
+    assert completed.returncode == 0, completed.stderr
+    streamed = [json.loads(line) for line in completed.stdout.splitlines()]
+    assert len(streamed) == 4 and all(len(r["activations"]) == 2 for r in streamed)
+    (run_dir,) = tmp_path.iterdir()
+    table = np.genfromtxt(
+        run_dir / "activations.csv", delimiter=",", names=True, dtype=None, encoding=None
+    )  # the README's one line
+    assert len(table) == 2 * 2 * 2  # evaluations x setups x hidden layers
+    with (run_dir / "activations.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    last = streamed[-1]
+    row = next(
+        r
+        for r in rows
+        if r["setup"] == last["setup"] and r["iteration"] == "20" and r["layer"] == "2"
+    )
+    assert [int(row[f"bin_{k}"]) for k in range(20)] == last["activations"][1]["histogram"]
+    assert row["hist_scale"] == ("log10" if last["setup"] == "relu-he" else "linear")
+
+
+def kinds_of(config: RunConfig, data) -> dict[str, set]:
+    findings = diagnose(records_of(config, data), config.setup_names)
+    kinds: dict[str, set] = {}
+    for finding in findings:
+        kinds.setdefault(finding.setup, set()).add(finding.kind)
+    return kinds
+
+
+def test_sigmoid_with_tiny_weights_collapses_and_large_weights_saturate(mnist):
+    config = RunConfig(
+        iterations=200, setups=parse_setups("sigmoid-gauss,sigmoid-gauss:1,tanh-gauss:1")
+    )
+    kinds = kinds_of(config, mnist)
+    assert Diagnosis.COLLAPSE in kinds["sigmoid-gauss"]
+    assert Diagnosis.SATURATION not in kinds["sigmoid-gauss"]
+    assert Diagnosis.SATURATION in kinds["sigmoid-gauss:1"]
+    assert Diagnosis.SATURATION in kinds["tanh-gauss:1"]
+    assert Diagnosis.COLLAPSE not in kinds["tanh-gauss:1"]
+
+
+def test_a_learning_rate_too_high_for_relu_kills_units(mnist):
+    config = RunConfig(iterations=200, learning_rate=0.8, setups=parse_setups("relu-he"))
+    kinds = kinds_of(config, mnist)
+    assert Diagnosis.DEAD_UNITS in kinds["relu-he"]
+    healthy = kinds_of(replace(config, learning_rate=0.1), mnist)
+    assert healthy["relu-he"] == {Diagnosis.HEALTHY}

@@ -1,0 +1,205 @@
+"""What the hidden layers' activations look like on the probe images, at every evaluation point.
+
+The probe is a fixed subset of the test images, chosen by the seed (see
+:func:`vgtui.core.eval_blocks.dataset_blocks`); its blocks are evaluated like the others, and
+while their activations are at hand the evaluation also tallies, per setup and hidden layer:
+
+    histogram     BINS counts on a scale fixed by the activation (see :func:`histogram_scale`)
+    saturated     count of |a| beyond SATURATION of the range (bounded activations)
+    unit sums     sum over the probe of each unit's activation            (units,)
+    unit squares  sum of squares                                          (units,)
+    unit alive    1 if the unit's activation is > 0 for some image, else 0  (units,)
+
+Tallies of several blocks add up, so helper processes return them like correct counts; a
+:class:`ProbeLayout` says where each part sits in a setup's row, and :func:`summarize_layers`
+turns a row into :class:`~vgtui.core.records.ActivationStats`. Sigmoid layers run as tanh in
+inference snapshots (sigmoid = (1 + tanh(u/2)) / 2): they are tallied as that tanh and mapped
+back here, which also keeps their spread exact (a sigmoid stuck at 0.5 is a tanh near 0).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from vgtui.core.records import ActivationStats
+
+BINS = 20
+SATURATION = 0.99
+"""A bounded activation beyond 99% of its range: sigmoid < 0.01 or > 0.99, |tanh| > 0.99."""
+BOUNDED = ("sigmoid", "tanh", "softsign")
+LOG_LOW = -5.0  # the log scale's first positive bin starts at 1e-5 ...
+BINS_PER_DECADE = 3  # ... and each bin is a third of a decade: the last one ends at 21.5
+
+
+@dataclass(frozen=True)
+class HistogramScale:
+    """The bins of an activation's histogram. ``linear``: BINS equal bins from ``low`` to
+    ``high``. ``log10``: bin 0 holds a <= 0 (inactive), bins 1.. are a third of a decade each
+    from 10**low, the first and last also taking what lies beyond them."""
+
+    kind: Literal["linear", "log10"]
+    low: float
+    high: float
+
+    def edges(self) -> list[float]:
+        """The BINS + 1 bin edges (for log10, bin 0's edges are -inf and 0)."""
+        if self.kind == "linear":
+            step = (self.high - self.low) / BINS
+            return [self.low + step * k for k in range(BINS + 1)]
+        logs = [self.low + k / BINS_PER_DECADE for k in range(BINS)]
+        return [-math.inf, 0.0, *(10.0**v for v in logs[1:])]
+
+    def label(self, index: int) -> str:
+        """A short name of bin ``index`` (its lower edge)."""
+        if self.kind == "log10":
+            return "<=0" if index == 0 else f"1e{self.low + (index - 1) / BINS_PER_DECADE:.1f}"
+        return f"{self.edges()[index]:.2g}"
+
+
+def histogram_scale(activation: str) -> HistogramScale:
+    """Sigmoid on [0, 1], tanh and softsign on [-1, 1] (their ranges); ReLU-like activations on
+    a log scale that keeps both the tiny values of a small init and the tail, with the
+    inactive units (<= 0) in a bin of their own."""
+    if activation == "sigmoid":
+        return HistogramScale("linear", 0.0, 1.0)
+    if activation in BOUNDED:
+        return HistogramScale("linear", -1.0, 1.0)
+    return HistogramScale("log10", LOG_LOW, LOG_LOW + (BINS - 1) / BINS_PER_DECADE)
+
+
+@dataclass(frozen=True)
+class ProbeLayout:
+    """Where each hidden layer's tallies sit in a setup's row."""
+
+    hidden: tuple[int, ...]  # units per hidden layer
+
+    @staticmethod
+    def of(layer_sizes: Sequence[int]) -> ProbeLayout:
+        return ProbeLayout(tuple(int(n) for n in layer_sizes[1:-1]))
+
+    def offsets(self) -> list[int]:
+        starts, at = [], 0
+        for units in self.hidden:
+            starts.append(at)
+            at += BINS + 1 + 3 * units
+        return starts
+
+    @property
+    def width(self) -> int:
+        return sum(BINS + 1 + 3 * units for units in self.hidden)
+
+
+class ProbeTally:
+    """Tallies one probe block's hidden activations (as an InferenceBank leaves them: one
+    (setups, units, images) array per hidden layer, sigmoid as tanh) into a (setups, width)
+    row per setup. Keeps its work arrays between calls (one per thread or process).
+
+    Written for speed (it runs at every evaluation): bin indices are computed in float32,
+    truncated to integers and clipped there (NaN from a diverged setup lands in some bin: its
+    records are not kept), each setup's bins offset so that one bincount does a group."""
+
+    def __init__(self, layer_sizes: Sequence[int], groups: Sequence[tuple[str, slice]]) -> None:
+        self.layout = ProbeLayout.of(layer_sizes)
+        self.groups = list(groups)
+        self._work: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        setups = max((s.stop for _, s in self.groups), default=0)
+        self._offsets = (np.arange(setups, dtype=np.intp) * BINS)[:, None, None]
+
+    def _work_arrays(self, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        work = self._work.get(shape)
+        if work is None:
+            work = (np.empty(shape, np.float32), np.empty(shape, np.intp), np.empty(shape, bool))
+            self._work[shape] = work
+        return work
+
+    def __call__(self, hidden: Sequence[np.ndarray], out: np.ndarray) -> None:
+        """Write the tallies of ``hidden`` (post-activations of every hidden layer) to
+        ``out`` (setups, width), replacing what it held."""
+        with np.errstate(invalid="ignore", divide="ignore"):  # NaN of a diverged setup
+            self._tally(hidden, out)
+
+    def _tally(self, hidden: Sequence[np.ndarray], out: np.ndarray) -> None:
+        setups = out.shape[0]
+        for values, start, units in zip(
+            hidden, self.layout.offsets(), self.layout.hidden, strict=True
+        ):
+            at = start + BINS + 1
+            out[:, at : at + units] = values.sum(axis=2)
+            out[:, at + units : at + 2 * units] = np.einsum("kur,kur->ku", values, values)
+            saturated, alive = out[:, start + BINS], out[:, at + 2 * units : at + 3 * units]
+            scaled_all, index_all, mask_all = self._work_arrays(values.shape)
+            for name, slots in self.groups:
+                group, scaled, index = values[slots], scaled_all[slots], index_all[slots]
+                mask = mask_all[slots]
+                if name in BOUNDED:  # on [-1, 1] (sigmoid as tanh), BINS equal bins
+                    # sigmoid < 0.01 or > 0.99 is |tanh(u/2)| > 0.98
+                    threshold = 2 * SATURATION - 1 if name == "sigmoid" else SATURATION
+                    np.abs(group, out=scaled)
+                    np.greater(scaled, threshold, out=mask)
+                    for slot in range(slots.start, slots.stop):
+                        saturated[slot] = np.count_nonzero(mask_all[slot])
+                    np.multiply(group, BINS / 2, out=scaled)
+                    scaled += BINS / 2
+                    np.copyto(index, scaled, casting="unsafe")
+                    np.clip(index, 0, BINS - 1, out=index)
+                    alive[slots] = 0.0
+                else:  # log10 scale, inactive (<= 0) in bin 0
+                    # a unit is alive if its largest activation is; summed over blocks
+                    alive[slots] = group.max(axis=2) > 0
+                    # (log10 of 0 is slow: the inactive go to bin 0 below whatever it gives)
+                    np.maximum(group, 1e-30, out=scaled)
+                    np.log10(scaled, out=scaled)
+                    scaled -= LOG_LOW - 1 / BINS_PER_DECADE
+                    scaled *= BINS_PER_DECADE
+                    np.copyto(index, scaled, casting="unsafe")
+                    np.clip(index, 1, BINS - 1, out=index)
+                    np.greater(group, 0.0, out=mask)
+                    index *= mask
+                    saturated[slots] = 0.0
+            index_all += self._offsets[:setups]
+            counts = np.bincount(index_all.ravel(), minlength=setups * BINS)
+            out[:, start : start + BINS] = counts[: setups * BINS].reshape(setups, BINS)
+
+
+def summarize_layers(
+    row: np.ndarray, layout: ProbeLayout, activation: str
+) -> tuple[ActivationStats, ...]:
+    """One setup's tallies (summed over the probe's blocks) as statistics per hidden layer
+    (every activation lands in one histogram bin, so the histogram counts the images)."""
+    layers = []
+    images = round(float(row[:BINS].sum()) / layout.hidden[0]) if layout.hidden else 0
+    if images == 0:
+        return ()
+    bounded = activation in BOUNDED
+    # sigmoid = 0.5 + 0.5 tanh(u/2): its tallies are of that tanh
+    shift, scale = (0.5, 0.5) if activation == "sigmoid" else (0.0, 1.0)
+    for start, units in zip(layout.offsets(), layout.hidden, strict=True):
+        at = start + BINS + 1
+        sums, squares = row[at : at + units], row[at + units : at + 2 * units]
+        alive = row[at + 2 * units : at + 3 * units]  # blocks in which a unit was active
+        total = units * images
+        unit_mean = sums / images
+        unit_var = np.maximum(squares / images - unit_mean**2, 0.0)
+        # in the activation's own units; total variance = within units + between units
+        mean = shift + scale * float(unit_mean.mean())
+        within = scale**2 * float(unit_var.mean())
+        variance = within + scale**2 * float(unit_mean.var())
+        square = variance + mean**2
+        layers.append(
+            ActivationStats(
+                mean=mean,
+                std=math.sqrt(variance),
+                spread=math.sqrt(within / square) if square > 0 else 0.0,
+                saturated=float(row[start + BINS]) / total if bounded else math.nan,
+                inactive=math.nan if bounded else float(row[start]) / total,
+                dead_units=0 if bounded else int(np.count_nonzero(alive == 0)),
+                units=units,
+                histogram=tuple(int(c) for c in row[start : start + BINS]),
+            )
+        )
+    return tuple(layers)
