@@ -12,10 +12,12 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from vgtui.core.activation_stats import HISTOGRAM_STRIDE
 from vgtui.core.config import RunConfig, parse_setups
 from vgtui.core.diagnosis import diagnose
-from vgtui.core.eval_blocks import dataset_blocks, probe_images
+from vgtui.core.eval_blocks import dataset_blocks
 from vgtui.core.helper_evaluator import HelperEvaluator, helpers_supported
+from vgtui.core.inference import probe_buffer_fits
 from vgtui.core.local_evaluator import LocalEvaluator
 from vgtui.core.trainer import Trainer
 from vgtui.core.vocabulary import Diagnosis
@@ -31,16 +33,32 @@ def records_of(config: RunConfig, data, evaluator=None) -> list:
     return records
 
 
+def probe_fingerprint(blocks) -> list[tuple[int, float]]:
+    """Each probe image's label and ink, in probe order."""
+    rows = []
+    for block in sorted(blocks, key=lambda b: b.probe_at):
+        start, stop = block.probe_rows
+        ink = block.inputs[:-1, start:stop].sum(axis=0)
+        rows += list(zip(block.labels[start:stop].tolist(), ink.tolist(), strict=True))
+    return rows
+
+
 def test_the_probe_is_chosen_by_the_seed_and_every_test_image_still_counts_once(mnist):
     blocks = dataset_blocks(mnist, probe_size=1000, seed=0)
-    probe_rows = sum(b.rows for b in blocks if b.probe >= 0)
-    assert probe_rows == 1000 and sorted(b.probe for b in blocks if b.probe >= 0) == [0, 1]
     assert sum(b.rows for b in blocks) == mnist.test_size
     labels = np.concatenate([b.labels for b in blocks])
     assert np.array_equal(np.bincount(labels), np.bincount(mnist.test_labels))
-    first, again = probe_images(10_000, 1000, 0), probe_images(10_000, 1000, 0)
-    assert np.array_equal(first, again) and len(set(first)) == 1000
-    assert not np.array_equal(first, probe_images(10_000, 1000, 1))
+    spans = sorted((b.probe_at, b.probe_at + b.probe_size) for b in blocks)
+    assert spans[0][0] == 0 and spans[-1][1] == 1000  # every block holds its share, in turn
+    assert all(a[1] == b[0] for a, b in zip(spans, spans[1:], strict=False))
+    assert all(b.probe_size == 50 for b in blocks)  # stratified: an equal share per block
+    first = probe_fingerprint(blocks)
+    assert first == probe_fingerprint(dataset_blocks(mnist, probe_size=1000, seed=0))
+    assert first != probe_fingerprint(dataset_blocks(mnist, probe_size=1000, seed=1))
+    assert len(set(first)) > 900 and len({label for label, _ in first}) == 10
+    # the probe costs no product of its own: the blocks are as cheap as without it
+    plain = dataset_blocks(mnist)
+    assert sum(b.cost for b in blocks) == sum(b.cost for b in plain)
 
 
 def test_recording_activations_changes_nothing_else(mnist):
@@ -54,7 +72,7 @@ def test_recording_activations_changes_nothing_else(mnist):
         replace(r, seconds=0) for r in without
     ]
     first = with_probe[0].activations[0]
-    assert first.units == 40 and sum(first.histogram) == 40 * 1000
+    assert first.units == 40 and sum(first.histogram) == 40 * 1000 // HISTOGRAM_STRIDE
 
 
 @pytest.mark.skipif(not helpers_supported(), reason="no helper processes on this platform")
@@ -64,7 +82,7 @@ def test_helper_processes_return_the_same_statistics_as_the_trainer_thread(mnist
     local = records_of(config, mnist, LocalEvaluator(blocks))
     shared = records_of(config, mnist, HelperEvaluator(blocks, helpers=1))
     assert [r.activations for r in local] == [r.activations for r in shared]
-    assert sum(local[0].activations[1].histogram) == 20 * 700
+    assert sum(local[0].activations[1].histogram) == 20 * len(range(0, 700, HISTOGRAM_STRIDE))
 
 
 def test_the_run_folder_and_json_stream_carry_the_statistics(tmp_path):
@@ -134,3 +152,23 @@ def test_a_learning_rate_too_high_for_relu_kills_units(mnist):
     assert Diagnosis.DEAD_UNITS in kinds["relu-he"]
     healthy = kinds_of(replace(config, learning_rate=0.1), mnist)
     assert healthy["relu-he"] == {Diagnosis.HEALTHY}
+
+
+@pytest.mark.skipif(not helpers_supported(), reason="no helper processes on this platform")
+def test_a_probe_too_large_for_a_buffer_is_tallied_block_by_block_to_the_same_numbers(mnist):
+    """The whole test set as the probe (10 MB of activations a step) is tallied as each block
+    is evaluated, in whichever lane; the numbers are those of a buffer tallied once."""
+    config = RunConfig(iterations=20, eval_every=10, probe_size=10_000)
+    layer_sizes = (784, *config.hidden, 10)
+    assert not probe_buffer_fits(layer_sizes, len(config.setups), 10_000)
+    assert probe_buffer_fits(layer_sizes, len(config.setups), 1000)
+    blocks = dataset_blocks(mnist, probe_size=10_000, seed=0)
+    shared = records_of(config, mnist, HelperEvaluator(blocks, helpers=1))
+    local = records_of(config, mnist, LocalEvaluator(blocks))
+    assert len(shared) == len(local) == 8
+    for a, b in zip(shared, local, strict=True):
+        for x, y in zip(a.activations, b.activations, strict=True):
+            assert x.histogram == y.histogram and x.dead_units == y.dead_units
+            assert x.mean == pytest.approx(y.mean, rel=1e-6)
+            assert x.spread == pytest.approx(y.spread, rel=1e-4, abs=1e-9)
+        assert sum(a.activations[0].histogram) == 40 * 10_000 // HISTOGRAM_STRIDE

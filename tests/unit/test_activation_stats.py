@@ -9,11 +9,13 @@ import pytest
 
 from vgtui.core.activation_stats import (
     BINS,
+    HISTOGRAM_STRIDE,
     LOG_LOW,
     ProbeLayout,
     ProbeTally,
     histogram_scale,
     summarize_layers,
+    summarize_probe,
 )
 from vgtui.core.records import ActivationStats, MetricRecord
 
@@ -35,24 +37,29 @@ def hidden_values(rng: np.random.Generator, rows: int) -> list[np.ndarray]:
     return layers
 
 
-def reference(activation: str, values: np.ndarray) -> dict:
-    """The statistics of one layer, (units, images) in the activation's own units."""
-    if activation == "sigmoid":
-        values = (1 + values.astype(np.float64)) / 2
+def own_units(activation: str, values: np.ndarray) -> np.ndarray:
     values = values.astype(np.float64)
+    return (1 + values) / 2 if activation == "sigmoid" else values
+
+
+def reference(activation: str, values: np.ndarray, sampled: np.ndarray) -> dict:
+    """The statistics of one layer, (units, images) in the activation's own units; the
+    histogram of the ``sampled`` images only."""
+    values = own_units(activation, values)
+    sampled = own_units(activation, sampled)
     scale = histogram_scale(activation)
     if scale.kind == "linear":
-        histogram, _ = np.histogram(values, BINS, (scale.low, scale.high))
+        histogram, _ = np.histogram(sampled, BINS, (scale.low, scale.high))
     else:
-        positive = values[values > 0]
+        positive = sampled[sampled > 0]
         index = np.clip(np.floor((np.log10(positive) - LOG_LOW) * 3) + 1, 1, BINS - 1)
         histogram = np.bincount(index.astype(int), minlength=BINS)
-        histogram[0] = np.count_nonzero(values <= 0)
+        histogram[0] = np.count_nonzero(sampled <= 0)
     within = values.var(axis=1).mean()
-    if activation == "sigmoid":
-        saturated = np.mean((values < 0.01) | (values > 0.99))
+    if activation == "sigmoid":  # the shares, like the histogram, of the sampled images
+        saturated = np.mean((sampled < 0.01) | (sampled > 0.99))
     elif activation == "tanh":
-        saturated = np.mean(np.abs(values) > 0.99)
+        saturated = np.mean(np.abs(sampled) > 0.99)
     else:
         saturated = math.nan
     return {
@@ -60,7 +67,7 @@ def reference(activation: str, values: np.ndarray) -> dict:
         "std": values.std(),
         "spread": math.sqrt(within / np.mean(values**2)),
         "saturated": saturated,
-        "inactive": math.nan if activation != "relu" else np.mean(values <= 0),
+        "inactive": math.nan if activation != "relu" else np.mean(sampled <= 0),
         "dead_units": 0 if activation != "relu" else int(np.sum(~(values > 0).any(axis=1))),
         "histogram": tuple(int(c) for c in histogram),
     }
@@ -68,29 +75,35 @@ def reference(activation: str, values: np.ndarray) -> dict:
 
 def test_tallies_of_two_blocks_summarize_as_plain_numpy_on_all_images():
     rng = np.random.default_rng(3)
-    blocks = [hidden_values(rng, 40), hidden_values(rng, 23)]
+    blocks = [hidden_values(rng, 41), hidden_values(rng, 23)]  # probe images 0-40, 41-63
     tally = ProbeTally((784, *HIDDEN, 10), GROUPS)
     layout = ProbeLayout.of((784, *HIDDEN, 10))
     total = np.zeros((4, layout.width))
-    for block in blocks:
+    for block, first in zip(blocks, (0, 41), strict=True):
         out = np.full((4, layout.width), np.nan)  # every entry must be written
-        tally(block, out)
+        tally(block, out, first=first)
         total += out
     for slot, activation in enumerate(["sigmoid", "tanh", "relu", "relu"]):
         stats = summarize_layers(total[slot], layout, activation)
         assert len(stats) == len(HIDDEN)
         for layer, got in enumerate(stats):
             values = np.concatenate([block[layer][slot] for block in blocks], axis=1)
-            want = reference(activation, values)
+            sampled = values[:, ::HISTOGRAM_STRIDE]  # by place in the whole probe
+            want = reference(activation, values, sampled)
             assert got.units == HIDDEN[layer]
             assert got.histogram == want["histogram"]
-            assert sum(got.histogram) == values.size
+            assert sum(got.histogram) == sampled.size == HIDDEN[layer] * 16
             assert got.dead_units == want["dead_units"]
             for key in ("mean", "std", "spread", "saturated", "inactive"):
                 assert getattr(got, key) == pytest.approx(
                     want[key], rel=1e-4, abs=1e-6, nan_ok=True
                 )
     assert summarize_layers(total[3], layout, "relu")[0].dead_units >= 1
+    together = summarize_probe(total, layout, ["sigmoid", "tanh", "relu", "relu"])
+    assert together == [
+        summarize_layers(total[slot], layout, activation)
+        for slot, activation in enumerate(["sigmoid", "tanh", "relu", "relu"])
+    ]
 
 
 def test_a_diverged_setup_with_nan_activations_still_gets_valid_bins():
@@ -100,7 +113,7 @@ def test_a_diverged_setup_with_nan_activations_still_gets_valid_bins():
     ProbeTally((784, *HIDDEN, 10), GROUPS)(values, out)
     for slot, activation in enumerate(["sigmoid", "tanh", "relu", "relu"]):
         (first, _) = summarize_layers(out[slot], layout, activation)
-        assert sum(first.histogram) == HIDDEN[0] * 10
+        assert sum(first.histogram) == HIDDEN[0] * len(range(0, 10, HISTOGRAM_STRIDE))
 
 
 def test_activation_statistics_survive_a_record_round_trip():

@@ -4,8 +4,12 @@ The probe is a fixed subset of the test images, chosen by the seed (see
 :func:`vgtui.core.eval_blocks.dataset_blocks`); its blocks are evaluated like the others, and
 while their activations are at hand the evaluation also tallies, per setup and hidden layer:
 
-    histogram     BINS counts on a scale fixed by the activation (see :func:`histogram_scale`)
-    saturated     count of |a| beyond SATURATION of the range (bounded activations)
+    images        the block's images (once per setup, first)
+    histogram     BINS counts on a scale fixed by the activation (see :func:`histogram_scale`),
+                  of every HISTOGRAM_STRIDE-th image (a quarter of the cost; 250 images of
+                  the default probe give each bin of a 40-unit layer 10,000 values to share)
+    saturated     count of |a| beyond SATURATION of the range (bounded activations), of the
+                  histogram's images (ReLU-like: 0; their inactive share is histogram bin 0)
     unit sums     sum over the probe of each unit's activation            (units,)
     unit squares  sum of squares                                          (units,)
     unit alive    1 if the unit's activation is > 0 for some image, else 0  (units,)
@@ -29,6 +33,7 @@ import numpy as np
 from vgtui.core.records import ActivationStats
 
 BINS = 20
+HISTOGRAM_STRIDE = 4  # the histogram counts every 4th probe image; the other tallies all
 SATURATION = 0.99
 """A bounded activation beyond 99% of its range: sigmoid < 0.01 or > 0.99, |tanh| > 0.99."""
 BOUNDED = ("sigmoid", "tanh", "softsign")
@@ -83,7 +88,7 @@ class ProbeLayout:
         return ProbeLayout(tuple(int(n) for n in layer_sizes[1:-1]))
 
     def offsets(self) -> list[int]:
-        starts, at = [], 0
+        starts, at = [], 1  # after the image count
         for units in self.hidden:
             starts.append(at)
             at += BINS + 1 + 3 * units
@@ -91,7 +96,7 @@ class ProbeLayout:
 
     @property
     def width(self) -> int:
-        return sum(BINS + 1 + 3 * units for units in self.hidden)
+        return 1 + sum(BINS + 1 + 3 * units for units in self.hidden)
 
 
 class ProbeTally:
@@ -109,6 +114,7 @@ class ProbeTally:
         self._work: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         setups = max((s.stop for _, s in self.groups), default=0)
         self._offsets = (np.arange(setups, dtype=np.intp) * BINS)[:, None, None]
+        self._offsets_list = self.layout.offsets()
 
     def _work_arrays(self, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         work = self._work.get(shape)
@@ -117,89 +123,132 @@ class ProbeTally:
             self._work[shape] = work
         return work
 
-    def __call__(self, hidden: Sequence[np.ndarray], out: np.ndarray) -> None:
-        """Write the tallies of ``hidden`` (post-activations of every hidden layer) to
-        ``out`` (setups, width), replacing what it held."""
+    def __call__(self, hidden: Sequence[np.ndarray], out: np.ndarray, first: int = 0) -> None:
+        """Write the tallies of ``hidden`` (post-activations of every hidden layer, (setups,
+        units, images), the images from the probe's ``first`` on) to ``out`` (setups, width),
+        replacing what it held. The histogram takes the images whose place in the probe is a
+        multiple of HISTOGRAM_STRIDE, so tallies of parts add up to the tally of the whole."""
         with np.errstate(invalid="ignore", divide="ignore"):  # NaN of a diverged setup
-            self._tally(hidden, out)
+            self._tally(hidden, out, -first % HISTOGRAM_STRIDE)
 
-    def _tally(self, hidden: Sequence[np.ndarray], out: np.ndarray) -> None:
+    def _tally(self, hidden: Sequence[np.ndarray], out: np.ndarray, offset: int) -> None:
         setups = out.shape[0]
+        out[:, 0] = hidden[0].shape[2] if hidden else 0
         for values, start, units in zip(
-            hidden, self.layout.offsets(), self.layout.hidden, strict=True
+            hidden, self._offsets_list, self.layout.hidden, strict=True
         ):
             at = start + BINS + 1
             out[:, at : at + units] = values.sum(axis=2)
             out[:, at + units : at + 2 * units] = np.einsum("kur,kur->ku", values, values)
             saturated, alive = out[:, start + BINS], out[:, at + 2 * units : at + 3 * units]
-            scaled_all, index_all, mask_all = self._work_arrays(values.shape)
+            sample = values[:, :, offset::HISTOGRAM_STRIDE]
+            scaled_all, index_all, mask_all = self._work_arrays(sample.shape)
+            if not sample.shape[2]:  # no image of this part is in the histogram's sample
+                out[:, start : start + BINS + 1] = 0.0
+                alive[:] = values.max(axis=2) > 0 if values.shape[2] else 0.0
+                continue
             for name, slots in self.groups:
-                group, scaled, index = values[slots], scaled_all[slots], index_all[slots]
-                mask = mask_all[slots]
+                group, scaled, index = sample[slots], scaled_all[slots], index_all[slots]
                 if name in BOUNDED:  # on [-1, 1] (sigmoid as tanh), BINS equal bins
                     # sigmoid < 0.01 or > 0.99 is |tanh(u/2)| > 0.98
                     threshold = 2 * SATURATION - 1 if name == "sigmoid" else SATURATION
                     np.abs(group, out=scaled)
+                    mask = mask_all[slots]
                     np.greater(scaled, threshold, out=mask)
                     for slot in range(slots.start, slots.stop):
                         saturated[slot] = np.count_nonzero(mask_all[slot])
                     np.multiply(group, BINS / 2, out=scaled)
                     scaled += BINS / 2
+                    np.clip(scaled, 0, BINS - 0.5, out=scaled)
                     np.copyto(index, scaled, casting="unsafe")
-                    np.clip(index, 0, BINS - 1, out=index)
                     alive[slots] = 0.0
                 else:  # log10 scale, inactive (<= 0) in bin 0
                     # a unit is alive if its largest activation is; summed over blocks
-                    alive[slots] = group.max(axis=2) > 0
+                    alive[slots] = values[slots].max(axis=2) > 0
+                    saturated[slots] = 0.0  # the inactive share is the histogram's bin 0
                     # (log10 of 0 is slow: the inactive go to bin 0 below whatever it gives)
                     np.maximum(group, 1e-30, out=scaled)
                     np.log10(scaled, out=scaled)
                     scaled -= LOG_LOW - 1 / BINS_PER_DECADE
                     scaled *= BINS_PER_DECADE
-                    np.copyto(index, scaled, casting="unsafe")
-                    np.clip(index, 1, BINS - 1, out=index)
+                    np.clip(scaled, 1, BINS - 0.5, out=scaled)
+                    mask = mask_all[slots]
                     np.greater(group, 0.0, out=mask)
-                    index *= mask
-                    saturated[slots] = 0.0
+                    scaled *= mask
+                    np.copyto(index, scaled, casting="unsafe")
             index_all += self._offsets[:setups]
-            counts = np.bincount(index_all.ravel(), minlength=setups * BINS)
+            try:
+                counts = np.bincount(index_all.ravel(), minlength=setups * BINS)
+            except ValueError:  # NaN (a diverged setup) cast to a negative bin: into bin 0
+                for setup in range(setups):
+                    np.clip(index_all[setup], setup * BINS, setup * BINS + BINS - 1,
+                            out=index_all[setup])  # fmt: skip
+                counts = np.bincount(index_all.ravel(), minlength=setups * BINS)
             out[:, start : start + BINS] = counts[: setups * BINS].reshape(setups, BINS)
 
 
 def summarize_layers(
     row: np.ndarray, layout: ProbeLayout, activation: str
 ) -> tuple[ActivationStats, ...]:
-    """One setup's tallies (summed over the probe's blocks) as statistics per hidden layer
-    (every activation lands in one histogram bin, so the histogram counts the images)."""
-    layers = []
-    images = round(float(row[:BINS].sum()) / layout.hidden[0]) if layout.hidden else 0
-    if images == 0:
-        return ()
-    bounded = activation in BOUNDED
+    """One setup's tallies (summed over the probe's blocks) as statistics per hidden layer."""
+    return summarize_probe(row[None, :], layout, (activation,))[0]
+
+
+def summarize_probe(
+    tallies: np.ndarray, layout: ProbeLayout, activations: Sequence[str]
+) -> list[tuple[ActivationStats, ...]]:
+    """Every slot's tallies (slots, width; each row starts with the count of images) as
+    statistics per hidden layer: one vectorised pass per layer (this runs on the trainer's
+    thread at every evaluation)."""
+    count = tallies.shape[0]
+    images = tallies[:, 0]
+    if not layout.hidden or not np.all(images > 0):
+        return [() for _ in range(count)]
+    bounded = np.array([a in BOUNDED for a in activations])
     # sigmoid = 0.5 + 0.5 tanh(u/2): its tallies are of that tanh
-    shift, scale = (0.5, 0.5) if activation == "sigmoid" else (0.0, 1.0)
+    sigmoid = np.array([a == "sigmoid" for a in activations])
+    shift, scale = np.where(sigmoid, 0.5, 0.0), np.where(sigmoid, 0.5, 1.0)
+    per_layer = []
     for start, units in zip(layout.offsets(), layout.hidden, strict=True):
         at = start + BINS + 1
-        sums, squares = row[at : at + units], row[at + units : at + 2 * units]
-        alive = row[at + 2 * units : at + 3 * units]  # blocks in which a unit was active
-        total = units * images
-        unit_mean = sums / images
-        unit_var = np.maximum(squares / images - unit_mean**2, 0.0)
+        unit_mean = tallies[:, at : at + units] / images[:, None]
+        squares = tallies[:, at + units : at + 2 * units] / images[:, None]
+        alive = tallies[:, at + 2 * units : at + 3 * units]  # blocks a unit was active in
         # in the activation's own units; total variance = within units + between units
-        mean = shift + scale * float(unit_mean.mean())
-        within = scale**2 * float(unit_var.mean())
-        variance = within + scale**2 * float(unit_mean.var())
+        mean = shift + scale * unit_mean.mean(axis=1)
+        within = scale**2 * np.maximum(squares - unit_mean**2, 0.0).mean(axis=1)
+        variance = within + scale**2 * unit_mean.var(axis=1)
         square = variance + mean**2
-        layers.append(
-            ActivationStats(
-                mean=mean,
-                std=math.sqrt(variance),
-                spread=math.sqrt(within / square) if square > 0 else 0.0,
-                saturated=float(row[start + BINS]) / total if bounded else math.nan,
-                inactive=math.nan if bounded else float(row[start]) / total,
-                dead_units=0 if bounded else int(np.count_nonzero(alive == 0)),
-                units=units,
-                histogram=tuple(int(c) for c in row[start : start + BINS]),
+        with np.errstate(invalid="ignore", divide="ignore"):
+            spread = np.where(square > 0, np.sqrt(within / np.where(square > 0, square, 1)), 0.0)
+        histogram = tallies[:, start : start + BINS]
+        sampled = np.maximum(histogram.sum(axis=1), 1)
+        share = np.where(bounded, tallies[:, start + BINS], histogram[:, 0]) / sampled
+        dead = np.count_nonzero(alive == 0, axis=1)
+        per_layer.append(
+            zip(
+                mean.tolist(),
+                np.sqrt(variance).tolist(),
+                spread.tolist(),
+                share.tolist(),
+                dead.tolist(),
+                histogram.astype(np.int64).tolist(),
+                strict=True,
             )
         )
-    return tuple(layers)
+    rows: list[list[ActivationStats]] = [[] for _ in range(count)]
+    for units, layer in zip(layout.hidden, per_layer, strict=True):
+        for slot, (mean, std, spread, share, dead, histogram) in enumerate(layer):
+            rows[slot].append(
+                ActivationStats(
+                    mean=mean,
+                    std=std,
+                    spread=spread,
+                    saturated=share if bounded[slot] else math.nan,
+                    inactive=math.nan if bounded[slot] else share,
+                    dead_units=0 if bounded[slot] else dead,
+                    units=units,
+                    histogram=tuple(histogram),
+                )
+            )
+    return [tuple(row) for row in rows]

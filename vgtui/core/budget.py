@@ -7,17 +7,18 @@ import math
 import os
 from pathlib import Path
 
-from vgtui.core.activation_stats import ProbeLayout
+from vgtui.core.activation_stats import HISTOGRAM_STRIDE, ProbeLayout
 from vgtui.core.config import ConfigError, RunConfig
 from vgtui.core.data import NUM_CLASSES, PIXELS
 from vgtui.core.eval_blocks import TEST_BLOCK_ROWS
+from vgtui.core.inference import probe_buffer_fits
 
 FLOAT32 = 4
 FLOAT64 = 8
 PARAMETER_COPIES = 14
 """Copies of the parameters alive at once, at most: the bank's parameters, gradients and update
 (3), the shared ring of snapshots (7) and the snapshots of pending evaluations (4)."""
-PROBE_TALLY_COPIES = 11  # a probe block's tallies: in the ring (7) and pending evaluations (4)
+PROBE_TALLY_COPIES = 11  # an evaluation's probe: in the ring (7) and pending evaluations (4)
 LANES = 2  # the trainer's thread and one helper on the target machine; helpers share the ring
 BASE_BYTES = 200 * 2**20
 """The interpreter, NumPy, the dataset (55 MB) and the test blocks, with room to spare."""
@@ -38,13 +39,18 @@ def estimated_bytes(config: RunConfig) -> int:
     # The initial standard-normal draws, float64, all layers at once.
     draws = sum(n_in * n_out for n_in, n_out in zip(sizes, sizes[1:], strict=False))
     training = 3 * config.batch_size * setups * units + 2 * first_layer
-    # The probe's work arrays (float32 + integer + bool per activation of a block) per lane,
-    # and its tallies (float64): per lane, per pending evaluation and in the shared ring.
-    probe_blocks = math.ceil(config.probe_size / TEST_BLOCK_ROWS)
-    probe_work = 13 * TEST_BLOCK_ROWS * setups * max(config.hidden) if probe_blocks else 0
-    tallies = setups * ProbeLayout.of(sizes).width * (LANES + PROBE_TALLY_COPIES * probe_blocks)
+    # The probe: its activations in a buffer per evaluation (in the shared ring and pending)
+    # and the tally's work arrays (float32 + integer + bool per sampled activation), or, for a
+    # large network, running tallies (float64) per lane and evaluation.
+    probe = config.probe_size
+    if probe and probe_buffer_fits(sizes, setups, probe):
+        buffers = PROBE_TALLY_COPIES * setups * sum(config.hidden) * probe
+        probe_work = 13 * setups * max(config.hidden) * math.ceil(probe / HISTOGRAM_STRIDE)
+    else:
+        buffers, probe_work = 0, 13 * setups * max(config.hidden) * TEST_BLOCK_ROWS
+    tallies = setups * ProbeLayout.of(sizes).width * (LANES + PROBE_TALLY_COPIES) if probe else 0
     inference = LANES * (2 * first_layer + 2 * TEST_BLOCK_ROWS * setups * units)
-    floats = PARAMETER_COPIES * parameter_count(config) + training + inference
+    floats = PARAMETER_COPIES * parameter_count(config) + training + inference + buffers
     return BASE_BYTES + FLOAT32 * floats + FLOAT64 * (draws + tallies) + LANES * probe_work
 
 

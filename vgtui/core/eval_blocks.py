@@ -4,8 +4,6 @@ has how much each choice saves)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 
 from vgtui.core.data import IMAGE_SIDE, PIXEL_SCALE, PIXELS, Dataset
@@ -16,33 +14,17 @@ RARE_PIXEL_SHARE = 0.04  # a pixel fewer of a block's images use goes to its sec
 PROBE_STREAM = 0x70726F6265  # mixed into the seed: the probe's draw is its own random stream
 
 
-def probe_images(test_size: int, probe_size: int, seed: int) -> np.ndarray:
-    """The test images of the probe: ``probe_size`` of them chosen by ``seed`` (from a stream
-    of its own, so the training draws do not change), in ascending order."""
-    rng = np.random.default_rng((seed, PROBE_STREAM))
-    return np.sort(rng.choice(test_size, size=min(probe_size, test_size), replace=False))
-
-
 def dataset_blocks(
     data: Dataset, rows: int = TEST_BLOCK_ROWS, probe_size: int = 0, seed: int = 0
 ) -> list[InferenceBlock]:
     """The test set of ``data`` in blocks, the most expensive first (so the lanes that share an
-    evaluation finish together). With a ``probe_size``, the probe images chosen by ``seed``
-    form blocks of their own, marked as the probe: every image still counts once for the test
-    accuracy, and the probe's activations are tallied while it is evaluated."""
-    images, labels = data.test_images, data.test_labels
-    probe = probe_images(data.test_size, probe_size, seed) if probe_size > 0 else np.zeros(0, int)
-    rest = np.setdiff1d(np.arange(data.test_size), probe, assume_unique=True)
-    blocks = evaluation_blocks(images[rest], labels[rest], rows) if rest.size else []
-    if probe.size:
-        probe_blocks = evaluation_blocks(images[probe], labels[probe], rows)
-        blocks += [replace(block, probe=k) for k, block in enumerate(probe_blocks)]
+    evaluation finish together). With a ``probe_size``, each block also holds its share of the
+    probe (see :func:`evaluation_blocks`), placed by ``seed``."""
+    rng = np.random.default_rng((seed, PROBE_STREAM))
+    probe_size = min(probe_size, data.test_size)
+    blocks = evaluation_blocks(data.test_images, data.test_labels, rows, probe_size, rng)
     blocks.sort(key=lambda block: block.cost, reverse=True)
     return blocks
-
-
-def probe_block_count(blocks: list[InferenceBlock]) -> int:
-    return sum(block.probe >= 0 for block in blocks)
 
 
 def similar_shape_order(images: np.ndarray) -> np.ndarray:
@@ -59,20 +41,42 @@ def similar_shape_order(images: np.ndarray) -> np.ndarray:
     return np.lexsort((left, right - left, bottom))
 
 
-def evaluation_blocks(images: np.ndarray, labels: np.ndarray, rows: int) -> list[InferenceBlock]:
+def evaluation_blocks(
+    images: np.ndarray,
+    labels: np.ndarray,
+    rows: int,
+    probe_size: int = 0,
+    rng: np.random.Generator | None = None,
+) -> list[InferenceBlock]:
     """The test set cut into blocks of about ``rows`` similar images, each without the pixels
     none of its images uses (pixels by images, see InferenceBlock). Pixels few of a block's
-    images use go to a second product over just those images, placed last in the block."""
+    images use go to a second product over just those images, placed last in the block.
+
+    The probe (``probe_size`` images) is a stratified sample: each block contributes an equal
+    share, a run of images consecutive in shape order at a place ``rng`` draws. So the probe
+    covers every shape of digit, every image has the same chance to be in it, and it costs no
+    product of its own: its rows sit together in their blocks, whose activations are copied
+    (or tallied) as the blocks are evaluated."""
     order = similar_shape_order(images)
     count = max(1, round(len(order) / rows))
-    blocks = []
-    for part in np.array_split(order, count):
+    shares = [len(s) for s in np.array_split(np.arange(probe_size), count)]
+    rng = rng if rng is not None else np.random.default_rng(0)
+    blocks, probe_at = [], 0
+    for part, share in zip(np.array_split(order, count), shares, strict=True):
+        share = min(share, part.size)
+        start = int(rng.integers(0, part.size - share + 1))
+        in_probe = np.zeros(part.size, dtype=bool)
+        in_probe[start : start + share] = True
         users = np.count_nonzero(images[part], axis=0)
         threshold = max(1.0, RARE_PIXEL_SHARE * part.size)
         common = np.flatnonzero(users >= threshold)
         rare = np.flatnonzero((users > 0) & (users < threshold))
         uses_rare = images[part][:, rare].any(axis=1)
-        part = np.concatenate([part[~uses_rare], part[uses_rare]])
+        # Rows using rare pixels last (the second product), the probe's rows together:
+        # others, probe, probe using rare pixels, others using rare pixels.
+        groups = (~in_probe & ~uses_rare, in_probe & ~uses_rare, in_probe & uses_rare)
+        part = np.concatenate([*(part[g] for g in groups), part[~in_probe & uses_rare]])
+        probe_start = int(np.count_nonzero(groups[0]))
         pixels = images[part]
         inputs = np.empty((common.size + 1, part.size), dtype=np.float32)
         np.multiply(pixels[:, common].T, PIXEL_SCALE, out=inputs[:-1])
@@ -87,6 +91,9 @@ def evaluation_blocks(images: np.ndarray, labels: np.ndarray, rows: int) -> list
                 labels[part].astype(np.intp),
                 rare_inputs,
                 rare,
+                probe_rows=(probe_start, probe_start + share),
+                probe_at=probe_at,
             )
         )
+        probe_at += share
     return blocks

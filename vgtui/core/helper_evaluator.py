@@ -47,8 +47,10 @@ from vgtui.core.inference import (
     InferenceBank,
     InferenceBlock,
     InferenceParameters,
+    ProbeTarget,
     parameter_shapes,
     parameters_over,
+    probe_buffer_fits,
 )
 from vgtui.core.local_evaluator import LocalEvaluator, LocalPending
 
@@ -91,12 +93,19 @@ class SharedLayout:
     # Each block's inputs (used pixels + 1, rows) and rare inputs (rare pixels, last rows).
     block_shapes: tuple[tuple[int, int, int, int], ...]
     entries: int
-    probes: tuple[int, ...] = ()
-    """Each block's place in the probe (-1: not a probe block); empty: no probe."""
+    probes: tuple[tuple[int, int, int], ...] = ()
+    """Each block's probe rows (start, stop) and their place in the probe; empty: no probe."""
 
     @property
-    def probe_blocks(self) -> int:
-        return sum(p >= 0 for p in self.probes)
+    def probe_size(self) -> int:
+        return sum(stop - start for start, stop, _ in self.probes)
+
+    @property
+    def probe_in_buffer(self) -> bool:
+        """The probe's activations are copied to a shared buffer per entry and tallied once
+        (else each block's tallies are added up in the entry)."""
+        setups = len(self.slot_activations)
+        return probe_buffer_fits(self.layer_sizes, setups, self.probe_size)
 
     def arrays(self) -> list[tuple[str, tuple[int, ...], np.dtype]]:
         """(name, shape, dtype) of every shared array, in file order."""
@@ -117,8 +126,18 @@ class SharedLayout:
             ("done", (entries,), np.dtype(np.int64)),
             ("state", (entries, blocks), np.dtype(np.int8)),
             ("correct", (entries, blocks, setups), np.dtype(np.int64)),
-            ("probe", (entries, self.probe_blocks, setups, self.probe_width), np.dtype(float)),
+            ("probe_acts", self._probe_acts_shape(), np.dtype(np.float32)),
+            ("probe", (entries, setups, self._probe_tallies_width()), np.dtype(float)),
         ]
+
+    def _probe_acts_shape(self) -> tuple[int, ...]:
+        setups, units = len(self.slot_activations), sum(self.layer_sizes[1:-1])
+        if self.probe_size and self.probe_in_buffer:
+            return (self.entries, setups, units, self.probe_size)
+        return (self.entries, setups, 0, 0)
+
+    def _probe_tallies_width(self) -> int:
+        return self.probe_width if self.probe_size and not self.probe_in_buffer else 0
 
     @property
     def probe_width(self) -> int:
@@ -142,7 +161,8 @@ class EntryArrays:
     done: np.ndarray
     state: np.ndarray
     correct: np.ndarray
-    probe: np.ndarray  # (probe blocks, setups, probe width): each probe block's tallies
+    probe_acts: np.ndarray  # (setups, hidden units, probe images): the probe's activations
+    probe: np.ndarray  # (setups, probe width): the tallies of the blocks done (no buffer)
 
 
 class SharedViews:
@@ -165,6 +185,7 @@ class SharedViews:
         self.done: np.ndarray = views["done"]
         self.state: np.ndarray = views["state"]
         self.correct: np.ndarray = views["correct"]
+        self.probe_acts: np.ndarray = views["probe_acts"]
         self.probe: np.ndarray = views["probe"]
         self.entry_params = [
             parameters_over(p, layout.layer_sizes, layout.slot_activations) for p in self.params
@@ -179,14 +200,15 @@ class SharedViews:
             self.done[one],
             self.state[entry],
             self.correct[entry],
+            self.probe_acts[entry],
             self.probe[entry],
         )
 
     def blocks(self, layout: SharedLayout) -> list[InferenceBlock]:
         """The test blocks as views of the shared arrays."""
         blocks, at = [], dict.fromkeys(_BLOCK_ARRAYS, 0)
-        probes = layout.probes or (-1,) * len(layout.block_shapes)
-        for (used, rows, rare_used, rare_rows), probe in zip(
+        probes = layout.probes or ((0, 0, 0),) * len(layout.block_shapes)
+        for (used, rows, rare_used, rare_rows), (probe_start, probe_stop, probe_at) in zip(
             layout.block_shapes, probes, strict=True
         ):
             shapes = {
@@ -201,7 +223,9 @@ class SharedViews:
                 size = math.prod(shape)
                 part[name] = getattr(self, name)[at[name] : at[name] + size].reshape(shape)
                 at[name] += size
-            blocks.append(InferenceBlock(**part, probe=probe))
+            blocks.append(
+                InferenceBlock(**part, probe_rows=(probe_start, probe_stop), probe_at=probe_at)
+            )
         return blocks
 
     def store(self, blocks: Sequence[InferenceBlock]) -> None:
@@ -252,17 +276,15 @@ class SharedBlocks:
             arrays.state[block] = mark
             return block
 
-    def complete(
-        self, block: int, correct: np.ndarray, probe: int = -1, tallies: np.ndarray | None = None
-    ) -> None:
-        """Record a block's correct counts and, for probe block ``probe``, its activation
-        ``tallies`` (once: a block evaluated twice counts once)."""
+    def complete(self, block: int, correct: np.ndarray, tallies: np.ndarray | None = None) -> None:
+        """Record a block's correct counts and add its probe rows' ``tallies`` (when the
+        probe is not in a buffer), once: a block evaluated twice counts once."""
         arrays = self._arrays
         with self._lock:
             if self._current() and arrays.state[block] != DONE:
                 arrays.correct[block] = correct
-                if probe >= 0 and tallies is not None:
-                    arrays.probe[probe] = tallies
+                if tallies is not None:
+                    np.add(arrays.probe, tallies, out=arrays.probe)
                 arrays.state[block] = DONE
                 arrays.done[0] += 1
 
@@ -285,11 +307,27 @@ class SharedBlocks:
         with self._lock:
             return self._arrays.correct.sum(axis=0)
 
-    def probe_sums(self) -> np.ndarray | None:
-        """The probe blocks' tallies summed (once finished); None without a probe."""
+    def probe_target(self, tallies: np.ndarray, scratch: np.ndarray) -> ProbeTarget | None:
+        """Where a lane puts a block's probe activations: the entry's shared buffer, or (for
+        :meth:`complete` to add) ``tallies``, zeroed."""
+        arrays = self._arrays
+        if arrays.probe_acts.size:
+            return ProbeTarget(buffer=arrays.probe_acts)
+        if arrays.probe.size:
+            tallies[:] = 0.0
+            return ProbeTarget(tallies=tallies, scratch=scratch)
+        return None
+
+    def probe_sums(self, inference: InferenceBank) -> np.ndarray | None:
+        """The probe's tallies (once finished; in a buffer: tallied now); None without one."""
+        arrays = self._arrays
+        if arrays.probe_acts.size:
+            out = np.zeros((arrays.probe_acts.shape[0], inference.probe_width))
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                inference.tally_buffer(arrays.probe_acts, out)
+            return out
         with self._lock:
-            probe = self._arrays.probe
-            return probe.sum(axis=0) if len(probe) else None
+            return arrays.probe.copy() if arrays.probe.size else None
 
 
 class SharedPending:
@@ -311,7 +349,7 @@ class SharedPending:
     def counts(self) -> np.ndarray:
         if self._counts is None:
             self._counts = self._evaluator.finish(self.shared)
-            self._probe = self.shared.probe_sums()  # before the entry is reused
+            self._probe = self._evaluator.probe_sums(self.shared)  # before the entry is reused
             self._evaluator.release(self.entry)
         return self._counts
 
@@ -340,7 +378,8 @@ class HelperEvaluator:
         self._free = list(range(entries))
         self._generation = 0
         self._finalizer: weakref.finalize | None = None
-        self._tallies = np.zeros(0)  # a probe block's tallies, before they are shared
+        self._tallies = np.zeros(0)  # a block's probe tallies, before they are shared
+        self._scratch = np.zeros(0)
 
     @property
     def helpers(self) -> int:
@@ -355,7 +394,8 @@ class HelperEvaluator:
         """Begin evaluating ``snapshot`` (copied); helpers start on it at once."""
         if self._inference is None:
             self._inference = InferenceBank(snapshot.layer_sizes, snapshot.slot_activations)
-            self._tallies = np.zeros((len(snapshot.slot_activations), self._inference.probe_width))
+            shape = (len(snapshot.slot_activations), self._inference.probe_width)
+            self._tallies, self._scratch = np.zeros(shape), np.zeros(shape)
             if self._helpers_wanted > 0:
                 self._start_helpers(snapshot)
         self._generation += 1
@@ -374,6 +414,7 @@ class HelperEvaluator:
             views.done[entry] = 0
             views.state[entry] = FREE
             views.correct[entry] = 0
+            views.probe[entry] = 0.0
         shared = SharedBlocks(entry_params, views.entry(entry), self._lock, self._generation)
         self._announce(entry, self._generation)
         return SharedPending(self, entry, shared)
@@ -395,12 +436,14 @@ class HelperEvaluator:
     def _evaluate(self, shared: SharedBlocks, block: int) -> None:
         assert self._inference is not None
         # A diverging setup overflows: that is detected from its loss, not printed here.
-        probe = self.blocks[block].probe
+        target = shared.probe_target(self._tallies, self._scratch)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            correct = self._inference.count_correct(
-                self.blocks[block], shared.params, self._tallies
-            )
-        shared.complete(block, correct, probe, self._tallies)
+            correct = self._inference.count_correct(self.blocks[block], shared.params, target)
+        shared.complete(block, correct, None if target is None else target.tallies)
+
+    def probe_sums(self, shared: SharedBlocks) -> np.ndarray | None:
+        assert self._inference is not None
+        return shared.probe_sums(self._inference)
 
     def finish(self, shared: SharedBlocks) -> np.ndarray:
         """Evaluate what is left of ``shared`` here, wait for the helpers' last blocks and
@@ -444,7 +487,7 @@ class HelperEvaluator:
             slot_activations=snapshot.slot_activations,
             block_shapes=tuple((*b.inputs.shape, *b.rare_inputs.shape) for b in self.blocks),
             entries=self.entries,
-            probes=tuple(b.probe for b in self.blocks),
+            probes=tuple((*b.probe_rows, b.probe_at) for b in self.blocks),
         )
         descriptor = _shared_file(layout.size())
         if descriptor is None:  # nowhere to share memory: evaluate in this thread
@@ -596,14 +639,15 @@ def serve(socket_descriptor: int, shared: int, parent: int | None = None) -> Non
     views = SharedViews(mapped, layout)
     blocks = views.blocks(layout)
     inference = InferenceBank(layout.layer_sizes, layout.slot_activations)
-    tallies = np.zeros((len(layout.slot_activations), inference.probe_width))
+    shape = (len(layout.slot_activations), inference.probe_width)
+    tallies, scratch = np.zeros(shape), np.zeros(shape)
     with np.errstate(all="ignore"):
         while (announced := _announcements(connection, orphaned)) is not None:
             for entry, generation in announced.items():
                 shared = SharedBlocks(
                     views.entry_params[entry], views.entry(entry), lock, generation
                 )
-                _serve_entry(shared, blocks, inference, tallies, orphaned)
+                _serve_entry(shared, blocks, inference, (tallies, scratch), orphaned)
 
 
 def _announcements(connection: Connection, orphaned: Callable[[], bool]) -> dict[int, int] | None:
@@ -633,11 +677,12 @@ def _serve_entry(
     shared: SharedBlocks,
     blocks: list[InferenceBlock],
     inference: InferenceBank,
-    tallies: np.ndarray,
+    room: tuple[np.ndarray, np.ndarray],
     orphaned: Callable[[], bool],
 ) -> None:
     """Claim and evaluate blocks of one ring entry while it still holds its snapshot and the
-    trainer's process is there (``tallies``: room for a probe block's tallies)."""
+    trainer's process is there (``room``: for a block's probe tallies, and scratch)."""
     while not orphaned() and (block := shared.claim(CLAIMED)) is not None:
-        correct = inference.count_correct(blocks[block], shared.params, tallies)
-        shared.complete(block, correct, blocks[block].probe, tallies)
+        target = shared.probe_target(*room)
+        correct = inference.count_correct(blocks[block], shared.params, target)
+        shared.complete(block, correct, None if target is None else target.tallies)

@@ -134,8 +134,10 @@ class InferenceBlock:
     labels: np.ndarray  # (rows,) true classes
     rare_inputs: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
     rare_layer_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, np.intp))
-    probe: int = -1
-    """Which block of the probe images this is (0, 1, ...), or -1 if it is not one."""
+    probe_rows: tuple[int, int] = (0, 0)
+    """The block's rows (start, stop) that belong to the probe (see vgtui.core.eval_blocks)..."""
+    probe_at: int = 0
+    """... and where they start among the probe's images."""
     label_index: np.ndarray = field(init=False)  # labels * rows + image: flat true-logit spots
 
     def __post_init__(self) -> None:
@@ -146,6 +148,10 @@ class InferenceBlock:
     @property
     def rows(self) -> int:
         return int(self.inputs.shape[1])
+
+    @property
+    def probe_size(self) -> int:
+        return self.probe_rows[1] - self.probe_rows[0]
 
     @property
     def cost(self) -> int:
@@ -168,6 +174,41 @@ class InferenceBuffers:
     true_logit: np.ndarray  # (setups, rows)
 
 
+@dataclass
+class ProbeTarget:
+    """Where an evaluation puts its probe rows' activations: a ``buffer`` (slots, hidden
+    units, probe images) float32, tallied once when the evaluation is complete (fast: one
+    tally), or, when such a buffer would be large (see :func:`probe_buffer_fits`), the
+    running ``tallies`` (slots, probe_width) of each block's rows (``scratch``: room for one
+    block's)."""
+
+    buffer: np.ndarray | None = None
+    tallies: np.ndarray | None = None
+    scratch: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+
+
+PROBE_BUFFER_BYTES = 4 * 2**20
+
+
+def probe_buffer_fits(layer_sizes: Sequence[int], setups: int, probe_size: int) -> bool:
+    """Whether an evaluation's probe activations fit a buffer of PROBE_BUFFER_BYTES (the
+    default network's take 1 MB; a deep, wide one is tallied block by block instead)."""
+    return 4 * setups * sum(layer_sizes[1:-1]) * probe_size <= PROBE_BUFFER_BYTES
+
+
+def new_probe_target(
+    layer_sizes: Sequence[int], setups: int, probe_size: int
+) -> ProbeTarget | None:
+    """Room for one evaluation's probe activations (None without a probe)."""
+    if probe_size <= 0:
+        return None
+    if probe_buffer_fits(layer_sizes, setups, probe_size):
+        units = sum(layer_sizes[1:-1])
+        return ProbeTarget(buffer=np.zeros((setups, units, probe_size), np.float32))
+    width = ProbeLayout.of(layer_sizes).width
+    return ProbeTarget(tallies=np.zeros((setups, width)), scratch=np.zeros((setups, width)))
+
+
 class InferenceBank:
     """Forward passes of a bank of same-shaped MLPs (one per slot) for inference only. Its
     work arrays are its own: one per thread (each helper process builds its own)."""
@@ -181,6 +222,32 @@ class InferenceBank:
         self.groups = activation_runs(self.slot_activations)
         self._buffers: dict[int, InferenceBuffers] = {}
         self._probe_tally: ProbeTally | None = None
+        spans, first = [], 0
+        for units in self.layer_sizes[1:-1]:
+            spans.append((first, units))
+            first += units
+        self.hidden_spans: tuple[tuple[int, int], ...] = tuple(spans)
+        """Each hidden layer's (first unit, units) in a probe buffer."""
+
+    def probe_tally(self) -> ProbeTally:
+        if self._probe_tally is None:
+            self._probe_tally = ProbeTally(self.layer_sizes, self.groups)
+        return self._probe_tally
+
+    def tally_buffer(self, buffer: np.ndarray, out: np.ndarray) -> None:
+        """Tally a filled probe buffer (slots, hidden units, probe images) into ``out``."""
+        hidden = [buffer[:, first : first + units, :] for first, units in self.hidden_spans]
+        self.probe_tally()(hidden, out)
+
+    def probe_result(self, target: ProbeTarget | None) -> np.ndarray | None:
+        """The tallies (slots, probe_width) of a complete evaluation's probe."""
+        if target is None:
+            return None
+        if target.buffer is not None:
+            out = np.zeros((self.num_setups, self.probe_width))
+            self.tally_buffer(target.buffer, out)
+            return out
+        return target.tallies
 
     @property
     def probe_width(self) -> int:
@@ -249,17 +316,26 @@ class InferenceBank:
         self,
         block: InferenceBlock,
         params: InferenceParameters,
-        probe_out: np.ndarray | None = None,
+        probe: ProbeTarget | None = None,
     ) -> np.ndarray:
         """Images of ``block`` each slot classifies correctly (the first largest logit, as
-        ``argmax`` picks it). For a probe block, the hidden activations' tallies are written
-        to ``probe_out`` (slots, probe_width) as well, if given."""
+        ``argmax`` picks it). The hidden activations of the block's probe rows go to
+        ``probe``, if given: copied into its buffer, or tallied into its tallies."""
         logits = self.logits(block, params)
         buffers = self.buffers(block.rows)
-        if probe_out is not None and block.probe >= 0:
-            if self._probe_tally is None:
-                self._probe_tally = ProbeTally(self.layer_sizes, self.groups)
-            self._probe_tally(buffers.post, probe_out)
+        if probe is not None and block.probe_size:
+            start, stop = block.probe_rows
+            if probe.buffer is not None:
+                at = block.probe_at
+                for layer, (first, units) in enumerate(self.hidden_spans):
+                    target = probe.buffer[:, first : first + units, at : at + stop - start]
+                    np.copyto(target, buffers.post[layer][:, :, start:stop])
+            else:
+                assert probe.tallies is not None
+                tally = self.probe_tally()
+                hidden = [post[:, :, start:stop] for post in buffers.post]
+                tally(hidden, probe.scratch, first=block.probe_at)
+                probe.tallies += probe.scratch
         row_max, is_max = buffers.row_max, buffers.is_max
         np.max(logits, axis=1, out=row_max)
         np.equal(logits, row_max[:, None, :], out=is_max)

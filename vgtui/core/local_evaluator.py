@@ -7,7 +7,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from vgtui.core.inference import InferenceBank, InferenceBlock, InferenceParameters
+from vgtui.core.inference import (
+    InferenceBank,
+    InferenceBlock,
+    InferenceParameters,
+    new_probe_target,
+)
 
 
 class LocalEvaluator:
@@ -41,8 +46,9 @@ class LocalPending:
         self._inference, self._blocks, self._snapshot = inference, blocks, snapshot
         self._next = 0
         self._correct = np.zeros(len(snapshot.slot_activations), dtype=np.int64)
-        probes = sum(block.probe >= 0 for block in blocks)
-        self._probe = np.zeros((probes, len(snapshot.slot_activations), inference.probe_width))
+        probe_size = sum(block.probe_size for block in blocks)
+        self._probe = new_probe_target(snapshot.layer_sizes, len(self._correct), probe_size)
+        self._probe_sums: np.ndarray | None = None
 
     @property
     def finished(self) -> bool:
@@ -54,15 +60,17 @@ class LocalPending:
         block = self._blocks[self._next]
         # A diverging setup overflows: that is detected from its loss, not printed here.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            probe = self._probe[block.probe] if block.probe >= 0 else None
-            self._correct += self._inference.count_correct(block, self._snapshot, probe)
+            self._correct += self._inference.count_correct(block, self._snapshot, self._probe)
         self._next += 1
         return True
 
     def counts(self) -> np.ndarray:
         while self.help_one():
             pass
+        if self._probe is not None and self._probe_sums is None:
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                self._probe_sums = self._inference.probe_result(self._probe)
         return self._correct
 
     def probe_sums(self) -> np.ndarray | None:
-        return self._probe.sum(axis=0) if len(self._probe) else None
+        return self._probe_sums

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from vgtui.core.activation_stats import ProbeLayout, summarize_layers
+from vgtui.core.activation_stats import ProbeLayout, summarize_probe
 from vgtui.core.bank import NetworkBank
 from vgtui.core.config import RunConfig
 from vgtui.core.control import RunControl
@@ -69,13 +69,16 @@ class EvaluationPoint:
         (waits for the evaluation)."""
         correct = self.pending.counts()
         probe = self.pending.probe_sums()
+        activations = (
+            summarize_probe(probe, self.probe_layout, self.slot_activations)
+            if probe is not None
+            else None
+        )
         return [
             replace(
                 record,
                 test_accuracy=float(correct[slot] / self.test_size),
-                activations=()
-                if probe is None
-                else summarize_layers(probe[slot], self.probe_layout, self.slot_activations[slot]),
+                activations=() if activations is None else activations[slot],
             )
             for slot, record in self.partial_records
         ]
