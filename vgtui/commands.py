@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import math
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
@@ -338,6 +339,8 @@ def probe_main(argv: Sequence[str]) -> int:
     add("--seed", type=_bounded_int("seed", 0, 2**63 - 1), default=0, metavar="N",
         help="random seed (default 0)")  # fmt: skip
     add("--json", action="store_true", help="one JSON object per setup and layer")
+    add("--no-ui", action="store_true",
+        help="print numbers in a terminal too (default there: draw the histograms)")  # fmt: skip
     args = parser.parse_args(argv)
     rng = np.random.default_rng(args.seed)
     data = None
@@ -360,6 +363,12 @@ def probe_main(argv: Sequence[str]) -> int:
         f"{args.count} {args.inputs} inputs through {args.layers} x {args.width} units, "
         "at initialisation"
     ]
+    streams = (sys.stdin, sys.stdout)
+    if not args.no_ui and all(s is not None and s.isatty() for s in streams):
+        from vgtui.ui.probe_view import ProbeApp  # the UI only when there is a terminal
+
+        ProbeApp(results, lines[0]).run()
+        return EXIT_OK
     for result in results:
         lines.append(f"{result.setup}")
         for layer in result.layers:

@@ -1,5 +1,5 @@
 """Chart controls (issue 10, items 13 to 16): the Loss tab, a cursor readout, debiased EMA
-smoothing, log/linear scale and x-range zoom."""
+smoothing, log/linear scale, x-range zoom and hiding series."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from vgtui.core.config import RunConfig
 from vgtui.core.results import format_percent
 from vgtui.ui.app import VgtuiApp
 from vgtui.ui.charts import AccuracyChart, GradientChart
-from vgtui.ui.strip import SetupStrip
-from vgtui.ui.view import ema
+from vgtui.ui.series import SeriesScreen
+from vgtui.ui.strip import HIDDEN_MARK, SetupStrip
+from vgtui.ui.view import ALL_HIDDEN, ChartView, ema
 
 MEDIUM = RunConfig(iterations=100, eval_every=10)
 
@@ -148,3 +149,47 @@ async def test_h_shows_one_setup_alone_then_all_again(mnist, tmp_path):
         await pilot.press("h")  # after the last setup alone: every setup again
         await pilot.pause()
         assert app.tabs.view.solo is None and curves(overlay) == every
+
+
+def test_h_looks_at_one_setup_and_keeps_the_hidden_ones():
+    view = ChartView()
+    names = ["a", "b", "c"]
+    view.hide(["b"])
+    assert view.hidden_among(names) == ["b"]
+    assert view.cycle_solo(names) == "only a shown" and view.hidden_among(names) == ["b", "c"]
+    for _ in names:
+        view.cycle_solo(names)
+    assert view.solo is None and view.hidden_among(names) == ["b"]  # back to all but b
+    view.cycle_solo(names)
+    view.hide([])  # the picker's choice ends a solo
+    assert view.solo is None and view.hidden_among(names) == []
+
+
+async def test_hidden_setups_stay_hidden_through_a_run_and_all_hidden_is_said(mnist, tmp_path):
+    """Hiding series (H): a list of the setups; the ones unticked leave the overlay and loss
+    charts, through every new record and redraw, and the strip marks them (not by colour)."""
+    app = VgtuiApp(SHORT, mnist, tmp_path)
+    names = list(SHORT.setup_names)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("H")  # before the run: opens on the overlay, every setup ticked
+        assert isinstance(app.screen, SeriesScreen) and app.active_tab == "overlay"
+        await pilot.press("2", "escape", "r")  # hide relu-gauss, close, run
+        await wait_for_state(pilot, app, "done")
+        await pilot.pause()
+        overlay = app.overlay
+        shown = legend(overlay)
+        assert "1 hidden (H)" in shown and "relu-gauss" not in shown
+        assert all(name in shown for name in names if name != "relu-gauss")
+        strip = app.query_one(SetupStrip).plain
+        assert f"{HIDDEN_MARK} relu-gauss" in strip and "x relu-gauss" not in strip
+        assert "o sigmoid-gauss" in strip
+        three = curves(overlay)
+        await pilot.press("H", "a")  # every setup shown again
+        assert "hidden" not in legend(overlay) and all(name in legend(overlay) for name in names)
+        assert three * 4 == curves(overlay) * 3  # relu-gauss's curves were the ones left out
+        assert HIDDEN_MARK not in app.query_one(SetupStrip).plain.split()
+        await pilot.press("1", "2", "3", "4")  # none shown: the chart says so
+        assert curves(overlay) == 0 and ALL_HIDDEN in legend(overlay)
+        await pilot.press("escape", "5")
+        await pilot.pause()
+        assert curves(app.tabs.loss) == 0 and ALL_HIDDEN in legend(app.tabs.loss)

@@ -52,6 +52,21 @@ def assert_table_whole(table: DataTable) -> None:
             assert len(cell) <= column.content_width
 
 
+def table_whole(table: DataTable) -> bool:
+    try:
+        assert_table_whole(table)
+    except AssertionError:
+        return False
+    return True
+
+
+async def settled_whole(pilot, table: DataTable, what: str) -> None:
+    """Wait for the table to refit after a resize (a busy machine may take a few frames),
+    then check it whole: a table that never fits fails here."""
+    await wait_until(pilot, lambda: table_whole(table), f"the summary to fit {what}")
+    assert_table_whole(table)
+
+
 async def test_summary_never_cuts_a_number_at_any_size(mnist, tmp_path):
     app = VgtuiApp(SHORT, mnist, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -61,18 +76,21 @@ async def test_summary_never_cuts_a_number_at_any_size(mnist, tmp_path):
         await pilot.pause()
         table = app.query_one("#summary-table", DataTable)
         assert app.sidebar.display
-        assert_table_whole(table)  # 120x40 with the sidebar open
+        await settled_whole(pilot, table, "120x40 with the sidebar open")
         for size in ((100, 30), (80, 24)):
             await pilot.resize_terminal(*size)
             await pilot.pause()
-            assert_table_whole(table)
+            await settled_whole(pilot, table, f"{size}")
         await pilot.press("b")  # 80x24 with the sidebar open: 45 columns left
         await pilot.pause()
         assert app.sidebar.display
-        assert_table_whole(table)
+        await settled_whole(pilot, table, "80x24 with the sidebar open")
         await pilot.resize_terminal(200, 60)
-        await pilot.pause()
-        assert [str(c.label) for c in table.columns.values()] == list(SUMMARY_COLUMNS)
+        await wait_until(
+            pilot,
+            lambda: [str(c.label) for c in table.columns.values()] == list(SUMMARY_COLUMNS),
+            "every column at 200x60",
+        )
 
 
 async def test_strip_shows_every_setup_on_every_tab(mnist, tmp_path):

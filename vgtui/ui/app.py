@@ -39,6 +39,7 @@ from vgtui.ui.pace import Pace, show_pace
 from vgtui.ui.pacer import FLUSH_HZ, RedrawPacer
 from vgtui.ui.runs_screen import RunsScreen
 from vgtui.ui.sidebar import ConfigSidebar
+from vgtui.ui.sweep_tab import OpenSweepCell
 
 COMPACT_WIDTH = 100
 COMPACT_HEIGHT = 30
@@ -81,7 +82,9 @@ class VgtuiApp(App[int]):
         self.header = RunHeader(id="header")
         self.pace = Pace()
         self.sidebar = ConfigSidebar(config, dataset.train_size, self.pace, id="sidebar")
-        self.tabs = ChartTabs(RunHistory(config.setup_names), config.iterations, id="tabs")
+        self.tabs = ChartTabs(
+            RunHistory(config.setup_names), config.iterations, sweep_root=self.out_root, id="tabs"
+        )
         self.overlay = self.tabs.overlay
         self.table = self.tabs.table
 
@@ -192,6 +195,12 @@ class VgtuiApp(App[int]):
         one such message per tick); when paused or stepping, show them at once."""
         if message.run_number == self.run_number and self.run_state != RunPhase.RUNNING:
             self.flush_pending()
+
+    @on(OpenSweepCell)
+    def open_sweep_cell(self, message: OpenSweepCell) -> None:
+        """The Sweep tab opened a cell: its run goes into the sidebar, for r to run it."""
+        self.sidebar.show_config(message.config)
+        self.notify(f"{message.description}. r runs it", title="sweep cell in the sidebar")
 
     @on(Input.Submitted)
     def leave_input(self, event: Input.Submitted) -> None:

@@ -1,5 +1,5 @@
 """The tabs right of the sidebar: accuracy grid, overlay, gradient grid, summary table (with
-the diagnosis) and loss.
+the diagnosis), loss and the sweep heatmap (vgtui.ui.sweep_tab).
 
 Each tab's view owns its widgets and knows how to redraw them; :class:`ChartTabs` owns the
 run's :class:`RunHistory`, hands it to every view and redraws only the visible tab.
@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
+from textual import on
 from textual.containers import Grid, Vertical, VerticalScroll
 from textual.widgets import DataTable, Static, TabbedContent, TabPane, Tabs
 
@@ -18,6 +20,7 @@ from vgtui.core.diagnosis import describe, diagnose
 from vgtui.core.records import MetricRecord
 from vgtui.core.results import SUMMARY_COLUMNS, fit_summary_columns, summarize, summary_cells
 from vgtui.core.vocabulary import SetupStatus
+from vgtui.ui.activations_tab import ActivationsGrid
 from vgtui.ui.charts import (
     AccuracyChart,
     Chart,
@@ -29,10 +32,12 @@ from vgtui.ui.charts import (
 )
 from vgtui.ui.history import RunHistory
 from vgtui.ui.loss import LossChart
+from vgtui.ui.series import SeriesScreen
 from vgtui.ui.strip import SetupStrip
+from vgtui.ui.sweep_tab import SweepTab
 from vgtui.ui.view import ChartView
 
-TAB_IDS = ("accuracy", "overlay", "gradients", "summary", "loss")
+TAB_IDS = ("accuracy", "overlay", "gradients", "summary", "loss", "activations", "sweep")
 
 
 class SetupGrid(Grid):
@@ -146,7 +151,14 @@ class Diagnosis(VerticalScroll):
 class ChartTabs(TabbedContent):
     """The four tabs; charts are redrawn only while their tab is shown."""
 
-    def __init__(self, history: RunHistory, total_iterations: int, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        history: RunHistory,
+        total_iterations: int,
+        sweep_root: Path | None = None,
+        sweep_read_only: bool = False,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(initial="accuracy", **kwargs)
         self.history = history
         self.view = ChartView()
@@ -161,12 +173,25 @@ class ChartTabs(TabbedContent):
         self.strip = SetupStrip(history, self.view, id="strip")
         """Composed by the app below the tabs: it shows on every tab."""
         summary = Vertical(self.table, self.diagnosis, id="summary-pane")
+        self.sweep = SweepTab(sweep_root, read_only=sweep_read_only, id="sweep-pane")
+        """The newest sweep under ``sweep_root`` (the output folder), live."""
         views = (self.accuracy_grid, self.overlay, self.gradient_grid, summary, self.loss)
+        self.activations = ActivationsGrid(self.view, id="activations-grid")
+        """Each setup's activation histograms on the probe images (vgtui.ui.activations_tab)."""
+        views += (self.activations, self.sweep)
         for number, (tab, view) in enumerate(zip(TAB_IDS, views, strict=True), start=1):
             self.compose_add_child(TabPane(f"{tab.title()} {number}", view, id=tab))
 
     def focus_tabs(self) -> None:
         self.query_one(Tabs).focus()
+
+    @on(TabbedContent.TabActivated)
+    def focus_sweep_map(self, event: TabbedContent.TabActivated) -> None:
+        """The sweep map takes the keys (its cursor's arrows) while its tab is shown."""
+        if event.pane.id == "sweep":
+            self.sweep.map.focus()
+        elif self.screen.focused is None:  # the map, hidden, let go of the focus
+            self.focus_tabs()
 
     def all_charts(self) -> list[Chart]:
         return [*self.accuracy_grid.charts, self.overlay, *self.gradient_grid.charts, self.loss]
@@ -181,6 +206,8 @@ class ChartTabs(TabbedContent):
             return [self.overlay]
         if tab == "loss":
             return [self.loss]
+        if tab == "activations":
+            return list(self.activations.panels)  # type: ignore[arg-type]
         return []
 
     def redraw_visible(self) -> bool:
@@ -188,7 +215,9 @@ class ChartTabs(TabbedContent):
         whether any chart was redrawn (the redraw pacer measures what painting them costs)."""
         charts = [chart for chart in self.visible_charts() if chart.dirty]
         if any(isinstance(chart, GradientChart) for chart in charts):
-            scale = GradientScale.of(self.history, log=self.view.log_y)
+            scale = GradientScale.of(
+                self.history, log=self.view.log_y, quantity=self.view.gradient_quantity
+            )
             for chart in self.gradient_grid.charts:
                 assert isinstance(chart, GradientChart)
                 chart.scale = scale
@@ -220,14 +249,20 @@ class ChartTabs(TabbedContent):
                 )
         for chart in self.all_charts():
             chart.mark_dirty()
+        for panel in self.activations.panels:
+            panel.mark_dirty()
         self.table.dirty = True
         self.strip.dirty = True
 
     def change_view(self, change: str) -> bool:
         """Apply a view ``change`` (smooth, scale, zoom, cursor-left, cursor-right,
         cursor-off, solo) to every chart, say what it did and redraw the visible tab; return whether
-        charts were redrawn."""
+        charts were redrawn. ``series`` opens the picker of the setups the overlay and loss show."""
         view = self.view
+        if change == "series":  # on the overlay (unless on the loss): the change shows
+            self.active = self.active if self.active == "loss" else "overlay"
+            self.app.push_screen(SeriesScreen(view, list(self.history.series), self.hide_series))
+            return False
         iterations = max((s.iterations for s in self.history.series.values()), key=len, default=[])
         actions = {
             "smooth": view.cycle_smoothing,
@@ -237,8 +272,19 @@ class ChartTabs(TabbedContent):
             "cursor-right": lambda: view.move_cursor(iterations, 1),
             "cursor-off": view.clear_cursor,
             "solo": lambda: view.cycle_solo(list(self.history.series)),
+            "delta": view.toggle_gradient_quantity,
         }
+        if change == "delta":  # the change shows on the gradients tab
+            self.active = "gradients"
         self.notify(actions[change](), timeout=1.5)
+        self.mark_all_dirty()
+        self.strip.dirty = True
+        with self.app.batch_update():
+            return self.redraw_visible()
+
+    def hide_series(self, setups: list[str]) -> bool:
+        """Leave ``setups`` out of the overlay and loss charts (the strip says so); redraw."""
+        self.view.hide(setups)
         self.mark_all_dirty()
         self.strip.dirty = True
         with self.app.batch_update():
@@ -247,6 +293,8 @@ class ChartTabs(TabbedContent):
     def mark_all_dirty(self) -> None:
         for chart in self.all_charts():
             chart.mark_dirty()
+        for panel in self.activations.panels:
+            panel.mark_dirty()
         self.table.dirty = True
 
     async def show_run(self, history: RunHistory, total_iterations: int) -> bool:
@@ -257,6 +305,10 @@ class ChartTabs(TabbedContent):
         self.history = history
         self.view.cursor = None
         self.strip.show(history)
+        if self.activations.setup_names == list(history.setup_names):
+            self.activations.show(history)
+        else:
+            await self.activations.mount_panels(history)
         if self.accuracy_grid.setup_names == list(history.setup_names):
             for chart in self.all_charts():
                 if isinstance(chart, SetupChart):

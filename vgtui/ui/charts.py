@@ -25,7 +25,15 @@ from vgtui.ui.look import (
     series_color,
     series_marker,
 )
-from vgtui.ui.view import ChartView, ema, in_range, value_at
+from vgtui.ui.view import (
+    ALL_HIDDEN,
+    ChartView,
+    GradientQuantity,
+    ema,
+    hidden_parts,
+    in_range,
+    value_at,
+)
 
 LINE = "braille"
 TRAIN_MARKER = "dot"
@@ -311,7 +319,7 @@ class OverlayChart(AccuracyAxis):
     def legend_parts(self) -> list[str]:
         if not any(series.iterations for series in self.history.series.values()):
             return [NO_DATA]
-        parts = []
+        parts = hidden_parts(self.view, list(self.history.series))
         for index, series in enumerate(self.history.series.values()):
             if not self.view.shows(series.setup):
                 continue
@@ -320,6 +328,11 @@ class OverlayChart(AccuracyAxis):
                 part += f" (diverged at {series.diverged_at})"
             parts.append(part)
         return parts
+
+    def status_parts(self) -> list[str]:
+        """An overlay that hides every setup says so, however short it is."""
+        parts = hidden_parts(self.view, list(self.history.series))
+        return parts if parts == [ALL_HIDDEN] else []
 
     def x_limits(self) -> tuple[float, float]:
         return self.view.x_range(self.total_iterations, self.history.last_iteration)
@@ -380,10 +393,12 @@ class GradientScale:
     log: bool = True
 
     @classmethod
-    def of(cls, history: RunHistory, log: bool = True) -> GradientScale | None:
+    def of(
+        cls, history: RunHistory, log: bool = True, quantity: GradientQuantity = "norm"
+    ) -> GradientScale | None:
         low, high, zeros = math.inf, -math.inf, False
         for series in history.series.values():
-            for norms in series.grad_norms:
+            for norms in series.per_layer(quantity):
                 for value in norms:
                     if value == 0:
                         zeros = True
@@ -437,26 +452,45 @@ def layer_marker(position: int, layer: int, layers: int) -> str:
 
 
 class GradientChart(SetupChart):
-    """Gradient norm of each layer of one setup over iterations, on the shared log scale."""
+    """Gradient norm of each layer of one setup over iterations, on the shared log scale (or,
+    with ``d``, the std of the back-propagated error at each layer's output)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.scale: GradientScale | None = None
 
+    @property
+    def values(self) -> list[tuple[float, ...]]:
+        """Per recorded iteration, what the chart draws for each layer."""
+        return self.series.per_layer(self.view.gradient_quantity)
+
+    def layer_values(self, layer: int) -> list[float]:
+        return [per_layer[layer] for per_layer in self.values]
+
     def title_options(self) -> list[str]:
         series = self.series
+        delta = self.view.gradient_quantity == "delta"
+        what = "error (delta) std" if delta else "gradient norm"
         if not series.grad_norms and series.diverged_at is None:
             scale = "log" if self.view.log_y else "linear"
-            return [f"{series.setup}  gradient norm per layer ({scale})", series.setup]
-        ratio = format_gradient_ratio(series, short=True)
-        detail = f"first/last {ratio}" if series.grad_norms else ""
+            return [f"{series.setup}  {what} per layer ({scale})", series.setup]
+        if delta:
+            last = self.values[-1] if self.values else ()
+            first_last = last[0] / last[-1] if last and last[-1] > 0 else math.nan
+            detail = f"error std first/last {format_ratio(first_last)}" if last else ""
+            short = f"δ first/last {format_ratio(first_last)}" if last else "δ std"
+        else:
+            ratio = format_gradient_ratio(series, short=True)
+            detail = short = f"first/last {ratio}" if series.grad_norms else ""
         if series.diverged_at is not None:
             detail = f"{detail}  {self.diverged_text()}".strip()
-        return [f"{series.setup}  {detail}", series.setup]
+            short = f"{short}  {self.diverged_text()}".strip()
+        options = [f"{series.setup}  {detail}", f"{series.setup}  {short}", series.setup]
+        return list(dict.fromkeys(options))
 
     def status_parts(self) -> list[str]:
         parts = super().status_parts()
-        if any(0 in norms for norms in self.series.grad_norms):
+        if any(0 in norms for norms in self.values):
             parts.append(UNDERFLOW)
         return parts
 
@@ -477,7 +511,7 @@ class GradientChart(SetupChart):
         layers = len(series.grad_norms[0]) if series.grad_norms else 0
         values = [
             f"{layer_label(layer, layers).split()[0]} "
-            + format_ratio(value_at(series.iterations, series.layer_norms(layer), iteration))
+            + format_ratio(value_at(series.iterations, self.layer_values(layer), iteration))
             for layer in shown_layers(layers)
         ]
         return " ".join([f"@{iteration}", *values])
@@ -491,7 +525,7 @@ class GradientChart(SetupChart):
         zeros: list[float] = []
         if scale is None:
             return xs, ys, zeros
-        for x, value in zip(self.series.iterations, self.series.layer_norms(layer), strict=True):
+        for x, value in zip(self.series.iterations, self.layer_values(layer), strict=True):
             if value == 0 and scale.log:
                 zeros.append(x)
                 continue
@@ -529,7 +563,7 @@ class GradientChart(SetupChart):
         scale = self.scale
         assert scale is not None
         lows, highs, xs = [], [], []
-        for x, norms in zip(self.series.iterations, self.series.grad_norms, strict=True):
+        for x, norms in zip(self.series.iterations, self.values, strict=True):
             positions = [p for p in map(scale.position, norms) if p is not None]
             if positions:
                 xs.append(x)

@@ -10,7 +10,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from vgtui.core.config import RUN_OPTIONS
+from vgtui.core.config import PRESETS, RUN_OPTIONS
 from vgtui.ui.chart_tabs import TAB_IDS
 
 CHART_KEYS = [
@@ -21,6 +21,8 @@ CHART_KEYS = [
     Binding("right_square_bracket", "chart_view('cursor-right')", "Cursor right", show=False),
     Binding("c", "chart_view('cursor-off')", "Cursor off", show=False),
     Binding("h", "chart_view('solo')", "Hide others", show=False),
+    Binding("d", "chart_view('delta')", "Gradient norm / error std", show=False),
+    Binding("H", "chart_view('series')", "Series", show=False),
 ]
 """The chart controls, the same on a live run and on saved runs."""
 
@@ -60,7 +62,8 @@ PgUp/PgDn or the mouse; esc closes it.
            (after a run has ended, press n twice, like r)
   x        stop the run (results are kept); when stopped: reset
   b        hide / show the config sidebar
-  1 to 5   tabs: accuracy, overlay, gradients, summary, loss
+  1 to 7   tabs: accuracy, overlay, gradients, summary, loss,
+           activations, sweep
   t        overlay: show train curves too
   - +      pace: slower / faster (10, 30, 100, 300, 1000 it/s, full);
            also mid-run. The sidebar's pace field takes any rate.
@@ -69,11 +72,18 @@ PgUp/PgDn or the mouse; esc closes it.
            average; the raw points stay dotted behind; test accuracy
            is never smoothed)
   l        gradients and loss: log or linear scale
+  d        gradients: each layer's gradient norm, or the std of the
+           error (delta) back-propagated to its output (Glorot &
+           Bengio's figure: it shrinks layer by layer when gradients
+           vanish)
   z        x range: all iterations, the last 25%, the last 5%
   [ ]      cursor: move to the previous / next evaluation point; every
            chart and the strip show the exact values there
   c        cursor off
   h        overlay and loss: one setup alone, each in turn, then all
+  H        overlay and loss: choose the setups shown (a list: digits,
+           space or a click show / hide one, a shows all, esc closes);
+           hidden setups stay hidden, and the strip marks them
   s        save a screenshot (SVG) into the run folder
   o        runs: the saved runs under the output folder, newest first;
            enter opens one, space marks several to compare (read-only;
@@ -100,7 +110,8 @@ changes apply to the next run (r).
   first/last-layer gradient ratio (4.3e-3 means 0.0043). States: ok;
   stalled (test accuracy still near chance after 5 evaluations);
   diverged at N (its loss became NaN or infinite at iteration N: it
-  stopped there, the others go on).
+  stopped there, the others go on). A setup hidden from the overlay and
+  loss charts (h, H) has - in place of its marker, its name struck out.
 
 [b]Reading the charts[/b]
   Accuracy: test accuracy (the line with the setup's marker) and train
@@ -120,6 +131,36 @@ changes apply to the next run (r).
   Loss: every setup's train loss (the mean cross-entropy of the
   mini-batches since the previous evaluation point), log scale.
   A vertical line marks where a setup diverged.
+  Activations: each setup's hidden layers on the probe images (1000
+  test images chosen by the seed), as in Deep Learning from Scratch
+  ch. 6: a histogram per layer (deep networks: first, middle, last),
+  at the latest evaluation or at the cursor ([ ]). Sigmoid runs 0..1,
+  tanh and softsign -1..1; ReLU-like activations use a log scale from
+  1e-5 to 22 with the inactive ones (<= 0) in the first bar (cut at the
+  top: their share is the off % beside it). mu and sigma: mean and std
+  of all activations; sat: share beyond 99% of the range; dead: units
+  never active on any probe image. The bottom line: the worst layer's
+  saturated (or dead-unit) share over the run. Sigmoid with N(0, 0.01^2)
+  weights shows every layer as one spike at 0.5: the signal collapsed.
+
+[b]The Sweep tab[/b] shows the newest sweep under the output folder
+(vgtui sweep writes runs/TIME-sweep/) and fills in as its cells finish:
+test accuracy over sigma_w^2 (across) and depth (deepest on top), one
+block per cell, its digit the accuracy in tens of % (dark: chance,
+bright: learned). In each column *d* marks the cell nearest 6 xi_c, the
+depth up to which mean-field theory says a network trains (the 6xi_c
+row gives its value); v marks the critical sigma_w^2 (chi_1 = 1).
+  arrows   move the cursor; also [ ] (sigma_w^2) and {{ }} (shallower,
+           deeper). The lines under the map read its cell: test and
+           train accuracy, diagnosis, spread over seeds, theory
+  enter    open the cell as a run: its network with every sigma_w^2 of
+           its row as a setup, seed 0 (the sweep's own run for that
+           seed), into the sidebar; r runs it
+  w  W     start vgtui sweep --preset quick (about 10 s) / schoenholz
+           (about 3 min) in the background, writing to the output folder
+  k        stop that sweep (quitting stops it too); its finished cells
+           stay: vgtui sweep --resume DIR finishes it
+  a        next activation, in a sweep of several
 
 Every run writes config.json, metrics.csv and summary.json to its run
 folder (named in the header), exactly like [b]vgtui --no-ui[/b].
@@ -128,7 +169,18 @@ folder (named in the header), exactly like [b]vgtui --no-ui[/b].
 
 def field_help() -> str:
     """One line per sidebar field: its label and what it sets."""
-    lines = []
+    presets = ", ".join(PRESETS)
+    lines = [
+        textwrap.fill(
+            f"{'preset':<16} fill every field with an experiment of the literature"
+            f" (--preset): {presets}; the list says where each comes from, the README"
+            " what it shows. What a preset leaves open (the seed) stays; an edit makes"
+            " it custom.",
+            width=72,
+            initial_indent="  ",
+            subsequent_indent=" " * 19,
+        )
+    ]
     for option in RUN_OPTIONS:
         if option.kind == "setups":
             continue

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from vgtui.core.records import MetricRecord
 from vgtui.core.vocabulary import SetupStatus
+from vgtui.ui.view import GradientQuantity
 
 
 @dataclass
@@ -21,6 +22,8 @@ class SetupSeries:
     train_loss: list[float] = field(default_factory=list)
     """Mean cross-entropy of the mini-batches since the previous evaluation point."""
     grad_norms: list[tuple[float, ...]] = field(default_factory=list)
+    delta_std: list[tuple[float, ...]] = field(default_factory=list)
+    """Std of the back-propagated error at each weight layer's output (NaN: not recorded)."""
     diverged_at: int | None = None
 
     def add(self, record: MetricRecord) -> None:
@@ -32,6 +35,11 @@ class SetupSeries:
         self.test_accuracy.append(record.test_accuracy)
         self.train_loss.append(record.train_loss)
         self.grad_norms.append(record.grad_norms)
+        self.delta_std.append(
+            tuple(layer.delta_std for layer in record.layers)
+            if record.layers
+            else (math.nan,) * len(record.grad_norms)
+        )
 
     @property
     def latest_train(self) -> float:
@@ -44,6 +52,10 @@ class SetupSeries:
     def layer_norms(self, layer: int) -> list[float]:
         """Gradient norm of ``layer`` (0 = input layer) at every recorded iteration."""
         return [norms[layer] for norms in self.grad_norms]
+
+    def per_layer(self, quantity: GradientQuantity) -> list[tuple[float, ...]]:
+        """Per recorded iteration, each weight layer's gradient norm or error (delta) std."""
+        return self.delta_std if quantity == "delta" else self.grad_norms
 
 
 class RunHistory:

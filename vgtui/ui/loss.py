@@ -9,7 +9,7 @@ from vgtui.core.results import format_number
 from vgtui.ui.charts import NO_DATA, Chart
 from vgtui.ui.history import RunHistory
 from vgtui.ui.look import series_color, series_marker
-from vgtui.ui.view import value_at
+from vgtui.ui.view import ALL_HIDDEN, hidden_parts, value_at
 
 LOSS_MEASURE = "mean cross-entropy of the mini-batches since the previous evaluation"
 
@@ -41,11 +41,12 @@ class LossChart(Chart):
     def legend_parts(self) -> list[str]:
         if not any(series.iterations for series in self.history.series.values()):
             return [NO_DATA]
-        return [f"loss: {LOSS_MEASURE}"]
+        return [*hidden_parts(self.view, list(self.history.series)), f"loss: {LOSS_MEASURE}"]
 
     def status_parts(self) -> list[str]:
+        """No data yet, or every setup hidden: said however short the chart is."""
         parts = self.legend_parts()
-        return parts if parts == [NO_DATA] else []
+        return parts[:1] if parts[0] in (NO_DATA, ALL_HIDDEN) else []
 
     def x_limits(self) -> tuple[float, float]:
         return self.view.x_range(self.total_iterations, self.history.last_iteration)

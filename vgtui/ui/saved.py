@@ -46,13 +46,18 @@ strip and the summary. A run still being written updates live, and the
 header says when its writer finished or died. esc closes this help.
 
 [b]Keys[/b]
-  1 to 5   tabs: accuracy, overlay, gradients, summary, loss
+  1 to 7   tabs: accuracy, overlay, gradients, summary, loss,
+           activations, sweep (the newest sweep next to the run, read
+           only: the arrow keys move its cursor)
   t        overlay: show train curves too
   e        smoothing of the noisy series: off, 0.6, 0.9, 0.97
   l        gradients and loss: log or linear scale
   z        x range: all iterations, the last 25%, the last 5%
   [ ]      cursor: previous / next evaluation point (replay: scrub)
   c        cursor off
+  h        overlay and loss: one setup alone, each in turn, then all
+  H        overlay and loss: choose the setups shown (digits, space, a:
+           all, esc closes); the strip marks the hidden ones with -
   p        replay: pause / resume
   < >      replay: scrub one evaluation point back / forward (also the
            left and right arrow keys)
@@ -168,7 +173,11 @@ class SavedRunsScreen(Screen[None]):
         readable = [e for e in self.entries if e.run is not None]
         total = max((e.run.config.iterations for e in readable if e.run), default=0)
         self.total_iterations = total
-        self.tabs = ChartTabs(RunHistory(()), total, id="tabs")
+        folder = self.entries[0].path.parent if self.entries else None
+        self.tabs = ChartTabs(
+            RunHistory(()), total, sweep_root=folder, sweep_read_only=True, id="tabs"
+        )
+        """The Sweep tab shows the newest sweep next to the (first) run, read-only."""
 
     @property
     def readable(self) -> list[Shown]:

@@ -2,25 +2,30 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from rich.segment import Segment
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.strip import Strip
 from textual.validation import ValidationResult, Validator
-from textual.widgets import Button, Checkbox, Input, Label, SelectionList, Static
+from textual.widgets import Button, Checkbox, Input, Label, Select, SelectionList, Static
 from textual.widgets._toggle_button import ToggleButton
 from textual.widgets.selection_list import Selection
 
 from vgtui.core.config import (
     DEFAULT_SETUPS,
+    PRESETS,
     RUN_OPTIONS,
     ConfigError,
     Option,
+    Preset,
     RunConfig,
     SetupSpec,
     parse_setup,
@@ -30,8 +35,33 @@ from vgtui.ui.pace import Pace, parse_pace, show_pace
 TEXT_OPTIONS = tuple(option for option in RUN_OPTIONS if option.kind == "text")
 SWITCH_OPTIONS = tuple(option for option in RUN_OPTIONS if option.kind == "switch")
 (SETUPS_OPTION,) = (option for option in RUN_OPTIONS if option.kind == "setups")
-"""The sidebar shows the text options (inputs), then the switches (checkboxes), then the
-setups (a selection list and a field to add one)."""
+"""The sidebar shows the preset, the text options (inputs), then the switches (checkboxes),
+then the setups (a selection list and a field to add one)."""
+CUSTOM = "custom"
+"""The preset selector's value when the fields are no preset."""
+
+
+def preset_description(preset: Preset) -> str:
+    """One line: where the experiment comes from, its hidden layers and how many setups."""
+    config = preset.config
+    hidden = config.hidden
+    if len(hidden) > 1 and len(set(hidden)) == 1:
+        shape = f"{len(hidden)}×{hidden[0]}"
+    else:
+        shape = ",".join(map(str, hidden))
+    source = preset.source.split(",")[0]
+    return f"{source} · {shape} hidden · {len(config.setups)} setups"
+
+
+def preset_options() -> list[tuple[Text, str]]:
+    """The selector's options: each preset's name, then (a second line, only in the open
+    list: the closed field shows one line) its description; custom last."""
+    options = [
+        (Text.assemble((name, "bold"), "\n", (preset_description(preset), "dim")), name)
+        for name, preset in PRESETS.items()
+    ]
+    options.append((Text.assemble((CUSTOM, "bold"), "\n", ("your own values", "dim")), CUSTOM))
+    return options
 
 
 class StateCheckbox(Checkbox):
@@ -93,6 +123,15 @@ class ConfigSidebar(VerticalScroll):
 
     def compose(self) -> ComposeResult:
         yield Static("config", classes="sidebar-title")
+        with Horizontal(classes="field-row"):
+            yield Label("preset", classes="field-label")
+            yield Select(
+                preset_options(),
+                value=self.initial.preset_name,
+                allow_blank=False,
+                id="field-preset",
+                compact=True,
+            )
         for option in TEXT_OPTIONS:
             with Horizontal(classes="field-row"):
                 yield Label(option.label, classes="field-label")
@@ -161,11 +200,52 @@ class ConfigSidebar(VerticalScroll):
         self.show_error(f"#error-{key}", reason)
         event.input.set_class(bool(reason), "-invalid")
         self.note_edits()
+        self.show_preset()
 
     @on(SelectionList.SelectedChanged)
     @on(Checkbox.Changed)
     def choice_changed(self) -> None:
         self.note_edits()
+        self.show_preset()
+
+    @on(Select.Changed, "#field-preset")
+    def preset_chosen(self, event: Select.Changed) -> None:
+        if event.value in PRESETS:
+            self.apply_preset(str(event.value))
+
+    def apply_preset(self, name: str) -> None:
+        """Fill every field with preset ``name``'s values. A field the preset leaves open
+        (the seed: a preset is the same experiment whatever its seed) keeps its value."""
+        preset = PRESETS[name].config
+        kept = {
+            key: value
+            for key, value in self.field_values().items()
+            if replace(preset, **{key: value}).preset_name == name
+        }
+        self.show_config(replace(preset, **kept))
+
+    def field_values(self) -> dict[str, Any]:
+        """The value of every field that reads as valid, by RunConfig field."""
+        values: dict[str, Any] = {}
+        for option in TEXT_OPTIONS:
+            text = self.query_one(f"#field-{option.key}", Input).value
+            with contextlib.suppress(ConfigError):
+                values[option.key] = option.read(text)
+        for option in SWITCH_OPTIONS:
+            values[option.key] = self.query_one(f"#field-{option.key}", Checkbox).value
+        values[SETUPS_OPTION.key] = self.selected_setups()
+        return values
+
+    def show_preset(self) -> None:
+        """The selector follows the fields: the preset they are, else custom."""
+        try:
+            name = self.read_config().preset_name
+        except ConfigError:
+            name = CUSTOM
+        select = self.query_one("#field-preset", Select)
+        if select.value != name:
+            with select.prevent(Select.Changed):
+                select.value = name
 
     @on(Input.Submitted, "#custom-setup")
     @on(Button.Pressed, "#add-setup")
@@ -220,10 +300,13 @@ class ConfigSidebar(VerticalScroll):
             values[option.key] = option.read(self.query_one(f"#field-{option.key}", Input).value)
         for option in SWITCH_OPTIONS:
             values[option.key] = self.query_one(f"#field-{option.key}", Checkbox).value
-        chosen = set(self.query_one("#setups", SelectionList).selected)
-        selected = [name for name in self.setups if name in chosen]  # in list order
-        config = RunConfig(**values, setups=tuple(self.setups[name] for name in selected))
+        config = RunConfig(**values, setups=self.selected_setups())
         return config.validate(train_size=self.train_size)
+
+    def selected_setups(self) -> tuple[SetupSpec, ...]:
+        """The ticked setups, in list order."""
+        chosen = set(self.query_one("#setups", SelectionList).selected)
+        return tuple(spec for name, spec in self.setups.items() if name in chosen)
 
     def note_edits(self) -> None:
         """While a run goes on, say that edits wait for the next run."""
@@ -239,3 +322,17 @@ class ConfigSidebar(VerticalScroll):
         note = self.query_one("#config-note", Static)
         if str(note.content) != text:  # an update costs a layout pass: only on change
             note.update(text)
+
+    def show_config(self, config: RunConfig) -> None:
+        """Fill every field with ``config``'s values (a sweep cell opened as a run): its
+        setups ticked and listed first, in their order; the other known setups stay, unticked."""
+        for option in TEXT_OPTIONS:
+            field = self.query_one(f"#field-{option.key}", Input)
+            field.value = option.show(getattr(config, option.key))
+        for option in SWITCH_OPTIONS:
+            self.query_one(f"#field-{option.key}", Checkbox).value = getattr(config, option.key)
+        self.setups = {spec.name: spec for spec in (*config.setups, *self.setups.values())}
+        chosen = set(config.setup_names)
+        setup_list = self.query_one("#setups", SelectionList)
+        setup_list.clear_options()
+        setup_list.add_options(Selection(name, name, name in chosen) for name in self.setups)

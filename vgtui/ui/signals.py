@@ -10,6 +10,7 @@ import signal
 from collections.abc import Callable
 
 from vgtui.core.run import Run
+from vgtui.ui.sweep_tab import stop_all as stop_sweeps
 
 QUIT_WAIT_SECONDS = 2.0
 """How long quitting waits for a stopped run to write its run folder."""
@@ -33,6 +34,7 @@ def handle_signals(quit: Callable[[int], None], current_run: Callable[[], Run | 
         # The terminal is gone: nothing can be drawn or restored (Textual would block trying),
         # so stop the run, let the worker write the run folder, and leave at once.
         stop_and_wait(current_run())
+        stop_sweeps(grace=0.0)  # os._exit runs no atexit handler: the sweeps started here
         os._exit(EXIT_HANGUP)
 
     loop = asyncio.get_running_loop()

@@ -23,6 +23,9 @@ from vgtui.ui.view import ChartView
 
 GAP = 3
 """Spaces between two entries on one line."""
+HIDDEN_MARK = "-"
+"""In place of the marker of a setup the overlay and loss charts leave out (H); its name is
+also struck through. In place, not an extra word: at 80 columns two entries fill a line."""
 
 
 class SetupStrip(Widget):
@@ -65,7 +68,7 @@ class SetupStrip(Widget):
                 series = series_until(series, cursor)
             rows.append(
                 [
-                    series_marker(index),
+                    series_marker(index) if self.view.shows(name) else HIDDEN_MARK,
                     name,
                     state_text(series) if cursor is None else f"@{cursor}",
                     format_accuracy(series.latest_test),
@@ -115,7 +118,13 @@ class SetupStrip(Widget):
                 marker, rest = text[0], text[1:]
                 color = "rgb({},{},{})".format(*series_color(index))
                 parts.append(Content.styled(marker, f"bold {color}"))
-                parts.append(rest.rstrip() if number == len(line) - 1 else rest)
+                rest = rest.rstrip() if number == len(line) - 1 else rest
+                name = self.history.setup_names[index]
+                if not self.view.shows(name):  # " name": struck through
+                    parts.append(" ")
+                    parts.append(Content.styled(name, "strike dim"))
+                    rest = rest[1 + len(name) :]
+                parts.append(rest)
             lines.append(Content.assemble(*parts))
         return Content("\n").join(lines)
 

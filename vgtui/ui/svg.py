@@ -21,18 +21,27 @@ SIZE = (120, 40)
 TEXT_ELEMENT = re.compile(
     r'<text([^>]*?) x="([\d.]+)"([^>]*?) textLength="([\d.]+)"([^>]*)>([^<]*)</text>'
 )
-BRAILLE = re.compile("[\u2800-\u28ff]")
+BRAILLE = re.compile("[\u2800-\u28ff\u2580-\u259f]")
+"""Braille (the chart dots) and block elements (the histograms' bars): drawn cell by cell."""
 
 
 def place_braille_in_cells(svg: str) -> str:
-    """Split text runs holding braille into one element per character at its cell's x."""
+    """Split text runs holding braille or blocks into one element per character at its
+    cell's x; start other runs after their leading spaces (librsvg drops those)."""
 
     def split(match: re.Match) -> str:
         before, x, middle, length, after, content = match.groups()
         chars = html.unescape(content)
+        cell = float(length) / max(len(chars), 1)
         if not BRAILLE.search(chars):
-            return match.group(0)
-        cell = float(length) / len(chars)
+            leading = len(chars) - len(chars.lstrip(" \u00a0"))
+            if not leading or leading == len(chars):
+                return match.group(0)
+            start, rest = float(x) + leading * cell, chars[leading:]
+            return (
+                f'<text{before} x="{start:.1f}"{middle} textLength="{cell * len(rest):.1f}"'
+                f"{after}>{html.escape(rest)}</text>"
+            )
         return "".join(
             f'<text{before} x="{float(x) + i * cell:.1f}"{middle}{after}>{html.escape(c)}</text>'
             for i, c in enumerate(chars)
@@ -48,6 +57,8 @@ async def save_tabs(app: SavedRunsApp, folder: Path, prefix: str, size=SIZE) -> 
     written = []
     async with app.run_test(size=size) as pilot:
         for number, tab in enumerate(TAB_IDS, start=1):
+            if tab == "sweep":  # the newest sweep of the folder, not the runs': left out
+                continue
             await pilot.press(str(number))
             await pilot.pause()
             app.clear_notifications()

@@ -5,8 +5,9 @@ One :class:`ChartView` is shared by all charts of the app (no Textual here)."""
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
 
 SMOOTHING_WEIGHTS = (0.0, 0.6, 0.9, 0.97)
 """The EMA weights the smoothing key cycles through (0: off)."""
@@ -32,6 +33,11 @@ def ema(values: Sequence[float], weight: float) -> list[float]:
     return smoothed
 
 
+GradientQuantity = Literal["norm", "delta"]
+"""What the Gradients tab draws per layer: the weight gradient's norm, or the std of the
+back-propagated error (delta) at the layer's output (Glorot & Bengio's fig. 7)."""
+
+
 @dataclass
 class ChartView:
     smoothing: float = 0.0
@@ -43,16 +49,43 @@ class ChartView:
     solo: str | None = None
     """The one setup the overlay and loss charts show, if they show one only (the others
     hidden)."""
+    hidden: set[str] = field(default_factory=set)
+    """Setups the overlay and loss charts leave out (when no setup is shown alone); by name,
+    so they stay hidden through new records, redraws and the next run of the same setups."""
 
     def cycle_solo(self, setups: Sequence[str]) -> str:
-        """Show every setup, then each alone in turn, then every setup again."""
+        """Show every setup, then each alone in turn, then every setup again (but the hidden
+        ones: ``h`` looks at one setup for a moment, the hidden set stays)."""
         order = [None, *setups]
         index = order.index(self.solo) if self.solo in order else 0
         self.solo = order[(index + 1) % len(order)]
-        return "every setup shown" if self.solo is None else f"only {self.solo} shown"
+        if self.solo is not None:
+            return f"only {self.solo} shown"
+        hidden = self.hidden_among(setups)
+        return f"every setup shown but {', '.join(hidden)}" if hidden else "every setup shown"
 
     def shows(self, setup: str) -> bool:
-        return self.solo is None or setup == self.solo
+        if self.solo is not None:
+            return setup == self.solo
+        return setup not in self.hidden
+
+    def hidden_among(self, setups: Sequence[str]) -> list[str]:
+        """The setups of ``setups`` the overlay and loss charts leave out, in their order."""
+        return [setup for setup in setups if not self.shows(setup)]
+
+    def hide(self, setups: Iterable[str]) -> None:
+        """Leave ``setups`` out of the overlay and loss charts, show the others; ends a ``h``
+        solo (the picker's ticks are the lasting choice)."""
+        self.solo = None
+        self.hidden = set(setups)
+
+    gradient_quantity: GradientQuantity = "norm"
+
+    def toggle_gradient_quantity(self) -> str:
+        self.gradient_quantity = "delta" if self.gradient_quantity == "norm" else "norm"
+        if self.gradient_quantity == "delta":
+            return "gradients tab: error (delta) std per layer"
+        return "gradients tab: gradient norm per layer"
 
     def cycle_smoothing(self) -> str:
         index = (
@@ -113,3 +146,17 @@ def value_at(xs: Sequence[int], ys: Sequence[float], x: int) -> float:
         return ys[list(xs).index(x)]
     except ValueError:
         return math.nan
+
+
+ALL_HIDDEN = "every setup hidden (H shows them)"
+
+
+def hidden_parts(view: ChartView, setups: Sequence[str]) -> list[str]:
+    """What a chart of several setups says about those it leaves out: how many, or that it
+    shows none at all (an empty plot must not look like a run without data)."""
+    hidden = view.hidden_among(setups)
+    if not hidden:
+        return []
+    if len(hidden) == len(setups):
+        return [ALL_HIDDEN]
+    return [f"{len(hidden)} hidden (H)"]

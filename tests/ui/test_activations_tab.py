@@ -1,0 +1,155 @@
+"""The Activations tab: each setup's histograms on the probe images, live, with the cursor."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+from tests.ui.apptools import SHORT, wait_for_state
+from vgtui.core.config import parse_setups
+from vgtui.ui.activations_tab import bars, layer_text, shown_layers, sparkline
+from vgtui.ui.app import VgtuiApp
+
+
+def test_bars_are_eighths_of_the_largest_count():
+    assert bars([0, 4, 8], rows=1, width=1) == [" ▄█"]
+    assert bars([0, 4, 8], rows=2, width=2) == ["    ██", "  ████"]
+    assert bars([1, 100], rows=1, width=1, top=10) == ["▁█"]  # a small count still shows
+    assert shown_layers(2) == [0, 1] and shown_layers(30) == [0, 15, 29]
+    assert sparkline([0.0, 1.0], 10) == "▁█" and len(sparkline([0.5] * 100, 10)) == 10
+
+
+async def test_every_setup_shows_its_latest_histograms_at_80x24(mnist, tmp_path):
+    app = VgtuiApp(SHORT, mnist, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("r")
+        await wait_for_state(pilot, app, "done")
+        await pilot.press("6")
+        await pilot.pause(0.2)
+        assert app.tabs.active == "activations"
+        panels = app.tabs.activations.panels
+        assert [p.setup for p in panels] == list(SHORT.setup_names)
+        last = {r.setup: r for r in app.tabs.history.records}
+        for panel in panels:
+            text = panel.render_text(panel.size.width, panel.size.height).plain
+            lines = text.splitlines()
+            assert all(len(line) <= panel.size.width for line in lines)
+            assert len(lines) <= panel.size.height
+            record = last[panel.setup]
+            assert f"it {record.iteration}" in lines[0]
+            assert "L1" in text and "L2" in text
+            # the numbers beside each layer's bars are the record's
+            first = layer_text(record.activations[0], panel.activation)[0]
+            assert first in text
+
+
+async def test_the_cursor_scrubs_the_histograms_back(mnist, tmp_path):
+    app = VgtuiApp(SHORT, mnist, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("r")
+        await wait_for_state(pilot, app, "done")
+        await pilot.press("6", "left_square_bracket", "left_square_bracket")
+        await pilot.pause(0.2)
+        cursor = app.tabs.view.cursor
+        assert cursor is not None and cursor < SHORT.iterations
+        panel = app.tabs.activations.panels[0]
+        text = panel.render_text(panel.size.width, panel.size.height).plain
+        assert f"it {cursor} (cursor)" in text.splitlines()[0]
+        record = next(
+            r for r in app.tabs.history.records if r.setup == panel.setup and r.iteration == cursor
+        )
+        assert layer_text(record.activations[1], panel.activation)[0] in text
+
+
+async def test_a_deep_network_shows_first_middle_and_last_layer(mnist, tmp_path):
+    deep = replace(SHORT, hidden=(16,) * 9, setups=parse_setups("relu-he"))
+    app = VgtuiApp(deep, mnist, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("r")
+        await wait_for_state(pilot, app, "done")
+        await pilot.press("6")
+        await pilot.pause(0.2)
+        (panel,) = app.tabs.activations.panels
+        text = panel.render_text(panel.size.width, panel.size.height).plain
+        labels = [line.split()[0] for line in text.splitlines() if line.startswith("L")]
+        assert labels == ["L1", "L5", "L9"]
+
+
+async def test_narrow_panels_put_the_numbers_under_the_bars(mnist, tmp_path):
+    app = VgtuiApp(SHORT, mnist, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("r")
+        await wait_for_state(pilot, app, "done")
+        await pilot.press("b", "6")  # the sidebar takes a third of the width
+        await pilot.pause(0.2)
+        panel = app.tabs.activations.panels[0]
+        text = panel.render_text(panel.size.width, panel.size.height).plain
+        assert panel.size.width < 40
+        assert all(len(line) <= panel.size.width for line in text.splitlines())
+        record = [r for r in app.tabs.history.records if r.setup == panel.setup][-1]
+        assert layer_text(record.activations[0], panel.activation)[0] in text
+
+
+async def test_vgtui_probe_draws_each_layers_histogram_in_a_terminal():
+    import numpy as np
+
+    from vgtui.core.probe import probe, probe_inputs
+    from vgtui.ui.probe_view import ProbeApp
+
+    inputs = probe_inputs("randn", 300, 50, np.random.default_rng(0))
+    results = probe(inputs, parse_setups("sigmoid-gauss:1,relu-he"), layers=3, width=50, seed=0)
+    app = ProbeApp(results, "300 randn inputs")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        panels = [str(panel.render()) for panel in app.query(".probe-panel")]
+        assert len(panels) == 2 and panels[0].startswith("sigmoid-gauss:1")
+        first = results[0].layers[0]
+        assert f"saturated {100 * first.saturated:.0f}%" in panels[0]
+        assert [line.split()[0] for line in panels[1].splitlines() if line.startswith("L")] == [
+            "L1",
+            "L2",
+            "L3",
+        ]
+        # the two ends of sigmoid-gauss:1's first layer are the tallest bars
+        bars_row = next(line for line in panels[0].splitlines() if line.startswith("L1"))
+        assert bars_row[4] == "█" and bars_row[4 + 19] == "█"
+        await pilot.press("q")
+    assert app.return_code in (0, None)
+
+
+def test_screenshots_keep_bars_and_leading_spaces_in_their_cells():
+    from vgtui.ui.svg import place_braille_in_cells
+
+    svg = (
+        '<text class="r1" x="10" y="5" textLength="40">  ab</text>'
+        '<text class="r2" x="0" y="9" textLength="30"> █▁</text>'
+    )
+    fixed = place_braille_in_cells(svg)
+    assert '<text class="r1" x="30.0" y="5" textLength="20.0">ab</text>' in fixed  # librsvg
+    assert 'x="10.0" y="9">█</text>' in fixed and 'x="20.0" y="9">▁</text>' in fixed
+
+
+async def test_d_turns_the_gradients_tab_to_the_error_std_per_layer(mnist, tmp_path):
+    from vgtui.core.results import format_ratio
+    from vgtui.ui.charts import GradientChart
+
+    app = VgtuiApp(SHORT, mnist, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("r")
+        await wait_for_state(pilot, app, "done")
+        await pilot.press("1", "d", "left_square_bracket")
+        await pilot.pause()
+        assert app.tabs.active == "gradients"
+        chart = app.query_one("#grad-0", GradientChart)
+        assert "error std first/last" in chart.title or "δ first/last" in chart.title
+        record = [r for r in app.tabs.history.records if r.setup == chart.series.setup][-1]
+        deltas = [layer.delta_std for layer in record.layers]
+        assert chart.values[-1] == tuple(deltas)
+        readout = chart.cursor_readout(record.iteration)
+        assert readout.startswith(f"@{record.iteration}")
+        assert [format_ratio(d) for d in deltas] == readout.split()[2::2]
+        scale = chart.scale
+        assert scale is not None and scale.ticks[0] <= min(map(math.log10, deltas))
+        await pilot.press("d")
+        await pilot.pause()
+        assert "error std" not in chart.title and chart.values[-1] == record.grad_norms

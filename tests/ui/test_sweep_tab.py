@@ -1,0 +1,328 @@
+"""The Sweep tab (issue 13, "In the app"): the heatmap of a real sweep folder with the theory on
+top, cells appended while the app is open, the cursor's readout, a cell opened as a run (whose
+numbers are the sweep's), the newest folder followed, and a sweep started from the tab that is
+stopped, with its whole process group, when the app quits.
+
+The sweep folders are written by the real code (SweepFolder and run_task) from one small
+sweep trained once per module: the quick preset at 2 seeds and width 16."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from tests.ui.apptools import SHORT, read_summary, wait_for_state, wait_until
+from vgtui.core.results import format_percent
+from vgtui.core.sweep import PRESETS, SweepFolder, SweepSpec, Task, critical, run_task, theory
+from vgtui.ui.app import VgtuiApp
+from vgtui.ui.chart_tabs import TAB_IDS
+from vgtui.ui.sweep_tab import SweepMap, SweepProcess
+
+SWEEP_KEY = str(TAB_IDS.index("sweep") + 1)
+SPEC = replace(PRESETS["quick"], seeds=2, width=16)
+"""5 sigma_w^2 x 3 depths x 2 seeds: 6 tasks, about 2 s to train."""
+
+
+@pytest.fixture(scope="module")
+def results() -> dict[Task, dict]:
+    """Every task of SPEC, trained once (run_task: as a Dask worker would)."""
+    return {task: run_task(SPEC.to_dict(), task) for task in SPEC.tasks()}
+
+
+def write_sweep(root: Path, results: dict[Task, dict], tasks=None, spec: SweepSpec = SPEC) -> Path:
+    """A sweep folder under ``root`` with ``tasks`` (all by default) written by SweepFolder."""
+    folder = SweepFolder.create(root, spec)
+    for task in spec.tasks() if tasks is None else tasks:
+        folder.add_task(task, results[task], None)
+    folder.close()
+    return folder.path
+
+
+def cells_of(path: Path) -> dict[tuple[int, float], dict]:
+    folder = SweepFolder.open(path)
+    return {(depth, w): line for (_, depth, w), line in folder.cells().items()}
+
+
+def grid(text: str) -> dict[int, list[str]]:
+    """The map's rows: depth -> the mark of each column (digit, x, ?, .), read as text."""
+    rows = {}
+    for line in text.splitlines():
+        match = re.fullmatch(r"\s*(\d+) [ >]( .*)", line)
+        if match:
+            rows[int(match.group(1))] = re.sub(r"[\[\]*]", " ", match.group(2)).split()
+    return rows
+
+
+def digit(cell: dict) -> str:
+    return str(min(9, int(cell["test_accuracy"] * 10)))
+
+
+async def show_sweep_tab(pilot, app: VgtuiApp) -> SweepMap:
+    await pilot.press(SWEEP_KEY)
+    sweep_map = app.tabs.sweep.map
+    await wait_until(pilot, lambda: app.tabs.sweep.state is not None, "the sweep read")
+    await pilot.pause()
+    return sweep_map
+
+
+async def test_the_heatmap_shows_every_cells_band_the_theory_curve_and_the_critical_column(
+    mnist, tmp_path, results
+):
+    path = write_sweep(tmp_path, results)
+    cells = cells_of(path)
+    app = VgtuiApp(SHORT, mnist, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        sweep_map = await show_sweep_tab(pilot, app)
+        assert sweep_map.has_focus and not app.sidebar.display  # compact: the map has room
+        text = sweep_map.plain
+        rows = grid(text)
+        assert sorted(rows) == sorted(SPEC.depths)
+        for depth, marks in rows.items():
+            assert marks == [digit(cells[depth, w]) for w in SPEC.weight_variances], depth
+        lines = text.splitlines()
+        assert lines[-1].startswith("arrows")  # the keys, last
+        limits = [
+            theory("tanh", w, SPEC.bias_variance).trainable_depth for w in SPEC.weight_variances
+        ]
+        six_xi = next(line for line in lines if line.startswith("6xi_c"))
+        assert six_xi.split()[1:] == [f"{limit:.0f}" for limit in limits]
+        # The theory curve: the column's cell at the depth nearest its 6 xi_c is starred.
+        first = min(range(len(limits)), key=lambda k: limits[k])  # sigma_w^2 0.5: 6 xi_c ~ 7
+        nearest = min(SPEC.depths, key=lambda d: abs(d - limits[first]))
+        row = next(line for line in lines if re.match(rf"\s*{nearest} [ >] ", line))
+        assert f"*{digit(cells[nearest, SPEC.weight_variances[first]])}*" in row
+        # The critical sigma_w^2: a v over its place between the columns, and its value.
+        crit = critical("tanh", SPEC.bias_variance)
+        marker = next(line for line in lines if "critical sigma_w^2" in line)
+        assert f"{crit:.3f}" in marker
+        header = next(line for line in lines if line.startswith("depth"))
+        column = header.index(" 1.76 ") + 3  # the column nearest 1.761
+        assert abs(marker.index("v") - column) <= 1
+        assert "digit: test accuracy in tens of %" in text and "*d*" in text
+        assert all(len(line) <= 78 for line in lines)
+        assert sweep_map.size.height <= app.tabs.sweep.size.height  # no scrolling at 80x24
+
+
+async def test_the_preset_grid_fits_80x24_and_fills_the_space_at_120x40(mnist, tmp_path):
+    SweepFolder.create(tmp_path, PRESETS["schoenholz"]).close()  # no cells yet: all "."
+    app = VgtuiApp(SHORT, mnist, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        sweep_map = await show_sweep_tab(pilot, app)
+        rows = grid(sweep_map.plain)
+        assert sorted(rows) == sorted(PRESETS["schoenholz"].depths)
+        assert all(marks == ["."] * 9 for marks in rows.values())
+        assert ". not yet" in sweep_map.plain
+        assert sweep_map.size.height <= app.tabs.sweep.size.height
+        assert max(map(len, sweep_map.plain.splitlines())) <= sweep_map.size.width
+        await pilot.resize_terminal(120, 40)
+        await pilot.pause()
+        assert app.sidebar.display
+        tall = sweep_map.plain.splitlines()
+        assert len(tall) > len(rows) + 10  # blocks of several lines per row
+        assert sweep_map.size.height <= app.tabs.sweep.size.height
+
+
+async def test_a_sweep_of_several_activations_shows_one_at_a_time(mnist, tmp_path):
+    spec = replace(SPEC, activations=("tanh", "relu"), bias_variance=0.0)
+    SweepFolder.create(tmp_path, spec).close()
+    app = VgtuiApp(SHORT, mnist, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        sweep_map = await show_sweep_tab(pilot, app)
+        assert sweep_map.plain.startswith("tanh (1 of 2, a: next): test accuracy")
+        assert "critical sigma_w^2 1.000" in sweep_map.plain  # tanh, sigma_b^2 0
+        await pilot.press("a")
+        assert sweep_map.plain.startswith("relu (2 of 2, a: next): test accuracy")
+        assert "critical sigma_w^2 2.000" in sweep_map.plain  # He's init
+        assert "relu, depth" in sweep_map.plain and "a: next activation" in sweep_map.plain
+
+
+async def test_a_cell_appended_to_cells_jsonl_appears_live(mnist, tmp_path, results):
+    deepest = [t for t in SPEC.tasks() if t.depth == max(SPEC.depths)]
+    others = [t for t in SPEC.tasks() if t not in deepest]
+    path = write_sweep(tmp_path, results, others)
+    app = VgtuiApp(SHORT, mnist, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        sweep_map = await show_sweep_tab(pilot, app)
+        depth = max(SPEC.depths)
+        assert grid(sweep_map.plain)[depth] == ["."] * 5
+        folder = SweepFolder.open(path)
+        folder.add_task(deepest[0], results[deepest[0]], None)  # one seed: no cell line yet
+        await wait_until(
+            pilot, lambda: "1 of 2 seeds in" in sweep_map.plain, "the seed counted in the readout"
+        )
+        assert grid(sweep_map.plain)[depth] == ["."] * 5
+        folder.close()
+        # The second seed's lines and the cell lines, as the writer would append them (written
+        # in a copy), appended here in two parts: a writer caught mid-line is waited for.
+        copy = shutil.copytree(path, tmp_path / "copy")
+        writer = SweepFolder.open(copy)
+        writer.add_task(deepest[1], results[deepest[1]], None)
+        writer.close()
+        before = (path / "cells.jsonl").stat().st_size
+        new = (copy / "cells.jsonl").read_bytes()[before:]
+        with open(path / "cells.jsonl", "ab") as cells_file:
+            cells_file.write(new[:40])
+            cells_file.flush()
+            await pilot.pause(0.6)
+            assert grid(sweep_map.plain)[depth] == ["."] * 5
+            cells_file.write(new[40:])
+        cells = cells_of(path)
+        expected = [digit(cells[depth, w]) for w in SPEC.weight_variances]
+        await wait_until(
+            pilot, lambda: grid(sweep_map.plain)[depth] == expected, "the new cells drawn"
+        )
+        assert f"{len(cells)}/{SPEC.cell_count} cells" in sweep_map.plain
+
+
+async def test_the_cursor_reads_its_cell(mnist, tmp_path, results):
+    path = write_sweep(tmp_path, results)
+    cells = cells_of(path)
+    app = VgtuiApp(SHORT, mnist, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        sweep_map = await show_sweep_tab(pilot, app)
+        columns, depths = SPEC.weight_variances, sorted(SPEC.depths)
+        # It starts at the deepest row, in the column nearest the critical sigma_w^2.
+        assert sweep_map.cursor.key(SPEC) == ("tanh", depths[-1], 1.76)
+        await pilot.press("down", "left_square_bracket", "left")  # depth 6, sigma_w^2 0.5
+        key = sweep_map.cursor.key(SPEC)
+        assert key == ("tanh", depths[-2], columns[0])
+        cell = cells[key[1:]]
+        text = sweep_map.plain
+        assert f"tanh, depth {key[1]}, sigma_w^2 {columns[0]:g}:" in text
+        assert f"test {format_percent(cell['test_accuracy'])}" in text
+        assert f"train {format_percent(cell['train_accuracy'])}" in text
+        for finding in cell["diagnosis"]:
+            assert finding in text
+        low, high = sorted(cell["per_seed_test_accuracy"])
+        assert f"2 seeds: {format_percent(low)} to {format_percent(high)}" in text
+        limit = theory("tanh", columns[0], SPEC.bias_variance).trainable_depth
+        assert f"6 xi_c {limit:.0f}" in text
+        assert ("agrees" if cell["agrees"] else "disagrees") in text
+        row = next(line for line in text.splitlines() if re.match(rf"\s*{key[1]} > ", line))
+        assert re.search(rf"\[ ?\*?{digit(cell)}\*? ?\]", row)  # brackets: no colour needed
+        await pilot.press("right_curly_bracket", "right_square_bracket", "right")  # { } [ ]
+        assert sweep_map.cursor.key(SPEC) == ("tanh", depths[-1], columns[2])
+        await pilot.press(*["up"] * 5, *["right"] * 9)  # stays on the grid
+        assert sweep_map.cursor.key(SPEC) == ("tanh", depths[-1], columns[-1])
+
+
+async def test_opening_a_cell_puts_its_run_in_the_sidebar_and_r_reproduces_the_sweep(
+    mnist, tmp_path, results
+):
+    path = write_sweep(tmp_path, results)
+    cells = cells_of(path)
+    app = VgtuiApp(SHORT, mnist, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await show_sweep_tab(pilot, app)
+        await pilot.press("down", "right", "enter")  # depth 6, sigma_w^2 3
+        await pilot.pause()
+        config = app.sidebar.read_config()
+        assert config == SPEC.config(Task("tanh", sorted(SPEC.depths)[-2], 0))
+        assert config.hidden == (16,) * 6 and config.bias_variance == 0.05
+        assert "tanh-var:3" in config.setup_names
+        await pilot.press("r")
+        await wait_for_state(pilot, app, "done")
+        summary = read_summary(app.current_run.path)
+    final = {s["setup"]: s["final_test_accuracy"] for s in summary["setups"]}
+    for w in SPEC.weight_variances:  # the same numbers as the sweep's seed 0
+        assert final[f"tanh-var:{w:g}"] == cells[6, w]["per_seed_test_accuracy"][0]
+
+
+async def test_the_tab_follows_the_newest_sweep_folder(mnist, tmp_path, results):
+    older = write_sweep(tmp_path, results)
+    (tmp_path / "20990101-000000-notasweep").mkdir()  # not a sweep folder: ignored
+    app = VgtuiApp(SHORT, mnist, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        sweep_map = await show_sweep_tab(pilot, app)
+        assert older.name in sweep_map.plain
+        newer = SweepFolder.create(tmp_path, replace(SPEC, depths=(3,)))
+        assert newer.path.name >= older.name  # the same second: the -2 suffix comes later
+        newer.close()
+        await wait_until(pilot, lambda: newer.path.name in sweep_map.plain, "the newer sweep")
+        assert sorted(grid(sweep_map.plain)) == [3]
+
+
+async def test_with_no_sweep_one_line_says_how_to_start_one(mnist, tmp_path):
+    app = VgtuiApp(SHORT, mnist, tmp_path / "runs")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press(SWEEP_KEY)
+        await pilot.pause()
+        text = app.tabs.sweep.map.plain
+        assert text.startswith("No sweep in runs/: w starts a quick one")
+        assert len(text.splitlines()) == 1
+
+
+NO_DASK = """
+import asyncio, sys
+from pathlib import Path
+from vgtui.core.config import RunConfig
+from vgtui.core.data import load_bundled
+from vgtui.ui.app import VgtuiApp
+from vgtui.ui.chart_tabs import TAB_IDS
+
+async def main():
+    app = VgtuiApp(RunConfig(), load_bundled(), Path(sys.argv[1]))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press(str(TAB_IDS.index("sweep") + 1))
+        while app.tabs.sweep.state is None:
+            await asyncio.sleep(0.05)
+        await pilot.press("down", "enter")
+        assert app.sidebar.read_config().hidden == (16,) * 6
+
+asyncio.run(main())
+print(",".join(sorted(m for m in sys.modules if m.split(".")[0] in ("dask", "distributed"))))
+"""
+
+
+def test_the_app_follows_a_sweep_without_importing_dask(tmp_path):
+    SweepFolder.create(tmp_path, SPEC).close()
+    result = subprocess.run(
+        [sys.executable, "-c", NO_DASK, str(tmp_path)], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ""
+
+
+def group_members(pgid: int) -> list[int]:
+    """The processes whose process group is ``pgid`` (from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+async def test_a_sweep_started_from_the_tab_is_stopped_with_its_group_when_the_app_quits(
+    mnist, tmp_path
+):
+    app = VgtuiApp(SHORT, mnist, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press(SWEEP_KEY, "w")
+        process = app.tabs.sweep.process
+        assert process is not None and process.running()
+        assert process.popen.args[1:4] == ["-m", "vgtui", "sweep"]
+        assert process.popen.args[-3:] == ["quick", "--out", str(tmp_path)]
+        assert os.getpgid(process.pid) == process.pid  # its own group and session
+        await wait_until(
+            pilot, lambda: len(group_members(process.pid)) > 1, "the sweep's helper processes"
+        )
+        await pilot.press("w")  # one at a time
+        assert app.tabs.sweep.process is process
+        await pilot.press("q")
+    assert process.popen.returncode in (-signal.SIGTERM, -signal.SIGKILL, 143)
+    assert group_members(process.pid) == []
+    assert process not in SweepProcess.live
