@@ -137,7 +137,7 @@ class SharedLayout:
         return (self.entries, setups, 0, 0)
 
     def _probe_tallies_width(self) -> int:
-        return self.probe_width if self.probe_size and not self.probe_in_buffer else 0
+        return self.probe_width if self.probe_size else 0
 
     @property
     def probe_width(self) -> int:
@@ -276,17 +276,29 @@ class SharedBlocks:
             arrays.state[block] = mark
             return block
 
-    def complete(self, block: int, correct: np.ndarray, tallies: np.ndarray | None = None) -> None:
-        """Record a block's correct counts and add its probe rows' ``tallies`` (when the
-        probe is not in a buffer), once: a block evaluated twice counts once."""
+    def complete(
+        self,
+        block: int,
+        correct: np.ndarray,
+        tallies: np.ndarray | None = None,
+        hold_last: bool = False,
+    ) -> bool:
+        """Record a block's correct counts and add its probe rows' ``tallies``, once: a block
+        evaluated twice counts once. With ``hold_last``, the last block is marked done but
+        not counted: True tells the caller to tally the probe and count it
+        (:meth:`store_tallies`)."""
         arrays = self._arrays
         with self._lock:
-            if self._current() and arrays.state[block] != DONE:
-                arrays.correct[block] = correct
-                if tallies is not None:
-                    np.add(arrays.probe, tallies, out=arrays.probe)
-                arrays.state[block] = DONE
-                arrays.done[0] += 1
+            if not self._current() or arrays.state[block] == DONE:
+                return False
+            arrays.correct[block] = correct
+            if tallies is not None:
+                np.add(arrays.probe, tallies, out=arrays.probe)
+            arrays.state[block] = DONE
+            if hold_last and int(arrays.done[0]) + 1 >= self.blocks:
+                return True
+            arrays.done[0] += 1
+            return False
 
     def unfinished_blocks(self, state: int | None = None) -> list[int]:
         """Blocks not done (only those in ``state``, if given)."""
@@ -318,16 +330,52 @@ class SharedBlocks:
             return ProbeTarget(tallies=tallies, scratch=scratch)
         return None
 
-    def probe_sums(self, inference: InferenceBank) -> np.ndarray | None:
-        """The probe's tallies (once finished; in a buffer: tallied now); None without one."""
-        arrays = self._arrays
-        if arrays.probe_acts.size:
-            out = np.zeros((arrays.probe_acts.shape[0], inference.probe_width))
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                inference.tally_buffer(arrays.probe_acts, out)
-            return out
+    def evaluate(
+        self,
+        inference: InferenceBank,
+        blocks: Sequence[InferenceBlock],
+        block: int,
+        room: tuple[np.ndarray, np.ndarray],
+    ) -> None:
+        """Evaluate ``block`` on this lane and record it. With the probe in a buffer, the lane
+        whose block is the last one done tallies it (mostly a helper, not the trainer's
+        thread): the evaluation counts as finished only once the tallies are written."""
+        tallies, scratch = room
+        target = self.probe_target(tallies, scratch)
+        correct = inference.count_correct(blocks[block], self.params, target)
+        if target is None or target.buffer is None:  # no probe, or tallied block by block
+            self.complete(block, correct, None if target is None else target.tallies)
+        elif self.complete(block, correct, hold_last=True):
+            inference.tally_buffer(target.buffer, tallies)
+            self.store_tallies(tallies)
+
+    def store_tallies(self, tallies: np.ndarray) -> None:
+        """Write the whole probe's tallies and count the last block done."""
         with self._lock:
-            return arrays.probe.copy() if arrays.probe.size else None
+            if self._current():
+                self._arrays.probe[:] = tallies
+                self._arrays.done[0] += 1
+
+    def tally_here(self, inference: InferenceBank, out: np.ndarray) -> None:
+        """Tally the probe's buffer on this lane and write the tallies."""
+        target = self.probe_target(out, out)
+        if target is not None and target.buffer is not None:
+            inference.tally_buffer(target.buffer, out)
+            with self._lock:
+                if self._current():
+                    self._arrays.probe[:] = out
+
+    def tallied(self) -> bool:
+        """Whether the probe's tallies are written (their image count is set)."""
+        with self._lock:
+            probe = self._arrays.probe
+            return not probe.size or bool(np.all(probe[:, 0] > 0))
+
+    def probe_sums(self) -> np.ndarray | None:
+        """The probe's tallies (once finished); None without a probe."""
+        with self._lock:
+            probe = self._arrays.probe
+            return probe.copy() if probe.size else None
 
 
 class SharedPending:
@@ -436,14 +484,11 @@ class HelperEvaluator:
     def _evaluate(self, shared: SharedBlocks, block: int) -> None:
         assert self._inference is not None
         # A diverging setup overflows: that is detected from its loss, not printed here.
-        target = shared.probe_target(self._tallies, self._scratch)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            correct = self._inference.count_correct(self.blocks[block], shared.params, target)
-        shared.complete(block, correct, None if target is None else target.tallies)
+            shared.evaluate(self._inference, self.blocks, block, (self._tallies, self._scratch))
 
     def probe_sums(self, shared: SharedBlocks) -> np.ndarray | None:
-        assert self._inference is not None
-        return shared.probe_sums(self._inference)
+        return shared.probe_sums()
 
     def finish(self, shared: SharedBlocks) -> np.ndarray:
         """Evaluate what is left of ``shared`` here, wait for the helpers' last blocks and
@@ -461,6 +506,10 @@ class HelperEvaluator:
                 for block in shared.unfinished_blocks():
                     self._evaluate(shared, block)
                 shared.recount()
+                if not shared.tallied():  # its last block's lane died while tallying
+                    assert self._inference is not None
+                    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                        shared.tally_here(self._inference, self._tallies)
                 break
             time.sleep(WAIT_SLEEP)
         return shared.correct()
@@ -683,6 +732,4 @@ def _serve_entry(
     """Claim and evaluate blocks of one ring entry while it still holds its snapshot and the
     trainer's process is there (``room``: for a block's probe tallies, and scratch)."""
     while not orphaned() and (block := shared.claim(CLAIMED)) is not None:
-        target = shared.probe_target(*room)
-        correct = inference.count_correct(blocks[block], shared.params, target)
-        shared.complete(block, correct, None if target is None else target.tallies)
+        shared.evaluate(inference, blocks, block, room)

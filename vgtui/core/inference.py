@@ -167,7 +167,8 @@ class InferenceBuffers:
     gathered_rare: np.ndarray  # the same, for the rare pixels
     rare_pre: np.ndarray  # (setups * hidden[0], rows): the rare pixels' share
     pre: list[np.ndarray]  # (setups, n, rows) pre-activations of layers 1..L
-    post: list[np.ndarray]  # (setups, n, rows) activations of the hidden layers
+    post: list[np.ndarray]  # (setups, n, rows) activations of the hidden layers: views of ...
+    hidden: np.ndarray  # ... (setups, hidden units, rows)
     steps: list[list[tuple[Forward, np.ndarray, np.ndarray, np.ndarray]]]  # per hidden layer
     row_max: np.ndarray  # (setups, rows) largest logit per image
     is_max: np.ndarray  # (setups, classes, rows) bool: logit equals the largest
@@ -265,7 +266,10 @@ class InferenceBank:
             return buffers
         count, dtype = self.num_setups, self.dtype
         pre = [np.empty((count, n, rows), dtype=dtype) for n in self.layer_sizes[1:]]
-        post = [np.empty_like(p) for p in pre[:-1]]
+        # every hidden layer's activations in one array, so a block's probe rows are copied
+        # in one call (each setup's layer is still one contiguous matrix)
+        hidden = np.empty((count, sum(self.layer_sizes[1:-1]), rows), dtype=dtype)
+        post = [hidden[:, first : first + units, :] for first, units in self.hidden_spans]
         zeros = np.zeros(max(p.size for p in post), dtype=dtype)
         steps = []
         for layer in range(len(post)):
@@ -281,6 +285,7 @@ class InferenceBank:
             rare_pre=np.empty((first[1], rows), dtype=dtype),
             pre=pre,
             post=post,
+            hidden=hidden,
             steps=steps,
             row_max=np.empty((count, rows), dtype=dtype),
             is_max=np.empty((count, self.layer_sizes[-1], rows), dtype=bool),
@@ -327,9 +332,9 @@ class InferenceBank:
             start, stop = block.probe_rows
             if probe.buffer is not None:
                 at = block.probe_at
-                for layer, (first, units) in enumerate(self.hidden_spans):
-                    target = probe.buffer[:, first : first + units, at : at + stop - start]
-                    np.copyto(target, buffers.post[layer][:, :, start:stop])
+                np.copyto(
+                    probe.buffer[:, :, at : at + stop - start], buffers.hidden[:, :, start:stop]
+                )
             else:
                 assert probe.tallies is not None
                 tally = self.probe_tally()
