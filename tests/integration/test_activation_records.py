@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -172,3 +173,52 @@ def test_a_probe_too_large_for_a_buffer_is_tallied_block_by_block_to_the_same_nu
             assert x.mean == pytest.approx(y.mean, rel=1e-6)
             assert x.spread == pytest.approx(y.spread, rel=1e-4, abs=1e-9)
         assert sum(a.activations[0].histogram) == 40 * 10_000 // HISTOGRAM_STRIDE
+
+
+@pytest.mark.skipif(not helpers_supported(), reason="no helper processes on this platform")
+def test_an_evaluation_whose_last_lane_died_before_tallying_is_tallied_by_the_trainer(mnist):
+    import os
+    import signal
+    import time
+
+    from vgtui.core.bank import NetworkBank
+    from vgtui.core.inference import InferenceBank
+
+    config = RunConfig()
+    bank = NetworkBank((784, 40, 20, 10), config.setups, np.random.default_rng(0))
+    snapshot = bank.evaluation_snapshot()
+    blocks = dataset_blocks(mnist, probe_size=1000, seed=0)
+    expected = LocalEvaluator(blocks).start(snapshot)
+    expected.counts()
+    evaluator = HelperEvaluator(blocks, helpers=1)
+    try:
+        evaluator.start(snapshot).counts()  # starts the helper (and shares the blocks)
+        (pid,) = evaluator.helper_pids
+        os.kill(pid, signal.SIGKILL)
+        for _ in range(500):  # until it is gone (a zombie, or reaped)
+            try:
+                stat = Path(f"/proc/{pid}/stat").read_text()
+            except OSError:
+                break
+            if stat.rsplit(")", 1)[1].split()[0] == "Z":
+                break
+            time.sleep(0.01)
+        pending = evaluator.start(snapshot)  # notices the dead helper: this thread alone
+        shared = pending.shared
+        inference = InferenceBank(snapshot.layer_sizes, snapshot.slot_activations)
+        width = inference.probe_width
+        room = np.zeros((4, width)), np.zeros((4, width))
+        target = shared.probe_target(*room)
+        assert target is not None and target.buffer is not None
+        held = [
+            shared.complete(
+                b, inference.count_correct(block, shared.params, target), hold_last=True
+            )
+            for b, block in enumerate(evaluator.blocks)
+        ]
+        assert held[-1] and not any(held[:-1])  # the last lane "dies" here, tallies unwritten
+        assert not shared.finished and not shared.tallied()
+        assert np.array_equal(pending.counts(), expected.counts())
+        assert np.allclose(pending.probe_sums(), expected.probe_sums())
+    finally:
+        evaluator.close()
