@@ -2,7 +2,9 @@
 and two real runs (the exact gradient and the notebook's) compared in the saved-runs view.
 
 Run from the repository root with the dev venv: ``.venv/bin/python assets/make_screenshots.py``
-(``... compare`` for the comparison only). Needs ``rsvg-convert`` (Debian: librsvg2-bin).
+(``... compare`` for the comparison only; ``... sweep [RUNS]`` for the Sweep tab on the newest
+sweep under RUNS, default runs, after ``vgtui sweep``). Needs ``rsvg-convert`` (Debian:
+librsvg2-bin).
 librsvg ignores SVG ``textLength`` and draws braille (the chart dots) in a wider fallback font,
 so every braille character is placed in its own terminal cell before converting
 (vgtui.ui.svg, as ``vgtui export --svg`` does).
@@ -71,13 +73,41 @@ async def shoot_comparison(size: tuple[int, int] = (120, 32)) -> None:
         await pilot.press("q")
 
 
+async def shoot_sweep(root: Path, size: tuple[int, int] = (120, 40)) -> None:
+    """The Sweep tab on the newest sweep under ``root`` (a real ``vgtui sweep`` run), cursor
+    at its start (the deepest row, the column nearest the critical sigma_w^2)."""
+    from vgtui.ui.chart_tabs import TAB_IDS
+
+    app = VgtuiApp(RunConfig(), load_bundled(), root)
+    async with app.run_test(size=size) as pilot:
+        await pilot.press(str(TAB_IDS.index("sweep") + 1))
+        while app.tabs.sweep.state is None:
+            await asyncio.sleep(0.1)
+        await pilot.pause(0.5)
+        with tempfile.TemporaryDirectory() as folder:
+            svg = Path(app.save_screenshot(filename="sweep.svg", path=folder))
+            # librsvg drops the leading spaces of a text run (the critical marker's line)
+            svg.write_text(svg.read_text().replace("<svg ", '<svg xml:space="preserve" ', 1))
+            to_png(svg, "sweep")
+        await pilot.press("q")
+
+
 async def main() -> None:
+    if sys.argv[1:2] == ["sweep"]:  # sweep [RUNS]: after vgtui sweep --out RUNS
+        await shoot_sweep(Path(sys.argv[2] if len(sys.argv) > 2 else "runs"))
+        return
     await shoot_comparison()
     if sys.argv[1:] == ["compare"]:
         return
     await shoot(
         (120, 40),
-        [((), "accuracy"), (("3",), "gradients"), (("2",), "overlay"), (("4",), "summary")],
+        [
+            ((), "accuracy"),
+            (("3",), "gradients"),
+            (("2",), "overlay"),
+            (("4",), "summary"),
+            (("6",), "activations"),
+        ],
     )
     await shoot((80, 24), [((), "compact-80x24")])
 
