@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import replace
 
 from tests.ui.apptools import SHORT, wait_for_state
@@ -87,7 +88,16 @@ async def test_narrow_panels_put_the_numbers_under_the_bars(mnist, tmp_path):
         assert panel.size.width < 40
         assert all(len(line) <= panel.size.width for line in text.splitlines())
         record = [r for r in app.tabs.history.records if r.setup == panel.setup][-1]
-        assert layer_text(record.activations[0], panel.activation)[0] in text
+        assert layer_text(record.activations[0], panel.activation)[0].split("  ")[0] in text
+        # every number shown is one of the record's, whole (never cut into another number)
+        for panel in app.tabs.activations.panels:
+            text = panel.render_text(panel.size.width, panel.size.height).plain
+            record = [r for r in app.tabs.history.records if r.setup == panel.setup][-1]
+            shown = re.findall(r"([μσ]) (\S+)", text)
+            assert shown, text
+            whole = {f"μ {a.mean:.2g}" for a in record.activations}
+            whole |= {f"σ {a.std:.2g}" for a in record.activations}
+            assert {f"{symbol} {value}" for symbol, value in shown} <= whole, text
 
 
 async def test_vgtui_probe_draws_each_layers_histogram_in_a_terminal():

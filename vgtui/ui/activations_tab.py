@@ -97,12 +97,25 @@ def scale_text(activation: str) -> str:
 
 
 def layer_text(stats: ActivationStats, activation: str) -> list[str]:
-    """One layer's numbers, most important first: ``μ 0.5 σ 0.027``, then ``sat 0%`` or
-    ``off 39% dead 2`` (off: activations <= 0; dead: units never active on the probe)."""
-    first = f"μ {stats.mean:.2g} σ {stats.std:.2g}"
+    """One layer's numbers, most important first: ``μ 0.5  σ 0.027``, then ``sat 0%`` or
+    ``off 39%  dead 2`` (off: activations <= 0; dead: units never active on the probe);
+    two spaces part the numbers, which are shown whole or not at all."""
+    first = f"μ {stats.mean:.2g}  σ {stats.std:.2g}"
     if activation in BOUNDED:
         return [first, f"sat {100 * stats.saturated:.0f}%"]
-    return [first, f"off {100 * stats.inactive:.0f}% dead {stats.dead_units}"]
+    return [first, f"off {100 * stats.inactive:.0f}%  dead {stats.dead_units}"]
+
+
+def fit_parts(parts: Sequence[str], width: int, gap: str) -> str:
+    """``parts`` joined by ``gap``, leaving out from the first one that does not fit: a
+    number is never cut into a different number."""
+    text = ""
+    for part in parts:
+        candidate = f"{text}{gap}{part}" if text else part
+        if len(candidate) > width:
+            break
+        text = candidate
+    return text
 
 
 def histogram_top(stats: ActivationStats, activation: str) -> float:
@@ -171,12 +184,13 @@ class ActivationPanel(Static):
         beside = label_width >= 12  # else the numbers get a line of their own, under the bars
         with_axis = per_layer >= (4 if beside else 5)
         rows = max(1, per_layer - with_axis - (not beside and per_layer > 1))
-        at = "cursor" if self.view.cursor is not None else "latest"
-        head = f"  it {record.iteration} ({at})"
+        head = [f"it {record.iteration}" + (" (cursor)" if self.view.cursor is not None else "")]
         if not with_axis:  # the x range, in the title instead
-            head += f"  x {scale_text(self.activation)}"
+            head.append(f"x {scale_text(self.activation)}")
         text.append(title, color)
-        text.append(head[: max(0, width - len(title))])
+        # a neighbour's title may follow at once: keep a column free, drop whole parts only
+        fitted = fit_parts(head, width - 1 - len(title) - 2, "  ")
+        text.append(f"  {fitted}" if fitted else "")
         for layer in layers:
             stats = record.activations[layer]
             top = histogram_top(stats, self.activation)
@@ -187,13 +201,14 @@ class ActivationPanel(Static):
                 text.append("\n" + (f"L{layer + 1}" if row == rows - 1 else "").ljust(prefix))
                 text.append(line, color)
                 if beside and row < len(labels):
-                    text.append(" " + labels[row][:label_width])
+                    text.append(" " + fit_parts(labels[row].split("  "), label_width, "  "))
             if with_axis:
                 text.append(
                     "\n" + " " * prefix + axis(self.activation, bin_width)[: width - prefix]
                 )
             if not beside and per_layer > 1:
-                text.append("\n" + " " * prefix + " ".join(labels)[: width - prefix])
+                parts = [part for label in labels for part in label.split("  ")]
+                text.append("\n" + " " * prefix + fit_parts(parts, width - prefix - 1, "  "))
         what = "sat" if self.activation in BOUNDED else "dead"
         shares = [worst_share(r, self.activation) for r in records]
         latest = shares[-1] if shares else math.nan
