@@ -186,7 +186,7 @@ class ActivationPanel(Static):
         rows = max(1, per_layer - with_axis - (not beside and per_layer > 1))
         head = [f"it {record.iteration}" + (" (cursor)" if self.view.cursor is not None else "")]
         if not with_axis:  # the x range, in the title instead
-            head.append(f"x {scale_text(self.activation)}")
+            head.append(f"[{scale_text(self.activation)}]")
         text.append(title, color)
         # a neighbour's title may follow at once: keep a column free, drop whole parts only
         fitted = fit_parts(head, width - 1 - len(title) - 2, "  ")
