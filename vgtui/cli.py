@@ -272,7 +272,7 @@ def format_summary(
         iterations = max((r.iteration for r in records), default=0)
     header = (
         f"Run {status}: {iterations}/{config.iterations} iterations in {wall_seconds:.1f} s "
-        f"(seed {config.seed}, {dataset_name}, "
+        f"({seed_text(config)}, {dataset_name}, "
         f"{'notebook' if config.notebook_grad else 'exact'} gradient)"
     )
     rows = [summary_cells(s) for s in summaries]
@@ -455,3 +455,10 @@ def main(argv: Sequence[str] | None = None, latch: SignalLatch | None = None) ->
         else:
             say("vgtui: no terminal attached, running headless (--no-ui)")
     return run_headless(args, config, dataset, latch)
+
+
+def seed_text(config) -> str:
+    """``seed 0``, or with several seeds ``seeds 0-2 (mean ± spread)``."""
+    if config.seeds == 1:
+        return f"seed {config.seed}"
+    return f"seeds {config.seed}-{config.seed + config.seeds - 1}, mean ± spread"

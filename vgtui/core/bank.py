@@ -136,7 +136,11 @@ class NetworkBank:
         dtype: type = np.float32,
         notebook_grad: bool = False,
         bias_variance: float = 0.0,
+        replicas: Sequence[int] | None = None,
+        replica_seed: int = 0,
     ) -> None:
+        """``replicas``: per setup, which seed of the run it is (0: ``rng``'s draws, as
+        every setup of a one-seed run; k: draws of ``default_rng(replica_seed + k)``)."""
         if len(layer_sizes) < 3:
             raise ValueError("need an input layer, at least one hidden layer and an output layer")
         self.layer_sizes = tuple(int(n) for n in layer_sizes)
@@ -206,6 +210,22 @@ class NetworkBank:
             for s in range(count):
                 for layer in range(self.num_layers):
                     self.bias(s, layer)[...] = bias_draws[layer] * math.sqrt(bias_variance)
+        # Replicas (the further seeds of a run) start from draws of their own seed's stream,
+        # drawn from their own generators: replica 0 and the mini-batches stay as they were.
+        for replica in sorted(set(replicas or ()) - {0}):
+            own = np.random.default_rng(replica_seed + replica)
+            own_draws = [own.standard_normal((a, b)) for a, b in zip(
+                self.layer_sizes, self.layer_sizes[1:], strict=False)]  # fmt: skip
+            own_bias = [own.standard_normal(n) for n in self.layer_sizes[1:]]
+            for s in (s for s, r in enumerate(replicas or ()) if r == replica):
+                with np.errstate(over="ignore"):
+                    for layer in range(self.num_layers):
+                        self.weight(s, layer)[...] = initial_weights(
+                            self.setups[s], own_draws[layer]
+                        )
+                for layer in range(self.num_layers):
+                    scale = math.sqrt(bias_variance)
+                    self.bias(s, layer)[...] = own_bias[layer] * scale if scale else 0.0
         self.frozen = np.zeros(count, dtype=bool)  # indexed by slot
         self._buffers: dict[int, TrainingBuffers] = {}
 

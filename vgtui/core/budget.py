@@ -28,12 +28,12 @@ def parameter_count(config: RunConfig) -> int:
     """Weights and biases of all setups."""
     sizes = (PIXELS, *config.hidden, NUM_CLASSES)
     per_setup = sum((n_in + 1) * n_out for n_in, n_out in zip(sizes, sizes[1:], strict=False))
-    return per_setup * len(config.setups)
+    return per_setup * len(config.setups) * config.seeds
 
 
 def estimated_bytes(config: RunConfig) -> int:
     """An upper estimate of a run's peak memory (all processes)."""
-    setups, units = len(config.setups), sum(config.hidden) + NUM_CLASSES
+    setups, units = len(config.setups) * config.seeds, sum(config.hidden) + NUM_CLASSES
     sizes = (PIXELS, *config.hidden, NUM_CLASSES)
     first_layer = (PIXELS + 1) * setups * config.hidden[0]
     # The initial standard-normal draws, float64, all layers at once.
@@ -100,7 +100,7 @@ def estimated_seconds(config: RunConfig, test_size: int = 10_000) -> float:
     per_setup = 6 * config.batch_size * products * config.iterations
     evaluations = -(-config.iterations // config.eval_every)
     per_setup += 2 * test_size * products * evaluations
-    flops = per_setup * len(config.setups)
+    flops = per_setup * len(config.setups) * config.seeds
     return flops / FLOPS_PER_SECOND + SECONDS_PER_ITERATION * config.iterations
 
 

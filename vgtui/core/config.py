@@ -39,6 +39,19 @@ _ACTIVATION_ALIASES = {
 }
 
 
+REPLICA_MARK = "#"
+
+
+def replica_name(setup: str, replica: int) -> str:
+    """The record name of a setup's ``replica`` (0: the setup's own name; 1: ``relu-he#2``)."""
+    return setup if replica == 0 else f"{setup}{REPLICA_MARK}{replica + 1}"
+
+
+def base_setup(name: str) -> str:
+    """The setup a record name belongs to (``relu-he#2`` -> ``relu-he``)."""
+    return name.split(REPLICA_MARK, 1)[0]
+
+
 class ConfigError(ValueError):
     """A configuration value is invalid; the message is meant for the user."""
 
@@ -85,6 +98,9 @@ class RunConfig:
     probe_size: int = 1000
     """Test images (chosen by the seed) whose hidden activations are measured at every
     evaluation (see vgtui.core.activation_stats); 0: none."""
+    seeds: int = 1
+    """Each setup is trained this many times in lockstep, with the initial weights of seeds
+    seed, seed + 1, ... (on the same mini-batches, those of ``seed``)."""
 
     @property
     def preset_name(self) -> str:
@@ -95,6 +111,17 @@ class RunConfig:
     @property
     def setup_names(self) -> tuple[str, ...]:
         return tuple(s.name for s in self.setups)
+
+    @property
+    def trained(self) -> tuple[tuple[SetupSpec, int, str], ...]:
+        """Every network the run trains: (setup, replica, record name), replica 0 of every
+        setup first (named as the setup: a one-seed run's networks), then replica 1 of each
+        (``relu-he#2``: the second seed), ..."""
+        return tuple(
+            (spec, replica, replica_name(spec.name, replica))
+            for replica in range(self.seeds)
+            for spec in self.setups
+        )
 
     def validate(self, train_size: int | None = None) -> RunConfig:
         """Raise ConfigError for the first invalid value; return self so calls can be chained.
@@ -120,6 +147,7 @@ class RunConfig:
             "notebook_grad": self.notebook_grad,
             "bias_variance": self.bias_variance,
             "probe_size": self.probe_size,
+            "seeds": self.seeds,
         }
 
 
@@ -142,6 +170,14 @@ def _preset(setups: str, **changes: Any) -> RunConfig:
 def check_positive_int(label: str, value: int, minimum: int = 1) -> None:
     if value < minimum:
         raise ConfigError(f"{label} must be >= {minimum}, got {value}")
+
+
+MAX_SEEDS = 50
+
+
+def check_seeds(value: int) -> None:
+    if not 1 <= value <= MAX_SEEDS:
+        raise ConfigError(f"seeds must be in 1..{MAX_SEEDS}, got {value}")
 
 
 def check_learning_rate(value: float) -> None:
@@ -383,6 +419,15 @@ RUN_OPTIONS: tuple[Option, ...] = (
         "test images (chosen by the seed) whose activations are measured at every evaluation; "
         "0: none",
         minimum=0,
+    ),
+    Option(
+        "seeds",
+        "--seeds",
+        "seeds",
+        "train each setup with N seeds (initial weights of seed, seed+1, ...; the same "
+        "mini-batches): charts draw the mean and the min-max band, the summary mean ± spread",
+        parse=lambda text: parse_int("seeds", text),
+        check=check_seeds,
     ),
     Option(
         "notebook_grad",

@@ -13,6 +13,7 @@ import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from vgtui.core.config import base_setup
 from vgtui.core.records import MetricRecord
 from vgtui.core.vocabulary import Diagnosis, SetupStatus
 
@@ -56,6 +57,8 @@ def diagnose(records: Iterable[MetricRecord], setup_names: Sequence[str]) -> lis
     """Findings for every setup, in ``setup_names`` order."""
     by_setup: dict[str, list[MetricRecord]] = {name: [] for name in setup_names}
     for record in records:
+        if record.setup not in by_setup and base_setup(record.setup) in by_setup:
+            continue  # a further seed of a setup: its first seed speaks for it
         by_setup.setdefault(record.setup, []).append(record)
     return [finding for name, rows in by_setup.items() for finding in diagnose_setup(name, rows)]
 

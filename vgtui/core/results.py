@@ -21,7 +21,7 @@ import numpy as np
 
 from vgtui import __version__
 from vgtui.core.activation_stats import BINS, histogram_scale
-from vgtui.core.config import RunConfig
+from vgtui.core.config import RunConfig, base_setup
 from vgtui.core.diagnosis import diagnose
 from vgtui.core.records import MetricRecord
 from vgtui.core.vocabulary import RunStatus, SetupStatus
@@ -58,10 +58,54 @@ class SetupSummary:
     final_train_loss: float
     seconds: float
     grad_ratio: float
+    seeds: int = 1
+    """With several seeds: the accuracies, loss and ratio are their means ..."""
+    final_test_spread: float = 0.0
+    """... and this is half the range of their final test accuracies (mean ± spread)."""
 
 
 def summarize(records: Iterable[MetricRecord], setup_names: Sequence[str]) -> list[SetupSummary]:
-    """One summary per setup (in ``setup_names`` order) from the records seen so far."""
+    """One summary per setup (in ``setup_names`` order) from the records seen so far; the
+    seeds of a setup (``relu-he``, ``relu-he#2``, ...) are summarised together."""
+    groups: dict[str, list[SetupSummary]] = {}
+    for summary in _summaries(records, setup_names):
+        groups.setdefault(base_setup(summary.setup), []).append(summary)
+    return [_combined(name, group) for name, group in groups.items()]
+
+
+def _combined(name: str, group: list[SetupSummary]) -> SetupSummary:
+    """One setup's seeds as one summary: means, and the spread of the final test accuracy."""
+    if len(group) == 1:
+        return group[0]
+
+    def mean(values: Iterable[float]) -> float:
+        finite = [v for v in values if math.isfinite(v)]
+        return sum(finite) / len(finite) if finite else math.nan
+
+    finals = [s.final_test_accuracy for s in group if math.isfinite(s.final_test_accuracy)]
+    statuses = {s.status for s in group}
+    status = next((st for st in (SetupStatus.DIVERGED, SetupStatus.OK) if st in statuses),
+                  group[0].status)  # fmt: skip
+    ratios = [s.grad_ratio for s in group if math.isfinite(s.grad_ratio) and s.grad_ratio > 0]
+    return SetupSummary(
+        setup=name,
+        status=status,
+        iterations=max(s.iterations for s in group),
+        final_test_accuracy=mean(s.final_test_accuracy for s in group),
+        best_test_accuracy=mean(s.best_test_accuracy for s in group),
+        best_iteration=group[0].best_iteration,
+        final_train_accuracy=mean(s.final_train_accuracy for s in group),
+        final_train_loss=mean(s.final_train_loss for s in group),
+        seconds=max(s.seconds for s in group),
+        # a geometric mean: the ratios span orders of magnitude
+        grad_ratio=math.exp(mean(map(math.log, ratios))) if ratios else math.nan,
+        seeds=len(group),
+        final_test_spread=(max(finals) - min(finals)) / 2 if finals else math.nan,
+    )
+
+
+def _summaries(records: Iterable[MetricRecord], setup_names: Sequence[str]) -> list[SetupSummary]:
+    """One summary per record name (setups first, in ``setup_names`` order)."""
     by_setup: dict[str, list[MetricRecord]] = {name: [] for name in setup_names}
     for record in records:
         by_setup.setdefault(record.setup, []).append(record)
@@ -462,7 +506,8 @@ def summary_cells(summary: SetupSummary) -> tuple[str, ...]:
         summary.setup,
         str(summary.status),
         str(summary.iterations),
-        format_percent(summary.final_test_accuracy),
+        format_percent(summary.final_test_accuracy)
+        + (f"±{100 * summary.final_test_spread:.1f}" if summary.seeds > 1 else ""),
         format_percent(summary.best_test_accuracy),
         str(summary.best_iteration) if summary.best_iteration else "-",
         format_percent(summary.final_train_accuracy),

@@ -116,6 +116,7 @@ def config_from_dict(data: dict) -> RunConfig:
         notebook_grad=bool(data.get("notebook_grad", False)),
         bias_variance=float(data.get("bias_variance", 0.0)),
         probe_size=int(data.get("probe_size", 0)),  # runs before the probe had none
+        seeds=int(data.get("seeds", 1)),
     ).validate()
 
 

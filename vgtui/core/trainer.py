@@ -100,14 +100,18 @@ class Trainer:
         self.data = data
         self.rng = rng
         sizes = (PIXELS, *config.hidden, NUM_CLASSES)
+        trained = config.trained
         self.bank = NetworkBank(
             sizes,
-            config.setups,
+            [spec for spec, _, _ in trained],
             rng,
             notebook_grad=config.notebook_grad,
             bias_variance=config.bias_variance,
+            replicas=[replica for _, replica, _ in trained],
+            replica_seed=config.seed,
         )
-        self.setup_names = config.setup_names
+        self.setup_names = tuple(name for _, _, name in trained)
+        """The record name of every network (with several seeds, ``relu-he#2``...)."""
         self.evaluator = (
             evaluator
             if evaluator is not None
@@ -122,7 +126,7 @@ class Trainer:
         self._batch_rows = np.empty(0, dtype=np.intp)  # its rows of bank.first_layer
         self.iteration = 0
         self.seconds = 0.0
-        self._loss_sum = np.zeros(len(config.setups))
+        self._loss_sum = np.zeros(len(trained))
         self._loss_steps = 0
         self._block_seconds = 0.0  # a test block on this thread (a running mean): see run()
 

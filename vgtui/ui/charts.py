@@ -276,6 +276,9 @@ class AccuracyChart(SetupChart, AccuracyAxis):
         ]
 
     def curve_legend(self) -> list[str]:
+        if self.series.seeds > 1:
+            return [f"{series_marker(self.index)}⠤ test, mean of {self.series.seeds} seeds",
+                    "·· min-max", "• train"]  # fmt: skip
         return [f"{series_marker(self.index)}⠤ test", "• train (batch)"]
 
     def cursor_readout(self, iteration: int) -> str:
@@ -291,6 +294,10 @@ class AccuracyChart(SetupChart, AccuracyAxis):
         self.set_x_limits()
         if series.iterations:
             self.plot_noisy(series.iterations, series.train_accuracy, TRAIN_COLOR, None)
+            if series.seeds > 1:  # the seeds' range of test accuracy, dotted, behind the mean
+                for bound in (series.test_low, series.test_high):
+                    xs, ys = in_range(series.iterations, bound, self.x_limits())
+                    self.plt.plot(xs, ys, marker=TRAIN_MARKER, color=BAND_COLOR)
             self.plot_noisy(
                 series.iterations,
                 series.test_accuracy,

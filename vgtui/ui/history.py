@@ -6,6 +6,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from vgtui.core.config import base_setup
 from vgtui.core.records import MetricRecord
 from vgtui.core.vocabulary import SetupStatus
 from vgtui.ui.view import GradientQuantity
@@ -25,21 +26,56 @@ class SetupSeries:
     delta_std: list[tuple[float, ...]] = field(default_factory=list)
     """Std of the back-propagated error at each weight layer's output (NaN: not recorded)."""
     diverged_at: int | None = None
+    test_low: list[float] = field(default_factory=list)
+    test_high: list[float] = field(default_factory=list)
+    """With several seeds: the lowest and highest test accuracy at each iteration (the other
+    lists hold the seeds' means)."""
+    seeds: int = 1
+    _records: dict[int, list[MetricRecord]] = field(default_factory=dict, repr=False)
 
     def add(self, record: MetricRecord) -> None:
+        """Add a record of this setup, or of one of its further seeds (``relu-he#2``)."""
         if record.status == SetupStatus.DIVERGED:
-            self.diverged_at = record.iteration
+            if record.setup == self.setup:  # a further seed's end is not the setup's
+                self.diverged_at = record.iteration
             return
-        self.iterations.append(record.iteration)
-        self.train_accuracy.append(record.train_accuracy)
-        self.test_accuracy.append(record.test_accuracy)
-        self.train_loss.append(record.train_loss)
-        self.grad_norms.append(record.grad_norms)
-        self.delta_std.append(
-            tuple(layer.delta_std for layer in record.layers)
-            if record.layers
-            else (math.nan,) * len(record.grad_norms)
-        )
+        group = self._records.get(record.iteration)
+        if group is None:
+            group = self._records[record.iteration] = [record]
+            self.iterations.append(record.iteration)
+            for values in self._lists():
+                values.append(math.nan)
+        else:
+            group.append(record)
+            self.seeds = max(self.seeds, len(group))
+        last = len(self.iterations) - 1
+        at = last if self.iterations[last] == record.iteration else None
+        self._aggregate(self.iterations.index(record.iteration) if at is None else at, group)
+
+    def _lists(self) -> list[list]:
+        return [self.train_accuracy, self.test_accuracy, self.train_loss, self.grad_norms,
+                self.delta_std, self.test_low, self.test_high]  # fmt: skip
+
+    def _aggregate(self, at: int, group: list[MetricRecord]) -> None:
+        """The means (and the test accuracy's range) of the seeds recorded at ``at``."""
+        if len(group) == 1:  # one seed: its own values, exactly
+            (record,) = group
+            values = (record.train_accuracy, record.test_accuracy, record.train_loss,
+                      record.grad_norms, _delta_std(record), record.test_accuracy,
+                      record.test_accuracy)  # fmt: skip
+        else:
+            tests = [r.test_accuracy for r in group if math.isfinite(r.test_accuracy)]
+            values = (
+                _mean(r.train_accuracy for r in group),
+                _mean(tests),
+                _mean(r.train_loss for r in group),
+                tuple(map(_mean, zip(*(r.grad_norms for r in group), strict=True))),
+                tuple(map(_mean, zip(*(_delta_std(r) for r in group), strict=True))),
+                min(tests, default=math.nan),
+                max(tests, default=math.nan),
+            )
+        for values_list, value in zip(self._lists(), values, strict=True):
+            values_list[at] = value
 
     @property
     def latest_train(self) -> float:
@@ -58,6 +94,17 @@ class SetupSeries:
         return self.delta_std if quantity == "delta" else self.grad_norms
 
 
+def _mean(values) -> float:
+    finite = [v for v in values if math.isfinite(v)]
+    return sum(finite) / len(finite) if finite else math.nan
+
+
+def _delta_std(record: MetricRecord) -> tuple[float, ...]:
+    if record.layers:
+        return tuple(layer.delta_std for layer in record.layers)
+    return (math.nan,) * len(record.grad_norms)
+
+
 class RunHistory:
     """All records of one run (or of several runs compared, their setups named
     ``run/setup``), in arrival order and per setup."""
@@ -73,9 +120,12 @@ class RunHistory:
         for record in records:
             self.records.append(record)
             self.last_iteration = max(self.last_iteration, record.iteration)
-            series = self.series.get(record.setup)
+            name = record.setup
+            if name not in self.series and base_setup(name) in self.series:
+                name = base_setup(name)  # a further seed: drawn with its setup
+            series = self.series.get(name)
             if series is None:
-                series = self.series[record.setup] = SetupSeries(record.setup)
+                series = self.series[name] = SetupSeries(name)
             series.add(record)
 
     def __len__(self) -> int:

@@ -1,0 +1,38 @@
+"""--seeds in the app: each setup's accuracy chart draws the mean of its seeds and, dotted,
+their min-max band; the strip and the summary show the means (issue #13)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from tests.ui.apptools import SHORT, wait_for_state
+from vgtui.ui.app import VgtuiApp
+from vgtui.ui.charts import AccuracyChart
+
+
+def curves(chart: AccuracyChart) -> int:
+    return len(chart.plt._active.monitor.x)
+
+
+async def test_accuracy_charts_draw_the_mean_and_the_band_of_the_seeds(mnist, tmp_path):
+    counts = {}
+    for seeds in (1, 2):
+        app = VgtuiApp(replace(SHORT, seeds=seeds), mnist, tmp_path / str(seeds))
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.press("r")
+            await wait_for_state(pilot, app, "done")
+            await pilot.pause()
+            chart = app.query_one("#acc-3", AccuracyChart)  # relu-he
+            counts[seeds] = curves(chart)
+            series = chart.series
+            assert series.setup == "relu-he" and series.seeds == seeds
+            assert len(app.tabs.accuracy_grid.charts) == 4  # one chart per setup, not per seed
+            if seeds == 2:
+                assert "mean of 2 seeds" in chart.legend
+                low, high = series.test_low[-1], series.test_high[-1]
+                assert low <= series.test_accuracy[-1] <= high and low < high
+                await pilot.press("4")
+                await pilot.pause()
+                cells = [str(c) for c in app.tabs.table.get_row_at(3)]
+                assert cells[0] == "relu-he" and any("±" in cell for cell in cells)
+    assert counts[2] == counts[1] + 2  # the band's two bounds
