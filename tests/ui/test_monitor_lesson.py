@@ -299,3 +299,23 @@ async def test_a_finished_run_is_replaced_only_on_a_second_press(mnist, tmp_path
         await pilot.press("n", "n")
         await wait_until(pilot, lambda: app.current_run is not finished, "a new run")
         await wait_for_state(pilot, app, "paused")
+
+
+async def test_the_same_columns_get_shorter_headers_when_the_table_narrows(mnist, tmp_path):
+    """Every column still fits a narrower table once its headers are short: the headers
+    must change although the columns do not (they once stayed long and the table was cut)."""
+    app = VgtuiApp(SHORT, mnist, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("r")
+        await wait_for_state(pilot, app, "done")
+        table = app.query_one("#summary-table", DataTable)
+        await pilot.press("b", "4")  # no sidebar: the whole width, the long headers
+        await wait_until(pilot, lambda: not app.sidebar.display, "the sidebar to go")
+        await settled_whole(pilot, table, "120 columns")
+        wide = [str(c.label) for c in table.columns.values()]
+        assert wide == list(SUMMARY_COLUMNS)
+        await pilot.press("b")  # the sidebar back: the same columns, short headers
+        await wait_until(pilot, lambda: app.sidebar.display, "the sidebar to come back")
+        await settled_whole(pilot, table, "with the sidebar")
+        narrow = [str(c.label) for c in table.columns.values()]
+        assert len(narrow) == len(wide) and "test" in narrow and "final test" not in narrow

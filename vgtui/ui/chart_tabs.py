@@ -92,16 +92,18 @@ class SummaryTable(DataTable):
         self.dirty = True
         self.history: RunHistory | None = None
         self.shown_columns: tuple[str, ...] = ()
+        self.shown_headers: tuple[str, ...] = ()
 
     def show(self, history: RunHistory) -> None:
         self.dirty = False
         self.history = history
         rows = [summary_cells(s) for s in summarize(history.records, history.setup_names)]
         columns, headers = fit_columns(rows, self.size.width or 80)
-        if columns != self.shown_columns:
+        # the same columns may come with shorter headers (narrower): relabel them too
+        if (columns, headers) != (self.shown_columns, self.shown_headers):
             self.clear(columns=True)
             self.add_columns(*headers)
-            self.shown_columns = columns
+            self.shown_columns, self.shown_headers = columns, headers
         else:
             self.clear()
         positions = [SUMMARY_COLUMNS.index(c) for c in columns]
