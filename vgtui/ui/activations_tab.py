@@ -22,7 +22,7 @@ from textual.widgets import Static
 from vgtui.core.activation_stats import BINS, BOUNDED, histogram_scale
 from vgtui.core.config import parse_setup
 from vgtui.core.records import ActivationStats, MetricRecord
-from vgtui.ui.charts import grid_columns
+from vgtui.ui.charts import fit_parts, shape_grid
 from vgtui.ui.history import RunHistory
 from vgtui.ui.look import series_color, series_marker
 from vgtui.ui.view import ChartView
@@ -104,18 +104,6 @@ def layer_text(stats: ActivationStats, activation: str) -> list[str]:
     if activation in BOUNDED:
         return [first, f"sat {100 * stats.saturated:.0f}%"]
     return [first, f"off {100 * stats.inactive:.0f}%  dead {stats.dead_units}"]
-
-
-def fit_parts(parts: Sequence[str], width: int, gap: str) -> str:
-    """``parts`` joined by ``gap``, leaving out from the first one that does not fit: a
-    number is never cut into a different number."""
-    text = ""
-    for part in parts:
-        candidate = f"{text}{gap}{part}" if text else part
-        if len(candidate) > width:
-            break
-        text = candidate
-    return text
 
 
 def histogram_top(stats: ActivationStats, activation: str) -> float:
@@ -250,11 +238,8 @@ class ActivationsGrid(Grid):
         return [panel.setup for panel in self.panels]
 
     async def mount_panels(self, history: RunHistory) -> None:
-        count = len(history.setup_names)
-        columns = grid_columns(count)
         await self.remove_children()
-        self.styles.grid_size_columns = columns
-        self.styles.grid_size_rows = math.ceil(count / columns)
+        shape_grid(self, len(history.setup_names))
         await self.mount_all(
             ActivationPanel(name, index, id=f"act-{index}", classes="activation-panel")
             for index, name in enumerate(history.setup_names)

@@ -7,7 +7,6 @@ run's :class:`RunHistory`, hands it to every view and redraws only the visible t
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ from vgtui.ui.charts import (
     GradientScale,
     OverlayChart,
     SetupChart,
-    grid_columns,
+    shape_grid,
 )
 from vgtui.ui.history import RunHistory
 from vgtui.ui.loss import LossChart
@@ -61,11 +60,8 @@ class SetupGrid(Grid):
 
     async def mount_charts(self, history: RunHistory, total_iterations: int) -> None:
         """Replace the charts by one per setup of ``history``."""
-        count = len(history.setup_names)
-        columns = grid_columns(count)
         await self.remove_children()
-        self.styles.grid_size_columns = columns
-        self.styles.grid_size_rows = math.ceil(count / columns)
+        shape_grid(self, len(history.setup_names))
         await self.mount_all(
             self.chart_type(
                 history.series[name],

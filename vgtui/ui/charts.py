@@ -8,11 +8,13 @@ is a line in its colour plus a few marker characters, so curves stay apart witho
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
 from textual.app import RenderResult
+from textual.widget import Widget
 from textual_plotext import PlotextPlot
 
 from vgtui.core.results import format_ratio
@@ -56,7 +58,14 @@ def grid_columns(count: int) -> int:
     return math.ceil(math.sqrt(count))
 
 
-def fit_parts(parts: list[str], width: int, separator: str = "  ") -> str:
+def shape_grid(grid: Widget, count: int) -> None:
+    """Lay a grid out for ``count`` setups (see :func:`grid_columns`)."""
+    columns = grid_columns(count)
+    grid.styles.grid_size_columns = columns
+    grid.styles.grid_size_rows = math.ceil(count / columns)
+
+
+def fit_parts(parts: Sequence[str], width: int, separator: str = "  ") -> str:
     """As many whole ``parts`` as fit in ``width`` (never a part cut in two)."""
     shown: list[str] = []
     for part in parts:
