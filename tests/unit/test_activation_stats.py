@@ -14,10 +14,15 @@ from vgtui.core.activation_stats import (
     ProbeLayout,
     ProbeTally,
     histogram_scale,
-    summarize_layers,
     summarize_probe,
 )
 from vgtui.core.records import ActivationStats, MetricRecord
+
+
+def summarize_row(row: np.ndarray, layout: ProbeLayout, activation: str) -> tuple:
+    """One setup's statistics from its row of tallies."""
+    return summarize_probe(row[None, :], layout, (activation,))[0]
+
 
 GROUPS = [("sigmoid", slice(0, 1)), ("tanh", slice(1, 2)), ("relu", slice(2, 4))]
 HIDDEN = (7, 5)
@@ -84,7 +89,7 @@ def test_tallies_of_two_blocks_summarize_as_plain_numpy_on_all_images():
         tally(block, out, first=first)
         total += out
     for slot, activation in enumerate(["sigmoid", "tanh", "relu", "relu"]):
-        stats = summarize_layers(total[slot], layout, activation)
+        stats = summarize_row(total[slot], layout, activation)
         assert len(stats) == len(HIDDEN)
         for layer, got in enumerate(stats):
             values = np.concatenate([block[layer][slot] for block in blocks], axis=1)
@@ -98,10 +103,10 @@ def test_tallies_of_two_blocks_summarize_as_plain_numpy_on_all_images():
                 assert getattr(got, key) == pytest.approx(
                     want[key], rel=1e-4, abs=1e-6, nan_ok=True
                 )
-    assert summarize_layers(total[3], layout, "relu")[0].dead_units >= 1
+    assert summarize_row(total[3], layout, "relu")[0].dead_units >= 1
     together = summarize_probe(total, layout, ["sigmoid", "tanh", "relu", "relu"])
     assert together == [
-        summarize_layers(total[slot], layout, activation)
+        summarize_row(total[slot], layout, activation)
         for slot, activation in enumerate(["sigmoid", "tanh", "relu", "relu"])
     ]
 
@@ -112,7 +117,7 @@ def test_a_diverged_setup_with_nan_activations_still_gets_valid_bins():
     out = np.zeros((4, layout.width))
     ProbeTally((784, *HIDDEN, 10), GROUPS)(values, out)
     for slot, activation in enumerate(["sigmoid", "tanh", "relu", "relu"]):
-        (first, _) = summarize_layers(out[slot], layout, activation)
+        (first, _) = summarize_row(out[slot], layout, activation)
         assert sum(first.histogram) == HIDDEN[0] * len(range(0, 10, HISTOGRAM_STRIDE))
 
 

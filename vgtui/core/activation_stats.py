@@ -15,7 +15,7 @@ while their activations are at hand the evaluation also tallies, per setup and h
     unit alive    1 if the unit's activation is > 0 for some image, else 0  (units,)
 
 Tallies of several blocks add up, so helper processes return them like correct counts; a
-:class:`ProbeLayout` says where each part sits in a setup's row, and :func:`summarize_layers`
+:class:`ProbeLayout` says where each part sits in a setup's row, and :func:`summarize_probe`
 turns a row into :class:`~vgtui.core.records.ActivationStats`. Sigmoid layers run as tanh in
 inference snapshots (sigmoid = (1 + tanh(u/2)) / 2): they are tallied as that tanh and mapped
 back here, which also keeps their spread exact (a sigmoid stuck at 0.5 is a tanh near 0).
@@ -185,13 +185,6 @@ class ProbeTally:
                             out=index_all[setup])  # fmt: skip
                 counts = np.bincount(index_all.ravel(), minlength=setups * BINS)
             out[:, start : start + BINS] = counts[: setups * BINS].reshape(setups, BINS)
-
-
-def summarize_layers(
-    row: np.ndarray, layout: ProbeLayout, activation: str
-) -> tuple[ActivationStats, ...]:
-    """One setup's tallies (summed over the probe's blocks) as statistics per hidden layer."""
-    return summarize_probe(row[None, :], layout, (activation,))[0]
 
 
 def summarize_probe(

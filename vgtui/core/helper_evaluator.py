@@ -397,7 +397,7 @@ class SharedPending:
     def counts(self) -> np.ndarray:
         if self._counts is None:
             self._counts = self._evaluator.finish(self.shared)
-            self._probe = self._evaluator.probe_sums(self.shared)  # before the entry is reused
+            self._probe = self.shared.probe_sums()  # before the entry is reused
             self._evaluator.release(self.entry)
         return self._counts
 
@@ -486,9 +486,6 @@ class HelperEvaluator:
         # A diverging setup overflows: that is detected from its loss, not printed here.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             shared.evaluate(self._inference, self.blocks, block, (self._tallies, self._scratch))
-
-    def probe_sums(self, shared: SharedBlocks) -> np.ndarray | None:
-        return shared.probe_sums()
 
     def finish(self, shared: SharedBlocks) -> np.ndarray:
         """Evaluate what is left of ``shared`` here, wait for the helpers' last blocks and
