@@ -3,6 +3,7 @@ the summary's mean ± spread (issue #13)."""
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import subprocess
@@ -80,7 +81,7 @@ def test_seeds_on_the_command_line(tmp_path):
             "--iters",
             "20",
             "--setups",
-            "relu-he",
+            "sigmoid-xavier",
             "--out",
             str(tmp_path),
         ],  # fmt: skip
@@ -92,12 +93,15 @@ def test_seeds_on_the_command_line(tmp_path):
     assert completed.returncode == 0, completed.stderr
     (run_dir,) = tmp_path.iterdir()
     summary = json.loads((run_dir / "summary.json").read_text())
-    (he,) = summary["setups"]
-    assert he["setup"] == "relu-he" and he["seeds"] == 2
-    row = next(line for line in completed.stdout.splitlines() if line.startswith("relu-he"))
-    assert f"±{100 * he['final_test_spread']:.1f}" in row
+    (xavier,) = summary["setups"]
+    assert xavier["setup"] == "sigmoid-xavier" and xavier["seeds"] == 2
+    row = next(line for line in completed.stdout.splitlines() if line.startswith("sigmoid-x"))
+    assert f"±{100 * xavier['final_test_spread']:.1f}" in row
     config = json.loads((run_dir / "config.json").read_text())["config"]
     assert config["seeds"] == 2
+    with (run_dir / "activations.csv").open() as handle:
+        scales = {(r["setup"], r["hist_scale"]) for r in csv.DictReader(handle)}
+    assert scales == {("sigmoid-xavier", "linear"), ("sigmoid-xavier#2", "linear")}
     bad = subprocess.run(
         [sys.executable, "-m", "vgtui", "--no-ui", "--seeds", "0", "--out", str(tmp_path)],
         capture_output=True,

@@ -237,7 +237,7 @@ def activations_csv(records: Sequence[MetricRecord], config: RunConfig) -> str:
                      "hist_low", "hist_high", *bins))  # fmt: skip
     activation_of = {spec.name: spec.activation for spec in config.setups}
     for record in records:
-        scale = histogram_scale(activation_of.get(record.setup, "relu"))
+        scale = histogram_scale(activation_of[base_setup(record.setup)])
         for number, layer in enumerate(record.activations, start=1):
             values = [layer.mean, layer.std, layer.spread, layer.saturated, layer.inactive]
             cells = ["" if _is_nan(v) else f"{v:.6g}" for v in values]
