@@ -1,6 +1,6 @@
 """The ``vgtui`` command's first steps, before anything heavy is imported: standard streams that
-exist, and SIGTERM / SIGHUP that interrupt as Ctrl-C does, so that no moment of start-up ends in
-a traceback or loses what a run recorded."""
+exist, and SIGINT / SIGTERM / SIGHUP that interrupt as Ctrl-C does, so that no moment of start-up
+ends in a traceback or loses what a run recorded."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ trains (vgtui.cli)."""
 
 
 class Interrupted(KeyboardInterrupt):
-    """A SIGTERM or SIGHUP, handled as Ctrl-C is; the exit status is 128 + ``signum``."""
+    """A SIGINT, SIGTERM or SIGHUP, handled as Ctrl-C is; the exit status is 128 + ``signum``."""
 
     def __init__(self, signum: int) -> None:
         super().__init__(signum)
@@ -22,15 +22,15 @@ class Interrupted(KeyboardInterrupt):
 
 
 class SignalLatch:
-    """SIGTERM and SIGHUP raise :class:`Interrupted` where Python is, and are remembered: an
-    exception raised while Python runs a finalizer is printed and dropped, so the run checks
-    the latch at every batch of records too (:meth:`check`)."""
+    """SIGINT, SIGTERM and SIGHUP raise :class:`Interrupted` where Python is, and are remembered:
+    an exception raised while Python runs a finalizer, or caught by a library, is dropped, so
+    the run checks the latch at every batch of records too (:meth:`check`)."""
 
     def __init__(self) -> None:
         self.received: int | None = None
 
     def install(self) -> None:
-        for name in ("SIGTERM", "SIGHUP"):
+        for name in ("SIGINT", "SIGTERM", "SIGHUP"):
             if hasattr(signal, name):
                 signal.signal(getattr(signal, name), self.handle)
 
@@ -62,11 +62,26 @@ def ensure_standard_streams() -> None:
                 setattr(sys, name, open(descriptor, mode, closefd=False))  # noqa: SIM115
 
 
+def forget_interrupted_exec() -> None:
+    """CPython 3.11 marks the process to end by SIGINT when a KeyboardInterrupt leaves an
+    ``exec`` of a string (dataclasses build their methods so, at import), even though our code
+    catches it later: the exit status would be lost. The next string ``exec`` that completes
+    clears the mark."""
+    exec("None")
+
+
 def main() -> int:
     """Entry point of the ``vgtui`` command; returns the exit status."""
     ensure_standard_streams()
     latch = SignalLatch()
     latch.install()
+    try:
+        return _dispatch(latch)
+    finally:
+        forget_interrupted_exec()
+
+
+def _dispatch(latch: SignalLatch) -> int:
     try:
         if sys.argv[1:2] == ["sweep"]:
             from vgtui.sweep import main as sweep_main

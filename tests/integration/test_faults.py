@@ -11,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import textwrap
 import threading
 import time
 from pathlib import Path
@@ -193,6 +194,75 @@ def test_a_signal_during_start_up_exits_quietly(tmp_path, number, moment):
     _, stderr = finish(process)
     assert process.returncode == 128 + number, stderr
     assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr
+
+
+def run_launch_with(tmp_path: Path, dispatch_prelude: str, *args: str) -> subprocess.Popen:
+    """``vgtui`` whose dispatch first runs ``dispatch_prelude``: a moment of start-up that a
+    timed signal hits only now and then, made to happen every time."""
+    script = f"""
+import os, signal, sys
+from vgtui import launch
+dispatch = launch._dispatch
+def prelude_then_dispatch(latch):
+{textwrap.indent(textwrap.dedent(dispatch_prelude), "    ")}
+    return dispatch(latch)
+launch._dispatch = prelude_then_dispatch
+sys.argv = ["vgtui", *sys.argv[1:]]
+sys.exit(launch.main())
+"""
+    (tmp_path / "vgtui_with_prelude.py").write_text(script)
+    return subprocess.Popen(  # run as ``-m``, as ``python -m vgtui``: its exit path differs
+        [sys.executable, "-m", "vgtui_with_prelude", *args],
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_ctrl_c_inside_a_dataclass_being_built_keeps_the_exit_status(tmp_path):
+    """CPython 3.11 marks the process to die by SIGINT when the KeyboardInterrupt passes through
+    a string ``exec`` (dataclasses build methods so, while vgtui imports): the CI failure of a
+    start-up signal, -2 instead of 130."""
+    process = run_launch_with(
+        tmp_path,
+        """
+        try:
+            exec("raise KeyboardInterrupt")
+        except KeyboardInterrupt:
+            return 128 + signal.SIGINT
+        """,
+    )
+    _, stderr = finish(process)
+    assert process.returncode == 128 + signal.SIGINT, stderr
+    assert "Traceback" not in stderr
+
+
+def test_a_ctrl_c_that_a_library_swallows_still_stops_the_run(tmp_path):
+    """A KeyboardInterrupt caught by code not ours (a finalizer, a library's bare except) is
+    remembered: the run stops at its next records and is saved as interrupted."""
+    out = tmp_path / "runs"
+    process = run_launch_with(
+        tmp_path,
+        """
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            for _ in range(10**7):
+                pass
+        except KeyboardInterrupt:
+            pass
+        """,
+        "--no-ui",
+        "--iters",
+        "3000",
+        "--out",
+        str(out),
+    )
+    stdout, stderr = finish(process)
+    assert process.returncode == 128 + signal.SIGINT, stderr
+    assert error_lines(stderr) == [] and "Run interrupted" in stdout
+    assert summary_of(out)["status"] == "interrupted"
 
 
 # -- oversized models -------------------------------------------------------------------------
