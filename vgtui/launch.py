@@ -39,8 +39,9 @@ class SignalLatch:
         raise Interrupted(signum)
 
     def check(self) -> None:
-        """Raise the remembered signal, if one came."""
-        if self.received is not None:
+        """Raise the remembered signal, if one came and its exception is not already being
+        handled (records flushed while the run stops are streamed, not cut off again)."""
+        if self.received is not None and not isinstance(sys.exc_info()[1], KeyboardInterrupt):
             raise Interrupted(self.received)
 
 

@@ -25,6 +25,7 @@ from vgtui.core.control import RunControl
 from vgtui.core.eval_blocks import dataset_blocks
 from vgtui.core.local_evaluator import LocalEvaluator, LocalPending
 from vgtui.core.trainer import Trainer
+from vgtui.launch import Interrupted, SignalLatch
 
 VGTUI = [sys.executable, "-m", "vgtui"]
 GIVE_UP_SECONDS = 120
@@ -263,6 +264,22 @@ def test_a_ctrl_c_that_a_library_swallows_still_stops_the_run(tmp_path):
     assert process.returncode == 128 + signal.SIGINT, stderr
     assert error_lines(stderr) == [] and "Run interrupted" in stdout
     assert summary_of(out)["status"] == "interrupted"
+
+
+def test_the_latch_lets_the_records_flushed_while_stopping_through():
+    """The latch re-raises a signal whose exception was swallowed, but not while that exception
+    is being handled: the records flushed as the run stops are streamed, not cut off."""
+    latch = SignalLatch()
+    latch.received = signal.SIGINT
+    try:
+        raise Interrupted(signal.SIGINT)
+    except KeyboardInterrupt:
+        try:
+            latch.check()  # the stop is under way: the flush goes on
+        except Interrupted:
+            pytest.fail("the latch cut off the records flushed while the run stops")
+    with pytest.raises(Interrupted):
+        latch.check()
 
 
 # -- oversized models -------------------------------------------------------------------------
