@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 from textual.widgets import DataTable
+from textual.widgets._toast import Toast
 
 from tests.ui.apptools import DIVERGING, SHORT, wait_for_state, wait_until
 from vgtui.core.config import RunConfig, parse_setups
@@ -113,6 +114,18 @@ async def test_strip_shows_every_setup_on_every_tab(mnist, tmp_path):
             entry = line[line.index("sigmoid-gauss") :].split()
             assert entry[1] in ("ok", "stalled") and entry[2].endswith("%")
             assert RATIO.match(entry[-1]), entry
+
+
+async def test_the_run_done_toast_leaves_the_strip_readable(mnist, tmp_path):
+    app = VgtuiApp(SHORT, mnist, tmp_path)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await pilot.press("r")
+        await wait_for_state(pilot, app, "done")
+        await wait_until(pilot, lambda: bool(app.screen.query(Toast)), "the run done toast")
+        await pilot.pause()
+        strip = app.query_one(SetupStrip).region
+        for toast in app.screen.query(Toast):
+            assert not toast.region.overlaps(strip), (toast.region, strip)
 
 
 async def test_one_title_format_and_legends_below_the_data(mnist, tmp_path):

@@ -6,10 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from rich.style import Style
+from textual import events
 from textual.app import RenderResult
 from textual.content import Content
 from textual.geometry import Size
 from textual.widget import Widget
+from textual.widgets._toast import ToastRack
 
 from vgtui.ui.history import RunHistory, SetupSeries
 from vgtui.ui.look import (
@@ -48,6 +50,12 @@ class SetupStrip(Widget):
         self.history = history
         self.dirty = False
         self.refresh(layout=True)
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Toasts rise above the strip (and the footer under it): the "run done" toast must
+        not hide the final numbers at the moment they are final."""
+        for rack in self.screen.query(ToastRack):
+            rack.styles.margin = (0, 0, event.size.height + 1, 0)
 
     def update_values(self) -> None:
         """Repaint new values; a layout pass (costly: the whole screen) only when the strip
