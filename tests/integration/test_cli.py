@@ -269,3 +269,18 @@ def test_help_and_version():
         assert option in help_text
     assert "trust" in help_text
     assert run_cli("--version").stdout.startswith("vgtui ")
+
+
+def test_the_summary_table_names_a_stalled_setup_as_the_strip_does(tmp_path):
+    """The table's status column and summary.json's "state" say "stalled" for a setup still
+    at chance after five evaluations, as the app's strip does; a learning one is "ok"."""
+    result = run_cli(
+        "--no-ui", "--iters", "60", "--setups", "sigmoid-gauss,relu-he", "--out", str(tmp_path)
+    )
+    assert result.returncode == 0, result.stderr
+    names = ("sigmoid-gauss", "relu-he")
+    rows = {w[0]: w[1] for w in map(str.split, result.stdout.splitlines()) if w and w[0] in names}
+    assert rows["sigmoid-gauss"] == "stalled" and rows["relu-he"] == "ok", result.stdout
+    summary = json.loads((only_run_dir(tmp_path) / "summary.json").read_text())
+    states = {s["setup"]: (s["status"], s["state"]) for s in summary["setups"]}
+    assert states == {"sigmoid-gauss": ("ok", "stalled"), "relu-he": ("ok", "ok")}

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from vgtui.core.config import base_setup
 from vgtui.core.records import MetricRecord
-from vgtui.core.vocabulary import Diagnosis, SetupStatus
+from vgtui.core.vocabulary import Diagnosis, SetupState, SetupStatus
 
 CHANCE_LOSS = math.log(10)  # cross-entropy of a uniform guess over the 10 digits: 2.303
 CHANCE_LOSS_TOLERANCE = 0.01  # within 1% of it
@@ -96,6 +96,18 @@ def _streak_start(records: Sequence[MetricRecord], holds) -> int | None:
     if len(records) - start < min(STREAK, len(records)) or start == len(records):
         return None
     return records[start].iteration
+
+
+def setup_state(status: SetupStatus, evaluations: int, test_accuracy: float) -> SetupState:
+    """The state shown for a setup: "stalled" once STREAK evaluations have passed and its
+    latest test accuracy is still at chance, as the "stalled at chance" finding counts it."""
+    if status == SetupStatus.DIVERGED:
+        return SetupState.DIVERGED
+    if status == SetupStatus.NO_DATA or evaluations == 0:
+        return SetupState.NO_DATA
+    if evaluations >= STREAK and test_accuracy <= CHANCE_ACCURACY:
+        return SetupState.STALLED
+    return SetupState.OK
 
 
 def _at_chance(record: MetricRecord) -> bool:

@@ -22,9 +22,9 @@ import numpy as np
 from vgtui import __version__
 from vgtui.core.activation_stats import BINS, histogram_scale
 from vgtui.core.config import RunConfig, base_setup
-from vgtui.core.diagnosis import diagnose
+from vgtui.core.diagnosis import diagnose, setup_state
 from vgtui.core.records import MetricRecord
-from vgtui.core.vocabulary import RunStatus, SetupStatus
+from vgtui.core.vocabulary import RunStatus, SetupState, SetupStatus
 
 FLUSH_INTERVAL_SECONDS = 2.0
 FORMAT_VERSION = 2
@@ -62,6 +62,12 @@ class SetupSummary:
     """With several seeds: the accuracies, loss and ratio are their means ..."""
     final_test_spread: float = 0.0
     """... and this is half the range of their final test accuracies (mean ± spread)."""
+    evaluations: int = 0
+
+    @property
+    def state(self) -> SetupState:
+        """As the strip shows it: ok, stalled, diverged or no data."""
+        return setup_state(self.status, self.evaluations, self.final_test_accuracy)
 
 
 def summarize(records: Iterable[MetricRecord], setup_names: Sequence[str]) -> list[SetupSummary]:
@@ -101,6 +107,7 @@ def _combined(name: str, group: list[SetupSummary]) -> SetupSummary:
         grad_ratio=math.exp(mean(map(math.log, ratios))) if ratios else math.nan,
         seeds=len(group),
         final_test_spread=(max(finals) - min(finals)) / 2 if finals else math.nan,
+        evaluations=max(s.evaluations for s in group),
     )
 
 
@@ -133,6 +140,7 @@ def _summaries(records: Iterable[MetricRecord], setup_names: Sequence[str]) -> l
                     final_train_loss=last.train_loss,
                     seconds=rows[-1].seconds,
                     grad_ratio=last.grad_ratio,
+                    evaluations=len(rows),
                 )
             )
         else:
@@ -390,7 +398,7 @@ class RunWriter:
             "wall_seconds": wall_seconds,
             "dataset": self.dataset_name,
             "seed": self.config.seed,
-            "setups": [json_safe(asdict(s)) for s in summaries],
+            "setups": [json_safe({**asdict(s), "state": s.state}) for s in summaries],
             "diagnosis": [f.to_dict() for f in diagnose(self.records, self.config.setup_names)],
         }
         try:
@@ -504,7 +512,7 @@ def summary_cells(summary: SetupSummary) -> tuple[str, ...]:
     the command line. Gradient ratios keep their magnitude (4.3e-3, never 0.00)."""
     return (
         summary.setup,
-        str(summary.status),
+        str(summary.state),
         str(summary.iterations),
         format_percent(summary.final_test_accuracy)
         + (f"±{100 * summary.final_test_spread:.1f}" if summary.seeds > 1 else ""),

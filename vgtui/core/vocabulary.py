@@ -27,6 +27,16 @@ class SetupStatus(Name):
     NO_DATA = "no data"
 
 
+class SetupState(Name):
+    """How one setup is shown (the strip, the summary table, summary.json's "state"): its
+    status, with a setup still at chance after a few evaluations called stalled."""
+
+    OK = SetupStatus.OK.value
+    STALLED = "stalled"
+    DIVERGED = SetupStatus.DIVERGED.value
+    NO_DATA = SetupStatus.NO_DATA.value
+
+
 class RunStatus(Name):
     """How a run ended: all iterations done, stopped by the user (x), interrupted (Ctrl-C, a
     signal, quitting mid-run, a closed pipe), or failed with an error."""

@@ -3,10 +3,9 @@ of markers, and the per-setup state the strip and the charts agree on (no Textua
 
 from __future__ import annotations
 
-from enum import Enum
-
+from vgtui.core.diagnosis import setup_state
 from vgtui.core.results import format_percent, format_ratio
-from vgtui.core.vocabulary import SetupStatus
+from vgtui.core.vocabulary import SetupState, SetupStatus
 from vgtui.ui.history import SetupSeries
 
 PALETTE: tuple[tuple[int, int, int], ...] = (
@@ -30,10 +29,6 @@ MARKERS = ("o", "x", "+", "*", "#", "@", "%", "&", "$", "=", "~", "^", "v", "s",
 stay apart without colour (NO_COLOR) and beyond the palette."""
 TRAIN_COLOR = (150, 150, 150)
 BAND_COLOR = (110, 110, 110)
-STALLED_AFTER_EVALUATIONS = 5
-"""A setup counts as stalled once it has this many evaluations and its test accuracy is still
-near chance (the vanishing-gradient setup's fate)."""
-CHANCE_ACCURACY = 0.2
 
 
 def series_color(index: int) -> tuple[int, int, int]:
@@ -60,31 +55,17 @@ def format_gradient_ratio(series: SetupSeries, short: bool = False) -> str:
     return format_ratio(first / last) if last > 0 else "-"
 
 
-class SetupState(str, Enum):
-    """The state a setup is shown in: the core's statuses plus "stalled" (near chance)."""
-
-    OK = SetupStatus.OK.value
-    DIVERGED = SetupStatus.DIVERGED.value
-    STALLED = "stalled"
-    WAITING = SetupStatus.NO_DATA.value
-
-    def __str__(self) -> str:
-        return self.value
-
-
-def setup_state(series: SetupSeries) -> SetupState:
+def series_state(series: SetupSeries) -> SetupState:
+    """The state of a setup's series so far (or up to the cursor), as the summary names it."""
     if series.diverged_at is not None:
         return SetupState.DIVERGED
-    if not series.iterations:
-        return SetupState.WAITING
-    if len(series.iterations) >= STALLED_AFTER_EVALUATIONS and series.latest_test < CHANCE_ACCURACY:
-        return SetupState.STALLED
-    return SetupState.OK
+    status = SetupStatus.OK if series.iterations else SetupStatus.NO_DATA
+    return setup_state(status, len(series.iterations), series.latest_test)
 
 
 def state_text(series: SetupSeries) -> str:
     """The state as shown: ``ok``, ``stalled``, ``diverged at 40``, ``no data``."""
-    state = setup_state(series)
+    state = series_state(series)
     if state == SetupState.DIVERGED:
         return f"diverged at {series.diverged_at}"
     return str(state)
