@@ -1,9 +1,11 @@
 """Shared fixtures: the bundled MNIST (loaded once per session), small MNIST-format datasets
-written to disk, and the BLAS policy."""
+written to disk, the ``vgtui`` command run to its end, and the BLAS policy."""
 
 from __future__ import annotations
 
 import gzip
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -66,3 +68,20 @@ def write_dataset() -> Callable[..., Path]:
 def idx_bytes() -> Callable[[np.ndarray, int], bytes]:
     """``idx_bytes(array, magic)``: ``array`` encoded as an IDX file."""
     return _idx_bytes
+
+
+def _run_vgtui(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "vgtui", *args],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture
+def run_vgtui() -> Callable[..., subprocess.CompletedProcess[str]]:
+    """``run_vgtui(*args, timeout=120)``: ``python -m vgtui ARGS`` run to its end, with no
+    standard input and its output captured as text."""
+    return _run_vgtui

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import csv
 import json
-import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -86,27 +84,11 @@ def test_helper_processes_return_the_same_statistics_as_the_trainer_thread(mnist
     assert sum(local[0].activations[1].histogram) == 20 * len(range(0, 700, HISTOGRAM_STRIDE))
 
 
-def test_the_run_folder_and_json_stream_carry_the_statistics(tmp_path):
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "vgtui",
-            "--json",
-            "--iters",
-            "20",
-            "--eval-every",
-            "10",
-            "--setups",
-            "sigmoid-gauss,relu-he",
-            "--out",
-            str(tmp_path),
-        ],  # fmt: skip
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        timeout=120,
-    )
+def test_the_run_folder_and_json_stream_carry_the_statistics(tmp_path, run_vgtui):
+    completed = run_vgtui(
+        "--json", "--iters", "20", "--eval-every", "10",
+        "--setups", "sigmoid-gauss,relu-he", "--out", str(tmp_path),
+    )  # fmt: skip
     assert completed.returncode == 0, completed.stderr
     streamed = [json.loads(line) for line in completed.stdout.splitlines()]
     assert len(streamed) == 4 and all(len(r["activations"]) == 2 for r in streamed)

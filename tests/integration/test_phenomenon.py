@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 
@@ -27,15 +25,9 @@ def test_short_run_shows_the_phenomenon(mnist):
     assert result["sigmoid-gauss"].grad_ratio < 0.05 * result["relu-he"].grad_ratio
 
 
-def test_full_notebook_run_reproduces_the_brief(tmp_path):
+def test_full_notebook_run_reproduces_the_brief(tmp_path, run_vgtui):
     """``vgtui --no-ui --seed 0``: the four setups of the course, 2000 iterations."""
-    completed = subprocess.run(
-        [sys.executable, "-m", "vgtui", "--no-ui", "--seed", "0", "--out", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        timeout=600,
-    )
+    completed = run_vgtui("--no-ui", "--seed", "0", "--out", str(tmp_path), timeout=600)
     assert completed.returncode == 0, completed.stderr
     (run_dir,) = tmp_path.iterdir()
     assert run_dir.name.endswith("-notebook")

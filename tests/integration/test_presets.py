@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from dataclasses import replace
 
 import numpy as np
@@ -53,11 +51,10 @@ def test_every_preset_is_valid_and_named(name):
     assert replace(config, seed=5).preset_name == name
 
 
-def test_the_command_line_starts_from_a_preset(tmp_path):
-    done = subprocess.run(
-        [sys.executable, "-m", "vgtui", "--no-ui", "--preset", "he-deep", "--iters", "20",
-         "--eval-every", "10", "--out", str(tmp_path)],
-        capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120,
+def test_the_command_line_starts_from_a_preset(tmp_path, run_vgtui):
+    done = run_vgtui(
+        "--no-ui", "--preset", "he-deep", "--iters", "20", "--eval-every", "10",
+        "--out", str(tmp_path),
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     (run,) = tmp_path.iterdir()

@@ -6,8 +6,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-import subprocess
-import sys
 from dataclasses import replace
 
 import numpy as np
@@ -69,27 +67,11 @@ def test_the_summary_and_the_history_show_the_mean_and_the_spread(mnist):
     assert single.series["relu-he"].seeds == 1
 
 
-def test_seeds_on_the_command_line(tmp_path):
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "vgtui",
-            "--no-ui",
-            "--seeds",
-            "2",
-            "--iters",
-            "20",
-            "--setups",
-            "sigmoid-xavier",
-            "--out",
-            str(tmp_path),
-        ],  # fmt: skip
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        timeout=120,
-    )
+def test_seeds_on_the_command_line(tmp_path, run_vgtui):
+    completed = run_vgtui(
+        "--no-ui", "--seeds", "2", "--iters", "20", "--setups", "sigmoid-xavier",
+        "--out", str(tmp_path),
+    )  # fmt: skip
     assert completed.returncode == 0, completed.stderr
     (run_dir,) = tmp_path.iterdir()
     summary = json.loads((run_dir / "summary.json").read_text())
@@ -102,11 +84,5 @@ def test_seeds_on_the_command_line(tmp_path):
     with (run_dir / "activations.csv").open() as handle:
         scales = {(r["setup"], r["hist_scale"]) for r in csv.DictReader(handle)}
     assert scales == {("sigmoid-xavier", "linear"), ("sigmoid-xavier#2", "linear")}
-    bad = subprocess.run(
-        [sys.executable, "-m", "vgtui", "--no-ui", "--seeds", "0", "--out", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        timeout=60,
-    )
+    bad = run_vgtui("--no-ui", "--seeds", "0", "--out", str(tmp_path), timeout=60)
     assert bad.returncode == 2 and "seeds" in bad.stderr and "Traceback" not in bad.stderr
