@@ -7,7 +7,7 @@ sweep under RUNS, default runs, after ``vgtui sweep``). Needs ``rsvg-convert`` (
 librsvg2-bin).
 librsvg ignores SVG ``textLength`` and draws braille (the chart dots) in a wider fallback font,
 so every braille character is placed in its own terminal cell before converting
-(vgtui.ui.svg, as ``vgtui export --svg`` does).
+(vgtui.ui.saved.svg, as ``vgtui export --svg`` does).
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from vgtui.core.config import RunConfig, parse_setups
 from vgtui.core.data import load_bundled
 from vgtui.core.run import Run
 from vgtui.ui.app import VgtuiApp
-from vgtui.ui.saved import SavedRunsApp, SavedRunsScreen, read_all
-from vgtui.ui.svg import place_braille_in_cells
+from vgtui.ui.saved.screen import SavedRunsApp, SavedRunsScreen, read_all
+from vgtui.ui.saved.svg import place_braille_in_cells
 
 ASSETS = Path(__file__).parent
 
@@ -76,7 +76,7 @@ async def shoot_comparison(size: tuple[int, int] = (120, 32)) -> None:
 async def shoot_sweep(root: Path, size: tuple[int, int] = (120, 40)) -> None:
     """The Sweep tab on the newest sweep under ``root`` (a real ``vgtui sweep`` run), cursor
     at its start (the deepest row, the column nearest the critical sigma_w^2)."""
-    from vgtui.ui.chart_tabs import TAB_IDS
+    from vgtui.ui.charts.tabs import TAB_IDS
 
     app = VgtuiApp(RunConfig(), load_bundled(), root)
     async with app.run_test(size=size) as pilot:

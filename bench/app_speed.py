@@ -33,7 +33,7 @@ from vgtui.core.run import Run  # noqa: E402
 from vgtui.core.vocabulary import RunPhase, RunStatus  # noqa: E402
 from vgtui.ui import pacer  # noqa: E402
 from vgtui.ui.app import VgtuiApp  # noqa: E402
-from vgtui.ui.chart_tabs import ChartTabs  # noqa: E402
+from vgtui.ui.charts.tabs import ChartTabs  # noqa: E402
 
 FULL = RunConfig()
 

@@ -44,7 +44,7 @@ from vgtui.core.blas import blas_threads, limit_blas_threads  # noqa: E402
 from vgtui.core.config import RunConfig  # noqa: E402
 from vgtui.core.data import NUM_CLASSES, PIXELS, load_bundled  # noqa: E402
 from vgtui.core.eval_blocks import TEST_BLOCK_ROWS, evaluation_blocks  # noqa: E402
-from vgtui.core.evaluator import available_cores  # noqa: E402
+from vgtui.core.evaluation.interface import available_cores  # noqa: E402
 from vgtui.core.trainer import Trainer  # noqa: E402
 
 PEAK_SIZES = (2048, 3072)

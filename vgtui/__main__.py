@@ -1,5 +1,5 @@
 """Allow ``python -m vgtui``."""
 
-from vgtui.launch import main
+from vgtui.cli.main import main
 
 raise SystemExit(main())

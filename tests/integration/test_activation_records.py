@@ -15,9 +15,9 @@ from vgtui.core.activation_stats import HISTOGRAM_STRIDE
 from vgtui.core.config import RunConfig, parse_setups
 from vgtui.core.diagnosis import diagnose
 from vgtui.core.eval_blocks import dataset_blocks
-from vgtui.core.helper_evaluator import HelperEvaluator, helpers_supported
+from vgtui.core.evaluation.helpers import HelperEvaluator, helpers_supported
+from vgtui.core.evaluation.local import LocalEvaluator
 from vgtui.core.inference import probe_buffer_fits
-from vgtui.core.local_evaluator import LocalEvaluator
 from vgtui.core.trainer import Trainer
 from vgtui.core.vocabulary import Diagnosis
 

@@ -14,13 +14,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vgtui.core import helper_evaluator
 from vgtui.core.bank import NetworkBank
 from vgtui.core.config import RunConfig, SetupSpec
 from vgtui.core.eval_blocks import dataset_blocks
-from vgtui.core.evaluator import MAX_LANES, available_cores, make_evaluator
-from vgtui.core.helper_evaluator import CLAIMED, HelperEvaluator
-from vgtui.core.local_evaluator import LocalEvaluator
+from vgtui.core.evaluation import helpers as helper_evaluator
+from vgtui.core.evaluation.helpers import CLAIMED, HelperEvaluator
+from vgtui.core.evaluation.interface import MAX_LANES, available_cores, make_evaluator
+from vgtui.core.evaluation.local import LocalEvaluator
 from vgtui.core.trainer import Trainer
 
 SIZES = (784, 40, 20, 10)

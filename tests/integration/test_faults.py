@@ -19,13 +19,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from vgtui.cli.latch import Interrupted, SignalLatch
 from vgtui.core.budget import check_memory, estimated_bytes
 from vgtui.core.config import ConfigError, RunConfig
 from vgtui.core.control import RunControl
 from vgtui.core.eval_blocks import dataset_blocks
-from vgtui.core.local_evaluator import LocalEvaluator, LocalPending
+from vgtui.core.evaluation.local import LocalEvaluator, LocalPending
 from vgtui.core.trainer import Trainer
-from vgtui.launch import Interrupted, SignalLatch
 
 VGTUI = [sys.executable, "-m", "vgtui"]
 GIVE_UP_SECONDS = 120
@@ -202,7 +202,7 @@ def run_launch_with(tmp_path: Path, dispatch_prelude: str, *args: str) -> subpro
     timed signal hits only now and then, made to happen every time."""
     script = f"""
 import os, signal, sys
-from vgtui import launch
+from vgtui.cli import main as launch
 dispatch = launch._dispatch
 def prelude_then_dispatch(latch):
 {textwrap.indent(textwrap.dedent(dispatch_prelude), "    ")}
@@ -300,7 +300,7 @@ def test_the_estimate_bounds_what_a_run_really_uses(tmp_path):
     config = RunConfig(hidden=(1000, 1000), iterations=10)
     code = (
         "import resource, sys\n"
-        "from vgtui.launch import main\n"
+        "from vgtui.cli.main import main\n"
         "sys.argv = ['vgtui', '--no-ui', '--hidden', '1000,1000', '--iters', '10',"
         f" '--out', {str(tmp_path)!r}]\n"
         "status = main()\n"
@@ -468,7 +468,7 @@ def test_a_run_stopped_before_its_first_record_leaves_no_folder(mnist, tmp_path)
 
 def test_run_metadata_is_recorded_without_running_programs(mnist, tmp_path, monkeypatch):
     """platform.platform() would run `uname -p` found through $PATH at every run."""
-    from vgtui.core.results import RunWriter
+    from vgtui.core.store.run_folder import RunWriter
 
     def no_programs(*args, **kwargs):
         raise AssertionError("a program was run")
@@ -498,8 +498,8 @@ def test_a_long_run_is_announced_before_it_starts(tmp_path):
 def test_a_signal_whose_exception_was_dropped_still_stops_the_run(mnist, tmp_path):
     """An exception raised while Python runs a finalizer is printed and dropped; the signal is
     remembered, and the run stops at its next records, saved, with the signal's status."""
-    from vgtui.cli import build_parser, config_from_args, run_headless
-    from vgtui.launch import Interrupted, SignalLatch
+    from vgtui.cli.latch import Interrupted, SignalLatch
+    from vgtui.cli.train import build_parser, config_from_args, run_headless
 
     latch = SignalLatch()
     with pytest.raises(Interrupted):

@@ -25,7 +25,7 @@ import pytest
 from vgtui.core.bank import NetworkBank
 from vgtui.core.config import RunConfig, SetupSpec
 from vgtui.core.eval_blocks import dataset_blocks
-from vgtui.core.helper_evaluator import CLAIMED, HelperEvaluator, SharedPending, _announcements
+from vgtui.core.evaluation.helpers import CLAIMED, HelperEvaluator, SharedPending, _announcements
 from vgtui.core.trainer import Trainer
 
 pytestmark = pytest.mark.skipif(
@@ -265,7 +265,7 @@ def test_an_orphaned_helper_stops_at_once(tmp_path):
             from vgtui.core.config import RunConfig
             from vgtui.core.data import load_bundled
             from vgtui.core.eval_blocks import dataset_blocks
-            from vgtui.core.helper_evaluator import HelperEvaluator
+            from vgtui.core.evaluation.helpers import HelperEvaluator
             from vgtui.core.trainer import Trainer
 
             limit_blas_threads(1)

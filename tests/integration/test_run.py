@@ -13,7 +13,7 @@ import pytest
 
 from vgtui.core.config import RunConfig
 from vgtui.core.eval_blocks import dataset_blocks
-from vgtui.core.local_evaluator import LocalEvaluator
+from vgtui.core.evaluation.local import LocalEvaluator
 from vgtui.core.run import Run
 from vgtui.core.vocabulary import RunStatus
 
@@ -179,11 +179,11 @@ def test_a_run_needs_no_terminal_ui_or_main_thread(tmp_path):
 
 
 def test_the_helper_module_can_be_deleted(tmp_path):
-    """Without vgtui.core.helper_evaluator, runs evaluate on their own thread."""
+    """Without vgtui.core.evaluation.helpers, runs evaluate on their own thread."""
     script = textwrap.dedent(
         f"""
         import sys
-        sys.modules["vgtui.core.helper_evaluator"] = None  # as if the file were deleted
+        sys.modules["vgtui.core.evaluation.helpers"] = None  # as if the file were deleted
         from vgtui.core.config import RunConfig
         from vgtui.core.data import load_bundled
         from vgtui.core.run import Run
@@ -204,7 +204,7 @@ def test_building_a_trainer_leaves_the_process_blas_alone():
         from vgtui.core.blas import blas_threads, limit_blas_threads
         from vgtui.core.config import RunConfig
         from vgtui.core.data import load_bundled
-        from vgtui.core.local_evaluator import LocalEvaluator
+        from vgtui.core.evaluation.local import LocalEvaluator
         from vgtui.core.trainer import Trainer
         if limit_blas_threads(2) is None:
             print("unknown BLAS")
@@ -222,7 +222,7 @@ def test_building_a_trainer_leaves_the_process_blas_alone():
 
 
 def test_layer_statistics_are_saved_streamed_and_read_back(mnist, tmp_path):
-    from vgtui.core.runs import read_run
+    from vgtui.core.store.saved_runs import read_run
 
     run = Run(SHORT, mnist, tmp_path)
     run.execute()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from vgtui.core.runs import RunFolderError, find_runs, read_run
+from vgtui.core.store.saved_runs import RunFolderError, find_runs, read_run
 from vgtui.core.vocabulary import RunPhase, RunStatus
 
 VGTUI = [sys.executable, "-m", "vgtui"]

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from vgtui.cli.sweep import main as sweep_main
 from vgtui.core.config import ConfigError
-from vgtui.core.sweep import (
+from vgtui.core.sweep.spec import (
     CELLS_FILE,
     SweepFolder,
     SweepSpec,
@@ -27,7 +28,6 @@ from vgtui.core.sweep import (
     parse_weight_variances,
     run_task,
 )
-from vgtui.sweep import main as sweep_main
 
 VGTUI = Path(sys.executable).parent / "vgtui"
 DASK = Path(sys.executable).parent / "dask"
@@ -56,10 +56,10 @@ def env() -> dict:
 def test_startup_does_not_load_dask():
     code = (
         "import sys\n"
-        "import vgtui.cli, vgtui.launch\n"
+        "import vgtui.cli.train, vgtui.cli.main\n"
         "sys.argv = ['vgtui', '--help']\n"
         "try:\n"
-        "    vgtui.launch.main()\n"
+        "    vgtui.cli.main.main()\n"
         "except SystemExit:\n"
         "    pass\n"
         "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('distributed', 'dask'))\n"

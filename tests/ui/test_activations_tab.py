@@ -8,8 +8,8 @@ from dataclasses import replace
 
 from tests.ui.apptools import SHORT, wait_for_state
 from vgtui.core.config import parse_setups
-from vgtui.ui.activations_tab import bars, layer_text, shown_layers, sparkline
 from vgtui.ui.app import VgtuiApp
+from vgtui.ui.charts.activations import bars, layer_text, shown_layers, sparkline
 
 
 def test_bars_are_eighths_of_the_largest_count():
@@ -128,7 +128,7 @@ async def test_vgtui_probe_draws_each_layers_histogram_in_a_terminal():
 
 
 def test_screenshots_keep_bars_and_leading_spaces_in_their_cells():
-    from vgtui.ui.svg import place_braille_in_cells
+    from vgtui.ui.saved.svg import place_braille_in_cells
 
     svg = (
         '<text class="r1" x="10" y="5" textLength="40">  ab</text>'
@@ -140,8 +140,8 @@ def test_screenshots_keep_bars_and_leading_spaces_in_their_cells():
 
 
 async def test_d_turns_the_gradients_tab_to_the_error_std_per_layer(mnist, tmp_path):
-    from vgtui.core.results import format_ratio
-    from vgtui.ui.charts import GradientChart
+    from vgtui.core.store.run_folder import format_ratio
+    from vgtui.ui.charts.chart import GradientChart
 
     app = VgtuiApp(SHORT, mnist, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:

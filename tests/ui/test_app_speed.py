@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from vgtui.core.config import RunConfig
-from vgtui.core.results import RunWriter
+from vgtui.core.store.run_folder import RunWriter
 from vgtui.core.trainer import Trainer
 from vgtui.core.vocabulary import RunStatus
 from vgtui.ui.app import VgtuiApp

@@ -10,11 +10,11 @@ from textual.widgets import Input
 
 from tests.ui.apptools import SHORT, wait_for_state
 from vgtui.core.config import RunConfig
-from vgtui.core.results import format_percent
+from vgtui.core.store.run_folder import format_percent
 from vgtui.ui.app import VgtuiApp
-from vgtui.ui.charts import AccuracyChart, GradientChart
+from vgtui.ui.charts.chart import AccuracyChart, GradientChart
+from vgtui.ui.charts.strip import HIDDEN_MARK, SetupStrip
 from vgtui.ui.series import SeriesScreen
-from vgtui.ui.strip import HIDDEN_MARK, SetupStrip
 from vgtui.ui.view import ALL_HIDDEN, ChartView, ema
 
 MEDIUM = RunConfig(iterations=100, eval_every=10)

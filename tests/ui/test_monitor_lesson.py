@@ -12,13 +12,13 @@ from textual.widgets._toast import Toast
 from tests.ui.apptools import DIVERGING, SHORT, wait_for_state, wait_until
 from vgtui.core.config import RunConfig, parse_setups
 from vgtui.core.records import MetricRecord
-from vgtui.core.results import SUMMARY_COLUMNS
+from vgtui.core.store.run_folder import SUMMARY_COLUMNS
 from vgtui.ui.app import VgtuiApp
-from vgtui.ui.charts import AccuracyChart, GradientChart, OverlayChart
+from vgtui.ui.charts.chart import AccuracyChart, GradientChart, OverlayChart
+from vgtui.ui.charts.strip import SetupStrip
 from vgtui.ui.header import short_folder
 from vgtui.ui.help import HelpScreen
 from vgtui.ui.look import MARKERS, PALETTE
-from vgtui.ui.strip import SetupStrip
 
 RATIO = re.compile(r"^\d\.\de-?\d+$|^\d\.\d{2}e[+-]\d\d$")
 """A gradient ratio that keeps its magnitude: 4.3e-3, or the summary's 4.30e-03."""

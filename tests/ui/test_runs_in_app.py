@@ -14,8 +14,8 @@ from vgtui.core.config import RunConfig
 from vgtui.core.run import Run
 from vgtui.ui import lifecycle
 from vgtui.ui.app import VgtuiApp
-from vgtui.ui.runs_screen import RunsScreen
-from vgtui.ui.saved import SavedRunsScreen
+from vgtui.ui.saved.runs_list import RunsScreen
+from vgtui.ui.saved.screen import SavedRunsScreen
 
 
 async def test_runs_screen_reopens_the_last_finished_run_after_a_new_one_started(mnist, tmp_path):

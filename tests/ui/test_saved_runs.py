@@ -9,12 +9,12 @@ import threading
 from pathlib import Path
 
 from tests.ui.apptools import wait_until
-from vgtui import commands
+from vgtui.cli import runs as commands
 from vgtui.core.config import RunConfig, parse_setups
 from vgtui.core.run import Run
 from vgtui.core.vocabulary import RunStatus
-from vgtui.ui.chart_tabs import TAB_IDS
-from vgtui.ui.saved import SavedRunsApp, saved_screen
+from vgtui.ui.charts.tabs import TAB_IDS
+from vgtui.ui.saved.screen import SavedRunsApp, saved_screen
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "run_folders"
 FORMAT2 = FIXTURES / "20261129-152238-format2"

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from tests.ui.apptools import SHORT, wait_for_state
 from vgtui.ui.app import VgtuiApp
-from vgtui.ui.charts import AccuracyChart
+from vgtui.ui.charts.chart import AccuracyChart
 
 
 def curves(chart: AccuracyChart) -> int:

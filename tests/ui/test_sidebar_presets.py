@@ -9,7 +9,7 @@ from textual.pilot import Pilot
 from textual.widgets import Checkbox, Input, Select, SelectionList, Static
 from textual.widgets._select import SelectOverlay
 
-from vgtui.cli import build_parser, config_from_args
+from vgtui.cli.train import build_parser, config_from_args
 from vgtui.core.config import PRESETS, RUN_OPTIONS, RunConfig
 from vgtui.ui.app import VgtuiApp
 

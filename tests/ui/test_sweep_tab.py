@@ -20,11 +20,11 @@ from pathlib import Path
 import pytest
 
 from tests.ui.apptools import SHORT, read_summary, wait_for_state, wait_until
-from vgtui.core.results import format_percent
-from vgtui.core.sweep import PRESETS, SweepFolder, SweepSpec, Task, critical, run_task, theory
+from vgtui.core.store.run_folder import format_percent
+from vgtui.core.sweep.spec import PRESETS, SweepFolder, SweepSpec, Task, critical, run_task, theory
 from vgtui.ui.app import VgtuiApp
-from vgtui.ui.chart_tabs import TAB_IDS
-from vgtui.ui.sweep_tab import SweepMap, SweepProcess
+from vgtui.ui.charts.tabs import TAB_IDS
+from vgtui.ui.sweep.tab import SweepMap, SweepProcess
 
 SWEEP_KEY = str(TAB_IDS.index("sweep") + 1)
 SPEC = replace(PRESETS["quick"], seeds=2, width=16)
@@ -266,7 +266,7 @@ from pathlib import Path
 from vgtui.core.config import RunConfig
 from vgtui.core.data import load_bundled
 from vgtui.ui.app import VgtuiApp
-from vgtui.ui.chart_tabs import TAB_IDS
+from vgtui.ui.charts.tabs import TAB_IDS
 
 async def main():
     app = VgtuiApp(RunConfig(), load_bundled(), Path(sys.argv[1]))

@@ -33,22 +33,50 @@ def module_name(path: Path) -> str:
     return ".".join(relative.parts).removesuffix(".__init__")
 
 
-def core_graph() -> dict[str, set[str]]:
-    modules = {module_name(p): p for p in CORE.glob("*.py")}
+def sources(folder: Path = PACKAGE) -> list[Path]:
+    return sorted(folder.rglob("*.py"))
+
+
+def package_graph() -> dict[str, set[str]]:
+    """Each vgtui module to the vgtui modules it imports (a package's import counts as its
+    ``__init__``; ``from package import module`` counts as the module)."""
+    modules = {module_name(p): p for p in sources()}
     return {
         name: imported_modules(path) & modules.keys() - {name} for name, path in modules.items()
     }
 
 
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    done: set[str] = set()
+
+    def visit(name: str, path: list[str]) -> list[str] | None:
+        if name in path:
+            return path[path.index(name) :] + [name]
+        if name in done:
+            return None
+        for imported in sorted(graph[name]):
+            cycle = visit(imported, [*path, name])
+            if cycle:
+                return cycle
+        done.add(name)
+        return None
+
+    for name in sorted(graph):
+        cycle = visit(name, [])
+        if cycle:
+            return cycle
+    return None
+
+
 def test_core_imports_neither_textual_nor_plotext():
-    modules = sorted(f"vgtui.core.{p.stem}" for p in CORE.glob("*.py") if p.stem != "__init__")
-    assert "vgtui.core.trainer" in modules and "vgtui.core.run" in modules
+    modules = sorted(module_name(p) for p in sources(CORE))
+    assert "vgtui.core.trainer" in modules and "vgtui.core.sweep.spec" in modules
     code = (
         "import importlib, sys\n"
         f"for name in {modules!r}: importlib.import_module(name)\n"
-        "import vgtui.cli\n"
+        "import vgtui.cli.main, vgtui.cli.train, vgtui.cli.runs\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in "
-        "('textual', 'plotext', 'textual_plotext', 'rich'))\n"
+        "('textual', 'plotext', 'textual_plotext', 'rich', 'dask', 'distributed'))\n"
         "print(','.join(bad))\n"
     )
     result = subprocess.run(
@@ -58,13 +86,13 @@ def test_core_imports_neither_textual_nor_plotext():
 
 
 def test_core_sources_do_not_mention_ui_imports():
-    pattern = re.compile(r"^\s*(import|from)\s+(textual|plotext|textual_plotext)\b", re.M)
-    for path in CORE.glob("*.py"):
+    pattern = re.compile(r"^\s*(import|from)\s+(textual|plotext|textual_plotext|rich)\b", re.M)
+    for path in sources(CORE):
         assert not pattern.search(path.read_text()), path
 
 
 def test_core_never_imports_upward():
-    for path in CORE.glob("*.py"):
+    for path in sources(CORE):
         upward = {
             name
             for name in imported_modules(path)
@@ -73,42 +101,62 @@ def test_core_never_imports_upward():
         assert not upward, f"{path.name} imports {sorted(upward)}"
 
 
-def test_core_has_no_import_cycles():
-    graph = core_graph()
-    assert "vgtui.core.helper_evaluator" in graph["vgtui.core.evaluator"]  # lazy imports count
-    done: set[str] = set()
+def test_the_ui_never_imports_the_command_line():
+    for path in sources(UI):
+        assert not {n for n in imported_modules(path) if n.startswith("vgtui.cli")}, path
 
-    def visit(name: str, path: list[str]) -> None:
-        if name in path:
-            cycle = path[path.index(name) :] + [name]
-            raise AssertionError("import cycle: " + " -> ".join(cycle))
-        if name in done:
-            return
-        for imported in sorted(graph[name]):
-            visit(imported, [*path, name])
-        done.add(name)
 
-    for name in sorted(graph):
-        visit(name, [])
+def top_level_imports(path: Path) -> set[str]:
+    """The vgtui modules ``path`` imports when it is imported (not inside functions)."""
+    found: set[str] = set()
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return {name for name in found if name.split(".")[0] == "vgtui"}
+
+
+def test_the_command_line_reaches_the_ui_only_lazily():
+    """``vgtui --no-ui`` and the saved-run commands never load Textual at import."""
+    for path in sources(PACKAGE / "cli"):
+        eager = {n for n in top_level_imports(path) if n.startswith("vgtui.ui")}
+        assert not eager, f"{path.name} imports {sorted(eager)} at the top"
+
+
+def test_vgtui_has_no_import_cycles():
+    graph = package_graph()
+    assert "vgtui.core.evaluation.helpers" in graph["vgtui.core.evaluation.interface"]  # lazy
+    assert find_cycle(graph) is None, "import cycle: " + " -> ".join(find_cycle(graph) or [])
+
+
+def test_the_cycle_finder_finds_a_cycle():
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_no_file_is_over_500_lines():
+    long = {module_name(p): n for p in sources() if (n := len(p.read_text().splitlines())) > 500}
+    assert not long
 
 
 def test_both_front_ends_drive_the_one_run_lifecycle():
     """The CLI and the app build a core Run; neither wires up a Trainer or a RunWriter."""
-    front_ends = [PACKAGE / "cli.py", *UI.glob("*.py")]
+    front_ends = [*sources(PACKAGE / "cli"), *sources(UI)]
     users_of_run = set()
     for path in front_ends:
         imports = imported_modules(path)
         assert "vgtui.core.trainer" not in imports, path.name
-        assert "vgtui.core.results.RunWriter" not in imports, path.name
+        assert "vgtui.core.store.run_folder.RunWriter" not in imports, path.name
         if "vgtui.core.run.Run" in imports:
-            users_of_run.add(path.parent.name if path.parent == UI else path.stem)
+            users_of_run.add(path.relative_to(PACKAGE).parts[0])
     assert users_of_run == {"cli", "ui"}
 
 
 def test_the_trainer_knows_only_the_evaluator_interface():
     imports = imported_modules(CORE / "trainer.py")
-    assert "vgtui.core.evaluator" in imports
-    assert not imports & {"vgtui.core.helper_evaluator", "vgtui.core.local_evaluator"}
+    assert "vgtui.core.evaluation.interface" in imports
+    assert not imports & {"vgtui.core.evaluation.helpers", "vgtui.core.evaluation.local"}
 
 
 STATUS_WORDS = ("ok", "diverged", "no data", "done", "stopped", "interrupted", "failed")

@@ -6,7 +6,7 @@ activation sweeps contiguous memory and the reductions over classes run along th
 out the pixels none of their images uses (exact: those products are zero).
 
 Everything here is plain data plus one :class:`InferenceBank` per network shape, so helper
-processes can rebuild it from shared memory (see :mod:`vgtui.core.helper_evaluator`).
+processes can rebuild it from shared memory (see :mod:`vgtui.core.evaluation.helpers`).
 """
 
 from __future__ import annotations

@@ -18,9 +18,9 @@ from vgtui.core.budget import check_memory
 from vgtui.core.config import RunConfig
 from vgtui.core.control import RunControl
 from vgtui.core.data import Dataset
-from vgtui.core.evaluator import Evaluator
+from vgtui.core.evaluation.interface import Evaluator
 from vgtui.core.records import MetricRecord
-from vgtui.core.results import RunWriteError, RunWriter, SetupSummary, summarize
+from vgtui.core.store.run_folder import RunWriteError, RunWriter, SetupSummary, summarize
 from vgtui.core.trainer import Trainer
 from vgtui.core.vocabulary import RunStatus
 

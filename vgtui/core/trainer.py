@@ -3,7 +3,8 @@
 A plain object, driven step by step: ``step()`` runs one SGD iteration and returns the records
 of an evaluation point (or nothing). ``run()`` loops until done, honouring a
 :class:`~vgtui.core.control.RunControl` that another thread may use to pause, step or cancel,
-and keeps training while an :class:`~vgtui.core.evaluator.Evaluator` measures the test set.
+and keeps training while an :class:`~vgtui.core.evaluation.interface.Evaluator` measures the
+test set.
 No printing; all randomness comes from the ``numpy.random.Generator`` it is given.
 """
 
@@ -23,7 +24,7 @@ from vgtui.core.config import RunConfig
 from vgtui.core.control import RunControl
 from vgtui.core.data import NUM_CLASSES, PIXEL_SCALE, PIXELS, Dataset
 from vgtui.core.eval_blocks import dataset_blocks
-from vgtui.core.evaluator import Evaluator, Pending, make_evaluator
+from vgtui.core.evaluation.interface import Evaluator, Pending, make_evaluator
 from vgtui.core.records import LayerStats, MetricRecord
 from vgtui.core.vocabulary import SetupStatus
 
@@ -86,7 +87,7 @@ class EvaluationPoint:
 
 class Trainer:
     """Trains one network per setup of ``config`` on ``data`` in lockstep. The test set is
-    measured by ``evaluator`` (by default :func:`~vgtui.core.evaluator.make_evaluator`'s
+    measured by ``evaluator`` (by default :func:`~vgtui.core.evaluation.interface.make_evaluator`'s
     choice); :meth:`close` frees it."""
 
     def __init__(

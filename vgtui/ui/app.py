@@ -27,7 +27,7 @@ from vgtui.core.data import Dataset
 from vgtui.core.run import Run
 from vgtui.core.vocabulary import ACTIVE_PHASES, RunPhase, RunStatus
 from vgtui.ui import signals
-from vgtui.ui.chart_tabs import ChartTabs
+from vgtui.ui.charts.tabs import ChartTabs
 from vgtui.ui.confirm import SecondPress
 from vgtui.ui.header import RunHeader
 from vgtui.ui.help import KEYS, HelpScreen
@@ -37,9 +37,9 @@ from vgtui.ui.messages import RecordsReady, RunBuilt
 from vgtui.ui.outbox import RecordOutbox
 from vgtui.ui.pace import Pace, show_pace
 from vgtui.ui.pacer import FLUSH_HZ, RedrawPacer
-from vgtui.ui.runs_screen import RunsScreen
+from vgtui.ui.saved.runs_list import RunsScreen
 from vgtui.ui.sidebar import ConfigSidebar
-from vgtui.ui.sweep_tab import OpenSweepCell
+from vgtui.ui.sweep.tab import OpenSweepCell
 
 COMPACT_WIDTH = 100
 COMPACT_HEIGHT = 30

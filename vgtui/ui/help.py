@@ -11,7 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from vgtui.core.config import PRESETS, RUN_OPTIONS
-from vgtui.ui.chart_tabs import TAB_IDS
+from vgtui.ui.charts.tabs import TAB_IDS
 
 CHART_KEYS = [
     Binding("e", "chart_view('smooth')", "Smooth", show=False),

@@ -14,7 +14,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Footer, Static
 
 from vgtui.core.probe import LayerActivations, ProbeResult
-from vgtui.ui.activations_tab import bars
+from vgtui.ui.charts.activations import bars
 from vgtui.ui.look import series_color
 
 ROWS = 3  # text rows per histogram

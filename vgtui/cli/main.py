@@ -8,41 +8,11 @@ import os
 import signal
 import sys
 
+from vgtui.cli.latch import SignalLatch
+
 COMMANDS = ("runs", "show", "export", "probe", "sweep")
-"""The commands on saved runs (vgtui.commands) and ``sweep`` (vgtui.sweep); anything else
-trains (vgtui.cli)."""
-
-
-class Interrupted(KeyboardInterrupt):
-    """A SIGINT, SIGTERM or SIGHUP, handled as Ctrl-C is; the exit status is 128 + ``signum``."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
-
-
-class SignalLatch:
-    """SIGINT, SIGTERM and SIGHUP raise :class:`Interrupted` where Python is, and are remembered:
-    an exception raised while Python runs a finalizer, or caught by a library, is dropped, so
-    the run checks the latch at every batch of records too (:meth:`check`)."""
-
-    def __init__(self) -> None:
-        self.received: int | None = None
-
-    def install(self) -> None:
-        for name in ("SIGINT", "SIGTERM", "SIGHUP"):
-            if hasattr(signal, name):
-                signal.signal(getattr(signal, name), self.handle)
-
-    def handle(self, signum: int, frame: object) -> None:
-        self.received = signum
-        raise Interrupted(signum)
-
-    def check(self) -> None:
-        """Raise the remembered signal, if one came and its exception is not already being
-        handled (records flushed while the run stops are streamed, not cut off again)."""
-        if self.received is not None and not isinstance(sys.exc_info()[1], KeyboardInterrupt):
-            raise Interrupted(self.received)
+"""The commands on saved runs (vgtui.cli.runs) and ``sweep`` (vgtui.cli.sweep); anything else
+trains (vgtui.cli.train)."""
 
 
 def ensure_standard_streams() -> None:
@@ -85,14 +55,14 @@ def main() -> int:
 def _dispatch(latch: SignalLatch) -> int:
     try:
         if sys.argv[1:2] == ["sweep"]:
-            from vgtui.sweep import main as sweep_main
+            from vgtui.cli.sweep import main as sweep_main
 
             return sweep_main(sys.argv[2:])
         if sys.argv[1:2] and sys.argv[1] in COMMANDS:
-            from vgtui.commands import main as command_main
+            from vgtui.cli.runs import main as command_main
 
             return command_main(sys.argv[1:])
-        from vgtui.cli import main as cli_main
+        from vgtui.cli.train import main as cli_main
 
         return cli_main(latch=latch)
     except KeyboardInterrupt as interrupt:  # before a run started: nothing to save

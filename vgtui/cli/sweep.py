@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from vgtui.cli import (
+from vgtui.cli.train import (
     EXIT_DATA_ERROR,
     EXIT_OK,
     OneLineParser,
@@ -28,7 +28,7 @@ from vgtui.cli import (
     write_stdout,
 )
 from vgtui.core.config import ConfigError, parse_float, parse_int
-from vgtui.core.sweep import (
+from vgtui.core.sweep.spec import (
     PRESETS,
     SweepFolder,
     SweepSpec,

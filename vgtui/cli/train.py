@@ -29,7 +29,8 @@ from vgtui.core.config import (
 from vgtui.core.data import DataError, Dataset, load_dataset
 from vgtui.core.diagnosis import describe, diagnose
 from vgtui.core.records import MetricRecord
-from vgtui.core.results import (
+from vgtui.core.run import Run
+from vgtui.core.store.run_folder import (
     SUMMARY_COLUMNS,
     fit_summary_columns,
     format_percent,
@@ -37,10 +38,9 @@ from vgtui.core.results import (
     summarize,
     summary_cells,
 )
-from vgtui.core.run import Run
 
 if TYPE_CHECKING:
-    from vgtui.launch import SignalLatch
+    from vgtui.cli.latch import SignalLatch
 
 from vgtui.core.vocabulary import RunPhase, RunStatus, SetupStatus
 

@@ -14,7 +14,7 @@ from vgtui.core.records import MetricRecord
 from vgtui.core.vocabulary import RunPhase, RunStatus
 from vgtui.ui.header import format_elapsed
 from vgtui.ui.history import RunHistory
-from vgtui.ui.saved import SavedRunsScreen, Shown, labelled
+from vgtui.ui.saved.screen import SavedRunsScreen, Shown, labelled
 
 TICK_SECONDS = 1 / 8
 SPEEDS = (10.0, 30.0, 100.0, 300.0, 1000.0, 3000.0)

@@ -22,7 +22,7 @@ from textual.widgets import Static
 from vgtui.core.activation_stats import BINS, BOUNDED, histogram_scale
 from vgtui.core.config import parse_setup
 from vgtui.core.records import ActivationStats, MetricRecord
-from vgtui.ui.charts import fit_parts, shape_grid
+from vgtui.ui.charts.chart import fit_parts, shape_grid
 from vgtui.ui.history import RunHistory
 from vgtui.ui.look import series_color, series_marker
 from vgtui.ui.view import ChartView

@@ -50,7 +50,7 @@ from vgtui.core.config import (
     parse_setup,
 )
 from vgtui.core.diagnosis import LEARNED
-from vgtui.core.results import json_safe, new_run_dir
+from vgtui.core.store.run_folder import json_safe, new_run_dir
 from vgtui.core.theory import critical_weight_variance, mean_field
 from vgtui.core.vocabulary import RunStatus, SetupStatus
 
@@ -285,8 +285,8 @@ def run_task(spec_document: dict, task: Task) -> dict:
     the process itself (never sent with the task), evaluation on this thread."""
     from vgtui.core.blas import limit_blas_threads
     from vgtui.core.diagnosis import diagnose
-    from vgtui.core.local_evaluator import LocalEvaluator
-    from vgtui.core.results import summarize
+    from vgtui.core.evaluation.local import LocalEvaluator
+    from vgtui.core.store.run_folder import summarize
     from vgtui.core.trainer import Trainer
 
     started = time.time()

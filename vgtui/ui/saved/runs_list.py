@@ -14,9 +14,9 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from vgtui.core.results import format_percent
-from vgtui.core.runs import RunFolderError, SavedRun, find_runs, read_runs
-from vgtui.ui.saved import SavedRunsScreen, read_all
+from vgtui.core.store.run_folder import format_percent
+from vgtui.core.store.saved_runs import RunFolderError, SavedRun, find_runs, read_runs
+from vgtui.ui.saved.screen import SavedRunsScreen, read_all
 
 MARK = "✓"
 

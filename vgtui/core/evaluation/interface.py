@@ -4,8 +4,8 @@
 snapshot classifies correctly and returns a :class:`Pending`; the caller may lend a hand block
 by block (``help_one``), ask whether it is ``finished``, and finally take the ``counts()``.
 
-Two implementations: :mod:`vgtui.core.local_evaluator` does the work on the calling thread
-(the readable one, and the fallback); :mod:`vgtui.core.helper_evaluator` shares it with helper
+Two implementations: :mod:`vgtui.core.evaluation.local` does the work on the calling thread
+(the readable one, and the fallback); :mod:`vgtui.core.evaluation.helpers` shares it with helper
 processes, one per further core. :func:`make_evaluator` chooses.
 """
 
@@ -17,8 +17,8 @@ from typing import Protocol
 
 import numpy as np
 
+from vgtui.core.evaluation.local import LocalEvaluator
 from vgtui.core.inference import InferenceBlock, InferenceParameters
-from vgtui.core.local_evaluator import LocalEvaluator
 
 MAX_LANES = 4
 """The trainer's thread plus helper processes sharing an evaluation, at most one per core."""
@@ -73,7 +73,7 @@ def make_evaluator(blocks: Sequence[InferenceBlock], cores: int | None = None) -
     lanes = min(MAX_LANES, available_cores() if cores is None else cores)
     if lanes > 1:
         try:
-            from vgtui.core.helper_evaluator import HelperEvaluator, helpers_supported
+            from vgtui.core.evaluation.helpers import HelperEvaluator, helpers_supported
         except ImportError:  # the helper module is optional
             pass
         else:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from vgtui.core.results import format_number
-from vgtui.ui.charts import NO_DATA, Chart
+from vgtui.core.store.run_folder import format_number
+from vgtui.ui.charts.chart import NO_DATA, Chart
 from vgtui.ui.history import RunHistory
 from vgtui.ui.look import series_color, series_marker
 from vgtui.ui.view import ALL_HIDDEN, hidden_parts, value_at

@@ -1,5 +1,5 @@
 """Test-set evaluation on the calling thread: the plain implementation of
-:class:`~vgtui.core.evaluator.Evaluator`, and the fallback of the helper-process one."""
+:class:`~vgtui.core.evaluation.interface.Evaluator`, and the fallback of the helper-process one."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vgtui.cli import (
+from vgtui.cli.train import (
     EXIT_BROKEN_PIPE,
     EXIT_DATA_ERROR,
     EXIT_OK,
@@ -32,8 +32,8 @@ from vgtui.core.config import RUN_OPTIONS, ConfigError, parse_int, parse_setups
 from vgtui.core.data import DataError, load_dataset
 from vgtui.core.probe import LayerActivations, probe, probe_inputs
 from vgtui.core.records import MetricRecord
-from vgtui.core.results import atomic_write_text, format_percent, json_safe
-from vgtui.core.runs import RunFolderError, SavedRun, find_runs, read_run, read_runs
+from vgtui.core.store.run_folder import atomic_write_text, format_percent, json_safe
+from vgtui.core.store.saved_runs import RunFolderError, SavedRun, find_runs, read_run, read_runs
 from vgtui.core.vocabulary import RunStatus, SetupStatus
 
 WIDTH = 80
@@ -138,7 +138,7 @@ def show_main(argv: Sequence[str]) -> int:
     if not args.no_ui:
         if _has_terminal():
             try:
-                from vgtui.ui.saved import show_saved
+                from vgtui.ui.saved.screen import show_saved
             except ImportError as error:
                 say(f"vgtui: the app is unavailable ({error}); printing the tables")
             else:
@@ -274,7 +274,7 @@ def export_main(argv: Sequence[str]) -> int:
 
 def export_svg(paths: Sequence[Path], folder: Path) -> int:
     """``export --svg``: the app's tabs drawn headless, one SVG file each."""
-    from vgtui.ui.svg import export_svgs
+    from vgtui.ui.saved.svg import export_svgs
 
     try:
         written, errors = export_svgs(paths, folder)

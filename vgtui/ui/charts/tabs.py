@@ -1,5 +1,5 @@
 """The tabs right of the sidebar: accuracy grid, overlay, gradient grid, summary table (with
-the diagnosis), loss and the sweep heatmap (vgtui.ui.sweep_tab).
+the diagnosis), loss and the sweep heatmap (vgtui.ui.sweep.tab).
 
 Each tab's view owns its widgets and knows how to redraw them; :class:`ChartTabs` owns the
 run's :class:`RunHistory`, hands it to every view and redraws only the visible tab.
@@ -17,10 +17,15 @@ from textual.widgets import DataTable, Static, TabbedContent, TabPane, Tabs
 
 from vgtui.core.diagnosis import describe, diagnose
 from vgtui.core.records import MetricRecord
-from vgtui.core.results import SUMMARY_COLUMNS, fit_summary_columns, summarize, summary_cells
+from vgtui.core.store.run_folder import (
+    SUMMARY_COLUMNS,
+    fit_summary_columns,
+    summarize,
+    summary_cells,
+)
 from vgtui.core.vocabulary import SetupStatus
-from vgtui.ui.activations_tab import ActivationsGrid
-from vgtui.ui.charts import (
+from vgtui.ui.charts.activations import ActivationsGrid
+from vgtui.ui.charts.chart import (
     AccuracyChart,
     Chart,
     GradientChart,
@@ -29,11 +34,11 @@ from vgtui.ui.charts import (
     SetupChart,
     shape_grid,
 )
+from vgtui.ui.charts.loss import LossChart
+from vgtui.ui.charts.strip import SetupStrip
 from vgtui.ui.history import RunHistory
-from vgtui.ui.loss import LossChart
 from vgtui.ui.series import SeriesScreen
-from vgtui.ui.strip import SetupStrip
-from vgtui.ui.sweep_tab import SweepTab
+from vgtui.ui.sweep.tab import SweepTab
 from vgtui.ui.view import ChartView
 
 TAB_IDS = ("accuracy", "overlay", "gradients", "summary", "loss", "activations", "sweep")
@@ -175,7 +180,7 @@ class ChartTabs(TabbedContent):
         """The newest sweep under ``sweep_root`` (the output folder), live."""
         views = (self.accuracy_grid, self.overlay, self.gradient_grid, summary, self.loss)
         self.activations = ActivationsGrid(self.view, id="activations-grid")
-        """Each setup's activation histograms on the probe images (vgtui.ui.activations_tab)."""
+        """Each setup's activation histograms on the probe images (vgtui.ui.charts.activations)."""
         views += (self.activations, self.sweep)
         for number, (tab, view) in enumerate(zip(TAB_IDS, views, strict=True), start=1):
             self.compose_add_child(TabPane(f"{tab.title()} {number}", view, id=tab))

@@ -6,7 +6,7 @@ Why it is built this way:
 
 - Dask stays out of the app. A sweep runs as its own process (``python -m vgtui sweep``, the
   command line's entry) writing to the app's output folder; the tab follows the newest sweep
-  folder there with :class:`~vgtui.core.sweep.SweepReader`, read by a thread worker every
+  folder there with :class:`~vgtui.core.sweep.spec.SweepReader`, read by a thread worker every
   :data:`FOLLOW_SECONDS` that only posts messages. A sweep started elsewhere (another terminal,
   ``nohup``) shows up the same way.
 - The process belongs to the app: it runs in its own session (a Ctrl-C or hang-up of the
@@ -44,8 +44,8 @@ from textual.widget import Widget
 from textual.worker import get_current_worker
 
 from vgtui.core.config import ConfigError, RunConfig
-from vgtui.core.results import format_percent
-from vgtui.core.sweep import (
+from vgtui.core.store.run_folder import format_percent
+from vgtui.core.sweep.spec import (
     BAND_DIGITS,
     CELL_LINE,
     SEED_LINE,

@@ -1,7 +1,7 @@
 """Test-set evaluation shared block by block between the trainer's thread and helper processes,
 one per further core: as processes, not threads, so the two lanes never wait on each other's
 GIL (bench/README.md has the measurements). Deleting this module leaves the in-thread
-:class:`~vgtui.core.local_evaluator.LocalEvaluator`.
+:class:`~vgtui.core.evaluation.local.LocalEvaluator`.
 
 The helpers start on the first evaluation (``python -c``, the same interpreter, in their own
 session so terminal signals go to the trainer's process only) and map one shared file with the
@@ -43,6 +43,7 @@ import numpy as np
 
 from vgtui.core.activation_stats import ProbeLayout
 from vgtui.core.blas import limit_blas_threads
+from vgtui.core.evaluation.local import LocalEvaluator, LocalPending
 from vgtui.core.inference import (
     InferenceBank,
     InferenceBlock,
@@ -52,7 +53,6 @@ from vgtui.core.inference import (
     parameters_over,
     probe_buffer_fits,
 )
-from vgtui.core.local_evaluator import LocalEvaluator, LocalPending
 
 FREE, CLAIMED, DONE, CLAIMED_HERE = 0, 1, 2, 3  # states of a block: helper / trainer claims
 RING_ENTRIES = 7  # snapshots in the shared file at once: more than the trainer keeps pending
@@ -65,7 +65,7 @@ ORPHAN_CHECK = 0.5  # seconds an idle helper waits for an announcement between p
 HELPER_COMMAND = (
     "import sys\n"
     "if sys.argv[2] not in sys.path: sys.path.insert(0, sys.argv[2])\n"
-    "from vgtui.core.helper_evaluator import serve\n"
+    "from vgtui.core.evaluation.helpers import serve\n"
     "serve(int(sys.argv[1]), int(sys.argv[3]), int(sys.argv[4]))\n"
 )
 
@@ -379,7 +379,7 @@ class SharedBlocks:
 
 
 class SharedPending:
-    """:class:`~vgtui.core.evaluator.Pending` for an evaluation in a ring entry."""
+    """:class:`~vgtui.core.evaluation.interface.Pending` for an evaluation in a ring entry."""
 
     def __init__(self, evaluator: HelperEvaluator, entry: int, shared: SharedBlocks) -> None:
         self._evaluator, self.entry, self.shared = evaluator, entry, shared
@@ -409,7 +409,7 @@ class HelperEvaluator:
     """Evaluates snapshots with the calling thread and ``helpers`` helper processes, started on
     the first evaluation. Only the thread that owns it may call it. Where helpers cannot start
     (no shared memory, no processes) or every ring entry is taken, the calling thread
-    evaluates alone (:class:`~vgtui.core.local_evaluator.LocalEvaluator`)."""
+    evaluates alone (:class:`~vgtui.core.evaluation.local.LocalEvaluator`)."""
 
     def __init__(
         self, blocks: Sequence[InferenceBlock], helpers: int, entries: int = RING_ENTRIES
@@ -589,7 +589,7 @@ def helpers_supported() -> bool:
 def _launch_helper(shared: int) -> tuple[subprocess.Popen, Connection]:
     """Start one helper process with a socket to it and the ``shared`` file descriptor."""
     ours, theirs = socket.socketpair()
-    package_root = str(Path(__file__).resolve().parents[2])
+    package_root = str(Path(__file__).resolve().parents[3])
     command = [sys.executable, "-c", HELPER_COMMAND, str(theirs.fileno()), package_root]
     try:
         process = subprocess.Popen(

@@ -27,9 +27,9 @@ from textual.widgets import Footer, Static, TabbedContent
 from textual.worker import get_current_worker
 
 from vgtui.core.records import MetricRecord
-from vgtui.core.runs import RunFolderError, SavedRun, read_run
+from vgtui.core.store.saved_runs import RunFolderError, SavedRun, read_run
 from vgtui.core.vocabulary import RunPhase, RunStatus
-from vgtui.ui.chart_tabs import TAB_IDS, ChartTabs
+from vgtui.ui.charts.tabs import TAB_IDS, ChartTabs
 from vgtui.ui.header import RunHeader, format_elapsed, short_folder
 from vgtui.ui.help import CHART_KEYS, HelpScreen
 from vgtui.ui.history import RunHistory
@@ -368,7 +368,7 @@ class SavedRunsScreen(Screen[None]):
 class SavedRunsApp(App[int]):
     """``vgtui show RUN...``: the saved-runs screen on its own (no dataset, no training)."""
 
-    CSS_PATH = Path(__file__).with_name("vgtui.tcss")
+    CSS_PATH = Path(__file__).parents[1] / "vgtui.tcss"
     TITLE = "vgtui"
     ENABLE_COMMAND_PALETTE = False
 
@@ -386,7 +386,7 @@ def saved_screen(paths: Sequence[Path], replay: float | None = None) -> SavedRun
     entries = read_all(paths)
     if replay is None:
         return SavedRunsScreen(entries)
-    from vgtui.ui.replay import ReplayScreen
+    from vgtui.ui.saved.replay import ReplayScreen
 
     return ReplayScreen(entries, replay)
 

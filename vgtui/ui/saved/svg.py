@@ -14,8 +14,8 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from vgtui.ui.chart_tabs import TAB_IDS
-from vgtui.ui.saved import SavedRunsApp, SavedRunsScreen, read_all
+from vgtui.ui.charts.tabs import TAB_IDS
+from vgtui.ui.saved.screen import SavedRunsApp, SavedRunsScreen, read_all
 
 SIZE = (120, 40)
 TEXT_ELEMENT = re.compile(

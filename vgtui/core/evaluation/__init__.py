@@ -1,0 +1,2 @@
+"""Test-set evaluation behind one interface: on the calling thread, or shared with helper
+processes."""

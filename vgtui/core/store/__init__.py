@@ -1,0 +1,1 @@
+"""Run folders: written by a run, read back (also while they are written)."""

@@ -1,0 +1,1 @@
+"""Saved runs in the app: the list, a run reopened or followed, replay, SVG export."""

@@ -1,0 +1,1 @@
+"""The Sweep tab: sweep folders followed live, and ``vgtui sweep`` started as a subprocess."""
