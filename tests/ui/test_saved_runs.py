@@ -14,7 +14,8 @@ from vgtui.core.config import RunConfig, parse_setups
 from vgtui.core.run import Run
 from vgtui.core.vocabulary import RunStatus
 from vgtui.ui.charts.tabs import TAB_IDS
-from vgtui.ui.saved.screen import SavedRunsApp, saved_screen
+from vgtui.ui.saved.opener import saved_screen
+from vgtui.ui.saved.screen import SavedRunsApp
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "run_folders"
 FORMAT2 = FIXTURES / "20261129-152238-format2"

@@ -138,7 +138,7 @@ def show_main(argv: Sequence[str]) -> int:
     if not args.no_ui:
         if _has_terminal():
             try:
-                from vgtui.ui.saved.screen import show_saved
+                from vgtui.ui.saved.opener import show_saved
             except ImportError as error:
                 say(f"vgtui: the app is unavailable ({error}); printing the tables")
             else:

@@ -11,7 +11,6 @@ here writes to a run folder.
 from __future__ import annotations
 
 import dataclasses
-import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -378,27 +377,3 @@ class SavedRunsApp(App[int]):
 
     def get_default_screen(self) -> Screen:
         return self.saved
-
-
-def saved_screen(paths: Sequence[Path], replay: float | None = None) -> SavedRunsScreen:
-    """The view of the run folders at ``paths``: followed when still being written, or played
-    back at ``replay`` iterations per second."""
-    entries = read_all(paths)
-    if replay is None:
-        return SavedRunsScreen(entries)
-    from vgtui.ui.saved.replay import ReplayScreen
-
-    return ReplayScreen(entries, replay)
-
-
-def show_saved(paths: Sequence[Path], replay: float | None = None) -> int:
-    """``vgtui show RUN...`` in the app; exit status 1 if a run could not be read (each is named
-    on stderr, after the app; none readable: the app does not open)."""
-    screen = saved_screen(paths, replay)
-    errors = [e.error for e in screen.entries if e.error is not None]
-    if screen.readable:
-        SavedRunsApp(screen).run()
-        errors = [e.error for e in screen.entries if e.error is not None]
-    for error in errors:
-        print(f"vgtui: error: {error}", file=sys.stderr)
-    return 1 if errors else 0
