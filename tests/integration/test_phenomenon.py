@@ -7,7 +7,7 @@ import json
 import numpy as np
 
 from vgtui.core.config import RunConfig, parse_setups
-from vgtui.core.store.run_folder import summarize
+from vgtui.core.summary import summarize
 from vgtui.core.trainer import Trainer
 
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from vgtui.core.config import RunConfig, parse_setups
 from vgtui.core.records import MetricRecord
-from vgtui.core.store.run_folder import summarize
+from vgtui.core.summary import summarize
 from vgtui.core.trainer import Trainer
 from vgtui.ui.history import RunHistory
 

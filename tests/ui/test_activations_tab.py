@@ -140,7 +140,7 @@ def test_screenshots_keep_bars_and_leading_spaces_in_their_cells():
 
 
 async def test_d_turns_the_gradients_tab_to_the_error_std_per_layer(mnist, tmp_path):
-    from vgtui.core.store.run_folder import format_ratio
+    from vgtui.core.summary import format_ratio
     from vgtui.ui.charts.chart import GradientChart
 
     app = VgtuiApp(SHORT, mnist, tmp_path)

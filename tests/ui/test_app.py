@@ -18,7 +18,7 @@ from tests.ui.apptools import (
     wait_until,
 )
 from vgtui.core.config import RunConfig
-from vgtui.core.store.run_folder import SUMMARY_COLUMNS, format_percent
+from vgtui.core.summary import SUMMARY_COLUMNS, format_percent
 from vgtui.ui.app import VgtuiApp
 from vgtui.ui.charts.chart import AccuracyChart, GradientChart, OverlayChart
 from vgtui.ui.help import HelpScreen

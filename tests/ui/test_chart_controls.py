@@ -10,7 +10,7 @@ from textual.widgets import Input
 
 from tests.ui.apptools import SHORT, wait_for_state
 from vgtui.core.config import RunConfig
-from vgtui.core.store.run_folder import format_percent
+from vgtui.core.summary import format_percent
 from vgtui.ui.app import VgtuiApp
 from vgtui.ui.charts.chart import AccuracyChart, GradientChart
 from vgtui.ui.charts.strip import HIDDEN_MARK, SetupStrip

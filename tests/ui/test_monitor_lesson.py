@@ -12,7 +12,7 @@ from textual.widgets._toast import Toast
 from tests.ui.apptools import DIVERGING, SHORT, wait_for_state, wait_until
 from vgtui.core.config import RunConfig, parse_setups
 from vgtui.core.records import MetricRecord
-from vgtui.core.store.run_folder import SUMMARY_COLUMNS
+from vgtui.core.summary import SUMMARY_COLUMNS
 from vgtui.ui.app import VgtuiApp
 from vgtui.ui.charts.chart import AccuracyChart, GradientChart, OverlayChart
 from vgtui.ui.charts.strip import SetupStrip

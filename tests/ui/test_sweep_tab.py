@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.ui.apptools import SHORT, read_summary, wait_for_state, wait_until
-from vgtui.core.store.run_folder import format_percent
+from vgtui.core.summary import format_percent
 from vgtui.core.sweep.spec import PRESETS, SweepFolder, SweepSpec, Task, critical, run_task, theory
 from vgtui.ui.app import VgtuiApp
 from vgtui.ui.charts.tabs import TAB_IDS

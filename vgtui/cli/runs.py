@@ -32,8 +32,9 @@ from vgtui.core.config import RUN_OPTIONS, ConfigError, parse_int, parse_setups
 from vgtui.core.data import DataError, load_dataset
 from vgtui.core.probe import LayerActivations, probe, probe_inputs
 from vgtui.core.records import MetricRecord
-from vgtui.core.store.run_folder import atomic_write_text, format_percent, json_safe
+from vgtui.core.store.run_folder import atomic_write_text, json_safe
 from vgtui.core.store.saved_runs import RunFolderError, SavedRun, find_runs, read_run, read_runs
+from vgtui.core.summary import format_percent
 from vgtui.core.vocabulary import RunStatus, SetupStatus
 
 WIDTH = 80

@@ -30,11 +30,11 @@ from vgtui.core.data import DataError, Dataset, load_dataset
 from vgtui.core.diagnosis import describe, diagnose
 from vgtui.core.records import MetricRecord
 from vgtui.core.run import Run
-from vgtui.core.store.run_folder import (
+from vgtui.core.store.run_folder import json_safe
+from vgtui.core.summary import (
     SUMMARY_COLUMNS,
     fit_summary_columns,
     format_percent,
-    json_safe,
     summarize,
     summary_cells,
 )

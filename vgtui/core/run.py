@@ -20,7 +20,8 @@ from vgtui.core.control import RunControl
 from vgtui.core.data import Dataset
 from vgtui.core.evaluation.interface import Evaluator
 from vgtui.core.records import MetricRecord
-from vgtui.core.store.run_folder import RunWriteError, RunWriter, SetupSummary, summarize
+from vgtui.core.store.run_folder import RunWriteError, RunWriter
+from vgtui.core.summary import SetupSummary, summarize
 from vgtui.core.trainer import Trainer
 from vgtui.core.vocabulary import RunStatus
 

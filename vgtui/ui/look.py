@@ -4,7 +4,7 @@ of markers, and the per-setup state the strip and the charts agree on (no Textua
 from __future__ import annotations
 
 from vgtui.core.diagnosis import setup_state
-from vgtui.core.store.run_folder import format_percent, format_ratio
+from vgtui.core.summary import format_percent, format_ratio
 from vgtui.core.vocabulary import SetupState, SetupStatus
 from vgtui.ui.history import SetupSeries
 

@@ -19,7 +19,8 @@ from pathlib import Path
 
 from vgtui.core.config import ConfigError, RunConfig, parse_setup
 from vgtui.core.records import MetricRecord
-from vgtui.core.store.run_folder import FORMAT_VERSION, RECORDS_FILE, SetupSummary, summarize
+from vgtui.core.store.run_folder import FORMAT_VERSION, RECORDS_FILE
+from vgtui.core.summary import SetupSummary, summarize
 from vgtui.core.vocabulary import RunPhase, RunStatus, SetupStatus
 
 CONFIG_FILE = "config.json"

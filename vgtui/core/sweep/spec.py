@@ -286,7 +286,7 @@ def run_task(spec_document: dict, task: Task) -> dict:
     from vgtui.core.blas import limit_blas_threads
     from vgtui.core.diagnosis import diagnose
     from vgtui.core.evaluation.local import LocalEvaluator
-    from vgtui.core.store.run_folder import summarize
+    from vgtui.core.summary import summarize
     from vgtui.core.trainer import Trainer
 
     started = time.time()

@@ -17,7 +17,7 @@ from textual.app import RenderResult
 from textual.widget import Widget
 from textual_plotext import PlotextPlot
 
-from vgtui.core.store.run_folder import format_ratio
+from vgtui.core.summary import format_ratio
 from vgtui.ui.history import RunHistory, SetupSeries
 from vgtui.ui.look import (
     BAND_COLOR,

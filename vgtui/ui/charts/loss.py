@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from vgtui.core.store.run_folder import format_number
+from vgtui.core.summary import format_number
 from vgtui.ui.charts.chart import NO_DATA, Chart
 from vgtui.ui.history import RunHistory
 from vgtui.ui.look import series_color, series_marker

@@ -17,12 +17,7 @@ from textual.widgets import DataTable, Static, TabbedContent, TabPane, Tabs
 
 from vgtui.core.diagnosis import describe, diagnose
 from vgtui.core.records import MetricRecord
-from vgtui.core.store.run_folder import (
-    SUMMARY_COLUMNS,
-    fit_summary_columns,
-    summarize,
-    summary_cells,
-)
+from vgtui.core.summary import SUMMARY_COLUMNS, fit_summary_columns, summarize, summary_cells
 from vgtui.core.vocabulary import SetupStatus
 from vgtui.ui.charts.activations import ActivationsGrid
 from vgtui.ui.charts.chart import (

@@ -14,8 +14,8 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from vgtui.core.store.run_folder import format_percent
 from vgtui.core.store.saved_runs import RunFolderError, SavedRun, find_runs, read_runs
+from vgtui.core.summary import format_percent
 from vgtui.ui.saved.screen import SavedRunsScreen, read_all
 
 MARK = "✓"

@@ -44,7 +44,7 @@ from textual.widget import Widget
 from textual.worker import get_current_worker
 
 from vgtui.core.config import ConfigError, RunConfig
-from vgtui.core.store.run_folder import format_percent
+from vgtui.core.summary import format_percent
 from vgtui.core.sweep.spec import (
     BAND_DIGITS,
     CELL_LINE,
