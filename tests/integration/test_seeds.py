@@ -29,14 +29,35 @@ def records_of(config: RunConfig, data) -> list[MetricRecord]:
     return records
 
 
+def same_computation(a: MetricRecord, b: MetricRecord) -> bool:
+    """The same numbers up to float32 rounding: more setups in lockstep widen the shared
+    first-layer product, and BLAS may sum a wider product in another order (AVX-512 kernels
+    do), so floats agree to about 1e-7, not bit for bit; counts (accuracies on 10,000 test
+    images, zero-gradient entries) agree exactly."""
+
+    def close(x: object, y: object) -> bool:
+        if isinstance(x, float) and isinstance(y, float):
+            both_nan = math.isnan(x) and math.isnan(y)  # a share that does not apply
+            return both_nan or math.isclose(x, y, rel_tol=1e-5, abs_tol=1e-12)
+        if isinstance(x, tuple) and isinstance(y, tuple):
+            return len(x) == len(y) and all(close(u, v) for u, v in zip(x, y, strict=True))
+        if hasattr(x, "__dataclass_fields__") and type(x) is type(y):
+            return all(close(getattr(x, f), getattr(y, f)) for f in x.__dataclass_fields__)
+        return x == y
+
+    return close(replace(a, seconds=0.0), replace(b, seconds=0.0))
+
+
 def test_the_first_seed_is_the_one_seed_run_and_the_others_start_elsewhere(mnist):
     one = records_of(SHORT, mnist)
     three = records_of(replace(SHORT, seeds=3), mnist)
     names = {r.setup for r in three}
     assert names == {"sigmoid-xavier", "relu-he", "sigmoid-xavier#2", "relu-he#2",
                      "sigmoid-xavier#3", "relu-he#3"}  # fmt: skip
-    first = [replace(r, seconds=0) for r in three if r.setup in SHORT.setup_names]
-    assert first == [replace(r, seconds=0) for r in one]
+    first = [r for r in three if r.setup in SHORT.setup_names]
+    assert len(first) == len(one)
+    for alone, in_lockstep in zip(one, first, strict=True):
+        assert same_computation(alone, in_lockstep), (alone, in_lockstep)
     by_name = {name: [r.test_accuracy for r in three if r.setup == name] for name in names}
     assert by_name["relu-he#2"] != by_name["relu-he"] != by_name["relu-he#3"]
     # the same seeds again give the same numbers
