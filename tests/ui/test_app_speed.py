@@ -1,7 +1,7 @@
 """The app may cost at most 15% over the headless trainer (opt-in: VGTUI_SPEED=1).
 
 Timing depends on the machine and its load, so this is a measurement, not part of the
-default suite: ``VGTUI_SPEED=1 pytest tests/test_app_speed.py -s``.
+default suite: ``VGTUI_SPEED=1 pytest tests/ui/test_app_speed.py -s``.
 """
 
 from __future__ import annotations

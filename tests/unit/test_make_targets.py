@@ -1,0 +1,44 @@
+"""The Makefile's targets: ``make run`` installs only what the app needs, the test tools come
+with ``make test``, and ``make test-fast`` runs the unit tests alone."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+
+
+def planned(target: str, venv: Path) -> str:
+    """The commands ``make TARGET`` would run on a fresh clone (dry run, nothing installed)."""
+    result = subprocess.run(
+        ["make", "-n", "--no-print-directory", "-C", str(ROOT), target, f"VENV={venv}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout
+
+
+def test_make_run_installs_the_app_without_the_test_tools(tmp_path):
+    commands = planned("run", tmp_path / "venv")
+    assert "pip install --quiet -e ." in commands
+    assert "[test]" not in commands
+    assert "/bin/vgtui" in commands
+
+
+def test_make_test_installs_the_test_tools_and_runs_everything(tmp_path):
+    commands = planned("test", tmp_path / "venv")
+    assert 'pip install --quiet -e ".[test]"' in commands
+    assert "ruff check ." in commands
+    assert commands.rstrip().endswith("-m pytest -q")
+
+
+def test_make_test_fast_runs_the_unit_tests(tmp_path):
+    commands = planned("test-fast", tmp_path / "venv")
+    assert commands.rstrip().endswith("-m pytest -q tests/unit")
