@@ -18,9 +18,10 @@ from vgtui.core.bank import NetworkBank
 from vgtui.core.config import RunConfig, SetupSpec
 from vgtui.core.eval_blocks import dataset_blocks
 from vgtui.core.evaluation import helpers as helper_evaluator
-from vgtui.core.evaluation.helpers import CLAIMED, HelperEvaluator
+from vgtui.core.evaluation.helpers import HelperEvaluator
 from vgtui.core.evaluation.interface import MAX_LANES, available_cores, make_evaluator
 from vgtui.core.evaluation.local import LocalEvaluator
+from vgtui.core.evaluation.shared import CLAIMED
 from vgtui.core.trainer import Trainer
 
 SIZES = (784, 40, 20, 10)
@@ -261,7 +262,7 @@ def test_without_shared_memory_or_processes_this_thread_does_it_all(mnist, monke
     for broken in ("shared file", "interpreter"):
         with monkeypatch.context() as patch:
             if broken == "shared file":
-                patch.setattr(evaluation, "_shared_file", lambda size: None)
+                patch.setattr(evaluation, "shared_file", lambda size: None)
             else:
                 patch.setattr(evaluation.sys, "executable", "/nonexistent/python")
                 patch.setattr(evaluation, "_launch_helper", counted_launch)

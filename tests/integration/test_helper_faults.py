@@ -25,7 +25,8 @@ import pytest
 from vgtui.core.bank import NetworkBank
 from vgtui.core.config import RunConfig, SetupSpec
 from vgtui.core.eval_blocks import dataset_blocks
-from vgtui.core.evaluation.helpers import CLAIMED, HelperEvaluator, SharedPending, _announcements
+from vgtui.core.evaluation.helpers import HelperEvaluator, SharedPending, _announcements
+from vgtui.core.evaluation.shared import CLAIMED
 from vgtui.core.trainer import Trainer
 
 pytestmark = pytest.mark.skipif(

@@ -156,7 +156,11 @@ def test_both_front_ends_drive_the_one_run_lifecycle():
 def test_the_trainer_knows_only_the_evaluator_interface():
     imports = imported_modules(CORE / "trainer.py")
     assert "vgtui.core.evaluation.interface" in imports
-    assert not imports & {"vgtui.core.evaluation.helpers", "vgtui.core.evaluation.local"}
+    assert not imports & {
+        "vgtui.core.evaluation.helpers",
+        "vgtui.core.evaluation.local",
+        "vgtui.core.evaluation.shared",
+    }
 
 
 STATUS_WORDS = ("ok", "diverged", "no data", "done", "stopped", "interrupted", "failed")
