@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+from rich.style import Style
+from rich.text import Text
+from textual.app import App
 from textual.pilot import Pilot
+from textual.widget import Widget
 
 from vgtui.core.config import RunConfig, parse_setups
 from vgtui.ui.app import VgtuiApp
@@ -62,3 +69,66 @@ class FixedClockApp(VgtuiApp):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.header = FixedClockHeader(id="header")
+
+
+class Notifications:
+    """Every notification an app shows from the moment this is made, read through the app's
+    public ``notify`` (which the notify of every widget and screen calls)."""
+
+    def __init__(self, app: App) -> None:
+        self.shown: list[tuple[str, str]] = []
+        """(message, title) pairs, oldest first."""
+        notify = app.notify
+
+        def recording(message: str, *, title: str = "", **options: Any) -> None:
+            self.shown.append((str(message), title))
+            notify(message, title=title, **options)
+
+        app.notify = recording  # type: ignore[method-assign]
+
+    @property
+    def text(self) -> str:
+        return "\n".join(message for message, _ in self.shown)
+
+    def titled(self, title: str) -> list[str]:
+        return [message for message, shown_title in self.shown if shown_title == title]
+
+
+SVG_TEXT = re.compile(
+    r'<text[^>]* x="([\d.]+)"[^>]* textLength="([\d.]+)"[^>]*-line-(\d+)\)">([^<]*)</text>'
+)
+
+
+def screen_lines(app: App) -> list[str]:
+    """The text on ``app``'s screen row by row, as a user sees it (toasts and overlays
+    included), read from the app's public SVG screenshot."""
+    width, height = app.size
+    rows = [[" "] * width for _ in range(height)]
+    for x, length, row, content in SVG_TEXT.findall(app.export_screenshot()):
+        chars = html.unescape(content).replace("\xa0", " ")
+        if not chars.strip("\n") or int(row) >= height:
+            continue
+        start = round(float(x) / (float(length) / len(chars)))
+        for column, char in enumerate(chars[: max(0, width - start)], start=start):
+            rows[int(row)][column] = char
+    return ["".join(row).rstrip() for row in rows]
+
+
+def drawn_colors(chart: Widget) -> set[tuple[int, int, int]]:
+    """The colours a chart draws in (the styles of its rendered text)."""
+    rendered = chart.render()
+    assert isinstance(rendered, Text)
+    colors = set()
+    for span in rendered.spans:
+        style = span.style if isinstance(span.style, Style) else Style.parse(span.style)
+        if style.color is not None and style.color.triplet is not None:
+            colors.add(tuple(style.color.triplet))
+    return colors
+
+
+def plot_rows(chart: Widget) -> list[str]:
+    """The rows inside a chart's frame (between its top and bottom border)."""
+    lines = chart.render().plain.splitlines()  # type: ignore[union-attr]
+    top = next(i for i, line in enumerate(lines) if "┌" in line)
+    bottom = next(i for i, line in enumerate(lines) if "└" in line)
+    return [line.split("┤", 1)[-1].split("│", 1)[-1] for line in lines[top + 1 : bottom]]

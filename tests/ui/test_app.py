@@ -12,6 +12,7 @@ from tests.ui.apptools import (
     DIVERGING,
     LONG,
     SHORT,
+    Notifications,
     header_text,
     read_summary,
     wait_for_state,
@@ -23,10 +24,6 @@ from vgtui.ui.app import VgtuiApp
 from vgtui.ui.charts.chart import AccuracyChart, GradientChart, OverlayChart
 from vgtui.ui.help import HelpScreen
 from vgtui.ui.sidebar import ConfigSidebar
-
-
-def notifications(app: VgtuiApp) -> str:
-    return "\n".join(str(n.message) for n in app._notifications)
 
 
 async def test_short_run_fills_charts_header_and_run_folder(mnist, tmp_path):
@@ -122,6 +119,7 @@ async def test_pause_resume_step_and_stop(mnist, tmp_path):
 
 async def test_invalid_sidebar_input_blocks_the_run_and_says_why(mnist, tmp_path):
     app = VgtuiApp(SHORT, mnist, tmp_path)
+    shown = Notifications(app)
     async with app.run_test(size=(120, 40)) as pilot:
         field = app.query_one("#field-iterations", Input)
         field.focus()
@@ -135,7 +133,7 @@ async def test_invalid_sidebar_input_blocks_the_run_and_says_why(mnist, tmp_path
         await pilot.pause()
         assert app.run_state == "ready"
         assert app.current_run is None
-        assert "iterations must be a whole number" in notifications(app)
+        assert "iterations must be a whole number" in shown.text
         assert not list(tmp_path.iterdir())  # no run folder for a blocked run
 
         field.focus()
@@ -156,7 +154,7 @@ async def test_invalid_sidebar_input_blocks_the_run_and_says_why(mnist, tmp_path
         await pilot.press("escape", "r")
         await pilot.pause()
         assert app.current_run is None
-        assert "no setups selected" in notifications(app)
+        assert "no setups selected" in shown.text
 
         custom = app.query_one("#custom-setup", Input)
         custom.focus()
@@ -224,6 +222,7 @@ async def test_restart_after_editing_replaces_the_charts(mnist, tmp_path):
 
 async def test_diverged_setup_is_shown_and_the_others_go_on(mnist, tmp_path):
     app = VgtuiApp(DIVERGING, mnist, tmp_path)
+    shown = Notifications(app)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("r")
         await wait_for_state(pilot, app, "done")
@@ -233,7 +232,7 @@ async def test_diverged_setup_is_shown_and_the_others_go_on(mnist, tmp_path):
         assert diverged.has_class("-diverged")
         assert healthy.series.iterations[-1] == 60
         assert not healthy.has_class("-diverged")
-        assert "diverged" in notifications(app)
+        assert "diverged" in shown.text
         await pilot.press("4")
         await pilot.pause()
         table = app.query_one("#summary-table", DataTable)
@@ -308,10 +307,11 @@ async def test_worker_errors_become_notifications(mnist, tmp_path, monkeypatch):
 
     monkeypatch.setattr(Trainer, "run", broken_run)
     app = VgtuiApp(SHORT, mnist, tmp_path)
+    shown = Notifications(app)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("r")
         await wait_for_state(pilot, app, "failed")
-        assert "the engine broke" in notifications(app)
+        assert "the engine broke" in shown.text
         assert app.is_running
     run = app.current_run
     if getattr(run, "kept", True):

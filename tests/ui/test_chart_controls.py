@@ -3,25 +3,36 @@ smoothing, log/linear scale, x-range zoom and hiding series."""
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
 from textual.widgets import Input
 
-from tests.ui.apptools import SHORT, wait_for_state
+from tests.ui.apptools import SHORT, drawn_colors, plot_rows, wait_for_state
 from vgtui.core.config import RunConfig
 from vgtui.core.summary import format_percent
 from vgtui.ui.app import VgtuiApp
 from vgtui.ui.charts.chart import AccuracyChart, GradientChart
 from vgtui.ui.charts.strip import HIDDEN_MARK, SetupStrip
+from vgtui.ui.look import BAND_COLOR, series_color, series_marker
 from vgtui.ui.series import SeriesScreen
 from vgtui.ui.view import ALL_HIDDEN, ChartView, ema
 
 MEDIUM = RunConfig(iterations=100, eval_every=10)
 
 
-def curves(chart) -> int:
-    return len(chart.plt._active.monitor.x)
+def setups_drawn(chart, count: int = len(SHORT.setups)) -> list[int]:
+    """The setups (by index) whose colour the chart draws in."""
+    colors = drawn_colors(chart)
+    return [index for index in range(count) if series_color(index) in colors]
+
+
+def x_ticks(chart) -> list[int]:
+    """The numbers under a chart's x axis."""
+    lines = chart.render().plain.splitlines()
+    bottom = next(i for i, line in enumerate(lines) if "└" in line)
+    return [int(number) for number in re.findall(r"\d+", lines[bottom + 1])]
 
 
 def legend(chart) -> str:
@@ -48,7 +59,14 @@ async def test_loss_tab_draws_every_setup_on_a_log_scale(mnist, tmp_path):
         assert app.active_tab == "loss"
         chart = app.tabs.loss
         assert chart.title == "train loss (log scale)"
-        assert curves(chart) >= 2 * len(SHORT.setups)  # a line and its markers per setup
+        for index in range(len(SHORT.setups)):  # each alone (h): its line and its markers
+            await pilot.press("h")
+            await pilot.pause()
+            assert setups_drawn(chart) == [index]
+            assert series_marker(index) in "\n".join(plot_rows(chart))
+        await pilot.press("h")  # every setup again
+        await pilot.pause()
+        assert len(setups_drawn(chart)) >= 2  # (curves on top of each other hide their colour)
         assert all(series.train_loss for series in app.history.series.values())
         ticks = [line.split("┤")[0].strip() for line in chart.render().plain.splitlines()]
         assert "1" in ticks or "2" in ticks  # 1-2-5 ticks on the log axis
@@ -85,14 +103,14 @@ async def test_smoothing_scale_and_zoom_keys(mnist, tmp_path):
         await wait_for_state(pilot, app, "done")
         await pilot.pause()
         chart = app.query_one("#acc-0", AccuracyChart)
-        plain = curves(chart)
+        assert BAND_COLOR not in drawn_colors(chart)
         await pilot.press("e")
         await pilot.pause()
         assert app.tabs.view.smoothing == 0.6
-        assert curves(chart) == plain + 1  # the raw train points stay, dotted, behind
+        assert BAND_COLOR in drawn_colors(chart)  # the raw train points stay, dotted, behind
         await pilot.press("z")
         await pilot.pause()
-        assert tuple(chart.plt._active.monitor.xlim[0]) == (75, 100)  # the last quarter
+        assert min(x_ticks(chart)) == 75 and max(x_ticks(chart)) == 100  # the last quarter
         await pilot.press("3", "l")
         await pilot.pause()
         gradients = app.query_one("#grad-0", GradientChart)
@@ -136,19 +154,19 @@ async def test_h_shows_one_setup_alone_then_all_again(mnist, tmp_path):
         await pilot.press("2")
         await pilot.pause()
         overlay = app.overlay
-        every = curves(overlay)
         names = list(SHORT.setup_names)
-        assert every % len(names) == 0
-        for name in names:
+        every = setups_drawn(overlay)
+        assert len(every) >= 2  # (curves on top of each other hide their colour)
+        for index, name in enumerate(names):
             await pilot.press("h")
             await pilot.pause()
             assert app.tabs.view.solo == name
-            assert curves(overlay) == every // len(names)
+            assert setups_drawn(overlay) == [index]
             shown = legend(overlay)
             assert name in shown and not any(n in shown for n in names if n != name)
         await pilot.press("h")  # after the last setup alone: every setup again
         await pilot.pause()
-        assert app.tabs.view.solo is None and curves(overlay) == every
+        assert app.tabs.view.solo is None and setups_drawn(overlay) == every
 
 
 def test_h_looks_at_one_setup_and_keeps_the_hidden_ones():
@@ -183,13 +201,13 @@ async def test_hidden_setups_stay_hidden_through_a_run_and_all_hidden_is_said(mn
         strip = app.query_one(SetupStrip).plain
         assert f"{HIDDEN_MARK} relu-gauss" in strip and "x relu-gauss" not in strip
         assert "o sigmoid-gauss" in strip
-        three = curves(overlay)
+        shown_setups = setups_drawn(overlay)
+        assert shown_setups and 1 not in shown_setups  # relu-gauss's curves are left out
         await pilot.press("H", "a")  # every setup shown again
         assert "hidden" not in legend(overlay) and all(name in legend(overlay) for name in names)
-        assert three * 4 == curves(overlay) * 3  # relu-gauss's curves were the ones left out
         assert HIDDEN_MARK not in app.query_one(SetupStrip).plain.split()
         await pilot.press("1", "2", "3", "4")  # none shown: the chart says so
-        assert curves(overlay) == 0 and ALL_HIDDEN in legend(overlay)
+        assert setups_drawn(overlay) == [] and ALL_HIDDEN in legend(overlay)
         await pilot.press("escape", "5")
         await pilot.pause()
-        assert curves(app.tabs.loss) == 0 and ALL_HIDDEN in legend(app.tabs.loss)
+        assert setups_drawn(app.tabs.loss) == [] and ALL_HIDDEN in legend(app.tabs.loss)

@@ -8,7 +8,7 @@ import gc
 import threading
 import weakref
 
-from tests.ui.apptools import SHORT, wait_for_state, wait_until
+from tests.ui.apptools import SHORT, Notifications, wait_for_state, wait_until
 from vgtui.core import budget
 from vgtui.core.config import RunConfig
 from vgtui.core.run import Run
@@ -57,6 +57,7 @@ async def test_a_network_is_built_off_the_ui_thread_and_one_that_cannot_fit_is_r
 
     monkeypatch.setattr(lifecycle, "Run", SlowRun)
     app = VgtuiApp(SHORT, mnist, tmp_path)
+    shown = Notifications(app)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("r")
         assert app.run_state == "preparing" and "PREPARING" in app.header.text
@@ -67,8 +68,8 @@ async def test_a_network_is_built_off_the_ui_thread_and_one_that_cannot_fit_is_r
         monkeypatch.setattr(budget, "available_bytes", lambda: 2**20)
         await pilot.press("r", "r")
         await wait_for_state(pilot, app, "ready")
-        refused = [n for n in app._notifications if n.title == "cannot run"]
-        assert refused and "of memory" in str(refused[-1].message)
+        refused = shown.titled("cannot run")
+        assert refused and "of memory" in refused[-1]
 
 
 async def test_a_run_that_ended_and_was_reset_leaves_no_trainer_behind(mnist, tmp_path):

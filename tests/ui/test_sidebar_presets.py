@@ -7,8 +7,8 @@ from dataclasses import replace
 
 from textual.pilot import Pilot
 from textual.widgets import Checkbox, Input, Select, SelectionList, Static
-from textual.widgets._select import SelectOverlay
 
+from tests.ui.apptools import screen_lines
 from vgtui.cli.train import build_parser, config_from_args
 from vgtui.core.config import PRESETS, RUN_OPTIONS, RunConfig
 from vgtui.ui.app import VgtuiApp
@@ -94,10 +94,13 @@ async def test_preset_flag_shows_selected_and_fits_80x24(mnist, tmp_path):
         select.focus()
         await pilot.press("enter")
         await pilot.pause()
-        overlay = select.query_one(SelectOverlay)
-        screen = app.screen.region
-        assert overlay.region.right <= screen.right and overlay.region.bottom <= screen.bottom
-        listed = [overlay.get_option_at_index(i).prompt for i in range(overlay.option_count)]
-        assert [str(prompt).split("\n")[0] for prompt in listed] == ORDER
-        assert "He et al. 2015" in str(listed[ORDER.index("he-deep")])  # its description
-        assert overlay.max_scroll_y == 0  # every preset in view, none scrolled away
+        lines = screen_lines(app)  # the open list as drawn below the field
+        left = select.region.x
+        rows = {
+            words[0]: row
+            for row in range(select.region.y + 1, len(lines))
+            if (words := lines[row][left:].split()) and words[0] in ORDER
+        }
+        assert list(rows) == ORDER  # every preset in view, in order, none scrolled away
+        assert "He et al. 2015" in lines[rows["he-deep"] + 1]  # its description
+        assert "your own values" in lines[rows["custom"] + 1]  # the last one is not cut off

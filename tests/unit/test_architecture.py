@@ -193,3 +193,49 @@ def test_tests_share_fixtures_not_each_other():
             if isinstance(node, ast.ImportFrom) and node.module:
                 last = node.module.rsplit(".", 1)[-1]
                 assert not last.startswith("test_"), f"{path.name} imports {node.module}"
+
+
+def private_library_imports(path: Path) -> set[str]:
+    """The Textual and plotext modules ``path`` imports whose dotted name has a private part
+    (``textual.widgets._toast``): they change without notice between releases."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    libraries = ("textual", "textual_plotext", "plotext", "rich")
+    return {
+        name
+        for name in found
+        if name.split(".")[0] in libraries
+        and any(part.startswith("_") for part in name.split(".")[1:])
+    }
+
+
+def test_only_public_textual_and_plotext_modules_are_imported():
+    """vgtui and its tests use public library API only (issue 17)."""
+    tests_root = Path(__file__).resolve().parents[1]
+    for path in [*sources(), *tests_root.rglob("*.py")]:
+        assert not private_library_imports(path), f"{path}: {private_library_imports(path)}"
+
+
+def test_ui_tests_read_no_private_attributes():
+    """The UI tests observe the screen, app state and public API, never ``obj._private``
+    (Textual's ``_notifications``, plotext's ``_active``) which breaks on upgrades."""
+    for path in (Path(__file__).resolve().parents[1] / "ui").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute):
+                name = node.attr
+                private = name.startswith("_") and not name.startswith("__")
+                assert not private, f"{path.name}:{node.lineno} reads .{name}"
+
+
+def test_the_private_import_finder_finds_one(tmp_path):
+    module = tmp_path / "m.py"
+    module.write_text("from textual.widgets._toast import ToastRack\nimport textual.app\n")
+    assert private_library_imports(module) == {
+        "textual.widgets._toast",
+        "textual.widgets._toast.ToastRack",
+    }

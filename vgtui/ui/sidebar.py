@@ -16,7 +16,6 @@ from textual.message import Message
 from textual.strip import Strip
 from textual.validation import ValidationResult, Validator
 from textual.widgets import Button, Checkbox, Input, Label, Select, SelectionList, Static
-from textual.widgets._toggle_button import ToggleButton
 from textual.widgets.selection_list import Selection
 
 from vgtui.core.config import (
@@ -78,7 +77,7 @@ class SetupList(SelectionList[str]):
     def render_line(self, y: int) -> Strip:
         line = super().render_line(y)
         segments = list(line)
-        if len(segments) < 2 or segments[1].text != ToggleButton.BUTTON_INNER:
+        if len(segments) < 2 or segments[1].text != Checkbox.BUTTON_INNER:
             return line
         meta = segments[1].style.meta if segments[1].style is not None else {}
         index = meta.get("option")

@@ -11,7 +11,6 @@ from textual.app import RenderResult
 from textual.content import Content
 from textual.geometry import Size
 from textual.widget import Widget
-from textual.widgets._toast import ToastRack
 
 from vgtui.ui.history import RunHistory, SetupSeries
 from vgtui.ui.look import (
@@ -53,8 +52,9 @@ class SetupStrip(Widget):
 
     def on_resize(self, event: events.Resize) -> None:
         """Toasts rise above the strip (and the footer under it): the "run done" toast must
-        not hide the final numbers at the moment they are final."""
-        for rack in self.screen.query(ToastRack):
+        not hide the final numbers at the moment they are final. (Found by its CSS type name:
+        Textual exports no ToastRack class.)"""
+        for rack in self.screen.query("ToastRack"):
             rack.styles.margin = (0, 0, event.size.height + 1, 0)
 
     def update_values(self) -> None:
