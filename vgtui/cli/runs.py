@@ -15,20 +15,21 @@ from pathlib import Path
 
 import numpy as np
 
-from vgtui.cli.train import (
+from vgtui.cli.common import (
     EXIT_BROKEN_PIPE,
     EXIT_DATA_ERROR,
     EXIT_OK,
     OneLineParser,
     OutputError,
-    _argument_type,
-    _has_terminal,
-    format_summary,
+    argument_type,
+    bounded_int,
+    has_terminal,
     say,
     silence_stdout,
     write_stdout,
 )
-from vgtui.core.config import RUN_OPTIONS, ConfigError, parse_int, parse_setups
+from vgtui.cli.report import format_summary
+from vgtui.core.config import RUN_OPTIONS, parse_setups
 from vgtui.core.data import DataError, load_dataset
 from vgtui.core.probe import LayerActivations, probe, probe_inputs
 from vgtui.core.records import MetricRecord
@@ -137,7 +138,7 @@ def show_main(argv: Sequence[str]) -> int:
     if args.replay and args.no_ui:
         parser.error("--replay plays the curves back in the app: drop --no-ui")
     if not args.no_ui:
-        if _has_terminal():
+        if has_terminal():
             try:
                 from vgtui.ui.saved.opener import show_saved
             except ImportError as error:
@@ -327,17 +328,17 @@ def probe_main(argv: Sequence[str]) -> int:
         "layer's activation mean, std, saturated or zero fraction and histogram.",
     )
     add = parser.add_argument
-    add("--setups", type=_argument_type(SETUPS_OPTION), default=parse_setups(PROBE_SETUPS),
+    add("--setups", type=argument_type(SETUPS_OPTION), default=parse_setups(PROBE_SETUPS),
         metavar="LIST", help=f"ACTIVATION-INIT setups (default {PROBE_SETUPS})")  # fmt: skip
-    add("--layers", type=_bounded_int("layers", 1, 1000), default=5, metavar="N",
+    add("--layers", type=argument_type(bounded_int("layers", 1, 1000)), default=5, metavar="N",
         help="hidden layers (default 5)")  # fmt: skip
-    add("--width", type=_bounded_int("width", 1, 10_000), default=100, metavar="N",
+    add("--width", type=argument_type(bounded_int("width", 1, 10_000)), default=100, metavar="N",
         help="units per layer (default 100)")  # fmt: skip
     add("--inputs", choices=("randn", "mnist"), default="randn",
         help="standard-normal inputs, as in the book, or MNIST test images")  # fmt: skip
-    add("--count", type=_bounded_int("count", 1, 10_000), default=1000, metavar="N",
+    add("--count", type=argument_type(bounded_int("count", 1, 10_000)), default=1000, metavar="N",
         help="inputs (default 1000)")  # fmt: skip
-    add("--seed", type=_bounded_int("seed", 0, 2**63 - 1), default=0, metavar="N",
+    add("--seed", type=argument_type(bounded_int("seed", 0, 2**63 - 1)), default=0, metavar="N",
         help="random seed (default 0)")  # fmt: skip
     add("--json", action="store_true", help="one JSON object per setup and layer")
     add("--no-ui", action="store_true",
@@ -390,20 +391,6 @@ def probe_line(layer: LayerActivations) -> str:
         f"L{layer.layer:<3} mean {layer.mean:6.3f}  std {layer.std:6.3f}  {share}  "
         f"|{bars}| {layer.low:g}..{layer.high:g}"
     )
-
-
-def _bounded_int(label: str, low: int, high: int):
-    def read(text: str) -> int:
-        try:
-            value = parse_int(label, text)
-        except ConfigError as error:
-            raise argparse.ArgumentTypeError(str(error)) from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"{label} must be in {low}..{high}, got {value}")
-        return value
-
-    read.__name__ = label
-    return read
 
 
 COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {

@@ -18,16 +18,19 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from vgtui.cli.train import (
+from vgtui.cli.common import (
+    EXIT_BROKEN_PIPE,
     EXIT_DATA_ERROR,
     EXIT_OK,
     OneLineParser,
     OutputError,
+    argument_type,
+    bounded_int,
     say,
     silence_stdout,
     write_stdout,
 )
-from vgtui.core.config import ConfigError, parse_float, parse_int
+from vgtui.core.config import ConfigError, parse_float
 from vgtui.core.sweep.spec import (
     PRESETS,
     SweepFolder,
@@ -47,49 +50,28 @@ RETRIES = 2
 CLOSE_TIMEOUT_SECONDS = 10
 
 
-def _reader(parse, label: str):
-    def read(text: str):
-        try:
-            return parse(text)
-        except ConfigError as error:
-            raise argparse.ArgumentTypeError(str(error)) from None
-
-    read.__name__ = label
-    return read
-
-
-def _bounded(label: str, low: int, high: int):
-    def parse(text: str) -> int:
-        value = parse_int(label, text)
-        if not low <= value <= high:
-            raise ConfigError(f"{label} must be in {low}..{high}, got {value}")
-        return value
-
-    return _reader(parse, label)
-
-
 AXES = (
-    # (flag, field, parse, metavar, help)
-    ("--activations", "activations", _reader(parse_activations, "activations"), "LIST",
+    # (flag, field, reader (text -> value, ConfigError), metavar, help)
+    ("--activations", "activations", parse_activations, "LIST",
      "hidden activations, e.g. tanh,relu"),
-    ("--weight-var", "weight_variances", _reader(parse_weight_variances, "weight variance"),
+    ("--weight-var", "weight_variances", parse_weight_variances,
      "LOW:HIGH:N|LIST", "sigma_w^2 values: weights N(0, sigma_w^2 / n_in); LOW:HIGH:N is N "
      "evenly spaced values, ends included"),
     ("--bias-var", "bias_variance",
-     _reader(lambda t: parse_float("bias variance", t), "bias variance"), "VAR",
+     lambda t: parse_float("bias variance", t), "VAR",
      "sigma_b^2: biases N(0, VAR)"),
-    ("--depths", "depths", _reader(parse_depths, "depths"), "LOW:HIGH:N|LIST",
+    ("--depths", "depths", parse_depths, "LOW:HIGH:N|LIST",
      "hidden layer counts (LOW:HIGH:N rounded to whole numbers)"),
-    ("--width", "width", _bounded("width", 1, 10_000), "N", "units per hidden layer"),
-    ("--seeds", "seeds", _bounded("seeds", 1, 1000), "N", "seeds per cell, averaged"),
-    ("--iters", "iterations", _bounded("iterations", 1, 10**7), "N", "SGD iterations"),
-    ("--lr", "learning_rate", _reader(lambda t: parse_float("learning rate", t), "lr"), "RATE",
+    ("--width", "width", bounded_int("width", 1, 10_000), "N", "units per hidden layer"),
+    ("--seeds", "seeds", bounded_int("seeds", 1, 1000), "N", "seeds per cell, averaged"),
+    ("--iters", "iterations", bounded_int("iterations", 1, 10**7), "N", "SGD iterations"),
+    ("--lr", "learning_rate", lambda t: parse_float("learning rate", t), "RATE",
      "learning rate"),
-    ("--batch-size", "batch_size", _bounded("batch size", 1, 10**6), "N", "mini-batch size"),
-    ("--eval-every", "eval_every", _bounded("eval interval", 1, 10**7), "N",
+    ("--batch-size", "batch_size", bounded_int("batch size", 1, 10**6), "N", "mini-batch size"),
+    ("--eval-every", "eval_every", bounded_int("eval interval", 1, 10**7), "N",
      "record metrics every N iterations"),
     ("--threshold", "threshold",
-     _reader(lambda t: parse_float("threshold", t), "threshold"), "ACC",
+     lambda t: parse_float("threshold", t), "ACC",
      "a cell trains when its mean test accuracy is at least ACC (0..1)"),
 )  # fmt: skip
 
@@ -116,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
             if isinstance(value, float)
             else value
         )
-        add(flag, dest=key, type=parse, default=None, metavar=metavar,
+        add(flag, dest=key, type=argument_type(parse, key), default=None, metavar=metavar,
             help=f"{text} (schoenholz: {shown})")  # fmt: skip
     add("--data-dir", type=Path, metavar="DIR",
         help="folder with the 4 MNIST IDX files, as workers see it (default: bundled)")  # fmt: skip
@@ -127,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("--scheduler", metavar="ADDRESS",
         help="a running Dask scheduler, e.g. tcp://HOST:8786 (default: $DASK_SCHEDULER_ADDRESS, "
         "else an embedded LocalCluster)")  # fmt: skip
-    add("--workers", type=_bounded("workers", 1, 1024), default=None, metavar="N",
+    add("--workers", type=argument_type(bounded_int("workers", 1, 1024)), default=None, metavar="N",
         help="worker processes of the embedded cluster (default: one per core)")  # fmt: skip
     return parser
 
@@ -185,7 +167,7 @@ def main(argv: Sequence[str]) -> int:
         return run_sweep(folder, client, todo)
     except BrokenPipeError:
         silence_stdout()
-        return 141
+        return EXIT_BROKEN_PIPE
     except OutputError as error:
         silence_stdout()
         say(f"vgtui: error: {error}")

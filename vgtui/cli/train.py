@@ -8,7 +8,6 @@ import json
 import os
 import signal
 import sys
-import textwrap
 import time
 from collections.abc import Sequence
 from dataclasses import replace
@@ -16,60 +15,34 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from vgtui import __version__
+from vgtui.cli.common import (
+    EXIT_BROKEN_PIPE,
+    EXIT_DATA_ERROR,
+    EXIT_OK,
+    EXIT_USAGE,
+    OneLineParser,
+    OutputError,
+    argument_type,
+    has_terminal,
+    say,
+    silence_stdout,
+    write_stdout,
+)
+from vgtui.cli.report import format_summary
 from vgtui.core.blas import limit_blas_threads
 from vgtui.core.budget import check_memory, long_run_warning
-from vgtui.core.config import (
-    DEFAULT_SETUPS,
-    PRESETS,
-    RUN_OPTIONS,
-    ConfigError,
-    Option,
-    RunConfig,
-)
+from vgtui.core.config import DEFAULT_SETUPS, PRESETS, RUN_OPTIONS, ConfigError, Option, RunConfig
 from vgtui.core.data import DataError, Dataset, load_dataset
-from vgtui.core.diagnosis import describe, diagnose
 from vgtui.core.records import MetricRecord
 from vgtui.core.run import Run
 from vgtui.core.store.run_folder import json_safe
-from vgtui.core.summary import (
-    SUMMARY_COLUMNS,
-    fit_summary_columns,
-    format_percent,
-    summarize,
-    summary_cells,
-)
+from vgtui.core.summary import format_percent
+from vgtui.core.vocabulary import SetupStatus
 
 if TYPE_CHECKING:
     from vgtui.cli.latch import SignalLatch
 
-from vgtui.core.vocabulary import RunPhase, RunStatus, SetupStatus
-
-EXIT_OK = 0
-EXIT_DATA_ERROR = 1
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
-EXIT_BROKEN_PIPE = 141
 PROGRESS_INTERVAL_SECONDS = 0.1
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """An argument parser whose errors are one line on stderr and exit status 2."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(EXIT_USAGE, f"vgtui: error: {message} (see vgtui --help)\n")
-
-
-def _argument_type(option: Option):
-    """argparse type of ``option``: its own reader, errors as argparse's one-line usage error."""
-
-    def read(text: str):
-        try:
-            return option.read(text)
-        except ConfigError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
-
-    read.__name__ = option.label  # argparse names the type in some messages
-    return read
 
 
 def _folder(text: str) -> Path:
@@ -95,7 +68,7 @@ def _add_option(parser: argparse.ArgumentParser, option: Option) -> None:
     parser.add_argument(
         option.flag,
         dest=option.key,
-        type=_argument_type(option),
+        type=argument_type(option),
         default=argparse.SUPPRESS,
         metavar=option.metavar,
         help=f"{option.help} (default {option.show(default)})",
@@ -254,83 +227,6 @@ class ProgressReporter:
             self.stream.flush()
 
 
-def format_summary(
-    records: Sequence[MetricRecord],
-    status: RunStatus | RunPhase,
-    config: RunConfig,
-    wall_seconds: float,
-    run_dir: Path | None,
-    dataset_name: str,
-    width: int = 80,
-    iterations: int | None = None,
-) -> str:
-    """The end-of-run summary table (the columns of the app's Summary tab) and the diagnosis,
-    in ``width`` columns. ``iterations``: how many were trained (by default, the last
-    recorded)."""
-    summaries = summarize(records, config.setup_names)
-    if iterations is None:
-        iterations = max((r.iteration for r in records), default=0)
-    header = (
-        f"Run {status}: {iterations}/{config.iterations} iterations in {wall_seconds:.1f} s "
-        f"({seed_text(config)}, {dataset_name}, "
-        f"{'notebook' if config.notebook_grad else 'exact'} gradient)"
-    )
-    rows = [summary_cells(s) for s in summaries]
-    columns, headers = fit_summary_columns(rows, width)
-    positions = [SUMMARY_COLUMNS.index(c) for c in columns]
-    widths = [
-        max(len(header), *(len(row[i]) for row in rows))
-        for header, i in zip(headers, positions, strict=True)
-    ]
-
-    def line(cells: Sequence[str]) -> str:
-        texts = []
-        for cell, column_width, column in zip(cells, widths, columns, strict=True):
-            left = column in ("setup", "status")
-            texts.append(f"{cell:<{column_width}}" if left else f"{cell:>{column_width}}")
-        return "  ".join(texts).rstrip()
-
-    heading = line(headers)
-    lines = [
-        *textwrap.wrap(header, width),
-        heading,
-        "-" * len(heading),
-        *(line([row[i] for i in positions]) for row in rows),
-    ]
-    findings = diagnose(records, config.setup_names)
-    if findings:
-        lines.append(describe(findings, width))
-    lines.append(f"Results: {run_dir}" if run_dir else "Results: none (nothing was recorded)")
-    return "\n".join(lines)
-
-
-class OutputError(Exception):
-    """Standard output cannot be written (other than a closed pipe)."""
-
-
-def say(line: str) -> None:
-    """One line on stderr, if stderr can still be written at all: a broken stderr must never
-    change the exit status."""
-    with contextlib.suppress(OSError, ValueError):
-        print(line, file=sys.stderr, flush=True)
-
-
-def silence_stdout() -> None:
-    """Point stdout at the null device: the interpreter's last flush must not fail again."""
-    with contextlib.suppress(OSError, ValueError):
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-
-
-def write_stdout(text: str) -> None:
-    try:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    except BrokenPipeError:
-        raise
-    except OSError as error:
-        raise OutputError(f"cannot write to standard output: {error.strerror or error}") from None
-
-
 def run_headless(
     args: argparse.Namespace,
     config: RunConfig,
@@ -414,15 +310,6 @@ def run_headless(
     return exit_code
 
 
-def _has_terminal() -> bool:
-    streams = (sys.stdin, sys.stdout)
-    try:
-        interactive = all(stream is not None and stream.isatty() for stream in streams)
-    except (OSError, ValueError):
-        return False
-    return interactive and os.environ.get("TERM") != "dumb"
-
-
 def main(argv: Sequence[str] | None = None, latch: SignalLatch | None = None) -> int:
     """Entry point of the ``vgtui`` command; returns the exit status."""
     parser = build_parser()
@@ -445,7 +332,7 @@ def main(argv: Sequence[str] | None = None, latch: SignalLatch | None = None) ->
         parser.error(str(exc))
 
     if not args.no_ui and not args.json:  # --json is for scripts: it implies --no-ui
-        if _has_terminal():
+        if has_terminal():
             try:
                 from vgtui.ui.app import run_app
             except ImportError as exc:
@@ -455,10 +342,3 @@ def main(argv: Sequence[str] | None = None, latch: SignalLatch | None = None) ->
         else:
             say("vgtui: no terminal attached, running headless (--no-ui)")
     return run_headless(args, config, dataset, latch)
-
-
-def seed_text(config) -> str:
-    """``seed 0``, or with several seeds ``seeds 0-2 (mean ± spread)``."""
-    if config.seeds == 1:
-        return f"seed {config.seed}"
-    return f"seeds {config.seed}-{config.seed + config.seeds - 1}, mean ± spread"

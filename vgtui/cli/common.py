@@ -1,0 +1,126 @@
+"""What every ``vgtui`` command shares: exit statuses, the one-line-error parser, the adapter
+from a core reader to an argparse type, and output that never ends in a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from vgtui.core.config import ConfigError, Option, parse_int
+
+EXIT_OK = 0
+EXIT_DATA_ERROR = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141
+
+T = TypeVar("T")
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line on stderr and exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, usage_error_line(message))
+
+
+def usage_error_line(message: str) -> str:
+    """The one line every usage error is (from a parser, or found later, as a model too big)."""
+    return f"vgtui: error: {message} (see vgtui --help)\n"
+
+
+def argument_type(reader: Option | Callable[[str], T], label: str = "") -> Callable[[str], Any]:
+    """The argparse type of a core reader: a :class:`~vgtui.core.config.Option` (its ``read``
+    and ``label``) or a function of the text that raises ConfigError, named ``label`` (by
+    default its own name). Its errors become argparse's one-line usage error, worded as the
+    core words them."""
+    if isinstance(reader, Option):
+        read, label = reader.read, reader.label
+    else:
+        read, label = reader, label or reader.__name__
+
+    def argument(text: str) -> Any:
+        try:
+            return read(text)
+        except ConfigError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    argument.__name__ = label  # argparse names the type in some messages
+    return argument
+
+
+def bounded_int(label: str, low: int, high: int) -> Callable[[str], int]:
+    """A reader of a whole number in ``low..high`` (ConfigError otherwise), for
+    :func:`argument_type`: the options of commands other than a run's."""
+
+    def read(text: str) -> int:
+        value = parse_int(label, text)
+        if not low <= value <= high:
+            raise ConfigError(f"{label} must be in {low}..{high}, got {value}")
+        return value
+
+    read.__name__ = label
+    return read
+
+
+class OutputError(Exception):
+    """Standard output cannot be written (other than a closed pipe)."""
+
+
+def say(line: str) -> None:
+    """One line on stderr, if stderr can still be written at all: a broken stderr must never
+    change the exit status."""
+    with contextlib.suppress(OSError, ValueError):
+        print(line, file=sys.stderr, flush=True)
+
+
+def silence_stdout() -> None:
+    """Point stdout at the null device: the interpreter's last flush must not fail again."""
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def write_stdout(text: str) -> None:
+    """Write and flush ``text``; BrokenPipeError passes through (the reader went away), any
+    other failure becomes :class:`OutputError`."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as error:
+        raise OutputError(f"cannot write to standard output: {error.strerror or error}") from None
+
+
+def has_terminal() -> bool:
+    """Whether a person is at a terminal (stdin and stdout both one): the app may open."""
+    streams = (sys.stdin, sys.stdout)
+    try:
+        interactive = all(stream is not None and stream.isatty() for stream in streams)
+    except (OSError, ValueError):
+        return False
+    return interactive and os.environ.get("TERM") != "dumb"
+
+
+def guard_output(command: Callable[[list[str]], int]) -> Callable[[list[str]], int]:
+    """``command`` whose standard output may be a closed pipe (exit 141, quietly: ``vgtui
+    export RUN | head``) or unwritable (exit 1, one error line)."""
+
+    def guarded(argv: list[str]) -> int:
+        try:
+            return command(argv)
+        except BrokenPipeError:
+            silence_stdout()
+            return EXIT_BROKEN_PIPE
+        except OutputError as error:
+            silence_stdout()
+            say(f"vgtui: error: {error}")
+            return EXIT_DATA_ERROR
+
+    guarded.__name__ = command.__name__
+    guarded.__doc__ = command.__doc__
+    return guarded
