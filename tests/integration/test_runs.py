@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from vgtui.core.store.saved_runs import RunFolderError, find_runs, read_run
+from vgtui.core.store.saved_runs import RunFolderError, RunFollower, find_runs, read_run
 from vgtui.core.vocabulary import RunPhase, RunStatus
 
 VGTUI = [sys.executable, "-m", "vgtui"]
@@ -164,6 +165,46 @@ def test_a_half_written_last_line_is_left_for_later(tmp_path):
     run = read_run(broken_copy(tmp_path, "half", half))
     assert run.iterations_done == 20 and len(run.records) == len(read_run(FORMAT2).records)
     assert run.status == RunStatus.DIED  # no summary and its writer is long gone
+
+
+def test_following_a_run_parses_each_record_once(tmp_path):
+    folder = tmp_path / FORMAT2.name
+    shutil.copytree(FORMAT2, folder)
+    (folder / "summary.json").unlink()
+    records_file = folder / "records.jsonl"
+    lines = records_file.read_bytes().splitlines(keepends=True)
+    records_file.write_bytes(b"".join(lines[:3]) + lines[3][:10])  # the writer is mid-line
+    follower = RunFollower(folder)
+    first = follower.read()
+    assert len(first.records) == 3
+    with records_file.open("ab") as handle:
+        handle.write(lines[3][10:] + b"".join(lines[4:]))
+    second = follower.read()
+    assert numbers(second) == numbers(read_run(FORMAT2))
+    assert all(a is b for a, b in zip(first.records, second.records, strict=False))  # kept
+    assert follower.lines.bytes_read == records_file.stat().st_size  # every byte read once
+    assert follower.read().records == second.records
+
+
+def test_a_replaced_records_file_is_read_again_from_its_start(tmp_path):
+    folder = tmp_path / FORMAT2.name
+    shutil.copytree(FORMAT2, folder)
+    follower = RunFollower(folder)
+    records_file = folder / "records.jsonl"
+    whole = len(follower.read().records)
+    (tmp_path / "new").write_bytes(records_file.read_bytes().splitlines(keepends=True)[0])
+    (tmp_path / "new").replace(records_file)
+    assert whole > 1 and len(follower.read().records) == 1
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_a_fifo_as_records_file_is_an_error_not_a_hang(tmp_path):
+    folder = tmp_path / FORMAT2.name
+    shutil.copytree(FORMAT2, folder)
+    (folder / "records.jsonl").unlink()
+    os.mkfifo(folder / "records.jsonl")
+    with pytest.raises(RunFolderError, match=r"records.jsonl: cannot read \(not a regular file"):
+        read_run(folder)
 
 
 def start_writer(out: Path, iterations: int) -> tuple[subprocess.Popen, Path]:

@@ -214,3 +214,21 @@ def test_messages_quote_long_text_briefly():
 def test_var_init_needs_a_positive_variance(text, message):
     with pytest.raises(ConfigError, match=message):
         parse_setup(text)
+
+
+def test_from_dict_reads_back_what_to_dict_wrote():
+    config = RunConfig(
+        iterations=30,
+        hidden=(7, 5, 3),
+        seed=4,
+        setups=parse_setups("tanh-gauss:0.5,relu-var:2"),
+        notebook_grad=True,
+        bias_variance=0.05,
+        probe_size=20,
+        seeds=3,
+    )
+    assert RunConfig.from_dict(config.to_dict()) == config
+    older = {k: v for k, v in RunConfig().to_dict().items() if k not in ("probe_size", "seeds")}
+    assert RunConfig.from_dict(older) == RunConfig(probe_size=0)  # as runs before the probe
+    with pytest.raises(ConfigError):
+        RunConfig.from_dict({**config.to_dict(), "seeds": 0})

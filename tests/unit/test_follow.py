@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from vgtui.core.store.follow import FileFollower, poll
+from vgtui.core.store.follow import FileFollower, polls
 
 
 def append(path, data: bytes) -> None:
@@ -90,18 +90,10 @@ def test_a_folder_is_an_error(tmp_path):
         FileFollower(tmp_path).read()
 
 
-def test_poll_looks_until_done():
-    looks = []
-
-    def look() -> bool:
-        looks.append(len(looks))
-        return len(looks) == 3
-
-    poll(look, seconds=0)
+def test_polls_come_round_until_the_follower_stops_or_is_cancelled():
+    looks = [look for look, _ in zip(range(3), polls(seconds=0), strict=False)]
     assert looks == [0, 1, 2]
-
-
-def test_poll_stops_when_cancelled():
-    looks = []
-    poll(lambda: looks.append(1) is not None, cancelled=lambda: len(looks) >= 2, seconds=0)
-    assert looks == [1, 1]
+    cancelled = []
+    for _ in polls(cancelled=lambda: len(cancelled) >= 2, seconds=0):
+        cancelled.append(1)
+    assert cancelled == [1, 1]

@@ -8,7 +8,6 @@ import io
 import json
 import math
 import sys
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -33,15 +32,21 @@ from vgtui.core.config import RUN_OPTIONS, parse_setups
 from vgtui.core.data import DataError, load_dataset
 from vgtui.core.probe import LayerActivations, probe, probe_inputs
 from vgtui.core.records import MetricRecord
+from vgtui.core.store.follow import polls
 from vgtui.core.store.run_folder import atomic_write_text, json_safe
-from vgtui.core.store.saved_runs import RunFolderError, SavedRun, find_runs, read_run, read_runs
+from vgtui.core.store.saved_runs import (
+    RunFolderError,
+    RunFollower,
+    SavedRun,
+    find_runs,
+    read_run,
+    read_runs,
+)
 from vgtui.core.summary import format_percent
 from vgtui.core.vocabulary import RunStatus, SetupStatus
 
 WIDTH = 80
 (SETUPS_OPTION,) = (option for option in RUN_OPTIONS if option.key == "setups")
-FOLLOW_SECONDS = 0.5
-"""How often ``show --follow`` looks at the run folder."""
 
 
 def runs_main(argv: Sequence[str]) -> int:
@@ -192,15 +197,14 @@ def summary_of(run: SavedRun) -> str:
     )
 
 
-def follow(
-    path: Path, wait: Callable[[float], None] = time.sleep, interval: float = FOLLOW_SECONDS
-) -> int:
+def follow(path: Path) -> int:
     """Print each evaluation point of the run at ``path`` as it lands, then its summary;
     exit 1 if its writer died without finishing it."""
+    follower = RunFollower(path)
     shown = 0
-    while True:
+    for _ in polls():
         try:
-            run = read_run(path)
+            run = follower.read()
         except RunFolderError as error:
             say(f"vgtui: error: {error}")
             return EXIT_DATA_ERROR
@@ -210,7 +214,6 @@ def follow(
             shown = len(run.records)
         if run.finished:
             break
-        wait(interval)
     write_stdout(summary_of(run) + "\n")
     if run.status == RunStatus.DIED:
         say(f"vgtui: error: {path}: its writer stopped without finishing the run")

@@ -150,6 +150,24 @@ class RunConfig:
             "seeds": self.seeds,
         }
 
+    @classmethod
+    def from_dict(cls, data: dict) -> RunConfig:
+        """The configuration :meth:`to_dict` gave (validated); keys that older runs lack take
+        the values those runs had."""
+        return cls(
+            iterations=int(data["iterations"]),
+            batch_size=int(data["batch_size"]),
+            learning_rate=float(data["learning_rate"]),
+            hidden=tuple(int(h) for h in data["hidden"]),
+            eval_every=int(data["eval_every"]),
+            seed=int(data["seed"]),
+            setups=tuple(parse_setup(str(s)) for s in data["setups"]),
+            notebook_grad=bool(data.get("notebook_grad", False)),
+            bias_variance=float(data.get("bias_variance", 0.0)),
+            probe_size=int(data.get("probe_size", 0)),  # runs before the probe had none
+            seeds=int(data.get("seeds", 1)),
+        ).validate()
+
 
 @dataclass(frozen=True)
 class Preset:

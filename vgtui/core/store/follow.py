@@ -1,7 +1,7 @@
 """Following a file while another process appends to it (a run's records.jsonl, a sweep's
 cells.jsonl): each look reads only the bytes appended since the last one, so following a long
 run costs what was added, not what is there. One pace, :data:`FOLLOW_SECONDS`, and one loop,
-:func:`poll`, for every follower: the command line's and the app's threads.
+:func:`polls`, for every follower: the command line's and the app's threads.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import errno
 import os
 import stat
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 FOLLOW_SECONDS = 0.5
@@ -79,14 +79,11 @@ def pause(cancelled: Callable[[], bool], seconds: float = FOLLOW_SECONDS) -> Non
         time.sleep(min(PAUSE_STEP_SECONDS, left))
 
 
-def poll(
-    look: Callable[[], bool],
-    cancelled: Callable[[], bool] = lambda: False,
-    seconds: float = FOLLOW_SECONDS,
-) -> None:
-    """Call ``look`` every ``seconds`` until it returns True (nothing more to follow) or
-    ``cancelled()`` does."""
+def polls(
+    cancelled: Callable[[], bool] = lambda: False, seconds: float = FOLLOW_SECONDS
+) -> Iterator[None]:
+    """The follower's loop: ``for _ in polls(): look; break when done``. It comes round at
+    once, then every ``seconds``, until ``cancelled()`` turns true."""
     while not cancelled():
-        if look():
-            return
+        yield
         pause(cancelled, seconds)

@@ -17,8 +17,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from vgtui.core.config import ConfigError, RunConfig, parse_setup
+from vgtui.core.config import ConfigError, RunConfig
 from vgtui.core.records import MetricRecord
+from vgtui.core.store.follow import FileFollower
 from vgtui.core.store.run_folder import FORMAT_VERSION, RECORDS_FILE
 from vgtui.core.summary import SetupSummary, summarize
 from vgtui.core.vocabulary import RunPhase, RunStatus, SetupStatus
@@ -68,57 +69,93 @@ class SavedRun:
 
 def read_run(path: Path | str) -> SavedRun:
     """Read the run folder at ``path`` (RunFolderError if it is not a readable run)."""
-    path = Path(path)
-    if not path.is_dir():
-        raise RunFolderError(f"{path}: not a run folder (no such folder)")
-    document = _read_json(path / CONFIG_FILE, what="run configuration")
-    try:
-        config = config_from_dict(document["config"])
-        dataset = str(document.get("dataset", "?"))
-        started = str(document.get("started", ""))
-        version = int(document.get("format", 1))
-    except (KeyError, TypeError, ValueError, ConfigError) as error:
-        raise RunFolderError(
-            f"{path / CONFIG_FILE}: not a vgtui run configuration ({error})"
-        ) from None
-    if version > FORMAT_VERSION:
-        raise RunFolderError(
-            f"{path / CONFIG_FILE}: format {version} is newer than this vgtui reads "
-            f"({FORMAT_VERSION}): update vgtui"
-        )
-    records = _read_records(path)
-    summary_path = path / SUMMARY_FILE
-    if summary_path.exists():
-        summary = _read_json(summary_path, what="run summary")
+    return RunFollower(path).read()
+
+
+class RunFollower:
+    """A run folder read again and again while it is written: config.json once, then at each
+    :meth:`read` only the records appended to records.jsonl since the last, so following a
+    long run parses each record once."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.lines = FileFollower(self.path / RECORDS_FILE)
+        self._records: list[MetricRecord] = []
+        self._head: tuple[dict, int, RunConfig, str, str] | None = None
+
+    def read(self) -> SavedRun:
+        """The run as it is now (RunFolderError if it is not a readable run)."""
+        path = self.path
+        document, version, config, dataset, started = self._read_head()
+        records = self._read_records()
+        summary_path = path / SUMMARY_FILE
+        if summary_path.exists():
+            summary = _read_json(summary_path, what="run summary")
+            try:
+                status: RunStatus | RunPhase = RunStatus(summary["status"])
+                wall = float(summary.get("wall_seconds") or 0.0)
+                trained = int(summary.get("iterations_done") or 0)
+            except (KeyError, TypeError, ValueError) as error:
+                raise RunFolderError(f"{summary_path}: not a vgtui run summary ({error})") from None
+        else:
+            status = RunPhase.RUNNING if writer_alive(document.get("writer")) else RunStatus.DIED
+            wall = records[-1].seconds if records else 0.0
+            trained = 0
+        done = max([trained, *(r.iteration for r in records)])
+        return SavedRun(path, version, config, dataset, started, records, status, wall, done)
+
+    def _read_head(self) -> tuple[dict, int, RunConfig, str, str]:
+        """config.json, read once: the writer writes it, atomically, before any record."""
+        if self._head is not None:
+            return self._head
+        path = self.path
+        if not path.is_dir():
+            raise RunFolderError(f"{path}: not a run folder (no such folder)")
+        document = _read_json(path / CONFIG_FILE, what="run configuration")
         try:
-            status: RunStatus | RunPhase = RunStatus(summary["status"])
-            wall = float(summary.get("wall_seconds") or 0.0)
-            trained = int(summary.get("iterations_done") or 0)
-        except (KeyError, TypeError, ValueError) as error:
-            raise RunFolderError(f"{summary_path}: not a vgtui run summary ({error})") from None
-    else:
-        status = RunPhase.RUNNING if writer_alive(document.get("writer")) else RunStatus.DIED
-        wall = records[-1].seconds if records else 0.0
-        trained = 0
-    done = max([trained, *(r.iteration for r in records)])
-    return SavedRun(path, version, config, dataset, started, tuple(records), status, wall, done)
+            config = RunConfig.from_dict(document["config"])
+            dataset = str(document.get("dataset", "?"))
+            started = str(document.get("started", ""))
+            version = int(document.get("format", 1))
+        except (KeyError, TypeError, ValueError, ConfigError) as error:
+            raise RunFolderError(
+                f"{path / CONFIG_FILE}: not a vgtui run configuration ({error})"
+            ) from None
+        if version > FORMAT_VERSION:
+            raise RunFolderError(
+                f"{path / CONFIG_FILE}: format {version} is newer than this vgtui reads "
+                f"({FORMAT_VERSION}): update vgtui"
+            )
+        self._head = (document, version, config, dataset, started)
+        return self._head
 
+    def _read_records(self) -> tuple[MetricRecord, ...]:
+        """records.jsonl's whole lines (only the new ones parsed); metrics.csv in a folder of
+        format 1; none before the writer recorded anything."""
+        if (self.path / RECORDS_FILE).exists():
+            return self._follow_jsonl()
+        metrics = self.path / METRICS_FILE
+        if metrics.exists():
+            return tuple(_read_csv(metrics))
+        return ()
 
-def config_from_dict(data: dict) -> RunConfig:
-    """The :class:`RunConfig` of ``RunConfig.to_dict()``'s output."""
-    return RunConfig(
-        iterations=int(data["iterations"]),
-        batch_size=int(data["batch_size"]),
-        learning_rate=float(data["learning_rate"]),
-        hidden=tuple(int(h) for h in data["hidden"]),
-        eval_every=int(data["eval_every"]),
-        seed=int(data["seed"]),
-        setups=tuple(parse_setup(str(s)) for s in data["setups"]),
-        notebook_grad=bool(data.get("notebook_grad", False)),
-        bias_variance=float(data.get("bias_variance", 0.0)),
-        probe_size=int(data.get("probe_size", 0)),  # runs before the probe had none
-        seeds=int(data.get("seeds", 1)),
-    ).validate()
+    def _follow_jsonl(self) -> tuple[MetricRecord, ...]:
+        path = self.lines.path
+        try:
+            lines, reset = self.lines.read()
+        except OSError as error:
+            raise RunFolderError(f"{path}: cannot read ({error.strerror or error})") from None
+        if reset:
+            self._records = []
+        for line in lines:
+            try:
+                self._records.append(MetricRecord.from_dict(json.loads(line)))
+            except (ValueError, KeyError, TypeError, AttributeError):
+                number = len(self._records) + 1
+                self._records = []
+                self.lines = FileFollower(path)  # read again from the start next time
+                raise RunFolderError(f"{path}: line {number} is not a vgtui record") from None
+        return tuple(self._records)
 
 
 def writer_alive(writer: object) -> bool:
@@ -174,31 +211,6 @@ def _read_json(path: Path, what: str) -> dict:
     if not isinstance(document, dict):
         raise RunFolderError(f"{path}: not a vgtui {what}")
     return document
-
-
-def _read_records(path: Path) -> list[MetricRecord]:
-    jsonl = path / RECORDS_FILE
-    if jsonl.exists():
-        return _read_jsonl(jsonl)
-    metrics = path / METRICS_FILE
-    if metrics.exists():
-        return _read_csv(metrics)
-    return []  # the writer has not recorded anything yet
-
-
-def _read_jsonl(path: Path) -> list[MetricRecord]:
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise RunFolderError(f"{path}: cannot read ({error.strerror})") from None
-    complete = data[: data.rfind(b"\n") + 1]  # a last line without its newline is unfinished
-    records = []
-    for number, line in enumerate(complete.splitlines(), start=1):
-        try:
-            records.append(MetricRecord.from_dict(json.loads(line)))
-        except (ValueError, KeyError, TypeError, AttributeError):
-            raise RunFolderError(f"{path}: line {number} is not a vgtui record") from None
-    return records
 
 
 def _read_csv(path: Path) -> list[MetricRecord]:

@@ -2,16 +2,15 @@
 
 Every tab shows the saved records with the cursor, smoothing and zoom of the monitor. Several
 runs are compared: their setups are named ``run/setup`` (e.g. ``seed0/relu-he``) in every
-legend and row. A run still being written is followed: a thread worker reads it every
-:data:`FOLLOW_SECONDS` and only posts messages; the header says when its writer finished or
-died. A run that cannot be read is named with the reason, and the others still open. Nothing
-here writes to a run folder.
+legend and row. A run still being written is followed: a thread worker reads what was appended
+to it every :data:`~vgtui.core.store.follow.FOLLOW_SECONDS` and only posts messages; the header
+says when its writer finished or died. A run that cannot be read is named with the reason, and
+the others still open. Nothing here writes to a run folder.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -26,15 +25,14 @@ from textual.widgets import Footer, Static, TabbedContent
 from textual.worker import get_current_worker
 
 from vgtui.core.records import MetricRecord
-from vgtui.core.store.saved_runs import RunFolderError, SavedRun, read_run
+from vgtui.core.store.follow import polls
+from vgtui.core.store.saved_runs import RunFolderError, RunFollower, SavedRun
 from vgtui.core.vocabulary import RunPhase, RunStatus
 from vgtui.ui.charts.tabs import TAB_IDS, ChartTabs
 from vgtui.ui.header import RunHeader, format_elapsed, short_folder
 from vgtui.ui.help import CHART_KEYS, HelpScreen
 from vgtui.ui.history import RunHistory
 
-FOLLOW_SECONDS = 0.5
-"""How often a run still being written is read again."""
 COMPACT_WIDTH, COMPACT_HEIGHT = 100, 30
 READ_ONLY = "saved runs are read-only: esc goes back, q quits"
 
@@ -78,6 +76,8 @@ class Shown:
     shown: int = 0
     followed: bool = False
     """It was still being written when opened (or is now)."""
+    follower: RunFollower | None = None
+    """What read it: following goes on from that read."""
 
     @property
     def name(self) -> str:
@@ -135,8 +135,9 @@ def read_all(paths: Sequence[Path]) -> list[Shown]:
     """Each run folder read (its error kept when it cannot be), labelled for comparison."""
     shown = []
     for path in paths:
+        follower = RunFollower(path)
         try:
-            shown.append(Shown(Path(path), read_run(path)))
+            shown.append(Shown(Path(path), follower.read(), follower=follower))
         except RunFolderError as error:
             shown.append(Shown(Path(path), None, error))
     readable = [s for s in shown if s.run is not None]
@@ -217,7 +218,9 @@ class SavedRunsScreen(Screen[None]):
         self.update_header()
         self.on_resize()
         self.tabs.focus_tabs()
-        following = [(i, e.path) for i, e in enumerate(self.entries) if e.followed and e.run]
+        following = [
+            (i, e.follower) for i, e in enumerate(self.entries) if e.followed and e.follower
+        ]
         if self.follow and following:
             self.follow_runs(following)
 
@@ -287,16 +290,17 @@ class SavedRunsScreen(Screen[None]):
 
     # -- following runs still being written -------------------------------------------------------
     @work(thread=True, exclusive=True, group="follow", exit_on_error=False)
-    def follow_runs(self, following: list[tuple[int, Path]]) -> None:
-        """Thread worker: read each run still being written every :data:`FOLLOW_SECONDS`;
-        post what changed. It never touches widgets."""
+    def follow_runs(self, following: list[tuple[int, RunFollower]]) -> None:
+        """Thread worker: read what was appended to each run still being written every
+        :data:`~vgtui.core.store.follow.FOLLOW_SECONDS`; post what changed. It never touches
+        widgets."""
         worker = get_current_worker()
         seen = {index: (-1, None) for index, _ in following}
         pending = dict(following)
-        while pending and not worker.is_cancelled:
-            for index, path in list(pending.items()):
+        for _ in polls(lambda: worker.is_cancelled):
+            for index, follower in list(pending.items()):
                 try:
-                    run = read_run(path)
+                    run = follower.read()
                 except RunFolderError as error:
                     self.post_message(SavedRunRead(index, None, error))
                     del pending[index]
@@ -306,9 +310,8 @@ class SavedRunsScreen(Screen[None]):
                     self.post_message(SavedRunRead(index, run))
                 if run.finished:
                     del pending[index]
-            deadline = time.monotonic() + FOLLOW_SECONDS
-            while pending and not worker.is_cancelled and time.monotonic() < deadline:
-                time.sleep(0.05)
+            if not pending:
+                break
 
     @on(SavedRunRead)
     def run_read(self, message: SavedRunRead) -> None:
