@@ -93,6 +93,7 @@ def test_the_run_folder_and_json_stream_carry_the_statistics(tmp_path, run_vgtui
     streamed = [json.loads(line) for line in completed.stdout.splitlines()]
     assert len(streamed) == 4 and all(len(r["activations"]) == 2 for r in streamed)
     (run_dir,) = tmp_path.iterdir()
+    assert (run_dir / "records.jsonl").read_text() == completed.stdout  # one line format
     table = np.genfromtxt(
         run_dir / "activations.csv", delimiter=",", names=True, dtype=None, encoding=None
     )  # the README's one line

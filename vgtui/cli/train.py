@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import signal
 import sys
@@ -35,7 +34,7 @@ from vgtui.core.config import DEFAULT_SETUPS, PRESETS, RUN_OPTIONS, ConfigError,
 from vgtui.core.data import DataError, Dataset, load_dataset
 from vgtui.core.records import MetricRecord
 from vgtui.core.run import Run
-from vgtui.core.store.run_folder import json_safe
+from vgtui.core.store.run_folder import record_line
 from vgtui.core.summary import format_percent
 from vgtui.core.vocabulary import SetupStatus
 
@@ -260,7 +259,7 @@ def run_headless(
             except (OSError, ValueError):  # stderr is gone: progress is only a courtesy
                 progress = None
         if args.json:
-            write_stdout("".join(json.dumps(json_safe(r.to_dict())) + "\n" for r in records))
+            write_stdout("".join(map(record_line, records)))
 
     exit_code, problem = EXIT_OK, None
     try:

@@ -64,6 +64,11 @@ def _json_value(value: object) -> object:
     return value
 
 
+def record_line(record: MetricRecord) -> str:
+    """A record as one line of records.jsonl, as ``vgtui --json`` streams it too."""
+    return json.dumps(json_safe(record.to_dict())) + "\n"
+
+
 def atomic_write_text(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` so that readers never see a half-written file."""
     fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -227,7 +232,7 @@ class RunWriter:
         """Keep ``records``: appended to records.jsonl at once, whole lines in one write, so a
         reader never sees half a record; metrics.csv rewritten every couple of seconds."""
         self.records.extend(records)
-        lines = "".join(json.dumps(json_safe(r.to_dict())) + "\n" for r in records)
+        lines = "".join(map(record_line, records))
         try:
             assert self._records_file is not None
             self._records_file.write(lines)
