@@ -4,6 +4,7 @@ the folders older versions wrote (committed fixtures of both formats)."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import os
@@ -17,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from vgtui.core.store.saved_runs import RunFolderError, RunFollower, find_runs, read_run
-from vgtui.core.vocabulary import RunPhase, RunStatus
+from vgtui.core.vocabulary import RunPhase, RunStatus, SetupStatus
 
 VGTUI = [sys.executable, "-m", "vgtui"]
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "run_folders"
@@ -54,6 +55,13 @@ def test_both_formats_read_back_to_the_same_records():
         summary = json.loads((run.path / "summary.json").read_text())
         best = {s["setup"]: s["best_test_accuracy"] for s in summary["setups"]}
         assert best == {s.setup: s.best_test_accuracy for s in run.summaries}
+
+
+def test_the_status_says_how_many_setups_diverged():
+    run = read_run(FORMAT2)
+    last = dataclasses.replace(run.records[-1], status=SetupStatus.DIVERGED)
+    diverged = dataclasses.replace(run, records=(*run.records[:-1], last))
+    assert (run.status_text, diverged.status_text) == ("done", "done, 1 diverged")
 
 
 def test_runs_lists_newest_first_in_80_columns(tmp_path):

@@ -91,11 +91,6 @@ def run_document(run: SavedRun) -> dict:
     }
 
 
-def status_text(run: SavedRun) -> str:
-    diverged = len(run.diverged)
-    return f"{run.status}, {diverged} diverged" if diverged else str(run.status)
-
-
 def runs_table(runs: Sequence[SavedRun]) -> str:
     """One line per run, its setups' best test accuracy wrapped below it: 80 columns."""
     name_width = max(len("run"), *(len(r.name) for r in runs))
@@ -104,7 +99,7 @@ def runs_table(runs: Sequence[SavedRun]) -> str:
         started = run.started.replace("T", " ")[:16]
         iterations = f"{run.iterations_done}/{run.config.iterations}"
         lines.append(
-            f"{run.name:<{name_width}}  {started:<16}  {iterations:>11}  {status_text(run)}"
+            f"{run.name:<{name_width}}  {started:<16}  {iterations:>11}  {run.status_text}"
         )
         best = [f"{s.setup} {format_percent(s.best_test_accuracy)}" for s in run.summaries]
         lines += packed(best, first="  best test: ", then=" " * 13)

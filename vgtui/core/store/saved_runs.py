@@ -62,6 +62,12 @@ class SavedRun:
         return [s.setup for s in self.summaries if s.status == SetupStatus.DIVERGED]
 
     @property
+    def status_text(self) -> str:
+        """Its status and how many setups diverged: ``done, 1 diverged``."""
+        diverged = len(self.diverged)
+        return f"{self.status}, {diverged} diverged" if diverged else str(self.status)
+
+    @property
     def finished(self) -> bool:
         """No more records will come."""
         return self.status != RunPhase.RUNNING

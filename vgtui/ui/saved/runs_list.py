@@ -97,8 +97,7 @@ class RunsScreen(Screen[None]):
         if isinstance(run, RunFolderError):
             return [name, "-", f"unreadable: {run}"]
         best = "  ".join(f"{s.setup} {format_percent(s.best_test_accuracy)}" for s in run.summaries)
-        status = str(run.status) + (f", {len(run.diverged)} diverged" if run.diverged else "")
-        return [name, f"{run.iterations_done}/{run.config.iterations}", status, best]
+        return [name, f"{run.iterations_done}/{run.config.iterations}", run.status_text, best]
 
     def highlighted(self) -> Path | None:
         if not self.paths or self.table.cursor_row is None:
