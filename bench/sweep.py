@@ -21,7 +21,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from vgtui.core.blas import limit_blas_threads  # noqa: E402
-from vgtui.core.sweep.spec import PRESETS, SweepSpec, run_task  # noqa: E402
+from vgtui.core.sweep.spec import PRESETS, SweepSpec  # noqa: E402
+from vgtui.core.sweep.task import run_task  # noqa: E402
 
 BENCH = SweepSpec(
     weight_variances=(1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0),

@@ -18,16 +18,10 @@ import pytest
 
 from vgtui.cli.sweep import main as sweep_main
 from vgtui.core.config import ConfigError
-from vgtui.core.sweep.spec import (
-    CELLS_FILE,
-    SweepFolder,
-    SweepSpec,
-    Task,
-    heatmap,
-    parse_depths,
-    parse_weight_variances,
-    run_task,
-)
+from vgtui.core.sweep.folder import CELLS_FILE, SweepFolder
+from vgtui.core.sweep.spec import SweepSpec, Task, parse_depths, parse_weight_variances
+from vgtui.core.sweep.task import run_task
+from vgtui.core.sweep.text import heatmap
 
 VGTUI = Path(sys.executable).parent / "vgtui"
 DASK = Path(sys.executable).parent / "dask"

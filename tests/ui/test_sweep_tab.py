@@ -21,7 +21,10 @@ import pytest
 
 from tests.ui.apptools import SHORT, read_summary, wait_for_state, wait_until
 from vgtui.core.summary import format_percent
-from vgtui.core.sweep.spec import PRESETS, SweepFolder, SweepSpec, Task, critical, run_task, theory
+from vgtui.core.sweep.folder import SweepFolder
+from vgtui.core.sweep.grid import critical, theory
+from vgtui.core.sweep.spec import PRESETS, SweepSpec, Task
+from vgtui.core.sweep.task import run_task
 from vgtui.ui.app import VgtuiApp
 from vgtui.ui.charts.tabs import TAB_IDS
 from vgtui.ui.sweep.tab import SweepMap, SweepProcess

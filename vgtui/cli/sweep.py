@@ -31,17 +31,17 @@ from vgtui.cli.common import (
     write_stdout,
 )
 from vgtui.core.config import ConfigError, parse_float
+from vgtui.core.sweep.folder import SweepFolder
 from vgtui.core.sweep.spec import (
     PRESETS,
-    SweepFolder,
     SweepSpec,
     Task,
-    heatmap,
     parse_activations,
     parse_depths,
     parse_weight_variances,
-    run_task,
 )
+from vgtui.core.sweep.task import run_task
+from vgtui.core.sweep.text import heatmap
 
 CONNECT_TIMEOUT_SECONDS = 3
 RETRIES = 2

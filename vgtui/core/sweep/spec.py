@@ -1,69 +1,40 @@
-"""Trainability sweeps over (activation, depth, sigma_w^2, seed), without any UI or scheduler.
+"""What a sweep is: its grid of (activation, depth, sigma_w^2) cells, its presets, and its
+option table (the flags of ``vgtui sweep``, whose shared bounds are the run's).
 
 A sweep is a grid of cells (activation, depth, sigma_w^2), each trained with ``seeds`` seeds.
 One *task* is one (activation, depth, seed): it trains every sigma_w^2 of the sweep together,
 as the setups ``ACT-var:W`` of one RunConfig, so they step in lockstep in one bank on the same
-mini-batches. :func:`run_task` runs a task in whatever process calls it (a Dask worker, or the
-bench's plain loop); it loads the data itself, once per process, and evaluates on its own
-thread (the workers are the parallelism).
-
-The sweep folder ``<out>/<timestamp>-sweep/`` holds ``sweep.json`` (the settings and versions)
-and ``cells.jsonl``: per finished task one ``"kind": "seed"`` line per sigma_w^2, and once all
-seeds of a cell have a line, a ``"kind": "cell"`` line with the mean over seeds and the spread
-(the last cell line of a cell wins: a failed seed retried by ``--resume`` adds a new one).
-
-The theory overlay (vgtui.core.theory): a cell is predicted to train when its depth is below
-6 xi_c; it trains when its mean test accuracy is at least the sweep's threshold (50% by default,
-the diagnosis' "learned") and no seed diverged.
+mini-batches (:mod:`vgtui.core.sweep.task` runs one).
 """
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import platform
-import re
-import statistics
-import textwrap
-import time
-from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
-from datetime import datetime
-from functools import cache
-from pathlib import Path
 
 import numpy as np
 
-from vgtui import __version__
 from vgtui.core.budget import check_memory
 from vgtui.core.config import (
+    RUN_OPTIONS,
     ConfigError,
+    Option,
     RunConfig,
     SetupSpec,
-    check_bias_variance,
-    check_learning_rate,
-    check_positive_int,
     parse_float,
     parse_int,
     parse_setup,
 )
 from vgtui.core.diagnosis import LEARNED
-from vgtui.core.store.run_folder import json_safe, new_run_dir
-from vgtui.core.theory import critical_weight_variance, mean_field
-from vgtui.core.vocabulary import RunStatus, SetupStatus
 
-SWEEP_FORMAT = 1
-SWEEP_FILE = "sweep.json"
-CELLS_FILE = "cells.jsonl"
-SEED_LINE = "seed"
-CELL_LINE = "cell"
-MAX_VALUES = 200  # values on one axis
-WIDTH = 80
+MAX_VALUES = 200
+"""Values on one axis."""
+MAX_DEPTH = 10_000
+MAX_WIDTH = 10_000
 
-
-# -- the grid --------------------------------------------------------------------------------
+CellKey = tuple[str, int, float]
+"""A cell of the grid: (activation, depth, sigma_w^2)."""
 
 
 @dataclass(frozen=True)
@@ -88,22 +59,8 @@ class SweepSpec:
 
     def validate(self) -> SweepSpec:
         """Raise ConfigError for the first invalid value (before any work); return self."""
-        if not self.activations:
-            raise ConfigError("no activations given")
-        for activation in self.activations:
-            parse_activation(activation)
-        if not self.weight_variances or any(
-            not math.isfinite(w) or w <= 0 for w in self.weight_variances
-        ):
-            raise ConfigError("weight variances must be positive numbers")
-        if not self.depths or any(d < 1 for d in self.depths):
-            raise ConfigError("depths must be positive whole numbers")
-        check_bias_variance(self.bias_variance)
-        check_positive_int("width", self.width)
-        check_positive_int("seeds", self.seeds)
-        check_learning_rate(self.learning_rate)
-        if not 0 < self.threshold <= 1:
-            raise ConfigError(f"threshold must be in (0, 1], got {self.threshold:g}")
+        for option in SWEEP_OPTIONS:
+            option.check(getattr(self, option.key))
         for activation in self.activations:
             config = self.config(Task(activation, max(self.depths), 0)).validate()
             check_memory(config)
@@ -191,7 +148,7 @@ class Task:
         return f"{self.activation}-depth{self.depth}-seed{self.seed}"
 
 
-# -- parsing the axes ------------------------------------------------------------------------
+# -- the axes: parsed from text, checked as values ---------------------------------------------
 
 
 def parse_activation(text: str) -> str:
@@ -254,542 +211,83 @@ def parse_depths(text: str) -> tuple[int, ...]:
     values = _axis(label, text, whole)
     if any(v < 1 for v in values):
         raise ConfigError(f"{label} values must be >= 1, got {text.strip()!r}")
-    if any(v > 10_000 for v in values):
-        raise ConfigError(f"{label} values must be at most 10000, got {text.strip()!r}")
+    if any(v > MAX_DEPTH for v in values):
+        raise ConfigError(f"{label} values must be at most {MAX_DEPTH}, got {text.strip()!r}")
     return tuple(sorted(set(values)))
 
 
-# -- a task, in the worker -------------------------------------------------------------------
-
-
-@cache
-def _dataset(data_dir: str | None):
-    """The data, loaded once per process."""
-    from vgtui.core.data import load_dataset
-
-    return load_dataset(data_dir)
-
-
-@cache
-def _blocks(data_dir: str | None, probe_size: int, seed: int):
-    """The test blocks with the probe of a seed, cut once per process and seed."""
-    from vgtui.core.eval_blocks import dataset_blocks
-
-    return dataset_blocks(_dataset(data_dir), probe_size=probe_size, seed=seed)
-
-
-def run_task(spec_document: dict, task: Task) -> dict:
-    """Train one task in this process, on this thread; return its results (JSON-friendly).
-
-    Called by Dask workers (and the bench's plain loop): one BLAS thread, the data loaded by
-    the process itself (never sent with the task), evaluation on this thread."""
-    from vgtui.core.blas import limit_blas_threads
-    from vgtui.core.diagnosis import diagnose
-    from vgtui.core.evaluation.local import LocalEvaluator
-    from vgtui.core.summary import summarize
-    from vgtui.core.trainer import Trainer
-
-    started = time.time()
-    limit_blas_threads(1)
-    spec = SweepSpec.from_dict(spec_document)
-    loading = time.perf_counter()
-    config = spec.config(task)
-    data = _dataset(spec.data_dir)
-    blocks = _blocks(spec.data_dir, config.probe_size, config.seed)
-    load_seconds = time.perf_counter() - loading
-    trainer = Trainer(config, data, np.random.default_rng(task.seed), LocalEvaluator(blocks))
-    records: list = []
-    try:
-        trainer.run(records.extend)
-    finally:
-        trainer.close()
-    names = config.setup_names
-    findings = diagnose(records, names)
-    results = []
-    for weight_variance, name, summary in zip(
-        spec.weight_variances, names, summarize(records, names), strict=True
-    ):
-        mine = [f for f in findings if f.setup == name]
-        results.append(
-            json_safe(
-                {
-                    "weight_variance": weight_variance,
-                    "setup": name,
-                    "setup_status": str(summary.status),
-                    "train_accuracy": summary.final_train_accuracy,
-                    "test_accuracy": summary.final_test_accuracy,
-                    "best_test_accuracy": summary.best_test_accuracy,
-                    "train_loss": summary.final_train_loss,
-                    "grad_ratio": summary.grad_ratio,
-                    "diagnosis": [str(f.kind) for f in mine],
-                    "evidence": [f.evidence for f in mine],
-                }
-            )
-        )
-    return {
-        "task": task.key,
-        "activation": task.activation,
-        "depth": task.depth,
-        "seed": task.seed,
-        "results": results,
-        "seconds": trainer.seconds,
-        "load_seconds": load_seconds,
-        "started": started,
-        "finished": time.time(),
-        "pid": os.getpid(),
-        "host": platform.node(),
-    }
-
-
-# -- the sweep folder ------------------------------------------------------------------------
-
-
-def seed_lines(spec: SweepSpec, task: Task, result: dict | None, error: str | None) -> list[dict]:
-    """The ``seed`` lines of a finished task: one per sigma_w^2 (each with the error of a
-    task that failed)."""
-    lines = []
-    for k, weight_variance in enumerate(spec.weight_variances):
-        line = {
-            "kind": SEED_LINE,
-            "activation": task.activation,
-            "depth": task.depth,
-            "weight_variance": weight_variance,
-            "seed": task.seed,
-        }
-        if result is None:
-            line.update(status=str(RunStatus.FAILED), error=error)
-        else:
-            line.update(status=str(RunStatus.DONE), **result["results"][k])
-            line.update(seconds=result["seconds"], worker=f"{result['host']}:{result['pid']}")
-        lines.append(line)
-    return lines
-
-
-@dataclass(frozen=True)
-class Theory:
-    """What mean-field theory predicts for one column."""
-
-    xi_c: float
-    trainable_depth: float
-    chi_1: float
-
-
-@cache
-def theory(activation: str, weight_variance: float, bias_variance: float) -> Theory:
-    field_ = mean_field(activation, weight_variance, bias_variance)
-    return Theory(field_.xi_c, field_.trainable_depth, field_.chi_1)
-
-
-@cache
-def critical(activation: str, bias_variance: float) -> float | None:
-    try:
-        return critical_weight_variance(activation, bias_variance)
-    except ValueError:
-        return None
-
-
-def cell_line(spec: SweepSpec, activation: str, depth: int, weight_variance: float,
-              seeds: Sequence[dict]) -> dict:  # fmt: skip
-    """A cell from its seeds' lines: mean and spread over the seeds that finished."""
-    done = [s for s in seeds if s.get("status") == RunStatus.DONE]
-    failed = [s for s in seeds if s.get("status") != RunStatus.DONE]
-    diverged = [s for s in done if s.get("setup_status") == SetupStatus.DIVERGED]
-    scored = [s for s in done if s.get("test_accuracy") is not None]
-    tests = [s["test_accuracy"] for s in scored]
-    trains_ = [s["train_accuracy"] for s in scored if s.get("train_accuracy") is not None]
-    model = theory(activation, weight_variance, spec.bias_variance)
-    predicted = depth < model.trainable_depth
-    line: dict = {
-        "kind": CELL_LINE,
-        "activation": activation,
-        "depth": depth,
-        "weight_variance": weight_variance,
-        "seeds": len(seeds),
-        "seeds_done": len(done),
-        "status": str(RunStatus.DONE if done else RunStatus.FAILED),
-        "test_accuracy": statistics.fmean(tests) if tests else None,
-        "test_accuracy_min": min(tests) if tests else None,
-        "test_accuracy_max": max(tests) if tests else None,
-        "test_accuracy_std": statistics.pstdev(tests) if tests else None,
-        "train_accuracy": statistics.fmean(trains_) if trains_ else None,
-        "per_seed_test_accuracy": [s.get("test_accuracy") for s in done],
-        "diverged_seeds": len(diverged),
-        "diagnosis": _most_common([tuple(s.get("diagnosis", ())) for s in done]),
-        "xi_c": model.xi_c,
-        "trainable_depth": model.trainable_depth,
-        "predicted_trains": predicted,
-    }
-    if done:
-        trains = bool(tests) and not diverged and statistics.fmean(tests) >= spec.threshold
-        line["trains"] = trains
-        line["agrees"] = trains == predicted
-    if failed:
-        line["errors"] = sorted({str(s.get("error")) for s in failed})
-    return json_safe(line)
-
-
-def _most_common(values: list[tuple]) -> list:
+def check_activations(values: tuple[str, ...]) -> None:
     if not values:
-        return []
-    return list(Counter(values).most_common(1)[0][0])
+        raise ConfigError("no activations given")
+    for activation in values:
+        parse_activation(activation)
 
 
-def versions() -> dict:
-    found = {"vgtui": __version__, "python": platform.python_version(), "numpy": np.__version__}
-    for name in ("dask", "distributed"):
-        try:
-            module = __import__(name)
-        except ImportError:
-            continue
-        found[name] = getattr(module, "__version__", "?")
-    return found
+def check_weight_variances(values: tuple[float, ...]) -> None:
+    if not values or any(not math.isfinite(w) or w <= 0 for w in values):
+        raise ConfigError("weight variances must be positive numbers")
 
 
-class SweepFolder:
-    """``sweep.json`` and ``cells.jsonl`` of one sweep: lines appended whole and flushed."""
-
-    def __init__(self, path: Path, spec: SweepSpec, lines: list[dict]) -> None:
-        self.path = path
-        self.spec = spec
-        self.lines = lines
-        self._file = None
-
-    @classmethod
-    def create(cls, out_root: Path, spec: SweepSpec, extra: Mapping | None = None) -> SweepFolder:
-        path = new_run_dir(Path(out_root), "sweep")
-        document = {
-            "format": SWEEP_FORMAT,
-            "kind": "sweep",
-            "sweep": spec.to_dict(),
-            "created": datetime.now().isoformat(timespec="seconds"),
-            "versions": versions(),
-            "tasks": len(spec.tasks()),
-            "cells": spec.cell_count,
-            **(extra or {}),
-        }
-        (path / SWEEP_FILE).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-        (path / CELLS_FILE).touch()
-        return cls(path, spec, [])
-
-    @classmethod
-    def open(cls, path: Path) -> SweepFolder:
-        """An existing sweep folder (ConfigError if it is not one); a partial last line of
-        cells.jsonl (a writer killed mid-write) is dropped."""
-        try:
-            document = json.loads((path / SWEEP_FILE).read_text(encoding="utf-8"))
-            spec = SweepSpec.from_dict(document["sweep"])
-        except FileNotFoundError:
-            raise ConfigError(f"{path}: not a sweep folder (no {SWEEP_FILE})") from None
-        except (OSError, ValueError, KeyError, TypeError) as error:
-            raise ConfigError(f"{path / SWEEP_FILE}: unreadable ({error})") from None
-        cells = path / CELLS_FILE
-        try:
-            text = cells.read_text(encoding="utf-8") if cells.exists() else ""
-        except (OSError, UnicodeDecodeError) as error:
-            raise ConfigError(f"{cells}: unreadable ({error})") from None
-        lines, complete = [], 0
-        for raw in text.splitlines(keepends=True):
-            if not raw.endswith("\n"):
-                break
-            try:
-                lines.append(json.loads(raw))
-            except ValueError:
-                break
-            complete += len(raw.encode("utf-8"))
-        if complete != len(text.encode("utf-8")):
-            with open(cells, "r+b") as handle:
-                handle.truncate(complete)
-        return cls(path, spec, lines)
-
-    def append(self, lines: Iterable[dict]) -> None:
-        lines = list(lines)
-        if self._file is None:
-            self._file = open(self.path / CELLS_FILE, "a", encoding="utf-8", newline="\n")  # noqa: SIM115
-        self._file.write("".join(json.dumps(line) + "\n" for line in lines))
-        self._file.flush()
-        self.lines.extend(lines)
-
-    def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
-
-    def finished_tasks(self) -> set[Task]:
-        """Tasks whose every sigma_w^2 has a ``done`` seed line."""
-        count: Counter = Counter()
-        for line in self.lines:
-            if line.get("kind") == SEED_LINE and line.get("status") == RunStatus.DONE:
-                count[Task(line["activation"], line["depth"], line["seed"])] += 1
-        return {t for t, n in count.items() if n >= len(self.spec.weight_variances)}
-
-    def seed_results(self, activation: str, depth: int) -> dict[float, dict[int, dict]]:
-        """The latest seed line of each (sigma_w^2, seed) of one (activation, depth)."""
-        found: dict[float, dict[int, dict]] = {}
-        for line in self.lines:
-            if (
-                line.get("kind") == SEED_LINE
-                and line["activation"] == activation
-                and line["depth"] == depth
-            ):
-                found.setdefault(line["weight_variance"], {})[line["seed"]] = line
-        return found
-
-    def add_task(self, task: Task, result: dict | None, error: str | None) -> list[dict]:
-        """Append a finished task's seed lines and, once every seed of its (activation, depth)
-        has a line, its cell lines, in one write; return the cell lines."""
-        seeds = seed_lines(self.spec, task, result, error)
-        cells = self._cells_of(task.activation, task.depth, seeds)
-        self.append(seeds + cells)
-        return cells
-
-    def _cells_of(self, activation: str, depth: int, new: Sequence[dict] = ()) -> list[dict]:
-        found = self.seed_results(activation, depth)
-        for line in new:
-            found.setdefault(line["weight_variance"], {})[line["seed"]] = line
-        if any(len(found.get(w, {})) < self.spec.seeds for w in self.spec.weight_variances):
-            return []
-        return [
-            cell_line(self.spec, activation, depth, w, list(found[w].values()))
-            for w in self.spec.weight_variances
-        ]
-
-    def complete_cells(self) -> None:
-        """Append the cell lines a writer stopped before writing (every seed done, no cell)."""
-        have = self.cells()
-        for activation in self.spec.activations:
-            for depth in self.spec.depths:
-                if any((activation, depth, w) not in have for w in self.spec.weight_variances):
-                    cells = self._cells_of(activation, depth)
-                    if cells:
-                        self.append(cells)
-
-    def cells(self) -> dict[tuple[str, int, float], dict]:
-        """The last cell line of each cell."""
-        return {
-            (line["activation"], line["depth"], line["weight_variance"]): line
-            for line in self.lines
-            if line.get("kind") == CELL_LINE
-        }
+def check_depths(values: tuple[int, ...]) -> None:
+    if not values or any(not 1 <= d <= MAX_DEPTH for d in values):
+        raise ConfigError(f"depths must be whole numbers in 1..{MAX_DEPTH}")
 
 
-# -- following a sweep folder while it is written --------------------------------------------
-
-_SWEEP_NAME = re.compile(r"(\d{8}-\d{6})-sweep(?:-(\d+))?")
-
-
-def sweep_folders(out_root: Path) -> list[Path]:
-    """The sweep folders under ``out_root`` (``<timestamp>-sweep[-N]`` with a sweep.json),
-    oldest first: ordered by their names, which the writer makes from the time it started."""
-    try:
-        entries = list(Path(out_root).iterdir())
-    except OSError:
-        return []
-    found = []
-    for entry in entries:
-        match = _SWEEP_NAME.fullmatch(entry.name)
-        if match and (entry / SWEEP_FILE).is_file():
-            found.append(((match.group(1), int(match.group(2) or 1)), entry))
-    return [path for _, path in sorted(found)]
+def check_width(value: int) -> None:
+    if not 1 <= value <= MAX_WIDTH:
+        raise ConfigError(f"width must be in 1..{MAX_WIDTH}, got {value}")
 
 
-def newest_sweep(out_root: Path) -> Path | None:
-    folders = sweep_folders(out_root)
-    return folders[-1] if folders else None
+def check_threshold(value: float) -> None:
+    if not 0 < value <= 1:
+        raise ConfigError(f"threshold must be in (0, 1], got {value:g}")
 
 
-class SweepReader:
-    """One sweep folder read while another process writes it, never written to (unlike
-    :meth:`SweepFolder.open`, which drops a partial last line): its settings once, then at
-    each :meth:`read` only the whole lines appended to cells.jsonl since the last one, so a
-    follower polling it costs one ``stat`` when nothing changed."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self.spec: SweepSpec | None = None
-        self.offset = 0
-        """Bytes of cells.jsonl already read: whole lines only."""
-
-    def read_spec(self) -> SweepSpec:
-        """The sweep's settings; ConfigError if sweep.json is missing, partial or malformed
-        (a writer that has just created the folder may not have written it yet)."""
-        if self.spec is None:
-            try:
-                document = json.loads((self.path / SWEEP_FILE).read_text(encoding="utf-8"))
-                self.spec = SweepSpec.from_dict(document["sweep"])
-            except (OSError, ValueError, KeyError, TypeError) as error:
-                raise ConfigError(f"{self.path / SWEEP_FILE}: unreadable ({error})") from None
-        return self.spec
-
-    def read(self) -> tuple[list[dict], bool]:
-        """The lines appended since the last call, and whether the file was replaced or cut
-        (then these are all its lines, from the start). A line that is not JSON is skipped."""
-        cells = self.path / CELLS_FILE
-        try:
-            size = cells.stat().st_size
-        except FileNotFoundError:
-            return [], False
-        except OSError as error:
-            raise ConfigError(f"{cells}: unreadable ({error})") from None
-        reset = size < self.offset
-        if reset:
-            self.offset = 0
-        if size == self.offset:
-            return [], reset
-        try:
-            with open(cells, "rb") as handle:
-                handle.seek(self.offset)
-                data = handle.read(size - self.offset)
-        except OSError as error:
-            raise ConfigError(f"{cells}: unreadable ({error})") from None
-        whole = data[: data.rfind(b"\n") + 1]  # a partial last line waits for its end
-        self.offset += len(whole)
-        lines = []
-        for raw in whole.splitlines():
-            try:
-                line = json.loads(raw)
-            except ValueError:
-                continue
-            if isinstance(line, dict):
-                lines.append(line)
-        return lines, reset
+def _run_option(key: str, help: str) -> Option:
+    """A setting a sweep shares with a run: the run's flag, parser and bounds (RUN_OPTIONS),
+    so ``vgtui sweep`` and ``vgtui`` accept the same values."""
+    option = next(o for o in RUN_OPTIONS if o.key == key)
+    return replace(option, help=help)
 
 
-# -- the heatmap and the agreement with theory -----------------------------------------------
-
-BAND_DIGITS = "0123456789"
-NARROW_PREDICTED_NOT = "abcdefghij"
+def _values(values: tuple) -> str:
+    return ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in values)
 
 
-def band(cell: dict | None) -> str:
-    """One character: the tens digit of the test accuracy; x diverged, ? failed, . not run."""
-    if cell is None:
-        return "."
-    if cell.get("diverged_seeds"):
-        return "x"
-    accuracy = cell.get("test_accuracy")
-    if accuracy is None:
-        return "?"
-    return BAND_DIGITS[min(9, max(0, int(accuracy * 10)))]
-
-
-def agreement(spec: SweepSpec, cells: Mapping) -> tuple[int, int]:
-    """(cells whose outcome matches depth < 6 xi_c, cells with an outcome)."""
-    judged = [c for c in cells.values() if "agrees" in c]
-    return sum(1 for c in judged if c["agrees"]), len(judged)
-
-
-def axis_label(value: float, width: int) -> str:
-    """``value`` in at most ``width`` characters if it can be (1.375 -> 1.38 in 4), so that
-    neighbouring column labels never run together."""
-    for digits in (4, 3, 2, 1):
-        text = f"{value:.{digits}g}"
-        if len(text) <= width:
-            return text
-    return text
-
-
-def _depth_label(value: float) -> str:
-    if math.isinf(value):
-        return "inf"
-    return f"{value:.0f}" if value < 9999.5 else "big"
-
-
-def heatmap(spec: SweepSpec, cells: Mapping, width: int = WIDTH) -> str:
-    """Per activation, a grid of test accuracy over (sigma_w^2, depth) with the theory
-    overlay, the legend and the agreement with theory, in ``width`` columns."""
-    blocks = [_heatmap_block(spec, activation, cells, width) for activation in spec.activations]
-    matches, judged = agreement(spec, cells)
-    share = f"{100 * matches / judged:.0f}%" if judged else "-"
-    summary = textwrap_lines(
-        f'Agreement with theory: {matches}/{judged} cells ({share}) match "trains (mean test '
-        f'accuracy >= {100 * spec.threshold:.0f}%, no seed diverged) iff depth < 6 xi_c".',
-        width,
-    )
-    return "\n\n".join([*blocks, "\n".join(summary)])
-
-
-def textwrap_lines(text: str, width: int) -> list[str]:
-    return textwrap.wrap(text, width, break_on_hyphens=False)
-
-
-def _heatmap_block(spec: SweepSpec, activation: str, cells: Mapping, width: int) -> str:
-    columns = spec.weight_variances
-    label = 7  # "  100  "
-    cell_width = next((w for w in (5, 3) if label + w * len(columns) <= width), 1)
-    models = [theory(activation, w, spec.bias_variance) for w in columns]
-    seeds = f"{spec.seeds} seeds, mean" if spec.seeds > 1 else "1 seed"
-    lines = textwrap_lines(
-        f"{activation}: test accuracy after {spec.iterations} iterations, width "
-        f"{spec.width}, sigma_b^2 {spec.bias_variance:g}, lr {spec.learning_rate:g} ({seeds})",
-        width,
-    )
-    crit = critical(activation, spec.bias_variance)
-    marker_column = None
-    if crit is not None and columns[0] <= crit <= columns[-1]:
-        marker_column = min(range(len(columns)), key=lambda k: abs(columns[k] - crit))
-    if marker_column is not None:
-        offset = label + marker_column * cell_width + cell_width // 2
-        lines.append(" " * offset + "v")
-    if cell_width == 5:
-        lines.append("depth  " + "".join(f"{axis_label(w, 4):^5}" for w in columns).rstrip())
-    else:
-        lines.append("depth  (columns: sigma_w^2 below)")
-    for depth in sorted(spec.depths, reverse=True):
-        row = []
-        for k, w in enumerate(columns):
-            char = band(cells.get((activation, depth, w)))
-            predicted = depth < models[k].trainable_depth
-            if cell_width == 1:
-                if not predicted and char in BAND_DIGITS:
-                    char = NARROW_PREDICTED_NOT[BAND_DIGITS.index(char)]
-                row.append(char)
-            elif predicted:
-                row.append(f"{char:^{cell_width}}")
-            else:
-                row.append(f"({char})".center(cell_width))
-        lines.append(f"{depth:>5}  " + "".join(row).rstrip())
-    if cell_width == 5:
-        labels = "".join(f"{_depth_label(m.trainable_depth):^5}" for m in models)
-        lines.append(("6xi_c  " + labels).rstrip())
-    else:
-        values = ", ".join(
-            f"{w:g} ({_depth_label(m.trainable_depth)})"
-            for w, m in zip(columns, models, strict=True)
-        )
-        lines += textwrap_lines(f"sigma_w^2 (6 xi_c), left to right: {values}", width)
-    digits = "digit: test accuracy in tens of % (0 below 10%, 9 from 90%)"
-    if cell_width == 1:
-        lines += textwrap_lines(
-            f"{digits}; a-j: the same where depth >= 6 xi_c (theory: does not train); "
-            "x diverged, ? failed, . not run",
-            width,
-        )
-    else:
-        lines += textwrap_lines(
-            f"{digits}; (d): depth >= 6 xi_c, theory says it does not train; x diverged, "
-            "? failed, . not run",
-            width,
-        )
-    if crit is not None:
-        where = "v marks the nearest column" if marker_column is not None else "outside the grid"
-        lines += textwrap_lines(
-            f"critical sigma_w^2 (chi_1 = 1, xi_c infinite): {crit:.3f} ({where})", width
-        )
-    return "\n".join(lines)
+SWEEP_OPTIONS: tuple[Option, ...] = (
+    Option("activations", "--activations", "activations", "hidden activations, e.g. tanh,relu",
+           metavar="LIST", parse=parse_activations, check=check_activations, show=_values),
+    Option("weight_variances", "--weight-var", "weight variance",
+           "sigma_w^2 values: weights N(0, sigma_w^2 / n_in); LOW:HIGH:N is N evenly spaced "
+           "values, ends included", metavar="LOW:HIGH:N|LIST", parse=parse_weight_variances,
+           check=check_weight_variances, show=_values),
+    _run_option("bias_variance", "sigma_b^2: biases N(0, VAR)"),
+    Option("depths", "--depths", "depths",
+           "hidden layer counts (LOW:HIGH:N rounded to whole numbers)", metavar="LOW:HIGH:N|LIST",
+           parse=parse_depths, check=check_depths, show=_values),
+    Option("width", "--width", "width", "units per hidden layer",
+           parse=lambda text: parse_int("width", text), check=check_width),
+    _run_option("seeds", "seeds per cell, averaged"),
+    _run_option("iterations", "SGD iterations"),
+    _run_option("learning_rate", "learning rate"),
+    _run_option("batch_size", "mini-batch size"),
+    _run_option("eval_every", "record metrics every N iterations"),
+    Option("threshold", "--threshold", "threshold",
+           "a cell trains when its mean test accuracy is at least ACC (0..1)", metavar="ACC",
+           parse=lambda text: parse_float("threshold", text), check=check_threshold,
+           show=lambda value: f"{value:g}"),
+)  # fmt: skip
+"""The settings of a sweep that ``vgtui sweep`` takes as flags, in its help's order (each
+``key`` a SweepSpec field); :meth:`SweepSpec.validate` applies their checks."""
 
 
 __all__ = [
     "PRESETS",
-    "SweepFolder",
-    "SweepReader",
+    "CellKey",
+    "SWEEP_OPTIONS",
     "SweepSpec",
     "Task",
-    "agreement",
-    "heatmap",
-    "newest_sweep",
     "parse_activations",
     "parse_depths",
     "parse_weight_variances",
-    "run_task",
-    "sweep_folders",
 ]

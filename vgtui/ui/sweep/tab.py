@@ -6,7 +6,7 @@ Why it is built this way:
 
 - Dask stays out of the app. A sweep runs as its own process (``python -m vgtui sweep``, the
   command line's entry) writing to the app's output folder; the tab follows the newest sweep
-  folder there with :class:`~vgtui.core.sweep.spec.SweepReader`, read by a thread worker every
+  folder there with :class:`~vgtui.core.sweep.folder.SweepReader`, read by a thread worker every
   :data:`FOLLOW_SECONDS` that only posts messages. A sweep started elsewhere (another terminal,
   ``nohup``) shows up the same way.
 - The process belongs to the app: it runs in its own session (a Ctrl-C or hang-up of the
@@ -45,20 +45,9 @@ from textual.worker import get_current_worker
 
 from vgtui.core.config import ConfigError, RunConfig
 from vgtui.core.summary import format_percent
-from vgtui.core.sweep.spec import (
-    BAND_DIGITS,
-    CELL_LINE,
-    SEED_LINE,
-    SweepReader,
-    SweepSpec,
-    Task,
-    agreement,
-    axis_label,
-    band,
-    critical,
-    newest_sweep,
-    theory,
-)
+from vgtui.core.sweep.folder import CELL_LINE, SEED_LINE, SweepReader, newest_sweep
+from vgtui.core.sweep.grid import BAND_DIGITS, agreement, axis_label, band, critical, theory
+from vgtui.core.sweep.spec import SweepSpec, Task
 from vgtui.core.vocabulary import RunStatus
 
 FOLLOW_SECONDS = 0.5
@@ -67,9 +56,6 @@ STOP_SECONDS = 1.0
 """How long a sweep told to stop (SIGTERM) gets before its process group is killed. Its
 finished cells are on disk already; a graceful end (cancelling, closing its cluster while the
 workers compute) takes about 5 s, too long for quitting the app."""
-UNREADABLE_POLLS = 3
-"""A new sweep folder whose sweep.json cannot be read this many times in a row is reported
-(a writer that has just created the folder may not have written it yet)."""
 START_KEYS = {"w": "quick", "W": "schoenholz"}
 """The key that starts ``vgtui sweep --preset NAME`` from the tab."""
 PRESET_TIMES = {"quick": "10 s", "schoenholz": "3 min"}
@@ -678,7 +664,7 @@ class SweepTab(VerticalScroll):
         assert state is not None
         spec = state.spec
         parts = [f"{self.folder_name(state.path)}: {state.done}/{spec.cell_count} cells"]
-        matches, judged = agreement(spec, state.cells)
+        matches, judged = agreement(state.cells)
         if judged:
             parts[0] += f", {matches}/{judged} agree with theory ({100 * matches / judged:.0f}%)"
         if self.process_note:
@@ -704,18 +690,21 @@ class SweepTab(VerticalScroll):
         was appended to its cells.jsonl; it posts what it read and never touches widgets."""
         worker = get_current_worker()
         reader: SweepReader | None = None
-        failures: dict[Path, int] = {}
+        unreadable: set[Path] = set()
         while not worker.is_cancelled:
             newest = newest_sweep(root)
             fresh = False
-            if newest is not None and (reader is None or newest != reader.path):
+            if (
+                newest is not None
+                and newest not in unreadable
+                and (reader is None or newest != reader.path)
+            ):
                 candidate = SweepReader(newest)
                 try:
-                    candidate.read_spec()
+                    candidate.read_spec()  # whole: sweep.json is written atomically
                 except ConfigError as error:
-                    failures[newest] = failures.get(newest, 0) + 1
-                    if failures[newest] == UNREADABLE_POLLS:
-                        self.post_message(SweepRead(newest, None, [], False, str(error)))
+                    unreadable.add(newest)
+                    self.post_message(SweepRead(newest, None, [], False, str(error)))
                 else:
                     reader, fresh = candidate, True
             if reader is not None:

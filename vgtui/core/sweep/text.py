@@ -1,0 +1,75 @@
+"""The sweep's heatmap as plain text (what ``vgtui sweep`` prints at its end): the grid model
+of :mod:`vgtui.core.sweep.grid` in a given number of columns, then the agreement with theory."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Mapping
+
+from vgtui.core.sweep.grid import Grid, agreement, axis_label
+from vgtui.core.sweep.spec import CellKey, SweepSpec
+
+WIDTH = 80
+LABEL = 7
+"""The depth label's columns: ``  100  ``."""
+CELL_WIDTHS = (5, 3)
+"""Cell widths tried, widest first (5 fits a label like 1.38 with a space); else 1."""
+
+
+def wrap(text: str, width: int) -> list[str]:
+    return textwrap.wrap(text, width, break_on_hyphens=False)
+
+
+def join_parts(parts: list[str], width: int) -> list[str]:
+    """``parts`` joined by commas in lines of at most ``width``, broken only between parts
+    (a part wider than a line on its own)."""
+    lines = [parts[0]]
+    for part in parts[1:]:
+        if len(lines[-1]) + 2 + len(part) <= width:
+            lines[-1] += ", " + part
+        else:
+            lines[-1] += ","
+            lines.append(part)
+    return [piece for line in lines for piece in wrap(line, width)]
+
+
+def heatmap(spec: SweepSpec, cells: Mapping[CellKey, Mapping], width: int = WIDTH) -> str:
+    """Per activation, a grid of test accuracy over (sigma_w^2, depth) with the theory
+    overlay and the legend, then the agreement with theory, in ``width`` columns."""
+    blocks = [grid_text(Grid.of(spec, activation, cells), width) for activation in spec.activations]
+    matches, judged = agreement(cells)
+    share = f"{100 * matches / judged:.0f}%" if judged else "-"
+    summary = wrap(
+        f'Agreement with theory: {matches}/{judged} cells ({share}) match "trains (mean test '
+        f'accuracy >= {100 * spec.threshold:.0f}%, no seed diverged) iff depth < 6 xi_c".',
+        width,
+    )
+    return "\n\n".join([*blocks, "\n".join(summary)])
+
+
+def grid_text(grid: Grid, width: int = WIDTH) -> str:
+    """One activation's grid: title, critical marker, sigma_w^2 labels, the rows (deepest on
+    top), 6 xi_c per column, the legend."""
+    columns = grid.columns
+    cell = next((w for w in CELL_WIDTHS if LABEL + w * len(columns) <= width), 1)
+    lines = join_parts(grid.title_parts(), width)
+    centers = [LABEL + k * cell + (cell - 1) // 2 for k in range(len(columns))]
+    lines.append(grid.critical_marker(centers, LABEL, width))
+    if cell == 5:
+        lines.append("depth  " + "".join(f"{axis_label(w, 4):^5}" for w in columns).rstrip())
+    else:
+        lines.append("depth  (columns: sigma_w^2 below)")
+    for depth, row in zip(grid.depths, grid.rows, strict=True):
+        lines.append(f"{depth:>5}  " + "".join(c.text(cell) for c in row).rstrip())
+    if cell == 5:
+        lines.append(("6xi_c  " + "".join(f"{t:^5}" for t in grid.limit_labels(4))).rstrip())
+    else:
+        values = ", ".join(
+            f"{w:g} ({label})" for w, label in zip(columns, grid.limit_labels(4), strict=True)
+        )
+        lines += wrap(f"sigma_w^2 (6xi_c), left to right: {values}", width)
+    lines += wrap(grid.legend(narrow=cell == 1), width)
+    return "\n".join(lines)
+
+
+__all__ = ["grid_text", "heatmap"]
