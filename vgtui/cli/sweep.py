@@ -30,16 +30,9 @@ from vgtui.cli.common import (
     silence_stdout,
     write_stdout,
 )
-from vgtui.core.config import ConfigError, parse_float
+from vgtui.core.config import ConfigError
 from vgtui.core.sweep.folder import SweepFolder
-from vgtui.core.sweep.spec import (
-    PRESETS,
-    SweepSpec,
-    Task,
-    parse_activations,
-    parse_depths,
-    parse_weight_variances,
-)
+from vgtui.core.sweep.spec import PRESETS, SWEEP_OPTIONS, SweepSpec, Task
 from vgtui.core.sweep.task import run_task
 from vgtui.core.sweep.text import heatmap
 
@@ -48,32 +41,6 @@ RETRIES = 2
 """Retries of a task that raised; a task whose worker died is rescheduled by the scheduler
 (``distributed.scheduler.allowed-failures``, 3 by default)."""
 CLOSE_TIMEOUT_SECONDS = 10
-
-
-AXES = (
-    # (flag, field, reader (text -> value, ConfigError), metavar, help)
-    ("--activations", "activations", parse_activations, "LIST",
-     "hidden activations, e.g. tanh,relu"),
-    ("--weight-var", "weight_variances", parse_weight_variances,
-     "LOW:HIGH:N|LIST", "sigma_w^2 values: weights N(0, sigma_w^2 / n_in); LOW:HIGH:N is N "
-     "evenly spaced values, ends included"),
-    ("--bias-var", "bias_variance",
-     lambda t: parse_float("bias variance", t), "VAR",
-     "sigma_b^2: biases N(0, VAR)"),
-    ("--depths", "depths", parse_depths, "LOW:HIGH:N|LIST",
-     "hidden layer counts (LOW:HIGH:N rounded to whole numbers)"),
-    ("--width", "width", bounded_int("width", 1, 10_000), "N", "units per hidden layer"),
-    ("--seeds", "seeds", bounded_int("seeds", 1, 1000), "N", "seeds per cell, averaged"),
-    ("--iters", "iterations", bounded_int("iterations", 1, 10**7), "N", "SGD iterations"),
-    ("--lr", "learning_rate", lambda t: parse_float("learning rate", t), "RATE",
-     "learning rate"),
-    ("--batch-size", "batch_size", bounded_int("batch size", 1, 10**6), "N", "mini-batch size"),
-    ("--eval-every", "eval_every", bounded_int("eval interval", 1, 10**7), "N",
-     "record metrics every N iterations"),
-    ("--threshold", "threshold",
-     lambda t: parse_float("threshold", t), "ACC",
-     "a cell trains when its mean test accuracy is at least ACC (0..1)"),
-)  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -89,17 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
     add = parser.add_argument
     add("--preset", choices=sorted(PRESETS), default=None,
         help="start from a preset (default schoenholz); the options below override it")  # fmt: skip
-    for flag, key, parse, metavar, text in AXES:
-        value = getattr(default, key)
-        shown = (
-            ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
-            if (isinstance(value, tuple))
-            else f"{value:g}"
-            if isinstance(value, float)
-            else value
-        )
-        add(flag, dest=key, type=argument_type(parse, key), default=None, metavar=metavar,
-            help=f"{text} (schoenholz: {shown})")  # fmt: skip
+    for option in SWEEP_OPTIONS:
+        shown = option.show(getattr(default, option.key))
+        add(option.flag, dest=option.key, type=argument_type(option), default=None,
+            metavar=option.metavar, help=f"{option.help} (schoenholz: {shown})")  # fmt: skip
     add("--data-dir", type=Path, metavar="DIR",
         help="folder with the 4 MNIST IDX files, as workers see it (default: bundled)")  # fmt: skip
     add("--out", type=Path, default=Path("runs"), metavar="DIR",
@@ -116,7 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def spec_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> SweepSpec:
     spec = PRESETS[args.preset or "schoenholz"]
-    changes = {key: getattr(args, key) for _, key, *_ in AXES if getattr(args, key) is not None}
+    changes = {
+        o.key: getattr(args, o.key) for o in SWEEP_OPTIONS if getattr(args, o.key) is not None
+    }
     if args.data_dir is not None:
         changes["data_dir"] = str(args.data_dir.resolve())
     try:
@@ -130,7 +92,7 @@ def main(argv: Sequence[str]) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.resume is not None:
-        given = [flag for flag, key, *_ in AXES if getattr(args, key) is not None]
+        given = [o.flag for o in SWEEP_OPTIONS if getattr(args, o.key) is not None]
         given += ["--preset"] * (args.preset is not None) + ["--data-dir"] * bool(args.data_dir)
         if given:
             parser.error(f"--resume uses the sweep's own settings: drop {', '.join(given)}")
