@@ -79,3 +79,17 @@ def test_probe_bad_arguments_are_one_line(args):
     result = vgtui(*args)
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+
+
+def test_probe_draws_softsign_on_its_range_as_the_activations_tab_does():
+    """The bug: softsign was drawn on 0..4, its negative half cut off into the first bin."""
+    result = vgtui("--setups", "softsign-xavier", "--no-ui")
+    assert result.returncode == 0, result.stderr
+    layers = [line for line in result.stdout.splitlines() if line.startswith("  L")]
+    assert len(layers) == 5
+    for line in layers:
+        assert line.endswith("| -1..1") and "saturated" in line
+        drawn = line.split("|")[1]
+        assert len(drawn) == 20
+        assert drawn[:10].strip() and drawn[10:].strip()  # both halves hold values
+        assert drawn[0] != "█"  # nothing piled up at the low end

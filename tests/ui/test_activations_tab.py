@@ -9,15 +9,11 @@ from dataclasses import replace
 from tests.ui.apptools import SHORT, wait_for_state
 from vgtui.core.config import parse_setups
 from vgtui.ui.app import VgtuiApp
-from vgtui.ui.charts.activations import bars, layer_text, shown_layers, sparkline
+from vgtui.ui.charts.activations import layer_text, shown_layers
 
 
-def test_bars_are_eighths_of_the_largest_count():
-    assert bars([0, 4, 8], rows=1, width=1) == [" ▄█"]
-    assert bars([0, 4, 8], rows=2, width=2) == ["    ██", "  ████"]
-    assert bars([1, 100], rows=1, width=1, top=10) == ["▁█"]  # a small count still shows
+def test_deep_networks_show_their_first_middle_and_last_layer():
     assert shown_layers(2) == [0, 1] and shown_layers(30) == [0, 15, 29]
-    assert sparkline([0.0, 1.0], 10) == "▁█" and len(sparkline([0.5] * 100, 10)) == 10
 
 
 async def test_every_setup_shows_its_latest_histograms_at_80x24(mnist, tmp_path):

@@ -8,14 +8,12 @@ import numpy as np
 import pytest
 
 from vgtui.core.activation_stats import (
-    BINS,
     HISTOGRAM_STRIDE,
-    LOG_LOW,
     ProbeLayout,
     ProbeTally,
-    histogram_scale,
     summarize_probe,
 )
+from vgtui.core.histogram import BINS, LOG_LOW, histogram_scale
 from vgtui.core.records import ActivationStats, MetricRecord
 
 

@@ -30,6 +30,7 @@ from vgtui.cli.common import (
 from vgtui.cli.report import format_summary
 from vgtui.core.config import RUN_OPTIONS, parse_setups
 from vgtui.core.data import DataError, load_dataset
+from vgtui.core.histogram import bars
 from vgtui.core.probe import LayerActivations, probe, probe_inputs
 from vgtui.core.records import MetricRecord
 from vgtui.core.store.follow import polls
@@ -315,7 +316,6 @@ def tidy_json(rows: Sequence[tuple]) -> str:
 
 
 PROBE_SETUPS = "sigmoid-gauss:1,sigmoid-gauss,sigmoid-xavier,relu-xavier,relu-he"
-SPARK = " ▁▂▃▄▅▆▇█"
 
 
 def probe_main(argv: Sequence[str]) -> int:
@@ -378,16 +378,17 @@ def probe_main(argv: Sequence[str]) -> int:
 
 
 def probe_line(layer: LayerActivations) -> str:
-    """``L1  mean 0.50  std 0.46  saturated 64%  |histogram|  0..1``, in 80 columns."""
+    """``L1  mean 0.50  std 0.46  saturated 64%  |histogram|  0..1``, in 80 columns: the bars
+    and the range of the Activations tab (vgtui.core.histogram)."""
     if layer.saturated == layer.saturated:  # bounded activation
         share = f"saturated {100 * layer.saturated:3.0f}%"
     else:
-        share = f"zero {100 * layer.zero:3.0f}%     "
-    peak = max(layer.counts) or 1
-    bars = "".join(SPARK[math.ceil(c / peak * (len(SPARK) - 1))] for c in layer.counts)
+        share = f"zero {100 * layer.zero:3.0f}%"  # (room for the log scale's range)
+    scale = layer.histogram_scale
+    (histogram,) = bars(layer.counts, 1, 1, scale.top(layer.counts))
     return (
         f"L{layer.layer:<3} mean {layer.mean:6.3f}  std {layer.std:6.3f}  {share}  "
-        f"|{bars}| {layer.low:g}..{layer.high:g}"
+        f"|{histogram}| {scale.text}"
     )
 
 

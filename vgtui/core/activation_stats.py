@@ -5,9 +5,10 @@ The probe is a fixed subset of the test images, chosen by the seed (see
 while their activations are at hand the evaluation also tallies, per setup and hidden layer:
 
     images        the block's images (once per setup, first)
-    histogram     BINS counts on a scale fixed by the activation (see :func:`histogram_scale`),
-                  of every HISTOGRAM_STRIDE-th image (a quarter of the cost; 250 images of
-                  the default probe give each bin of a 40-unit layer 10,000 values to share)
+    histogram     BINS counts on the activation's scale (vgtui.core.histogram: the probe
+                  experiment bins by it too), of every HISTOGRAM_STRIDE-th image (a quarter
+                  of the cost; 250 images of the default probe give each bin of a 40-unit
+                  layer 10,000 values to share)
     saturated     count of |a| beyond SATURATION of the range (bounded activations), of the
                   histogram's images (ReLU-like: 0; their inactive share is histogram bin 0)
     unit sums     sum over the probe of each unit's activation            (units,)
@@ -26,55 +27,15 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 
+from vgtui.core.histogram import BINS, BINS_PER_DECADE, BOUNDED, LOG_LOW, SATURATION
 from vgtui.core.records import ActivationStats
 
-BINS = 20
 HISTOGRAM_STRIDE = 4  # the histogram counts every 4th probe image; the other tallies all
-SATURATION = 0.99
-"""A bounded activation beyond 99% of its range: sigmoid < 0.01 or > 0.99, |tanh| > 0.99."""
-BOUNDED = ("sigmoid", "tanh", "softsign")
-LOG_LOW = -5.0  # the log scale's first positive bin starts at 1e-5 ...
-BINS_PER_DECADE = 3  # ... and each bin is a third of a decade: the last one ends at 21.5
-
-
-@dataclass(frozen=True)
-class HistogramScale:
-    """The bins of an activation's histogram. ``linear``: BINS equal bins from ``low`` to
-    ``high``. ``log10``: bin 0 holds a <= 0 (inactive), bins 1.. are a third of a decade each
-    from 10**low, the first and last also taking what lies beyond them."""
-
-    kind: Literal["linear", "log10"]
-    low: float
-    high: float
-
-    def edges(self) -> list[float]:
-        """The BINS + 1 bin edges (for log10, bin 0's edges are -inf and 0)."""
-        if self.kind == "linear":
-            step = (self.high - self.low) / BINS
-            return [self.low + step * k for k in range(BINS + 1)]
-        logs = [self.low + k / BINS_PER_DECADE for k in range(BINS)]
-        return [-math.inf, 0.0, *(10.0**v for v in logs[1:])]
-
-    def label(self, index: int) -> str:
-        """A short name of bin ``index`` (its lower edge)."""
-        if self.kind == "log10":
-            return "<=0" if index == 0 else f"1e{self.low + (index - 1) / BINS_PER_DECADE:.1f}"
-        return f"{self.edges()[index]:.2g}"
-
-
-def histogram_scale(activation: str) -> HistogramScale:
-    """Sigmoid on [0, 1], tanh and softsign on [-1, 1] (their ranges); ReLU-like activations on
-    a log scale that keeps both the tiny values of a small init and the tail, with the
-    inactive units (<= 0) in a bin of their own."""
-    if activation == "sigmoid":
-        return HistogramScale("linear", 0.0, 1.0)
-    if activation in BOUNDED:
-        return HistogramScale("linear", -1.0, 1.0)
-    return HistogramScale("log10", LOG_LOW, LOG_LOW + (BINS - 1) / BINS_PER_DECADE)
+SIGMOID_AS_TANH_SATURATION = 2 * SATURATION - 1
+"""Sigmoid < 0.01 or > 0.99 is |tanh(u/2)| > 0.98: sigmoid layers are tallied as that tanh."""
 
 
 @dataclass(frozen=True)
@@ -150,8 +111,8 @@ class ProbeTally:
             for name, slots in self.groups:
                 group, scaled, index = sample[slots], scaled_all[slots], index_all[slots]
                 if name in BOUNDED:  # on [-1, 1] (sigmoid as tanh), BINS equal bins
-                    # sigmoid < 0.01 or > 0.99 is |tanh(u/2)| > 0.98
-                    threshold = 2 * SATURATION - 1 if name == "sigmoid" else SATURATION
+                    sigmoid = SIGMOID_AS_TANH_SATURATION
+                    threshold = sigmoid if name == "sigmoid" else SATURATION
                     np.abs(group, out=scaled)
                     mask = mask_all[slots]
                     np.greater(scaled, threshold, out=mask)

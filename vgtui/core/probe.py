@@ -21,22 +21,7 @@ from vgtui.core.activations import get_activation
 from vgtui.core.bank import initial_weights
 from vgtui.core.config import SetupSpec
 from vgtui.core.data import PIXEL_SCALE, Dataset
-
-BINS = 20
-SATURATION = 0.99
-"""A bounded activation beyond 99% of its range (sigmoid < 0.01 or > 0.99, |tanh| > 0.99)."""
-
-
-def histogram_range(activation: str) -> tuple[float, float]:
-    """Fixed histogram bins suited to the activation: its range where it is bounded, else a
-    range that keeps the tail (values beyond it go to the last bin)."""
-    if activation == "sigmoid":
-        return 0.0, 1.0
-    if activation == "tanh":
-        return -1.0, 1.0
-    if activation in ("elu", "leaky-relu"):
-        return -1.0, 4.0
-    return 0.0, 4.0
+from vgtui.core.histogram import BOUNDED, HistogramScale, histogram_scale, saturated_share
 
 
 @dataclass(frozen=True)
@@ -49,9 +34,15 @@ class LayerActivations:
     saturated: float  # fraction beyond SATURATION (bounded activations; NaN otherwise)
     zero: float  # fraction exactly 0 (ReLU-like; NaN otherwise)
     dead_units: int  # units 0 for every input (ReLU-like)
-    counts: tuple[int, ...]  # BINS counts over histogram_range
-    low: float
-    high: float
+    counts: tuple[int, ...]  # BINS counts on the activation's histogram_scale
+    scale: str  # its kind: linear, or log10 (bin 0 holds a <= 0)
+    low: float  # its ends (on the log10 scale: log10 of the first positive bin's start ...
+    high: float  # ... and of the last one's end)
+
+    @property
+    def histogram_scale(self) -> HistogramScale:
+        """The scale ``counts`` are on (to draw them)."""
+        return HistogramScale(self.scale, self.low, self.high)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -61,31 +52,23 @@ class ProbeResult:
 
 
 def layer_activations(layer: int, activation: str, values: np.ndarray) -> LayerActivations:
-    """Statistics of ``values`` (inputs, units) of one layer."""
-    low, high = histogram_range(activation)
-    clipped = np.clip(values, low, high)
-    index = np.minimum(((clipped - low) * (BINS / (high - low))).astype(np.intp), BINS - 1)
-    counts = np.bincount(index.ravel(), minlength=BINS)
-    bounded = activation in ("sigmoid", "tanh")
-    if activation == "sigmoid":
-        saturated = float(np.mean((values < 1 - SATURATION) | (values > SATURATION)))
-    elif activation == "tanh":
-        saturated = float(np.mean(np.abs(values) > SATURATION))
-    else:
-        saturated = math.nan
-    relu_like = not bounded
+    """Statistics of ``values`` (inputs, units) of one layer, binned on the scale the
+    Activations tab uses (:func:`~vgtui.core.histogram.histogram_scale`)."""
+    scale = histogram_scale(activation)
+    relu_like = activation not in BOUNDED
     zero = float(np.mean(values == 0)) if relu_like else math.nan
     dead = int(np.count_nonzero(~(values != 0).any(axis=0))) if relu_like else 0
     return LayerActivations(
         layer=layer,
         mean=float(values.mean()),
         std=float(values.std()),
-        saturated=saturated,
+        saturated=saturated_share(activation, values),
         zero=zero,
         dead_units=dead,
-        counts=tuple(int(c) for c in counts),
-        low=low,
-        high=high,
+        counts=tuple(int(c) for c in scale.counts(values)),
+        scale=scale.kind,
+        low=scale.low,
+        high=scale.high,
     )
 
 

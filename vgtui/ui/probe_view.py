@@ -13,8 +13,8 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Footer, Static
 
+from vgtui.core.histogram import bars
 from vgtui.core.probe import LayerActivations, ProbeResult
-from vgtui.ui.charts.activations import bars
 from vgtui.ui.look import series_color
 
 ROWS = 3  # text rows per histogram
@@ -27,14 +27,13 @@ def layer_panel_text(result: ProbeResult, index: int, width: int) -> Text:
     text.append(result.setup, color)
     for layer in result.layers:
         numbers = _numbers(layer)
-        for row, line in enumerate(bars(layer.counts, ROWS, 1)):
+        scale = layer.histogram_scale
+        for row, line in enumerate(bars(layer.counts, ROWS, 1, scale.top(layer.counts))):
             text.append("\n" + (f"L{layer.layer}" if row == ROWS - 1 else "").ljust(4))
             text.append(line, color)
             if row < len(numbers):
                 text.append("  " + numbers[row])
-        span = len(layer.counts)
-        low, high = f"{layer.low:g}", f"{layer.high:g}"
-        text.append("\n    " + low + " " * max(1, span - len(low) - len(high)) + high)
+        text.append("\n    " + scale.axis(1))
     return text
 
 

@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from vgtui import __version__
-from vgtui.core.activation_stats import BINS, histogram_scale
 from vgtui.core.config import RunConfig, base_setup
 from vgtui.core.diagnosis import diagnose
+from vgtui.core.histogram import BINS, histogram_scale
 from vgtui.core.records import MetricRecord
 from vgtui.core.summary import SetupSummary, summarize
 from vgtui.core.vocabulary import RunStatus

@@ -11,7 +11,6 @@ reads without colour.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from typing import Any
 
 from rich.style import Style
@@ -19,16 +18,14 @@ from rich.text import Text
 from textual.containers import Grid
 from textual.widgets import Static
 
-from vgtui.core.activation_stats import BINS, BOUNDED, histogram_scale
 from vgtui.core.config import parse_setup
+from vgtui.core.histogram import BINS, BOUNDED, bars, histogram_scale, sparkline
 from vgtui.core.records import ActivationStats, MetricRecord
 from vgtui.ui.charts.chart import fit_parts, shape_grid
 from vgtui.ui.history import RunHistory
 from vgtui.ui.look import series_color, series_marker
 from vgtui.ui.view import ChartView
 
-BLOCKS = " ▁▂▃▄▅▆▇█"
-"""Eighths of a cell, from empty to full."""
 MAX_LAYERS = 3
 """Hidden layers drawn per setup: first, middle and last of a deeper network."""
 WAITING = "no activation statistics yet (a run without a probe has none)"
@@ -42,60 +39,6 @@ def shown_layers(count: int) -> list[int]:
     return [0, count // 2, count - 1]
 
 
-def bars(counts: Sequence[float], rows: int, width: int, top: float | None = None) -> list[str]:
-    """A vertical bar chart of ``counts`` (each bar ``width`` cells wide) in ``rows`` text
-    rows, top row first, heights in eighths of a row relative to ``top`` (by default the
-    largest count; a larger count is cut at the top)."""
-    top = max(counts, default=0) if top is None else top
-    heights = [min(8 * rows, round(8 * rows * c / top)) if top > 0 else 0 for c in counts]
-    heights = [max(h, 1) if c > 0 else 0 for h, c in zip(heights, counts, strict=True)]
-    lines = []
-    for row in range(rows - 1, -1, -1):
-        cells = []
-        for height in heights:
-            eighths = min(max(height - 8 * row, 0), 8)
-            cells.append(BLOCKS[eighths] * width)
-        lines.append("".join(cells))
-    return lines
-
-
-def sparkline(values: Sequence[float], width: int) -> str:
-    """``values`` in [0, 1] over the whole run as one row of at most ``width`` eighth blocks
-    (each the largest value of its stretch); a share of 0 is the flat baseline, so any block
-    above it is real."""
-    finite = [v for v in values if math.isfinite(v)]
-    if len(finite) > width:
-        edges = [round(k * len(finite) / width) for k in range(width + 1)]
-        finite = [max(finite[a:b]) for a, b in zip(edges, edges[1:], strict=False) if b > a]
-    return "".join(BLOCKS[max(1, min(8, 1 + round(7 * v)))] if v > 0 else "▁" for v in finite)
-
-
-def axis(activation: str, width: int) -> str:
-    """The histogram's x axis under ``BINS * width`` cells: its two ends, and 1 on the log
-    scale where it fits."""
-    scale = histogram_scale(activation)
-    span = BINS * width
-    if scale.kind == "linear":
-        low, high = f"{scale.low:g}", f"{scale.high:g}"
-        return low + " " * max(1, span - len(low) - len(high)) + high
-    # bin 0 is "<= 0"; bin k >= 1 starts at 10**(low + (k - 1) / 3): 1 is at bin 16
-    one = (1 + round(-scale.low * 3)) * width
-    left, high = "0 1e-5", f"{10**scale.high:.0f}"
-    text = list(left.ljust(span))
-    if one + 1 < span - len(high) and one > len(left):
-        text[one] = "1"
-    line = "".join(text)
-    return line[: span - len(high)] + high
-
-
-def scale_text(activation: str) -> str:
-    """The histogram's x range in a few characters: ``0..1``, ``-1..1``, ``<=0|1e-5..22``."""
-    scale = histogram_scale(activation)
-    if scale.kind == "linear":
-        return f"{scale.low:g}..{scale.high:g}"
-    return f"<=0|1e{scale.low:g}..{10**scale.high:.0f}"
-
-
 def layer_text(stats: ActivationStats, activation: str) -> list[str]:
     """One layer's numbers, most important first: ``μ 0.5  σ 0.027``, then ``sat 0%`` or
     ``off 39%  dead 2`` (off: activations <= 0; dead: units never active on the probe);
@@ -104,15 +47,6 @@ def layer_text(stats: ActivationStats, activation: str) -> list[str]:
     if activation in BOUNDED:
         return [first, f"sat {100 * stats.saturated:.0f}%"]
     return [first, f"off {100 * stats.inactive:.0f}%  dead {stats.dead_units}"]
-
-
-def histogram_top(stats: ActivationStats, activation: str) -> float:
-    """The count a full bar stands for: on the log scale the inactive bin (often half of
-    all) is left out, so the shape of the active values shows; its share is in the text."""
-    counts = stats.histogram
-    if histogram_scale(activation).kind == "log10":
-        return max(counts[1:], default=0) or max(counts, default=0)
-    return max(counts, default=0)
 
 
 def worst_share(record: MetricRecord, activation: str) -> float:
@@ -131,6 +65,7 @@ class ActivationPanel(Static):
         self.setup = setup
         self.index = index
         self.activation = _activation_of(setup)
+        self.scale = histogram_scale(self.activation)
         self.history: RunHistory | None = None
         self.view = ChartView()
         self.dirty = True
@@ -174,14 +109,14 @@ class ActivationPanel(Static):
         rows = max(1, per_layer - with_axis - (not beside and per_layer > 1))
         head = [f"it {record.iteration}" + (" (cursor)" if self.view.cursor is not None else "")]
         if not with_axis:  # the x range, in the title instead
-            head.append(f"[{scale_text(self.activation)}]")
+            head.append(f"[{self.scale.text}]")
         text.append(title, color)
         # a neighbour's title may follow at once: keep a column free, drop whole parts only
         fitted = fit_parts(head, width - 1 - len(title) - 2, "  ")
         text.append(f"  {fitted}" if fitted else "")
         for layer in layers:
             stats = record.activations[layer]
-            top = histogram_top(stats, self.activation)
+            top = self.scale.top(stats.histogram)
             labels = layer_text(stats, self.activation)
             if beside and rows == 1:
                 labels = [labels[0]]
@@ -191,9 +126,7 @@ class ActivationPanel(Static):
                 if beside and row < len(labels):
                     text.append(" " + fit_parts(labels[row].split("  "), label_width, "  "))
             if with_axis:
-                text.append(
-                    "\n" + " " * prefix + axis(self.activation, bin_width)[: width - prefix]
-                )
+                text.append("\n" + " " * prefix + self.scale.axis(bin_width)[: width - prefix])
             if not beside and per_layer > 1:
                 parts = [part for label in labels for part in label.split("  ")]
                 text.append("\n" + " " * prefix + fit_parts(parts, width - prefix - 1, "  "))
