@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.reference import expected_counts
 from vgtui.core.bank import NetworkBank
 from vgtui.core.config import RunConfig, SetupSpec
 from vgtui.core.eval_blocks import dataset_blocks
@@ -50,19 +51,12 @@ def wait_until(condition, seconds: float = 30.0) -> bool:
     return condition()
 
 
-def expected_counts(mnist, bank: NetworkBank) -> np.ndarray:
-    """Correct predictions per slot by the plain training forward pass and argmax."""
-    logits = bank.forward(mnist.test_images * np.float32(1 / 255))  # (setups, rows, classes)
-    correct = (logits.argmax(axis=2) == mnist.test_labels).sum(axis=1)
-    return correct[bank.slot_order]
-
-
 def test_a_helper_evaluates_whole_snapshots_with_the_same_counts(mnist):
     bank, pool = make_pool(mnist, helpers=1)
     try:
         for _ in range(3):
             evaluation = pool.start(bank.evaluation_snapshot())
-            assert pool.helpers == 1
+            assert len(pool.helper_pids) == 1
             # This thread takes no block: the helper must do them all.
             assert wait_until(lambda e=evaluation: e.finished)
             assert np.array_equal(evaluation.counts(), expected_counts(mnist, bank))
@@ -104,7 +98,7 @@ def test_a_helper_that_dies_is_replaced_by_this_thread(mnist):
         assert evaluation.shared.claim(CLAIMED) is not None
         kill_helper(pool)
         assert np.array_equal(evaluation.counts(), expected_counts(mnist, bank))
-        assert pool.helpers == 0
+        assert len(pool.helper_pids) == 0
         again = pool.start(bank.evaluation_snapshot())
         assert np.array_equal(again.counts(), expected_counts(mnist, bank))
     finally:
@@ -117,7 +111,7 @@ def test_a_dead_helper_is_noticed_at_the_next_evaluation(mnist):
         pool.start(bank.evaluation_snapshot()).counts()  # helpers started
         kill_helper(pool)
         evaluation = pool.start(bank.evaluation_snapshot())
-        assert pool.helpers == 0
+        assert len(pool.helper_pids) == 0
         assert np.array_equal(evaluation.counts(), expected_counts(mnist, bank))
     finally:
         pool.close()
@@ -143,7 +137,7 @@ def test_the_factory_starts_a_helper_per_further_core(mnist):
         RunConfig(iterations=10, eval_every=10), mnist, np.random.default_rng(0), evaluator
     )
     trainer.run(lambda records: None)
-    assert getattr(evaluator, "helpers", 0) == min(MAX_LANES, cores) - 1
+    assert len(getattr(evaluator, "helper_pids", [])) == min(MAX_LANES, cores) - 1
     trainer.close()
 
 
@@ -201,7 +195,8 @@ def test_a_script_without_a_main_guard_trains_with_helpers(tmp_path):
                               np.random.default_rng(0))
             records = []
             trainer.run(records.extend)
-            print("helpers", getattr(trainer.evaluator, "helpers", 0), "records", len(records))
+            print("helpers", len(getattr(trainer.evaluator, "helper_pids", [])),
+                  "records", len(records))
             trainer.close()
             """
         )
@@ -270,7 +265,7 @@ def test_without_shared_memory_or_processes_this_thread_does_it_all(mnist, monke
             try:
                 for _ in range(2):
                     evaluation_ = pool.start(bank.evaluation_snapshot())
-                    assert pool.helpers == 0
+                    assert len(pool.helper_pids) == 0
                     counts = evaluation_.counts()
                     assert np.array_equal(counts, expected_counts(mnist, bank))
             finally:

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.reference import expected_counts
 from vgtui.core.bank import NetworkBank
 from vgtui.core.config import RunConfig, SetupSpec
 from vgtui.core.eval_blocks import dataset_blocks
@@ -112,12 +113,6 @@ def stop_holding_a_claim(pid: int, evaluation: SharedPending) -> None:
     pytest.fail("the helper never held a claim")
 
 
-def expected_counts(mnist, bank: NetworkBank) -> np.ndarray:
-    logits = bank.forward(mnist.test_images * np.float32(1 / 255))
-    correct = (logits.argmax(axis=2) == mnist.test_labels).sum(axis=1)
-    return correct[bank.slot_order]
-
-
 @pytest.mark.parametrize(
     ("how", "killed", "noticed_by"),
     [
@@ -155,10 +150,10 @@ def test_claims_of_dead_helpers_in_several_pending_evaluations_are_redone(
         if noticed_by == "starting":
             pending.append(pool.start(bank.evaluation_snapshot()))
             expected.append(expected_counts(mnist, bank))
-            assert pool.helpers == 0
+            assert len(pool.helper_pids) == 0
         for evaluation, counts in zip(pending, expected, strict=True):
             assert np.array_equal(within(evaluation.counts), counts)
-        assert pool.helpers == 0
+        assert len(pool.helper_pids) == 0
         again = within(lambda: pool.start(bank.evaluation_snapshot()).counts())
         assert np.array_equal(again, expected_counts(mnist, bank))
     finally:

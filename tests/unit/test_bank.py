@@ -1,10 +1,12 @@
-"""Activations, initialisers and exact gradients (finite-difference checks in float64)."""
+"""Activations, initialisers and exact gradients (finite differences of the float64 reference's
+loss, tests/reference.py, against the engine's gradients)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from tests.reference import engine_pass, plain_nets
 from vgtui.core.activations import ACTIVATIONS
 from vgtui.core.bank import NetworkBank
 from vgtui.core.config import ACTIVATION_NAMES, SetupSpec
@@ -61,32 +63,26 @@ def test_custom_gauss_sigma():
     assert bank.weight(0, 0).std() == pytest.approx(0.05, rel=0.03)
 
 
-def _loss(bank: NetworkBank, x: np.ndarray, y: np.ndarray, setup: int) -> float:
-    return float(bank.backward(x, y)[setup])
-
-
 def _numeric_gradient_check(bank, x, y, setup, rng, samples=12):
-    """Largest relative error between analytic and central-difference gradients."""
-    bank.backward(x, y)
-    analytic = [
-        (bank.weight_grad(setup, layer).copy(), bank.bias_grad(setup, layer).copy())
-        for layer in range(bank.num_layers)
-    ]
+    """Largest relative error between the engine's gradients and central differences of the
+    float64 reference's loss."""
+    engine_pass(bank, x, y)
+    net = plain_nets(bank)[setup]
     worst = 0.0
     eps = 1e-6
     for layer in range(bank.num_layers):
-        for param, grad in zip(
-            (bank.weight(setup, layer), bank.bias(setup, layer)), analytic[layer], strict=True
+        for param, grad in (
+            (net.weights[layer], bank.weight_grad(setup, layer)),
+            (net.biases[layer], bank.bias_grad(setup, layer)),
         ):
             flat_indices = rng.choice(param.size, size=min(samples, param.size), replace=False)
-            # Prefer entries with a visible gradient (many input pixels are always zero).
             for flat in flat_indices:
                 index = np.unravel_index(flat, param.shape)
                 original = param[index]
                 param[index] = original + eps
-                plus = _loss(bank, x, y, setup)
+                plus = net.loss(x, y)
                 param[index] = original - eps
-                minus = _loss(bank, x, y, setup)
+                minus = net.loss(x, y)
                 param[index] = original
                 numeric = (plus - minus) / (2 * eps)
                 scale = max(abs(numeric), abs(grad[index]), 1e-4)
@@ -116,16 +112,17 @@ def test_first_layer_gradient_check_on_active_pixels(mnist):
         (784, 5, 10), [SetupSpec("tanh", "xavier")], np.random.default_rng(2), dtype=np.float64
     )
     x, y = _check_inputs(mnist, rows=4)
-    bank.backward(x, y)
-    grad = bank.weight_grad(0, 0).copy()
-    weights = bank.weight(0, 0)
+    engine_pass(bank, x, y)
+    grad = bank.weight_grad(0, 0)
+    (net,) = plain_nets(bank)
+    weights = net.weights[0]
     live_rows = np.flatnonzero(x.any(axis=0))[:10]
     for row in live_rows:
         original = weights[row, 2]
         weights[row, 2] = original + 1e-6
-        plus = _loss(bank, x, y, 0)
+        plus = net.loss(x, y)
         weights[row, 2] = original - 1e-6
-        minus = _loss(bank, x, y, 0)
+        minus = net.loss(x, y)
         weights[row, 2] = original
         assert (plus - minus) / 2e-6 == pytest.approx(grad[row, 2], rel=1e-5, abs=1e-10)
     assert np.abs(grad[live_rows, 2]).max() > 0
@@ -142,7 +139,7 @@ def test_notebook_gradient_differs_for_sigmoid_only(mnist):
             dtype=np.float64,
             notebook_grad=notebook,
         )
-        bank.backward(x, y)
+        engine_pass(bank, x, y)
         grads[notebook] = [bank.weight_grad(s, 0).copy() for s in range(2)]
     assert not np.allclose(grads[False][0], grads[True][0])  # sigmoid: quirk changes it
     assert np.array_equal(grads[False][1], grads[True][1])  # relu: f'(relu(u)) == f'(u)
@@ -161,8 +158,8 @@ def test_float32_end_to_end(mnist):
     bank = NetworkBank((784, 40, 20, 10), [SetupSpec("relu", "he")], np.random.default_rng(0))
     x = (mnist.train_images[:100] / np.float32(255)).astype(np.float32)
     y = mnist.train_labels[:100].astype(np.intp)
-    assert bank.forward(x).dtype == np.float32
-    bank.backward(x, y)
+    assert engine_pass(bank, x).dtype == np.float32
+    assert engine_pass(bank, x, y).dtype == np.float64  # losses, summed in float64
     bank.apply_gradients(0.1)
     for layer in range(bank.num_layers):
         assert bank.weight(0, layer).dtype == np.float32
@@ -173,11 +170,11 @@ def test_sgd_step_lowers_the_loss(mnist):
     bank = NetworkBank((784, 40, 20, 10), [SetupSpec("relu", "he")], np.random.default_rng(0))
     x = (mnist.train_images[:100] / np.float32(255)).astype(np.float32)
     y = mnist.train_labels[:100].astype(np.intp)
-    before = bank.backward(x, y)[0]
+    before = engine_pass(bank, x, y)[0]
     for _ in range(5):
-        bank.backward(x, y)
+        engine_pass(bank, x, y)
         bank.apply_gradients(0.1)
-    assert bank.backward(x, y)[0] < before
+    assert engine_pass(bank, x, y)[0] < before
 
 
 def test_var_init_and_bias_variance_follow_mean_field_theory():
@@ -233,7 +230,7 @@ def test_layer_statistics_match_their_definitions(mnist):
     setups = [SetupSpec("sigmoid", "gauss"), SetupSpec("relu", "he"), SetupSpec("tanh", "xavier")]
     bank = NetworkBank((784, 40, 20, 10), setups, np.random.default_rng(0))
     inputs = mnist.train_images[:100].astype(np.float32) / 255
-    bank.backward(inputs, mnist.train_labels[:100].astype(np.intp))
+    engine_pass(bank, inputs, mnist.train_labels[:100].astype(np.intp))
     buffers = bank.buffers(100)
     stats = bank.layer_statistics(buffers, learning_rate=0.1)
     assert stats.shape == (3, 3, 4)

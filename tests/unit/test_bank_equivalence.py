@@ -1,15 +1,18 @@
 """The fast float32 engine against a plain float64 implementation of the same SGD steps.
 
-The reference below is deliberately naive: one setup at a time, lists of float64 matrices, the
-textbook formulas. Both start from the same weights and see the same real MNIST batches; after
-every step the float32 engine must agree with it to float32 accuracy.
+The reference (tests/reference.py) is deliberately naive: one setup at a time, lists of float64
+matrices, the textbook formulas. Both start from the same weights and see the same real MNIST
+batches; after every step the float32 engine must agree with it to float32 accuracy.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
+from tests.reference import LEARNING_RATE, engine_pass, plain_nets
 from vgtui.core.bank import NetworkBank
 from vgtui.core.config import ACTIVATION_NAMES, RunConfig, SetupSpec
 from vgtui.core.eval_blocks import TEST_BLOCK_ROWS, evaluation_blocks
@@ -18,92 +21,11 @@ from vgtui.core.trainer import Trainer
 
 STEPS = 30
 BATCH = 50
-LEARNING_RATE = 0.1
 SIZES = (784, 40, 20, 10)
-LEAKY_SLOPE = 0.01
 
 
 def inference_of(bank: NetworkBank) -> InferenceBank:
     return InferenceBank(bank.layer_sizes, bank.slot_activations)
-
-
-def f64_activation(name: str, u: np.ndarray) -> np.ndarray:
-    if name == "sigmoid":
-        return 1.0 / (1.0 + np.exp(-u))
-    if name == "tanh":
-        return np.tanh(u)
-    if name == "relu":
-        return np.maximum(u, 0.0)
-    if name == "leaky-relu":
-        return np.where(u > 0, u, LEAKY_SLOPE * u)
-    if name == "elu":
-        return np.where(u > 0, u, np.expm1(np.minimum(u, 0.0)))
-    if name == "softsign":
-        return u / (1.0 + np.abs(u))
-    if name == "silu":
-        return u / (1.0 + np.exp(-u))
-    raise ValueError(name)
-
-
-def f64_derivative(name: str, x: np.ndarray) -> np.ndarray:
-    """f'(x), written from the definitions."""
-    if name == "sigmoid":
-        s = 1.0 / (1.0 + np.exp(-x))
-        return s * (1.0 - s)
-    if name == "tanh":
-        return 1.0 - np.tanh(x) ** 2
-    if name == "relu":
-        return (x > 0).astype(np.float64)
-    if name == "leaky-relu":
-        return np.where(x > 0, 1.0, LEAKY_SLOPE)
-    if name == "elu":
-        return np.where(x > 0, 1.0, np.exp(np.minimum(x, 0.0)))
-    if name == "softsign":
-        return 1.0 / (1.0 + np.abs(x)) ** 2
-    if name == "silu":
-        s = 1.0 / (1.0 + np.exp(-x))
-        return s * (1.0 + x * (1.0 - s))
-    raise ValueError(name)
-
-
-class PlainNet:
-    """One float64 MLP, trained by the textbook formulas."""
-
-    def __init__(self, weights: list[np.ndarray], biases: list[np.ndarray], activation: str):
-        self.weights = [w.astype(np.float64) for w in weights]
-        self.biases = [b.astype(np.float64) for b in biases]
-        self.activation = activation
-
-    def forward(self, x: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        pre, post = [], [x]
-        for layer, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
-            u = post[-1] @ w + b
-            pre.append(u)
-            if layer < len(self.weights) - 1:
-                post.append(f64_activation(self.activation, u))
-        return pre, post
-
-    def step(self, x: np.ndarray, labels: np.ndarray, notebook_grad: bool) -> float:
-        pre, post = self.forward(x)
-        logits = pre[-1] - pre[-1].max(axis=1, keepdims=True)
-        probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
-        rows = np.arange(len(labels))
-        loss = float(-np.log(probs[rows, labels]).mean())
-        delta = probs.copy()
-        delta[rows, labels] -= 1.0
-        delta /= len(labels)
-        grads = []
-        for layer in range(len(self.weights) - 1, -1, -1):
-            grads.append((post[layer].T @ delta, delta.sum(axis=0)))
-            if layer > 0:
-                # The notebook's quirk evaluates the derivative at the layer's output.
-                point = post[layer] if notebook_grad else pre[layer - 1]
-                delta = (delta @ self.weights[layer].T) * f64_derivative(self.activation, point)
-        self.grads = grads[::-1]
-        for layer, (dw, db) in enumerate(self.grads):
-            self.weights[layer] -= LEARNING_RATE * dw
-            self.biases[layer] -= LEARNING_RATE * db
-        return loss
 
 
 def relative_error(fast: np.ndarray, plain: np.ndarray, scale: np.ndarray) -> float:
@@ -119,15 +41,7 @@ def bank_and_references(activation: str, notebook_grad: bool):
         SetupSpec(activation, "gauss", 0.05),
     ]
     bank = NetworkBank(SIZES, setups, np.random.default_rng(7), notebook_grad=notebook_grad)
-    plain = [
-        PlainNet(
-            [bank.weight(s, layer).copy() for layer in range(bank.num_layers)],
-            [bank.bias(s, layer).copy() for layer in range(bank.num_layers)],
-            spec.activation,
-        )
-        for s, spec in enumerate(setups)
-    ]
-    return bank, plain
+    return bank, plain_nets(bank)
 
 
 @pytest.mark.parametrize("notebook_grad", [False, True], ids=["exact", "notebook"])
@@ -144,7 +58,7 @@ def test_float32_engine_matches_plain_float64_sgd(mnist, activation, notebook_gr
         x32 = mnist.train_images[index] * np.float32(1 / 255)
         labels = mnist.train_labels[index].astype(np.intp)
         assert x32.dtype == np.float32
-        losses = bank.backward(x32, labels)
+        losses = engine_pass(bank, x32, labels)
         for s, net in enumerate(plain):
             loss = net.step(x32.astype(np.float64), labels, notebook_grad)
             assert losses[s] == pytest.approx(loss, rel=2e-5, abs=1e-6)
@@ -163,10 +77,10 @@ def test_float32_engine_matches_plain_float64_sgd(mnist, activation, notebook_gr
             # Agreement to a small fraction of how far SGD moved the weights.
             assert relative_error(weights, net.weights[layer], moved) < 1e-3
             assert relative_error(bank.bias(s, layer), net.biases[layer], net.biases[layer]) < 1e-3
-    logits = bank.forward(mnist.test_images[:500] * np.float32(1 / 255))
+    logits = engine_pass(bank, mnist.test_images[:500] * np.float32(1 / 255))
     assert logits.dtype == np.float32
     for s, net in enumerate(plain):
-        plain_logits = net.forward(mnist.test_images[:500] / 255.0)[0][-1]
+        plain_logits = net.logits(mnist.test_images[:500] / 255.0)
         assert relative_error(logits[s], plain_logits, plain_logits) < 1e-4
 
 
@@ -174,29 +88,35 @@ def test_trainer_test_accuracy_matches_plain_float64_forward(mnist):
     """Blocked evaluation, shared with a helper, counts what a plain float64 pass counts."""
     config = RunConfig(iterations=20, eval_every=20)
     trainer = Trainer(config, mnist, np.random.default_rng(0))
-    records = [r for _ in range(20) for r in trainer.step()]
+    records: list = []
+    trainer.run(records.extend)
+    trainer.close()
     bank = trainer.bank
     x = mnist.test_images / 255.0
-    for s, record in enumerate(records):
-        net = PlainNet(
-            [bank.weight(s, layer) for layer in range(bank.num_layers)],
-            [bank.bias(s, layer) for layer in range(bank.num_layers)],
-            config.setups[s].activation,
-        )
-        logits = net.forward(x)[0][-1]
+    assert len(records) == len(config.setups)
+    for record, net in zip(records, plain_nets(bank), strict=True):
+        logits = net.logits(x)
         plain = float((logits.argmax(axis=1) == mnist.test_labels).mean())
         # Only near-ties may flip between float32 and float64: at most a few images.
         assert abs(record.test_accuracy - plain) <= 3 / mnist.test_size
     assert bank.first_layer.dtype == np.float32
 
 
-def test_pipelined_run_hands_on_the_same_records_as_stepping(mnist):
-    """run() evaluates while training goes on; its records must equal step()'s, in order."""
+def test_pipelined_run_hands_on_the_same_records_as_runs_that_end_there(mnist):
+    """run() evaluates while training goes on; its records at each evaluation point must equal
+    those of a run that ends at that point (nothing trains after its last snapshot)."""
     config = RunConfig(iterations=60, eval_every=10, setups=RunConfig().setups)
     piped: list = []
-    Trainer(config, mnist, np.random.default_rng(4)).run(piped.extend)
-    stepper = Trainer(config, mnist, np.random.default_rng(4))
-    stepped = [record for _ in range(config.iterations) for record in stepper.step()]
+    trainer = Trainer(config, mnist, np.random.default_rng(4))
+    trainer.run(piped.extend)
+    trainer.close()
+    stepped: list = []
+    for end in range(10, 61, 10):
+        short = Trainer(replace(config, iterations=end), mnist, np.random.default_rng(4))
+        records: list = []
+        short.run(records.extend)
+        short.close()
+        stepped += [record for record in records if record.iteration == end]
 
     def strip(records):
         return [
@@ -240,7 +160,7 @@ def test_evaluation_snapshot_computes_the_same_logits(mnist, rare_part):
     assert all(w.dtype == np.float32 for w in snapshot.weights_t[1:])
     fast = inference_of(bank).logits(block, snapshot).copy()  # (slots, classes, rows)
     assert fast.dtype == np.float32
-    plain = bank.forward(pixels * scale)  # (setups, rows, classes)
+    plain = engine_pass(bank, pixels * scale)  # the training pass: (setups, rows, classes)
     plain_per_slot = plain[bank.slot_order].transpose(0, 2, 1)
     assert relative_error(fast, plain_per_slot, plain_per_slot) < 1e-5
     expected = (plain_per_slot.argmax(axis=1) == labels).sum(axis=1)
@@ -292,7 +212,7 @@ def test_training_without_the_batch_zero_pixels_is_the_full_step(mnist):
     inputs[:, -1] = 1.0
     rows = np.append(used, 784)
     fast_losses = active.backward_active(buffers, inputs, rows, labels)
-    losses = full.backward(pixels * np.float32(1 / 255), labels)
+    losses = engine_pass(full, pixels * np.float32(1 / 255), labels)  # every pixel column
     assert fast_losses[active.slot_of] == pytest.approx(losses, rel=1e-5)
     for s in range(len(setups)):
         for layer in range(full.num_layers):

@@ -34,54 +34,7 @@ import numpy as np
 from vgtui.core.activations import Activation, get_activation
 from vgtui.core.config import SetupSpec
 from vgtui.core.inference import InferenceParameters, inference_snapshot
-
-
-def init_scale(spec: SetupSpec, fan_in: int) -> float:
-    """Standard deviation of the initial weights of the normal inits: gauss sigma, Xavier
-    (the DLFS / He-paper variant, as LeCun's) 1/sqrt(n_in), He sqrt(2/n_in), var
-    sqrt(sigma_w^2 / n_in)."""
-    if spec.init == "gauss":
-        return spec.gauss_sigma
-    if spec.init in ("xavier", "lecun"):
-        return 1.0 / math.sqrt(fan_in)
-    if spec.init == "he":
-        return math.sqrt(2.0 / fan_in)
-    if spec.init == "var":  # mean-field theory's sigma_w^2: weights N(0, sigma_w^2 / n_in)
-        return math.sqrt(spec.gauss_sigma / fan_in)
-    raise ValueError(f"{spec.init!r} is not a normal init")
-
-
-def initial_weights(spec: SetupSpec, draw: np.ndarray) -> np.ndarray:
-    """A layer's initial weights (fan_in, fan_out) from its standard-normal ``draw``, the same
-    for every setup, so setups differ only in their initialiser:
-
-    * gauss, xavier, lecun, he, var: ``draw * init_scale``;
-    * uniform (Glorot's "standard"): U[-1/sqrt(n_in), 1/sqrt(n_in)];
-    * glorot (Glorot's "normalized"): U[-sqrt(6/(n_in+n_out)), sqrt(6/(n_in+n_out))];
-      uniform values are the draws through the normal CDF, 2 Phi(z) - 1, times the bound;
-    * orthogonal (Saxe et al. 2014): the orthonormal factor of the draw's QR decomposition.
-    """
-    fan_in, fan_out = draw.shape
-    if spec.init == "uniform":
-        return (2.0 * _normal_cdf(draw) - 1.0) / math.sqrt(fan_in)
-    if spec.init == "glorot":
-        return (2.0 * _normal_cdf(draw) - 1.0) * math.sqrt(6.0 / (fan_in + fan_out))
-    if spec.init == "orthogonal":
-        tall = draw if fan_in >= fan_out else draw.T
-        q, r = np.linalg.qr(tall)
-        q *= np.sign(np.diag(r))  # a unique factor: the signs of R's diagonal moved into Q
-        return q if fan_in >= fan_out else q.T
-    return draw * init_scale(spec, fan_in)
-
-
-def _normal_cdf(z: np.ndarray) -> np.ndarray:
-    """Phi(z) by Abramowitz & Stegun 7.1.26 (error below 1.5e-7): NumPy has no erf."""
-    x = np.abs(z) / math.sqrt(2.0)
-    t = 1.0 / (1.0 + 0.3275911 * x)
-    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027
-                + t * 1.061405429))))  # fmt: skip
-    erf = 1.0 - poly * np.exp(-x * x)
-    return 0.5 * (1.0 + np.sign(z) * erf)
+from vgtui.core.init import initial_parameters
 
 
 @dataclass(frozen=True)
@@ -108,7 +61,6 @@ class Parameters:
 class TrainingBuffers:
     """Work arrays for one batch size, reused step after step."""
 
-    inputs: np.ndarray  # (rows, inputs + 1) input rows with a trailing column of ones
     first_pre: np.ndarray  # (rows, setups * hidden[0]) pre-activation of layer 1, then its delta
     first_post: np.ndarray  # (rows, setups * hidden[0]) activation of layer 1
     first_post_stacked: np.ndarray  # (setups, rows, hidden[0]) view of first_post
@@ -139,47 +91,26 @@ class NetworkBank:
         replicas: Sequence[int] | None = None,
         replica_seed: int = 0,
     ) -> None:
-        """``replicas``: per setup, which seed of the run it is (0: ``rng``'s draws, as
-        every setup of a one-seed run; k: draws of ``default_rng(replica_seed + k)``)."""
+        """The initial parameters come from ``rng``, ``bias_variance``, ``replicas`` and
+        ``replica_seed`` (:func:`~vgtui.core.init.initial_parameters`)."""
         if len(layer_sizes) < 3:
             raise ValueError("need an input layer, at least one hidden layer and an output layer")
         self.layer_sizes = tuple(int(n) for n in layer_sizes)
         self.setups = tuple(setups)
         self.dtype = np.dtype(dtype)
         self.notebook_grad = notebook_grad
-        self.activations: tuple[Activation, ...] = tuple(
-            get_activation(s.activation) for s in self.setups
-        )
-        count = len(self.setups)
-        # Slots: setups grouped by activation, in order of first appearance.
-        names = list(dict.fromkeys(a.name for a in self.activations))
-        self.slot_order = np.array(
-            sorted(range(count), key=lambda s: names.index(self.activations[s].name)),
-            dtype=np.intp,
-        )
+        self.width = width = self.layer_sizes[1]
+        activations = [get_activation(s.activation) for s in self.setups]
+        self.slot_order, self.groups = _slots(activations, width)
         self.slot_of = np.argsort(self.slot_order)
-        self._identity_order = bool((self.slot_order == np.arange(count)).all())
-        n_in, width = self.layer_sizes[0], self.layer_sizes[1]
-        self.width = width
-        groups = []
-        for name in names:
-            slots = [i for i, s in enumerate(self.slot_order) if self.activations[s].name == name]
-            start, stop = slots[0], slots[-1] + 1
-            groups.append(
-                ActivationGroup(
-                    get_activation(name), slice(start, stop), slice(start * width, stop * width)
-                )
-            )
-        self.groups: tuple[ActivationGroup, ...] = tuple(groups)
         self._forwards = tuple(g.activation.forward for g in self.groups)
-        self.slot_activations = tuple(self.activations[s].name for s in self.slot_order)
+        self.slot_activations = tuple(activations[s].name for s in self.slot_order)
 
-        shapes: list[tuple[int, ...]] = [(n_in + 1, count * width)]
-        for layer in range(1, self.num_layers):
-            fan_in, fan_out = self.layer_sizes[layer], self.layer_sizes[layer + 1]
-            shapes += [(count, fan_in, fan_out), (count, fan_out)]
-        self._shapes = shapes
-        size = sum(math.prod(shape) for shape in shapes)
+        count, n_in = len(self.setups), self.layer_sizes[0]
+        self._shapes: list[tuple[int, ...]] = [(n_in + 1, count * width)]
+        for fan_in, fan_out in zip(self.layer_sizes[1:], self.layer_sizes[2:], strict=False):
+            self._shapes += [(count, fan_in, fan_out), (count, fan_out)]
+        size = sum(math.prod(shape) for shape in self._shapes)
         self.params = self._views(np.zeros(size, dtype=self.dtype))
         grads = self._views(np.zeros(size, dtype=self.dtype))
         self._params, self._grads = self.params.flat, grads.flat
@@ -194,38 +125,14 @@ class NetworkBank:
         self.weights_grad, self.biases_grad = grads.weights, grads.biases
         self._weights_t = [w.transpose(0, 2, 1) for w in self.weights]
 
-        # The same standard-normal draws serve every setup, scaled by its initialiser, so setups
-        # differ only in what the table says they differ in.
-        pairs = zip(self.layer_sizes, self.layer_sizes[1:], strict=False)
-        draws = [rng.standard_normal((a, b)) for a, b in pairs]
-        # A scale too large for float32 gives infinite weights: that setup diverges at its first
-        # step, shown as such, instead of a warning printed here.
-        with np.errstate(over="ignore"):
-            for s, spec in enumerate(self.setups):
-                self.weight(s, 0)[...] = initial_weights(spec, draws[0])
-                for layer in range(1, self.num_layers):
-                    self.weight(s, layer)[...] = initial_weights(spec, draws[layer])
-        if bias_variance > 0:  # drawn after the weights: with 0, the draws are as before
-            bias_draws = [rng.standard_normal(n) for n in self.layer_sizes[1:]]
-            for s in range(count):
-                for layer in range(self.num_layers):
-                    self.bias(s, layer)[...] = bias_draws[layer] * math.sqrt(bias_variance)
-        # Replicas (the further seeds of a run) start from draws of their own seed's stream,
-        # drawn from their own generators: replica 0 and the mini-batches stay as they were.
-        for replica in sorted(set(replicas or ()) - {0}):
-            own = np.random.default_rng(replica_seed + replica)
-            own_draws = [own.standard_normal((a, b)) for a, b in zip(
-                self.layer_sizes, self.layer_sizes[1:], strict=False)]  # fmt: skip
-            own_bias = [own.standard_normal(n) for n in self.layer_sizes[1:]]
-            for s in (s for s, r in enumerate(replicas or ()) if r == replica):
-                with np.errstate(over="ignore"):
-                    for layer in range(self.num_layers):
-                        self.weight(s, layer)[...] = initial_weights(
-                            self.setups[s], own_draws[layer]
-                        )
-                for layer in range(self.num_layers):
-                    scale = math.sqrt(bias_variance)
-                    self.bias(s, layer)[...] = own_bias[layer] * scale if scale else 0.0
+        initial = initial_parameters(
+            self.layer_sizes, self.setups, rng, bias_variance, replicas, replica_seed
+        )
+        with np.errstate(over="ignore"):  # infinite weights: the setup diverges, shown as such
+            for setup, layer, weights, biases in initial:
+                self.weight(setup, layer)[...] = weights
+                if biases is not None:
+                    self.bias(setup, layer)[...] = biases
         self.frozen = np.zeros(count, dtype=bool)  # indexed by slot
         self._buffers: dict[int, TrainingBuffers] = {}
 
@@ -344,8 +251,6 @@ class NetworkBank:
         buffers = self._buffers.get(rows)
         if buffers is None:
             count, dtype, width = self.num_setups, self.dtype, self.width
-            inputs = np.empty((rows, self.layer_sizes[0] + 1), dtype=dtype)
-            inputs[:, -1] = 1.0
             first_pre = np.empty((rows, count * width), dtype=dtype)
             first_post = np.empty_like(first_pre)
             pre = [np.empty(0, dtype=dtype)]
@@ -357,7 +262,6 @@ class NetworkBank:
                 post.append(np.empty((count, rows, n), dtype=dtype))
                 back.append(np.empty((count, rows, self.layer_sizes[layer]), dtype=dtype))
             buffers = TrainingBuffers(
-                inputs=inputs,
                 first_pre=first_pre,
                 first_post=first_post,
                 first_post_stacked=_stacked(first_post, count, width),
@@ -369,20 +273,24 @@ class NetworkBank:
                 row_sum=np.empty((count, rows, 1), dtype=dtype),
                 ones_rows=np.ones((1, rows), dtype=dtype),
                 ones_classes=np.ones((self.layer_sizes[-1], 1), dtype=dtype),
-                active_inputs=np.empty_like(inputs),
+                active_inputs=np.empty((rows, self.layer_sizes[0] + 1), dtype=dtype),
                 active_layer=np.empty_like(self.first_layer),
                 active_grad=np.empty_like(self.first_layer),
             )
             self._buffers[rows] = buffers
         return buffers
 
-    def _to_setup_order(self, per_slot: np.ndarray) -> np.ndarray:
-        return per_slot if self._identity_order else per_slot[self.slot_of]
-
-    # -- forward ---------------------------------------------------------------------------------
-    def _forward_from(self, buffers: TrainingBuffers) -> np.ndarray:
-        """Layers 2..L given the layer-1 pre-activations in ``buffers.first_pre``; returns the
-        logits per slot, shape (setups, rows, classes)."""
+    # -- forward and backward ------------------------------------------------------------------
+    def forward_active(
+        self, buffers: TrainingBuffers, inputs: np.ndarray, rows: np.ndarray
+    ) -> np.ndarray:
+        """Logits per slot of ``inputs`` that hold only some input columns and the ones column,
+        ``rows`` being the matching rows of :attr:`first_layer` (the last one its bias row).
+        The columns left out must be zero in every input row: the result is then that of the
+        full inputs."""
+        first_rows = buffers.active_layer[: rows.size]
+        np.take(self.first_layer, rows, axis=0, out=first_rows)
+        np.matmul(inputs, first_rows, out=buffers.first_pre)
         params, forwards = self.params, self._forwards
         first_pre, first_post = buffers.first_pre, buffers.first_post
         for group, forward in zip(self.groups, forwards, strict=True):
@@ -401,47 +309,12 @@ class NetworkBank:
         logits += params.biases[last][:, None, :]
         return logits
 
-    def forward_prepared(self, buffers: TrainingBuffers) -> np.ndarray:
-        """Logits per slot, shape (setups, rows, classes), of ``buffers.inputs``."""
-        np.matmul(buffers.inputs, self.first_layer, out=buffers.first_pre)
-        return self._forward_from(buffers)
-
-    def forward(self, inputs: np.ndarray) -> np.ndarray:
-        """Logits of every setup, shape (setups, rows, classes)."""
-        buffers = self.buffers(inputs.shape[0])
-        buffers.inputs[:, :-1] = inputs
-        return self._to_setup_order(self.forward_prepared(buffers))
-
-    # -- backward --------------------------------------------------------------------------------
-    def backward(self, inputs: np.ndarray, labels: np.ndarray) -> np.ndarray:
-        """Forward and backward pass; fills the gradient arrays and returns each setup's loss."""
-        buffers = self.buffers(inputs.shape[0])
-        buffers.inputs[:, :-1] = inputs
-        return self._to_setup_order(self.backward_prepared(buffers, labels))
-
-    def backward_prepared(self, buffers: TrainingBuffers, labels: np.ndarray) -> np.ndarray:
-        """:meth:`backward` of ``buffers.inputs``; returns the losses per slot."""
-        losses = self._backpropagate(buffers, labels, self.forward_prepared(buffers))
-        np.matmul(buffers.inputs.T, buffers.first_pre, out=self.first_layer_grad)
-        return losses
-
-    def forward_active(
-        self, buffers: TrainingBuffers, inputs: np.ndarray, rows: np.ndarray
-    ) -> np.ndarray:
-        """Logits per slot of ``inputs`` that hold only some input columns and the ones column,
-        ``rows`` being the matching rows of :attr:`first_layer` (the last one its bias row).
-        The columns left out must be zero in every input row: the result is then that of the
-        full inputs."""
-        layer = buffers.active_layer[: rows.size]
-        np.take(self.first_layer, rows, axis=0, out=layer)
-        np.matmul(inputs, layer, out=buffers.first_pre)
-        return self._forward_from(buffers)
-
     def backward_active(
         self, buffers: TrainingBuffers, inputs: np.ndarray, rows: np.ndarray, labels: np.ndarray
     ) -> np.ndarray:
-        """:meth:`backward` for ``inputs`` as in :meth:`forward_active`; the first-layer
-        gradient is exactly zero in the rows left out. Returns the losses per slot."""
+        """Forward and backward pass of ``inputs`` as in :meth:`forward_active`: fills the
+        gradient arrays (the first layer's is exactly zero in the rows left out) and returns
+        the losses per slot."""
         losses = self._backpropagate(buffers, labels, self.forward_active(buffers, inputs, rows))
         grad = buffers.active_grad[: rows.size]
         np.matmul(inputs.T, buffers.first_pre, out=grad)
@@ -454,7 +327,7 @@ class NetworkBank:
     ) -> np.ndarray:
         """Softmax cross-entropy losses per slot; gradients of layers 2..L and the layer-1
         deltas (left in ``buffers.first_pre``) of every slot."""
-        rows = buffers.inputs.shape[0]
+        rows = logits.shape[1]
         # Softmax and cross-entropy, computed stably; logits become d_logits in place.
         every_row = np.arange(rows)
         row_max, row_sum = buffers.row_max, buffers.row_sum
@@ -510,6 +383,24 @@ class NetworkBank:
         for layer in range(self.num_layers):
             self.weight(setup, layer)[...] = 0.0
             self.bias(setup, layer)[...] = 0.0
+
+
+def _slots(
+    activations: Sequence[Activation], width: int
+) -> tuple[np.ndarray, tuple[ActivationGroup, ...]]:
+    """The setups in slot order (grouped by activation, in order of first appearance) and
+    the groups of slots that share an activation."""
+    names = list(dict.fromkeys(a.name for a in activations))
+    order = sorted(range(len(activations)), key=lambda s: names.index(activations[s].name))
+    groups, start = [], 0
+    for name in names:
+        stop = start + sum(a.name == name for a in activations)
+        group = ActivationGroup(
+            get_activation(name), slice(start, stop), slice(start * width, stop * width)
+        )
+        groups.append(group)
+        start = stop
+    return np.array(order, dtype=np.intp), tuple(groups)
 
 
 def _stacked(matrix: np.ndarray, count: int, width: int) -> np.ndarray:

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from vgtui.core.activations import get_activation
-from vgtui.core.bank import initial_weights
 from vgtui.core.config import SetupSpec
 from vgtui.core.data import PIXEL_SCALE, Dataset
 from vgtui.core.histogram import BOUNDED, HistogramScale, histogram_scale, saturated_share
+from vgtui.core.init import initial_weights
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,6 @@
 """The trainer: several setups stepped in lockstep on the same mini-batches.
 
-A plain object, driven step by step: ``step()`` runs one SGD iteration and returns the records
-of an evaluation point (or nothing). ``run()`` loops until done, honouring a
+A plain object: ``run()`` steps until done, honouring a
 :class:`~vgtui.core.control.RunControl` that another thread may use to pause, step or cancel,
 and keeps training while an :class:`~vgtui.core.evaluation.interface.Evaluator` measures the
 test set.
@@ -152,23 +151,6 @@ class Trainer:
         self._batch_rows = np.append(used, PIXELS)
         return self.data.train_labels[index].astype(np.intp)
 
-    def step(self) -> tuple[MetricRecord, ...]:
-        """Run one SGD iteration; return the records of this iteration if it is an evaluation
-        point (or a setup diverged), else an empty tuple."""
-        if self.done:
-            return ()
-        records, point = self._advance()
-        if point is not None:
-            records += self._complete(point)
-        return tuple(records)
-
-    def _complete(self, point: EvaluationPoint) -> list[MetricRecord]:
-        """Finish ``point``'s evaluation on this thread (counted as compute time)."""
-        started = time.perf_counter()
-        records = point.records()
-        self.seconds += time.perf_counter() - started
-        return records
-
     def _advance(self) -> tuple[list[MetricRecord], EvaluationPoint | None]:
         """One SGD iteration: its records so far and, at an evaluation point, the test-set
         evaluation it started."""
@@ -253,10 +235,10 @@ class Trainer:
         """Step until done or cancelled (then :attr:`done` is False); hand every non-empty
         batch of records to ``on_records``, in iteration order.
 
-        Unlike :meth:`step`, the loop does not wait for test-set evaluations: the evaluator
-        works on a parameter snapshot while training goes on, this thread lends a block of
-        test images per iteration once evaluations pile up, and records are handed on as soon
-        as they are complete (at the latest before pausing, on cancel and at the end)."""
+        The loop does not wait for test-set evaluations: the evaluator works on a parameter
+        snapshot while training goes on, this thread lends a block of test images per
+        iteration once evaluations pile up, and records are handed on as soon as they are
+        complete (at the latest before pausing, on cancel and at the end)."""
         outbox: deque[tuple[list[MetricRecord], EvaluationPoint | None]] = deque()
 
         def hand_on(wait: bool, deadline: float = math.inf) -> None:
@@ -270,7 +252,9 @@ class Trainer:
                     if not _finish_by(point.pending, deadline, block_seconds=self._block_seconds):
                         outbox.clear()
                         return
-                    records = records + self._complete(point)
+                    started = time.perf_counter()  # finishing it here is compute time
+                    records = records + point.records()
+                    self.seconds += time.perf_counter() - started
                 outbox.popleft()
                 if records:
                     on_records(records)

@@ -112,12 +112,9 @@ class HelperEvaluator:
         self._scratch = np.zeros(0)
 
     @property
-    def helpers(self) -> int:
-        """Helper processes working (0 before the first evaluation and after a failure)."""
-        return len(self._processes)
-
-    @property
     def helper_pids(self) -> list[int]:
+        """The helper processes working (none before the first evaluation and after a
+        failure)."""
         return [process.pid for process in self._processes]
 
     def start(self, snapshot: InferenceParameters) -> SharedPending | LocalPending:
