@@ -39,6 +39,12 @@ class SetupSummary:
         return setup_state(self.status, self.evaluations, self.final_test_accuracy)
 
 
+def finite_mean(values: Iterable[float]) -> float:
+    """The mean of the finite values (a diverged seed's NaN or inf left out); NaN if none."""
+    finite = [v for v in values if math.isfinite(v)]
+    return sum(finite) / len(finite) if finite else math.nan
+
+
 def summarize(records: Iterable[MetricRecord], setup_names: Sequence[str]) -> list[SetupSummary]:
     """One summary per setup (in ``setup_names`` order) from the records seen so far; the
     seeds of a setup (``relu-he``, ``relu-he#2``, ...) are summarised together."""
@@ -53,10 +59,6 @@ def _combined(name: str, group: list[SetupSummary]) -> SetupSummary:
     if len(group) == 1:
         return group[0]
 
-    def mean(values: Iterable[float]) -> float:
-        finite = [v for v in values if math.isfinite(v)]
-        return sum(finite) / len(finite) if finite else math.nan
-
     finals = [s.final_test_accuracy for s in group if math.isfinite(s.final_test_accuracy)]
     statuses = {s.status for s in group}
     status = next((st for st in (SetupStatus.DIVERGED, SetupStatus.OK) if st in statuses),
@@ -66,14 +68,14 @@ def _combined(name: str, group: list[SetupSummary]) -> SetupSummary:
         setup=name,
         status=status,
         iterations=max(s.iterations for s in group),
-        final_test_accuracy=mean(s.final_test_accuracy for s in group),
-        best_test_accuracy=mean(s.best_test_accuracy for s in group),
+        final_test_accuracy=finite_mean(s.final_test_accuracy for s in group),
+        best_test_accuracy=finite_mean(s.best_test_accuracy for s in group),
         best_iteration=group[0].best_iteration,
-        final_train_accuracy=mean(s.final_train_accuracy for s in group),
-        final_train_loss=mean(s.final_train_loss for s in group),
+        final_train_accuracy=finite_mean(s.final_train_accuracy for s in group),
+        final_train_loss=finite_mean(s.final_train_loss for s in group),
         seconds=max(s.seconds for s in group),
         # a geometric mean: the ratios span orders of magnitude
-        grad_ratio=math.exp(mean(map(math.log, ratios))) if ratios else math.nan,
+        grad_ratio=math.exp(finite_mean(map(math.log, ratios))) if ratios else math.nan,
         seeds=len(group),
         final_test_spread=(max(finals) - min(finals)) / 2 if finals else math.nan,
         evaluations=max(s.evaluations for s in group),

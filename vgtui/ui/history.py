@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from vgtui.core.config import base_setup
 from vgtui.core.records import MetricRecord
+from vgtui.core.summary import finite_mean
 from vgtui.core.vocabulary import SetupStatus
 from vgtui.ui.view import GradientQuantity
 
@@ -66,11 +67,11 @@ class SetupSeries:
         else:
             tests = [r.test_accuracy for r in group if math.isfinite(r.test_accuracy)]
             values = (
-                _mean(r.train_accuracy for r in group),
-                _mean(tests),
-                _mean(r.train_loss for r in group),
-                tuple(map(_mean, zip(*(r.grad_norms for r in group), strict=True))),
-                tuple(map(_mean, zip(*(_delta_std(r) for r in group), strict=True))),
+                finite_mean(r.train_accuracy for r in group),
+                finite_mean(tests),
+                finite_mean(r.train_loss for r in group),
+                tuple(map(finite_mean, zip(*(r.grad_norms for r in group), strict=True))),
+                tuple(map(finite_mean, zip(*(_delta_std(r) for r in group), strict=True))),
                 min(tests, default=math.nan),
                 max(tests, default=math.nan),
             )
@@ -92,11 +93,6 @@ class SetupSeries:
     def per_layer(self, quantity: GradientQuantity) -> list[tuple[float, ...]]:
         """Per recorded iteration, each weight layer's gradient norm or error (delta) std."""
         return self.delta_std if quantity == "delta" else self.grad_norms
-
-
-def _mean(values) -> float:
-    finite = [v for v in values if math.isfinite(v)]
-    return sum(finite) / len(finite) if finite else math.nan
 
 
 def _delta_std(record: MetricRecord) -> tuple[float, ...]:
