@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from vgtui.cli.main import COMMANDS
+
 VGTUI = [sys.executable, "-m", "vgtui"]
 
 
@@ -269,6 +271,29 @@ def test_help_and_version():
         assert option in help_text
     assert "trust" in help_text
     assert run_cli("--version").stdout.startswith("vgtui ")
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_every_registered_command_answers_its_help(name):
+    """Dispatch and help come from the one registry: ``vgtui NAME --help`` reaches the
+    command's own parser, which starts with the registry's line about it."""
+    result = run_cli(name, "--help", env=os.environ | {"COLUMNS": "1000"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"usage: vgtui {name}"), result.stdout
+    assert COMMANDS[name].about in result.stdout
+
+
+def test_a_word_that_names_no_command_goes_to_training(tmp_path):
+    """Any other first word is the train command's: an unknown one is its usage error, and
+    ``vgtui --help`` names every command of the registry."""
+    result = run_cli("bogus", "--no-ui", "--out", str(tmp_path / "runs"))
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "vgtui: error: unrecognized arguments: bogus (see vgtui --help)"
+    ]
+    assert not (tmp_path / "runs").exists()
+    help_text = run_cli("--help", env=os.environ | {"COLUMNS": "1000"}).stdout
+    assert all(f"vgtui {name}" in help_text for name in COMMANDS), help_text
 
 
 def test_the_summary_table_names_a_stalled_setup_as_the_strip_does(tmp_path):

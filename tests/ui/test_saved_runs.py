@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 
 from tests.ui.apptools import wait_until
-from vgtui.cli import runs as commands
+from vgtui.cli.runs import export_main
 from vgtui.core.config import RunConfig, parse_setups
 from vgtui.core.run import Run
 from vgtui.core.vocabulary import RunStatus
@@ -136,7 +136,7 @@ async def test_replay_plays_back_with_pause_and_scrub():
 
 def test_export_svg_writes_one_file_per_tab_with_braille_in_cells(tmp_path):
     before = folder_state(FIXTURES)
-    assert commands.main(["export", str(FORMAT2), "--svg", str(tmp_path)]) == 0
+    assert export_main([str(FORMAT2), "--svg", str(tmp_path)]) == 0
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == sorted(f"{FORMAT2.name}-{tab}.svg" for tab in TAB_IDS if tab != "sweep")
     overlay = (tmp_path / f"{FORMAT2.name}-overlay.svg").read_text()

@@ -124,6 +124,59 @@ def test_the_command_line_reaches_the_ui_only_lazily():
         assert not eager, f"{path.name} imports {sorted(eager)} at the top"
 
 
+def is_private(name: str) -> bool:
+    return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
+
+
+def test_the_command_line_imports_no_private_name():
+    """cli modules share code through public names (cli.common, cli.report), never another
+    module's ``_private`` ones (runs and sweep once imported train's ``_argument_type``)."""
+    for path in sources(PACKAGE / "cli"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("vgtui"):
+                private = [a.name for a in node.names if is_private(a.name)]
+                assert not private, f"{path.name} imports {private} from {node.module}"
+                assert not any(map(is_private, node.module.split("."))), path.name
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    assert not any(map(is_private, alias.name.split("."))), path.name
+
+
+def test_the_command_registry_is_the_only_list_of_commands():
+    """``main.COMMANDS`` names every command once; no other cli module keeps a list of them
+    (main and runs each had one), and every entry leads to a function."""
+    from vgtui.cli.main import COMMANDS
+
+    assert {"runs", "show", "export", "probe", "sweep"} <= COMMANDS.keys()
+    assert all(callable(command.load()) for command in COMMANDS.values())
+    for path in sources(PACKAGE / "cli"):
+        if path.name == "main.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Dict | ast.Tuple | ast.List | ast.Set):
+                items = node.keys if isinstance(node, ast.Dict) else node.elts
+                words = {i.value for i in items if isinstance(i, ast.Constant)} & COMMANDS.keys()
+                assert len(words) < 2, f"{path.name}:{node.lineno} lists commands {words}"
+
+
+def test_the_command_line_starts_light():
+    """Importing ``vgtui.cli.main`` (the registry included) loads no other vgtui module and
+    nothing that runs ``exec``: its signal latch must be installed before any real work."""
+    code = (
+        "import sys\n"
+        "before = set(sys.modules)\n"
+        "import vgtui.cli.main\n"
+        "print(' '.join(sorted(set(sys.modules) - before)))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    loaded = set(result.stdout.split())
+    ours = {name for name in loaded if name.split(".")[0] == "vgtui"}
+    assert ours == {"vgtui", "vgtui.cli", "vgtui.cli.latch", "vgtui.cli.main"}, loaded
+    assert not loaded & {"dataclasses", "typing", "collections", "argparse", "numpy"}, loaded
+
+
 def test_vgtui_has_no_import_cycles():
     graph = package_graph()
     assert "vgtui.core.evaluation.helpers" in graph["vgtui.core.evaluation.interface"]  # lazy

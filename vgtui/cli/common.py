@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+from vgtui.cli.main import COMMANDS
 from vgtui.core.config import ConfigError, Option, parse_int
 
 EXIT_OK = 0
@@ -26,6 +28,15 @@ class OneLineParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(EXIT_USAGE, usage_error_line(message))
+
+
+def command_parser(name: str, details: str = "", epilog: str | None = None) -> OneLineParser:
+    """The parser of ``vgtui NAME``: its description is the registry's line (vgtui.cli.main
+    .COMMANDS), then ``details``."""
+    about = COMMANDS[name].about
+    return OneLineParser(
+        prog=f"vgtui {name}", description=f"{about} {details}".strip(), epilog=epilog
+    )
 
 
 def usage_error_line(message: str) -> str:
@@ -106,11 +117,12 @@ def has_terminal() -> bool:
     return interactive and os.environ.get("TERM") != "dumb"
 
 
-def guard_output(command: Callable[[list[str]], int]) -> Callable[[list[str]], int]:
+def guard_output(command: Callable[[Sequence[str]], int]) -> Callable[[Sequence[str]], int]:
     """``command`` whose standard output may be a closed pipe (exit 141, quietly: ``vgtui
     export RUN | head``) or unwritable (exit 1, one error line)."""
 
-    def guarded(argv: list[str]) -> int:
+    @functools.wraps(command)
+    def guarded(argv: Sequence[str]) -> int:
         try:
             return command(argv)
         except BrokenPipeError:
@@ -121,6 +133,4 @@ def guard_output(command: Callable[[list[str]], int]) -> Callable[[list[str]], i
             say(f"vgtui: error: {error}")
             return EXIT_DATA_ERROR
 
-    guarded.__name__ = command.__name__
-    guarded.__doc__ = command.__doc__
     return guarded

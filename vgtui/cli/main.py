@@ -4,15 +4,67 @@ ends in a traceback or loses what a run recorded."""
 
 from __future__ import annotations
 
+import importlib
 import os
 import signal
 import sys
 
 from vgtui.cli.latch import SignalLatch
 
-COMMANDS = ("runs", "show", "export", "probe", "sweep")
-"""The commands on saved runs (vgtui.cli.runs) and ``sweep`` (vgtui.cli.sweep); anything else
-trains (vgtui.cli.train)."""
+TYPE_CHECKING = False  # typing itself is not imported: main stays light
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+
+class Command:
+    """A ``vgtui`` command: the function that runs it, named by module so that it is imported
+    only when it runs, and what it does in one line (its ``--help`` starts with it). A plain
+    class: a dataclass would run ``exec`` at import, before the signals are latched."""
+
+    __slots__ = ("module", "function", "about")
+
+    def __init__(self, module: str, function: str, about: str) -> None:
+        self.module = module
+        self.function = function
+        self.about = about
+
+    def load(self) -> Callable[..., int]:
+        return getattr(importlib.import_module(self.module), self.function)
+
+
+COMMANDS: dict[str, Command] = {
+    "runs": Command("vgtui.cli.runs", "runs_main", "List the run folders under DIR, newest first."),
+    "show": Command(
+        "vgtui.cli.runs",
+        "show_main",
+        "Saved runs in the app (several are compared; one still being written is followed "
+        "live), or their summary tables with --no-ui.",
+    ),
+    "export": Command(
+        "vgtui.cli.runs",
+        "export_main",
+        "One tidy table (run, setup, iteration, metric, value) of saved runs.",
+    ),
+    "probe": Command(
+        "vgtui.cli.probe",
+        "main",
+        "The activation-histogram experiment (Deep Learning from Scratch, ch. 6), at "
+        "initialisation.",
+    ),
+    "sweep": Command(
+        "vgtui.cli.sweep",
+        "main",
+        "Train a grid of (activation, depth, sigma_w^2, seed) cells on Dask and print a heatmap "
+        "of test accuracy with mean-field theory's 6 xi_c on top.",
+    ),
+}
+"""Every command by the word that names it (``vgtui WORD ...``); the one list dispatch, the
+commands' help and ``vgtui --help`` read."""
+
+TRAIN = Command(
+    "vgtui.cli.train", "main", "Train and watch the setups: the app, or headless with --no-ui."
+)
+"""What ``vgtui`` does when its first word names no command."""
 
 
 def ensure_standard_streams() -> None:
@@ -54,16 +106,9 @@ def main() -> int:
 
 def _dispatch(latch: SignalLatch) -> int:
     try:
-        if sys.argv[1:2] == ["sweep"]:
-            from vgtui.cli.sweep import main as sweep_main
-
-            return sweep_main(sys.argv[2:])
-        if sys.argv[1:2] and sys.argv[1] in COMMANDS:
-            from vgtui.cli.runs import main as command_main
-
-            return command_main(sys.argv[1:])
-        from vgtui.cli.train import main as cli_main
-
-        return cli_main(latch=latch)
+        command = COMMANDS.get(sys.argv[1]) if len(sys.argv) > 1 else None
+        if command is None:
+            return TRAIN.load()(sys.argv[1:], latch=latch)
+        return command.load()(sys.argv[2:])
     except KeyboardInterrupt as interrupt:  # before a run started: nothing to save
         return 128 + getattr(interrupt, "signum", signal.SIGINT)

@@ -22,10 +22,10 @@ from vgtui.cli.common import (
     EXIT_BROKEN_PIPE,
     EXIT_DATA_ERROR,
     EXIT_OK,
-    OneLineParser,
     OutputError,
     argument_type,
     bounded_int,
+    command_parser,
     say,
     silence_stdout,
     write_stdout,
@@ -45,11 +45,9 @@ CLOSE_TIMEOUT_SECONDS = 10
 
 def build_parser() -> argparse.ArgumentParser:
     default = PRESETS["schoenholz"]
-    parser = OneLineParser(
-        prog="vgtui sweep",
-        description="Train a grid of (activation, depth, sigma_w^2, seed) cells on Dask and "
-        "print a heatmap of test accuracy with mean-field theory's 6 xi_c on top. One task "
-        "trains every sigma_w^2 of one (activation, depth, seed) together.",
+    parser = command_parser(
+        "sweep",
+        "One task trains every sigma_w^2 of one (activation, depth, seed) together.",
         epilog="Exit status: 0 done, 1 bad data, an unreachable scheduler or failed cells, "
         "2 bad arguments, 130 interrupted (finished cells are kept: --resume DIR).",
     )

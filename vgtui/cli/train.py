@@ -27,6 +27,7 @@ from vgtui.cli.common import (
     silence_stdout,
     write_stdout,
 )
+from vgtui.cli.main import COMMANDS
 from vgtui.cli.report import format_summary
 from vgtui.core.blas import limit_blas_threads
 from vgtui.core.budget import check_memory, long_run_warning
@@ -87,8 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
             "Inits: gauss[:SIGMA] (N(0, SIGMA^2), default SIGMA 0.01), xavier (randn/sqrt(n_in)), "
             "he (randn*sqrt(2/n_in)). Default: "
             + ",".join(s.name for s in DEFAULT_SETUPS)
-            + ". Exit status: 0 done, 1 bad data, 2 bad arguments, 130 interrupted, "
-            "141 broken pipe."
+            + ". Other commands: "
+            + ", ".join(f"vgtui {name}" for name in COMMANDS)
+            + " (each with --help). Exit status: 0 done, 1 bad data, 2 bad arguments, "
+            "130 interrupted, 141 broken pipe."
         ),
     )
     add = parser.add_argument
