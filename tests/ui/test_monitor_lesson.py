@@ -17,7 +17,7 @@ from tests.ui.apptools import (
     wait_for_state,
     wait_until,
 )
-from vgtui.core.config import RunConfig, parse_setups
+from vgtui.core.config import ACTIVATION_NAMES, RunConfig, init_forms, parse_setups
 from vgtui.core.records import MetricRecord
 from vgtui.core.summary import SUMMARY_COLUMNS
 from vgtui.ui.app import VgtuiApp
@@ -272,6 +272,9 @@ async def test_help_scrolls_at_80x24_and_explains_every_control(mnist, tmp_path)
         for label in ("hidden sizes", "eval interval", "seed", "setups", "ACTIVATION-INIT"):
             assert label in text
         assert all(len(line) <= 72 for line in text.splitlines())
+        words = {word.strip(".,;") for word in text.split()}
+        missing = [n for n in (*ACTIVATION_NAMES, *init_forms()) if n not in words]
+        assert not missing, missing  # every activation and init a setup may name
 
 
 async def test_header_keeps_the_run_folder_at_80_columns(mnist, tmp_path):

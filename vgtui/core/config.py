@@ -30,6 +30,21 @@ INIT_NAMES: tuple[str, ...] = (
 PARAMETER_NAMES = {"gauss": "SIGMA", "var": "SIGMA_W^2"}
 """Inits with a parameter: gauss:SIGMA, N(0, SIGMA^2); var:SIGMA_W^2, N(0, SIGMA_W^2 / n_in)."""
 DEFAULT_GAUSS_SIGMA = 0.01
+PARAMETER_REQUIRED = ("var",)
+"""Inits that cannot go without their parameter (gauss defaults to DEFAULT_GAUSS_SIGMA)."""
+
+
+def init_forms() -> tuple[str, ...]:
+    """Every init as a setup writes it: ``gauss[:SIGMA]``, ``xavier``, ``var:SIGMA_W^2``, ..."""
+    return tuple(
+        name
+        if name not in PARAMETER_NAMES
+        else f"{name}:{PARAMETER_NAMES[name]}"
+        if name in PARAMETER_REQUIRED
+        else f"{name}[:{PARAMETER_NAMES[name]}]"
+        for name in INIT_NAMES
+    )
+
 
 _ACTIVATION_ALIASES = {
     "leaky_relu": "leaky-relu",
@@ -305,8 +320,7 @@ def parse_setup(text: str) -> SetupSpec:
     if init not in INIT_NAMES:
         raise ConfigError(
             f"unknown init {_quoted(init)} in {_quoted(text)} "
-            "(choose from gauss[:SIGMA], xavier, he, var:SIGMA_W^2, lecun, uniform, glorot, "
-            "orthogonal)"
+            f"(choose from {', '.join(init_forms())})"
         )
     if param is None:
         if init == "var":

@@ -10,7 +10,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from vgtui.core.config import PRESETS, RUN_OPTIONS
+from vgtui.core.config import ACTIVATION_NAMES, PRESETS, RUN_OPTIONS, init_forms
 from vgtui.ui.charts.tabs import TAB_IDS
 
 CHART_KEYS = [
@@ -102,8 +102,7 @@ changes apply to the next run (r).
                    space or a click toggles). Type ACTIVATION-INIT in
                    the field below and press enter (or add) for more,
                    e.g. tanh-xavier, leaky-relu-he, relu-gauss:0.05.
-                   Activations: sigmoid tanh relu leaky-relu elu;
-                   inits: gauss[:SIGMA] xavier he.
+{setup_names}
 
 [b]The strip[/b] under the charts, on every tab, one entry per setup:
   its marker, its state, its latest test accuracy and its
@@ -202,6 +201,19 @@ def field_help() -> str:
     return "\n".join(lines)
 
 
+def setup_names_help() -> str:
+    """Every activation and init a setup may name, from the core's tables."""
+    text = f"Activations: {' '.join(ACTIVATION_NAMES)}; inits: {' '.join(init_forms())}."
+    indent = " " * 19
+    return textwrap.fill(text.replace("[", "\\["), width=72, initial_indent=indent,
+                         subsequent_indent=indent, break_on_hyphens=False)  # fmt: skip
+
+
+def help_text() -> str:
+    """The monitor's help, its lists made from the option and setup tables."""
+    return HELP_TEXT.format(fields=field_help(), setup_names=setup_names_help())
+
+
 class HelpScreen(ModalScreen[None]):
     """Key bindings and how to read the charts; scrolls when the terminal is short."""
 
@@ -215,7 +227,7 @@ class HelpScreen(ModalScreen[None]):
         """What to show instead of the monitor's help (the saved-runs view has its own)."""
 
     def compose(self) -> ComposeResult:
-        text = self.text if self.text is not None else HELP_TEXT.format(fields=field_help())
+        text = self.text if self.text is not None else help_text()
         with VerticalScroll(id="help-scroll"):
             yield Static(text, id="help-text")
 
