@@ -13,10 +13,12 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
+from vgtui.core.store.run_folder import FolderName, new_run_dir
 from vgtui.core.store.saved_runs import RunFolderError, RunFollower, find_runs, read_run
 from vgtui.core.vocabulary import RunPhase, RunStatus, SetupStatus
 
@@ -162,6 +164,24 @@ def test_a_listing_skips_what_is_not_a_run_and_reports_what_is_broken(tmp_path):
     assert result.returncode == 1
     assert FORMAT1.name in result.stdout  # the readable one is still listed
     assert result.stderr.count("error") == 1 and "20990101-000000-custom" in result.stderr
+
+
+def test_folder_names_are_parsed_in_one_place():
+    name = "20261129-151215-dlfs-init-2"
+    assert FolderName.parse(name) == FolderName("20261129-151215", "dlfs-init", 2)
+    assert str(FolderName.parse(name)) == name
+    assert FolderName.parse("20261129-151215-custom") == FolderName("20261129-151215", "custom")
+    assert FolderName.parse("notes") is None and FolderName.parse("20261129-custom") is None
+
+
+def test_runs_of_the_same_second_are_listed_newest_first(tmp_path):
+    now = datetime(2026, 11, 29, 15, 12, 15)
+    made = [new_run_dir(tmp_path, "custom", now) for _ in range(10)]
+    later = new_run_dir(tmp_path, "custom", datetime(2026, 11, 29, 15, 12, 16))
+    for folder in [*made, later]:
+        shutil.copy(FORMAT2 / "config.json", folder)
+    assert made[1].name == "20261129-151215-custom-2" and made[9].name.endswith("-custom-10")
+    assert find_runs(tmp_path) == [later, *reversed(made)]  # -10 is newer than -2
 
 
 def test_a_half_written_last_line_is_left_for_later(tmp_path):

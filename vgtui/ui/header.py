@@ -9,6 +9,7 @@ from textual.app import RenderResult
 from textual.content import Content
 from textual.widget import Widget
 
+from vgtui.core.store.run_folder import FolderName
 from vgtui.core.vocabulary import ACTIVE_PHASES, RunPhase, RunStatus
 
 
@@ -86,8 +87,7 @@ def fit_header(parts: list[tuple[str, int]], width: int) -> str:
 
 def short_folder(name: str) -> str:
     """``20261129-151215-custom`` without its date: ``151215-custom``."""
-    date, _, rest = name.partition("-")
-    return rest if date.isdigit() and len(date) == 8 and rest else name
+    return name.partition("-")[2] if FolderName.parse(name) else name
 
 
 def format_elapsed(seconds: float) -> str:

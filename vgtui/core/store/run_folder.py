@@ -9,11 +9,12 @@ import json
 import math
 import os
 import platform
+import re
 import socket
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -163,13 +164,46 @@ def activations_csv(records: Sequence[MetricRecord], config: RunConfig) -> str:
     return buffer.getvalue()
 
 
+@dataclass(frozen=True)
+class FolderName:
+    """What a run or sweep folder's name says: ``20261129-151215-notebook-2`` is the second
+    folder of a ``notebook`` run (or of ``sweep``) started at that second."""
+
+    stamp: str
+    """When its writer started: ``YYYYMMDD-HHMMSS``."""
+    kind: str
+    """The preset of a run (``custom`` if none), or ``sweep``."""
+    number: int = 1
+
+    def __str__(self) -> str:
+        return f"{self.stamp}-{self.kind}" + (f"-{self.number}" if self.number > 1 else "")
+
+    @classmethod
+    def parse(cls, name: str) -> FolderName | None:
+        """The parts of ``name``, or None if a writer of vgtui did not name it."""
+        match = _FOLDER_NAME.fullmatch(name)
+        if match is None:
+            return None
+        stamp, kind, number = match.groups()
+        return cls(stamp, kind, int(number or 1))
+
+
+_FOLDER_NAME = re.compile(r"(\d{8}-\d{6})-(.+?)(?:-([2-9]|[1-9]\d+))?")
+
+
+def folder_order(name: str) -> tuple[str, int, str]:
+    """Sorts folders oldest first: by start time, then number (``-2`` before ``-10``); a name
+    vgtui did not write sorts by itself."""
+    parsed = FolderName.parse(name)
+    return (parsed.stamp, parsed.number, name) if parsed else (name, 0, name)
+
+
 def new_run_dir(out_root: Path, preset: str, now: datetime | None = None) -> Path:
     """Create ``out_root/<timestamp>-<preset>`` (with a numeric suffix if taken), never reusing."""
     stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
     out_root.mkdir(parents=True, exist_ok=True)
-    for attempt in range(1, 1000):
-        suffix = "" if attempt == 1 else f"-{attempt}"
-        candidate = out_root / f"{stamp}-{preset}{suffix}"
+    for number in range(1, 1000):
+        candidate = out_root / str(FolderName(stamp, preset, number))
         try:
             candidate.mkdir()
         except FileExistsError:

@@ -20,7 +20,7 @@ from pathlib import Path
 from vgtui.core.config import ConfigError, RunConfig
 from vgtui.core.records import MetricRecord
 from vgtui.core.store.follow import FileFollower
-from vgtui.core.store.run_folder import FORMAT_VERSION, RECORDS_FILE
+from vgtui.core.store.run_folder import FORMAT_VERSION, RECORDS_FILE, folder_order
 from vgtui.core.summary import SetupSummary, summarize
 from vgtui.core.vocabulary import RunPhase, RunStatus, SetupStatus
 
@@ -182,14 +182,14 @@ def writer_alive(writer: object) -> bool:
 
 
 def find_runs(root: Path | str) -> list[Path]:
-    """The run folders directly under ``root`` (those with a config.json), newest first by
-    name (run folder names start with their start time)."""
+    """The run folders directly under ``root`` (those with a config.json), newest first (run
+    folder names start with their start time)."""
     root = Path(root)
     if not root.is_dir():
         raise RunFolderError(f"{root}: no such folder")
     found = [p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")]
-    return sorted((p for p in found if (p / CONFIG_FILE).exists()), key=lambda p: p.name,
-                  reverse=True)  # fmt: skip
+    runs = (p for p in found if (p / CONFIG_FILE).exists())
+    return sorted(runs, key=lambda p: folder_order(p.name), reverse=True)
 
 
 def read_runs(paths: Iterable[Path]) -> list[SavedRun | RunFolderError]:
