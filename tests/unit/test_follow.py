@@ -41,9 +41,10 @@ def test_a_partial_last_line_waits_for_its_newline(tmp_path):
     assert follower.read() == ([b'{"a": 1}'], False)
     append(path, b": 2")
     assert follower.read() == ([], False)
+    assert follower.lines_end == len(b'{"a": 1}\n')  # where a writer resuming would cut
     append(path, b"}\n")
     assert follower.read() == ([b'{"b": 2}'], False)
-    assert follower.bytes_read == path.stat().st_size
+    assert follower.bytes_read == follower.lines_end == path.stat().st_size
 
 
 def test_lines_end_at_newlines_only(tmp_path):

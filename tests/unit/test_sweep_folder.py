@@ -99,3 +99,17 @@ def test_the_cells_theory_is_core_theorys_mean_field():
 
 def test_read_cells_of_a_missing_file_is_empty(tmp_path):
     assert read_cells(Path(tmp_path)) == []
+
+
+def test_the_reader_reads_a_replaced_cells_file_from_its_start(tmp_path):
+    folder = SweepFolder.create(tmp_path, SPEC)
+    folder.add_task(Task("tanh", 4, 0), result(Task("tanh", 4, 0), 0.5), None)
+    folder.close()
+    reader = SweepReader(folder.path)
+    first, _ = reader.read()
+    cells = folder.path / CELLS_FILE
+    replacement = tmp_path / "replacement"
+    replacement.write_bytes(cells.read_bytes() * 2)  # longer: only its inode tells
+    replacement.replace(cells)
+    lines, reset = reader.read()
+    assert reset and lines == first * 2

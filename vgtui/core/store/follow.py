@@ -36,6 +36,11 @@ class FileFollower:
         self._partial = b""
         self._identity: tuple[int, int] | None = None
 
+    @property
+    def lines_end(self) -> int:
+        """Where the whole lines read so far end: a partial last line starts there."""
+        return self.offset - len(self._partial)
+
     def read(self) -> tuple[list[bytes], bool]:
         """The lines appended since the last call (without their newline), and whether the file
         was replaced or cut (then they are its lines from the start). A missing file has no

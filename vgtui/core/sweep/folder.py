@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import platform
-import re
 import statistics
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -27,7 +26,14 @@ import numpy as np
 
 from vgtui import __version__
 from vgtui.core.config import ConfigError
-from vgtui.core.store.run_folder import atomic_write_text, json_safe, new_run_dir
+from vgtui.core.store.follow import FileFollower
+from vgtui.core.store.run_folder import (
+    FolderName,
+    atomic_write_text,
+    folder_order,
+    json_safe,
+    new_run_dir,
+)
 from vgtui.core.sweep.grid import theory
 from vgtui.core.sweep.spec import CellKey, SweepSpec, Task
 from vgtui.core.vocabulary import RunStatus, SetupStatus
@@ -35,6 +41,8 @@ from vgtui.core.vocabulary import RunStatus, SetupStatus
 SWEEP_FORMAT = 1
 SWEEP_FILE = "sweep.json"
 CELLS_FILE = "cells.jsonl"
+SWEEP_KIND = "sweep"
+"""What a sweep folder's name says it is: ``<timestamp>-sweep[-N]``."""
 SEED_LINE = "seed"
 CELL_LINE = "cell"
 
@@ -140,19 +148,17 @@ class SweepLines:
 # -- reading: whole lines only, so a folder can be followed while it is written ----------------
 
 
-def parse_lines(data: bytes) -> tuple[list[dict], int]:
-    """The JSON objects of the whole lines of ``data`` (a line that is not one is skipped), and
-    the bytes those lines take: a partial last line (still being written) is left out."""
-    whole = data[: data.rfind(b"\n") + 1]
+def parse_lines(raw_lines: Iterable[bytes]) -> list[dict]:
+    """The JSON objects of whole lines (a line that is not one is skipped)."""
     lines = []
-    for raw in whole.splitlines():
+    for raw in raw_lines:
         try:
             line = json.loads(raw)
         except ValueError:
             continue
         if isinstance(line, dict):
             lines.append(line)
-    return lines, len(whole)
+    return lines
 
 
 def read_spec(path: Path) -> SweepSpec:
@@ -168,14 +174,14 @@ def read_spec(path: Path) -> SweepSpec:
 
 class SweepReader:
     """The one reader of a sweep folder, never written to: its settings once, then at each
-    :meth:`read` only the whole lines appended to cells.jsonl since the last one, so a
-    follower polling it costs one ``stat`` when nothing changed."""
+    :meth:`read` only the whole lines appended to cells.jsonl since the last one (a
+    :class:`~vgtui.core.store.follow.FileFollower`), so a follower polling it costs one
+    ``stat`` when nothing changed."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.spec: SweepSpec | None = None
-        self.offset = 0
-        """Bytes of cells.jsonl already read: whole lines only."""
+        self.cells = FileFollower(self.path / CELLS_FILE)
 
     def read_spec(self) -> SweepSpec:
         """The sweep's settings (read once); ConfigError if sweep.json is missing or malformed."""
@@ -186,35 +192,16 @@ class SweepReader:
     def read(self) -> tuple[list[dict], bool]:
         """The lines appended since the last call, and whether the file was replaced or cut
         (then these are all its lines, from the start)."""
-        cells = self.path / CELLS_FILE
         try:
-            size = cells.stat().st_size
-        except FileNotFoundError:
-            return [], False
+            raw_lines, reset = self.cells.read()
         except OSError as error:
-            raise ConfigError(f"{cells}: unreadable ({error})") from None
-        reset = size < self.offset
-        if reset:
-            self.offset = 0
-        if size == self.offset:
-            return [], reset
-        try:
-            with open(cells, "rb") as handle:
-                handle.seek(self.offset)
-                data = handle.read(size - self.offset)
-        except OSError as error:
-            raise ConfigError(f"{cells}: unreadable ({error})") from None
-        lines, used = parse_lines(data)
-        self.offset += used
-        return lines, reset
+            raise ConfigError(f"{self.cells.path}: unreadable ({error})") from None
+        return parse_lines(raw_lines), reset
 
 
 def read_cells(path: Path) -> list[dict]:
     """Every whole line of a sweep folder's cells.jsonl (what the CLI, resume and tests read)."""
     return SweepReader(path).read()[0]
-
-
-_SWEEP_NAME = re.compile(r"(\d{8}-\d{6})-sweep(?:-(\d+))?")
 
 
 def sweep_folders(out_root: Path) -> list[Path]:
@@ -226,10 +213,10 @@ def sweep_folders(out_root: Path) -> list[Path]:
         return []
     found = []
     for entry in entries:
-        match = _SWEEP_NAME.fullmatch(entry.name)
-        if match and (entry / SWEEP_FILE).is_file():
-            found.append(((match.group(1), int(match.group(2) or 1)), entry))
-    return [path for _, path in sorted(found)]
+        name = FolderName.parse(entry.name)
+        if name and name.kind == SWEEP_KIND and (entry / SWEEP_FILE).is_file():
+            found.append(entry)
+    return sorted(found, key=lambda path: folder_order(path.name))
 
 
 def newest_sweep(out_root: Path) -> Path | None:
@@ -263,7 +250,7 @@ class SweepFolder:
 
     @classmethod
     def create(cls, out_root: Path, spec: SweepSpec, extra: Mapping | None = None) -> SweepFolder:
-        path = new_run_dir(Path(out_root), "sweep")
+        path = new_run_dir(Path(out_root), SWEEP_KIND)
         document = {
             "format": SWEEP_FORMAT,
             "kind": "sweep",
@@ -287,9 +274,9 @@ class SweepFolder:
         lines, _ = reader.read()
         cells = path / CELLS_FILE
         try:
-            if cells.exists() and cells.stat().st_size > reader.offset:
+            if cells.exists() and cells.stat().st_size > reader.cells.lines_end:
                 with open(cells, "r+b") as handle:
-                    handle.truncate(reader.offset)
+                    handle.truncate(reader.cells.lines_end)
         except OSError as error:
             raise ConfigError(f"{cells}: unreadable ({error})") from None
         return cls(path, spec, lines)

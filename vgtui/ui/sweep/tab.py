@@ -7,8 +7,8 @@ Why it is built this way:
 - Dask stays out of the app. A sweep runs as its own process (``python -m vgtui sweep``, the
   command line's entry) writing to the app's output folder; the tab follows the newest sweep
   folder there with :class:`~vgtui.core.sweep.folder.SweepReader`, read by a thread worker every
-  :data:`FOLLOW_SECONDS` that only posts messages. A sweep started elsewhere (another terminal,
-  ``nohup``) shows up the same way.
+  :data:`~vgtui.core.store.follow.FOLLOW_SECONDS` that only posts messages. A sweep started
+  elsewhere (another terminal, ``nohup``) shows up the same way.
 - The process belongs to the app: it runs in its own session (a Ctrl-C or hang-up of the
   terminal reaches the app only) and is stopped when the app goes, when k is pressed, or when
   Python exits: SIGTERM, then SIGKILL to its whole process group (its cluster's workers)
@@ -27,7 +27,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,14 +43,13 @@ from textual.widget import Widget
 from textual.worker import get_current_worker
 
 from vgtui.core.config import ConfigError, RunConfig
+from vgtui.core.store.follow import polls
 from vgtui.core.summary import format_percent
 from vgtui.core.sweep.folder import CELL_LINE, SEED_LINE, SweepReader, newest_sweep
 from vgtui.core.sweep.grid import BAND_DIGITS, agreement, axis_label, band, critical, theory
 from vgtui.core.sweep.spec import SweepSpec, Task
 from vgtui.core.vocabulary import RunStatus
 
-FOLLOW_SECONDS = 0.5
-"""How often the output folder and the followed sweep's cells.jsonl are looked at."""
 STOP_SECONDS = 1.0
 """How long a sweep told to stop (SIGTERM) gets before its process group is killed. Its
 finished cells are on disk already; a graceful end (cancelling, closing its cluster while the
@@ -686,12 +684,13 @@ class SweepTab(VerticalScroll):
     # -- following the newest sweep ---------------------------------------------------------------
     @work(thread=True, exclusive=True, group="sweep-follow", exit_on_error=False)
     def follow(self, root: Path) -> None:
-        """Thread worker: every FOLLOW_SECONDS, the newest sweep folder under ``root`` and what
-        was appended to its cells.jsonl; it posts what it read and never touches widgets."""
+        """Thread worker: every FOLLOW_SECONDS (core/store/follow), the newest sweep folder
+        under ``root`` and what was appended to its cells.jsonl; it posts what it read and never
+        touches widgets."""
         worker = get_current_worker()
         reader: SweepReader | None = None
         unreadable: set[Path] = set()
-        while not worker.is_cancelled:
+        for _ in polls(lambda: worker.is_cancelled):
             newest = newest_sweep(root)
             fresh = False
             if (
@@ -715,9 +714,6 @@ class SweepTab(VerticalScroll):
                     lines, reset = [], False
                 if lines or reset or fresh:
                     self.post_message(SweepRead(reader.path, reader.spec, lines, reset or fresh))
-            deadline = time.monotonic() + FOLLOW_SECONDS
-            while not worker.is_cancelled and time.monotonic() < deadline:
-                time.sleep(0.05)
 
     @on(SweepRead)
     def sweep_read(self, message: SweepRead) -> None:
