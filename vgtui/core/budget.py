@@ -11,15 +11,18 @@ from vgtui.core.activation_stats import HISTOGRAM_STRIDE, ProbeLayout
 from vgtui.core.config import ConfigError, RunConfig
 from vgtui.core.data import NUM_CLASSES, PIXELS
 from vgtui.core.eval_blocks import TEST_BLOCK_ROWS
+from vgtui.core.evaluation.interface import evaluation_lanes
+from vgtui.core.evaluation.shared import RING_ENTRIES
 from vgtui.core.inference import probe_buffer_fits
+from vgtui.core.trainer import MAX_PENDING_EVALUATIONS
 
 FLOAT32 = 4
 FLOAT64 = 8
-PARAMETER_COPIES = 14
+PROBE_TALLY_COPIES = RING_ENTRIES + MAX_PENDING_EVALUATIONS
+"""An evaluation's probe, at most: in the shared ring and in the pending evaluations."""
+PARAMETER_COPIES = 3 + PROBE_TALLY_COPIES
 """Copies of the parameters alive at once, at most: the bank's parameters, gradients and update
-(3), the shared ring of snapshots (7) and the snapshots of pending evaluations (4)."""
-PROBE_TALLY_COPIES = 11  # an evaluation's probe: in the ring (7) and pending evaluations (4)
-LANES = 2  # the trainer's thread and one helper on the target machine; helpers share the ring
+(3), the shared ring of snapshots and the snapshots of pending evaluations."""
 BASE_BYTES = 200 * 2**20
 """The interpreter, NumPy, the dataset (55 MB) and the test blocks, with room to spare."""
 
@@ -31,8 +34,10 @@ def parameter_count(config: RunConfig) -> int:
     return per_setup * len(config.setups) * config.seeds
 
 
-def estimated_bytes(config: RunConfig) -> int:
-    """An upper estimate of a run's peak memory (all processes)."""
+def estimated_bytes(config: RunConfig, lanes: int | None = None) -> int:
+    """An upper estimate of a run's peak memory (all processes), its evaluations shared by
+    ``lanes`` lanes (by default as many as this machine gives them; helpers share the ring)."""
+    lanes = evaluation_lanes() if lanes is None else lanes
     setups, units = len(config.setups) * config.seeds, sum(config.hidden) + NUM_CLASSES
     sizes = (PIXELS, *config.hidden, NUM_CLASSES)
     first_layer = (PIXELS + 1) * setups * config.hidden[0]
@@ -48,10 +53,10 @@ def estimated_bytes(config: RunConfig) -> int:
         probe_work = 13 * setups * max(config.hidden) * math.ceil(probe / HISTOGRAM_STRIDE)
     else:
         buffers, probe_work = 0, 13 * setups * max(config.hidden) * TEST_BLOCK_ROWS
-    tallies = setups * ProbeLayout.of(sizes).width * (LANES + PROBE_TALLY_COPIES) if probe else 0
-    inference = LANES * (2 * first_layer + 2 * TEST_BLOCK_ROWS * setups * units)
+    tallies = setups * ProbeLayout.of(sizes).width * (lanes + PROBE_TALLY_COPIES) if probe else 0
+    inference = lanes * (2 * first_layer + 2 * TEST_BLOCK_ROWS * setups * units)
     floats = PARAMETER_COPIES * parameter_count(config) + training + inference + buffers
-    return BASE_BYTES + FLOAT32 * floats + FLOAT64 * (draws + tallies) + LANES * probe_work
+    return BASE_BYTES + FLOAT32 * floats + FLOAT64 * (draws + tallies) + lanes * probe_work
 
 
 def available_bytes() -> int | None:

@@ -38,6 +38,7 @@ from vgtui.core.evaluation.shared import (
     CLAIMED_HERE,
     FILE_LOCKS,
     FREE,
+    RING_ENTRIES,
     FileLock,
     SharedBlocks,
     SharedLayout,
@@ -46,7 +47,6 @@ from vgtui.core.evaluation.shared import (
 )
 from vgtui.core.inference import InferenceBank, InferenceBlock, InferenceParameters
 
-RING_ENTRIES = 7  # snapshots in the shared file at once: more than the trainer keeps pending
 HELPER_EXIT_SECONDS = 0.2  # a helper told to stop gets this long before it is killed
 WAIT_SLEEP = 0.0002  # seconds between checks while helpers finish their last blocks
 ORPHAN_CHECK = 0.5  # seconds an idle helper waits for an announcement between parent checks

@@ -67,10 +67,16 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
+def evaluation_lanes(cores: int | None = None) -> int:
+    """Lanes an evaluation is shared by, at most: one per core (of ``cores``, by default
+    those this process may run on), up to :data:`MAX_LANES`."""
+    return min(MAX_LANES, available_cores() if cores is None else cores)
+
+
 def make_evaluator(blocks: Sequence[InferenceBlock], cores: int | None = None) -> Evaluator:
-    """Helper processes for every core but the trainer's (at most :data:`MAX_LANES` lanes in
+    """Helper processes for every core but the trainer's (:func:`evaluation_lanes` lanes in
     all) where the platform allows them, else evaluation on the trainer's thread."""
-    lanes = min(MAX_LANES, available_cores() if cores is None else cores)
+    lanes = evaluation_lanes(cores)
     if lanes > 1:
         try:
             from vgtui.core.evaluation.helpers import HelperEvaluator, helpers_supported

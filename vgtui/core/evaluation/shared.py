@@ -37,6 +37,7 @@ from vgtui.core.inference import (
 
 FREE, CLAIMED, DONE, CLAIMED_HERE = 0, 1, 2, 3  # states of a block: helper / trainer claims
 ALIGN = 64  # bytes: each shared array starts on its own cache line
+RING_ENTRIES = 7  # snapshots in the shared file at once: more than the trainer keeps pending
 FILE_LOCKS = fcntl is not None
 """POSIX file locks exist here (the claim protocol needs them)."""
 

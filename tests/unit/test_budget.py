@@ -1,0 +1,27 @@
+"""The memory estimate counts what the engine's own constants say is alive at once."""
+
+from __future__ import annotations
+
+from vgtui.core.budget import PARAMETER_COPIES, estimated_bytes, parameter_count
+from vgtui.core.config import RunConfig
+from vgtui.core.evaluation.interface import MAX_LANES, evaluation_lanes
+from vgtui.core.evaluation.shared import RING_ENTRIES
+from vgtui.core.trainer import MAX_PENDING_EVALUATIONS
+
+
+def test_the_estimate_counts_the_lanes_this_machine_evaluates_with():
+    config = RunConfig(hidden=(1000, 1000))
+    assert estimated_bytes(config) == estimated_bytes(config, lanes=evaluation_lanes())
+    # Every further lane (up to MAX_LANES on a larger machine) needs its own work arrays.
+    sizes = [estimated_bytes(config, lanes=lanes) for lanes in range(1, MAX_LANES + 1)]
+    assert sizes == sorted(set(sizes))
+    assert evaluation_lanes(cores=64) == MAX_LANES and evaluation_lanes(cores=1) == 1
+
+
+def test_parameter_copies_follow_the_ring_and_the_pending_evaluations():
+    # The bank's parameters, gradients and update, each snapshot in the ring, each pending one.
+    assert PARAMETER_COPIES == 3 + RING_ENTRIES + MAX_PENDING_EVALUATIONS
+    small, large = RunConfig(hidden=(10,)), RunConfig(hidden=(20,))
+    grown = parameter_count(large) - parameter_count(small)
+    extra_training = estimated_bytes(large, lanes=1) - estimated_bytes(small, lanes=1)
+    assert extra_training >= 4 * PARAMETER_COPIES * grown  # float32 copies of every parameter
