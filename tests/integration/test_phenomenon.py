@@ -44,6 +44,7 @@ def test_full_notebook_run_reproduces_the_brief(tmp_path, run_vgtui):
         ("sigmoid-gauss", "vanishing gradient"),
         ("sigmoid-gauss", "signal collapse"),
         ("relu-gauss", "plateau, then learning"),
+        ("relu-gauss", "vanishing gradient"),  # while on the plateau (from 10 to 260)
         ("sigmoid-xavier", "healthy"),
         ("relu-he", "healthy"),
     }

@@ -50,7 +50,7 @@ async def test_a_saved_run_on_every_tab_read_only_with_cursor_smoothing_and_zoom
         await pilot.pause()
         assert screen.tabs.table.row_count == 2
         diagnosis = screen.tabs.diagnosis.plain
-        assert "sigmoid-gauss: stalled at chance" in diagnosis and "relu-he: healthy" in diagnosis
+        assert "sigmoid-gauss: vanishing gradient" in diagnosis and "relu-he: healthy" in diagnosis
         await pilot.press("5", "left_square_bracket", "e", "z")
         await pilot.pause()
         view = screen.tabs.view
@@ -88,7 +88,7 @@ async def test_runs_compared_named_in_every_legend_and_row_and_an_unreadable_one
         await pilot.pause()
         rows = [str(screen.tabs.table.get_row_at(i)[0]) for i in range(4)]
         assert rows == names
-        assert "seed1/sigmoid-gauss: stalled" in screen.tabs.diagnosis.plain
+        assert "seed1/sigmoid-gauss: vanishing gradient" in screen.tabs.diagnosis.plain
         assert all(name in screen.tabs.strip.plain for name in names)
 
 
