@@ -137,7 +137,7 @@ def test_screenshots_keep_bars_and_leading_spaces_in_their_cells():
 
 async def test_d_turns_the_gradients_tab_to_the_error_std_per_layer(mnist, tmp_path):
     from vgtui.core.summary import format_ratio
-    from vgtui.ui.charts.chart import GradientChart
+    from vgtui.ui.charts.gradients import GradientChart
 
     app = VgtuiApp(SHORT, mnist, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:

@@ -21,7 +21,8 @@ from tests.ui.apptools import (
 from vgtui.core.config import RunConfig
 from vgtui.core.summary import SUMMARY_COLUMNS, format_percent
 from vgtui.ui.app import VgtuiApp
-from vgtui.ui.charts.chart import AccuracyChart, GradientChart, OverlayChart
+from vgtui.ui.charts.accuracy import AccuracyChart, OverlayChart
+from vgtui.ui.charts.gradients import GradientChart
 from vgtui.ui.help import HelpScreen
 from vgtui.ui.sidebar import ConfigSidebar
 

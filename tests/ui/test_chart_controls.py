@@ -13,7 +13,8 @@ from tests.ui.apptools import SHORT, drawn_colors, plot_rows, wait_for_state
 from vgtui.core.config import RunConfig
 from vgtui.core.summary import format_percent
 from vgtui.ui.app import VgtuiApp
-from vgtui.ui.charts.chart import AccuracyChart, GradientChart
+from vgtui.ui.charts.accuracy import AccuracyChart
+from vgtui.ui.charts.gradients import GradientChart
 from vgtui.ui.charts.strip import HIDDEN_MARK, SetupStrip
 from vgtui.ui.look import BAND_COLOR, series_color, series_marker
 from vgtui.ui.series import SeriesScreen

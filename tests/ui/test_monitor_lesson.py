@@ -21,7 +21,8 @@ from vgtui.core.config import ACTIVATION_NAMES, RunConfig, init_forms, parse_set
 from vgtui.core.records import MetricRecord
 from vgtui.core.summary import SUMMARY_COLUMNS
 from vgtui.ui.app import VgtuiApp
-from vgtui.ui.charts.chart import AccuracyChart, GradientChart, OverlayChart
+from vgtui.ui.charts.accuracy import AccuracyChart, OverlayChart
+from vgtui.ui.charts.gradients import GradientChart
 from vgtui.ui.charts.strip import SetupStrip
 from vgtui.ui.header import short_folder
 from vgtui.ui.help import HelpScreen

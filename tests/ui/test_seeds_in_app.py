@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from tests.ui.apptools import SHORT, drawn_colors, wait_for_state
 from vgtui.ui.app import VgtuiApp
-from vgtui.ui.charts.chart import AccuracyChart
+from vgtui.ui.charts.accuracy import AccuracyChart
 from vgtui.ui.look import BAND_COLOR
 
 

@@ -19,16 +19,10 @@ from vgtui.core.diagnosis import describe, diagnose
 from vgtui.core.records import MetricRecord
 from vgtui.core.summary import SUMMARY_COLUMNS, fit_summary_columns, summarize, summary_cells
 from vgtui.core.vocabulary import SetupStatus
+from vgtui.ui.charts.accuracy import AccuracyChart, OverlayChart
 from vgtui.ui.charts.activations import ActivationsGrid
-from vgtui.ui.charts.chart import (
-    AccuracyChart,
-    Chart,
-    GradientChart,
-    GradientScale,
-    OverlayChart,
-    SetupChart,
-    shape_grid,
-)
+from vgtui.ui.charts.chart import Chart, SetupChart, shape_grid
+from vgtui.ui.charts.gradients import GradientChart, GradientScale
 from vgtui.ui.charts.loss import LossChart
 from vgtui.ui.charts.strip import SetupStrip
 from vgtui.ui.history import RunHistory
