@@ -14,20 +14,29 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from tests.ui.apptools import SHORT, read_summary, wait_for_state, wait_until
+from tests.ui.apptools import (
+    GIVE_UP_SECONDS,
+    SHORT,
+    read_summary,
+    wait_for_state,
+    wait_until,
+)
 from vgtui.core.summary import format_percent
 from vgtui.core.sweep.folder import SweepFolder
-from vgtui.core.sweep.grid import critical, theory
+from vgtui.core.sweep.grid import Grid, critical, theory
 from vgtui.core.sweep.spec import PRESETS, SweepSpec, Task
 from vgtui.core.sweep.task import run_task
+from vgtui.core.sweep.text import heatmap
 from vgtui.ui.app import VgtuiApp
 from vgtui.ui.charts.tabs import TAB_IDS
-from vgtui.ui.sweep.tab import SweepMap, SweepProcess
+from vgtui.ui.sweep.process import SweepProcess
+from vgtui.ui.sweep.tab import SweepMap
 
 SWEEP_KEY = str(TAB_IDS.index("sweep") + 1)
 SPEC = replace(PRESETS["quick"], seeds=2, width=16)
@@ -55,17 +64,26 @@ def cells_of(path: Path) -> dict[tuple[int, float], dict]:
 
 
 def grid(text: str) -> dict[int, list[str]]:
-    """The map's rows: depth -> the mark of each column (digit, x, ?, .), read as text."""
+    """The map's rows: depth -> the mark of each column (digit, x, ?, ., in parentheses where
+    theory says it does not train), read as text without the cursor's brackets."""
     rows = {}
     for line in text.splitlines():
         match = re.fullmatch(r"\s*(\d+) [ >]( .*)", line)
         if match:
-            rows[int(match.group(1))] = re.sub(r"[\[\]*]", " ", match.group(2)).split()
+            rows[int(match.group(1))] = re.sub(r"[\[\]]", " ", match.group(2)).split()
     return rows
 
 
 def digit(cell: dict) -> str:
-    return str(min(9, int(cell["test_accuracy"] * 10)))
+    """A cell's band: the tens digit of its test accuracy, . before it has one."""
+    accuracy = cell["test_accuracy"]
+    return "." if accuracy is None else str(min(9, int(accuracy * 10)))
+
+
+def mark(cell: dict, depth: int, weight_variance: float) -> str:
+    """A cell's mark: its digit, in parentheses where depth >= 6 xi_c."""
+    limit = theory("tanh", weight_variance, SPEC.bias_variance).trainable_depth
+    return digit(cell) if depth < limit else f"({digit(cell)})"
 
 
 async def show_sweep_tab(pilot, app: VgtuiApp) -> SweepMap:
@@ -89,19 +107,17 @@ async def test_the_heatmap_shows_every_cells_band_the_theory_curve_and_the_criti
         rows = grid(text)
         assert sorted(rows) == sorted(SPEC.depths)
         for depth, marks in rows.items():
-            assert marks == [digit(cells[depth, w]) for w in SPEC.weight_variances], depth
+            assert marks == [mark(cells[depth, w], depth, w) for w in SPEC.weight_variances]
         lines = text.splitlines()
         assert lines[-1].startswith("arrows")  # the keys, last
         limits = [
             theory("tanh", w, SPEC.bias_variance).trainable_depth for w in SPEC.weight_variances
         ]
         six_xi = next(line for line in lines if line.startswith("6xi_c"))
-        assert six_xi.split()[1:] == [f"{limit:.0f}" for limit in limits]
-        # The theory curve: the column's cell at the depth nearest its 6 xi_c is starred.
-        first = min(range(len(limits)), key=lambda k: limits[k])  # sigma_w^2 0.5: 6 xi_c ~ 7
-        nearest = min(SPEC.depths, key=lambda d: abs(d - limits[first]))
-        row = next(line for line in lines if re.match(rf"\s*{nearest} [ >] ", line))
-        assert f"*{digit(cells[nearest, SPEC.weight_variances[first]])}*" in row
+        assert six_xi.split()[1:] == [f"{limit:.0f}" if limit < 1e4 else "29k" for limit in limits]
+        # Theory: sigma_w^2 0.5 (6 xi_c ~ 7) trains depth 6, not 12: parentheses below 7.
+        assert limits[0] < 12 and rows[12][0] == f"({digit(cells[12, 0.5])})"
+        assert rows[6][0] == digit(cells[6, 0.5])
         # The critical sigma_w^2: a v over its place between the columns, and its value.
         crit = critical("tanh", SPEC.bias_variance)
         marker = next(line for line in lines if "critical sigma_w^2" in line)
@@ -109,9 +125,48 @@ async def test_the_heatmap_shows_every_cells_band_the_theory_curve_and_the_criti
         header = next(line for line in lines if line.startswith("depth"))
         column = header.index(" 1.76 ") + 3  # the column nearest 1.761
         assert abs(marker.index("v") - column) <= 1
-        assert "digit: test accuracy in tens of %" in text and "*d*" in text
+        legend = " ".join(text.split())
+        assert "digit: test accuracy in tens of %" in legend
+        assert "(d): depth >= 6 xi_c (theory: does not train)" in legend
         assert all(len(line) <= 78 for line in lines)
         assert sweep_map.size.height <= app.tabs.sweep.size.height  # no scrolling at 80x24
+
+
+def printed_grid(text: str) -> dict[int, list[str]]:
+    """The rows of ``vgtui sweep``'s text heatmap: depth -> the mark of each column."""
+    rows = {}
+    for line in text.splitlines():
+        match = re.fullmatch(r"\s*(\d+)  (.*)", line)
+        if match:
+            rows[int(match.group(1))] = match.group(2).split()
+    return rows
+
+
+async def test_the_tab_draws_the_grid_vgtui_sweep_prints_cell_by_cell(mnist, tmp_path, results):
+    deepest = [t for t in SPEC.tasks() if t.depth == max(SPEC.depths)]
+    path = write_sweep(tmp_path, results, [t for t in SPEC.tasks() if t not in deepest])
+    folder = SweepFolder.open(path)
+    folder.add_task(deepest[0], None, "failed on purpose")  # both seeds failed: ? cells
+    folder.add_task(deepest[1], None, "failed on purpose")
+    folder.close()
+    printed = heatmap(SPEC, SweepFolder.open(path).cells())
+    app = VgtuiApp(SHORT, mnist, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        shown = (await show_sweep_tab(pilot, app)).plain
+    rows = printed_grid(printed)
+    assert rows == grid(shown) and sorted(rows) == sorted(SPEC.depths)
+    marks = {m for row in rows.values() for m in row}
+    assert (
+        "?" in marks and any(m.startswith("(") for m in marks) and any(m.isdigit() for m in marks)
+    )
+    six_xi = [next(line for line in text.splitlines() if line.startswith("6xi_c")).split()
+              for text in (printed, shown)]  # fmt: skip
+    assert six_xi[0] == six_xi[1]
+    legend = Grid.of(SPEC, "tanh", SweepFolder.open(path).cells()).legend(narrow=False)
+    assert "? failed" in legend and "(d): depth >= 6 xi_c" in legend
+    for text in (printed, shown):
+        assert legend in " ".join(text.split())
+        assert f"v critical sigma_w^2 {critical('tanh', SPEC.bias_variance):.3f}" in text
 
 
 async def test_the_preset_grid_fits_80x24_and_fills_the_space_at_120x40(mnist, tmp_path):
@@ -121,8 +176,8 @@ async def test_the_preset_grid_fits_80x24_and_fills_the_space_at_120x40(mnist, t
         sweep_map = await show_sweep_tab(pilot, app)
         rows = grid(sweep_map.plain)
         assert sorted(rows) == sorted(PRESETS["schoenholz"].depths)
-        assert all(marks == ["."] * 9 for marks in rows.values())
-        assert ". not yet" in sweep_map.plain
+        assert all(set(marks) <= {".", "(.)"} for marks in rows.values())
+        assert ". not run yet" in sweep_map.plain
         assert sweep_map.size.height <= app.tabs.sweep.size.height
         assert max(map(len, sweep_map.plain.splitlines())) <= sweep_map.size.width
         await pilot.resize_terminal(120, 40)
@@ -155,13 +210,15 @@ async def test_a_cell_appended_to_cells_jsonl_appears_live(mnist, tmp_path, resu
     async with app.run_test(size=(80, 24)) as pilot:
         sweep_map = await show_sweep_tab(pilot, app)
         depth = max(SPEC.depths)
-        assert grid(sweep_map.plain)[depth] == ["."] * 5
+        waiting = [mark({"test_accuracy": None}, depth, w) for w in SPEC.weight_variances]
+        assert waiting[0] == "(.)" and set(waiting[1:]) == {"."}
+        assert grid(sweep_map.plain)[depth] == waiting
         folder = SweepFolder.open(path)
         folder.add_task(deepest[0], results[deepest[0]], None)  # one seed: no cell line yet
         await wait_until(
             pilot, lambda: "1 of 2 seeds in" in sweep_map.plain, "the seed counted in the readout"
         )
-        assert grid(sweep_map.plain)[depth] == ["."] * 5
+        assert grid(sweep_map.plain)[depth] == waiting
         folder.close()
         # The second seed's lines and the cell lines, as the writer would append them (written
         # in a copy), appended here in two parts: a writer caught mid-line is waited for.
@@ -175,10 +232,10 @@ async def test_a_cell_appended_to_cells_jsonl_appears_live(mnist, tmp_path, resu
             cells_file.write(new[:40])
             cells_file.flush()
             await pilot.pause(0.6)
-            assert grid(sweep_map.plain)[depth] == ["."] * 5
+            assert grid(sweep_map.plain)[depth] == waiting
             cells_file.write(new[40:])
         cells = cells_of(path)
-        expected = [digit(cells[depth, w]) for w in SPEC.weight_variances]
+        expected = [mark(cells[depth, w], depth, w) for w in SPEC.weight_variances]
         await wait_until(
             pilot, lambda: grid(sweep_map.plain)[depth] == expected, "the new cells drawn"
         )
@@ -210,7 +267,7 @@ async def test_the_cursor_reads_its_cell(mnist, tmp_path, results):
         assert f"6 xi_c {limit:.0f}" in text
         assert ("agrees" if cell["agrees"] else "disagrees") in text
         row = next(line for line in text.splitlines() if re.match(rf"\s*{key[1]} > ", line))
-        assert re.search(rf"\[ ?\*?{digit(cell)}\*? ?\]", row)  # brackets: no colour needed
+        assert re.search(rf"\[ *\(?{digit(cell)}\)? *\]", row)  # brackets: no colour needed
         await pilot.press("right_curly_bracket", "right_square_bracket", "right")  # { } [ ]
         assert sweep_map.cursor.key(SPEC) == ("tanh", depths[-1], columns[2])
         await pilot.press(*["up"] * 5, *["right"] * 9)  # stays on the grid
@@ -308,6 +365,15 @@ def group_members(pgid: int) -> list[int]:
     return found
 
 
+def wait_for(condition, what: str, seconds: float = GIVE_UP_SECONDS) -> None:
+    """Poll ``condition`` until it holds (fails if it does not within ``seconds``)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {what}")
+        time.sleep(0.05)
+
+
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
 async def test_a_sweep_started_from_the_tab_is_stopped_with_its_group_when_the_app_quits(
     mnist, tmp_path
@@ -326,6 +392,8 @@ async def test_a_sweep_started_from_the_tab_is_stopped_with_its_group_when_the_a
         await pilot.press("w")  # one at a time
         assert app.tabs.sweep.process is process
         await pilot.press("q")
-    assert process.popen.returncode in (-signal.SIGTERM, -signal.SIGKILL, 143)
-    assert group_members(process.pid) == []
     assert process not in SweepProcess.live
+    # Killed processes take a moment to go, longer on a busy machine: wait for the state.
+    wait_for(lambda: process.popen.poll() is not None, "the sweep's end")
+    assert process.popen.returncode in (-signal.SIGTERM, -signal.SIGKILL, 143)
+    wait_for(lambda: group_members(process.pid) == [], "the sweep's group gone")

@@ -39,7 +39,7 @@ from vgtui.ui.pace import Pace, show_pace
 from vgtui.ui.pacer import FLUSH_HZ, RedrawPacer
 from vgtui.ui.saved.runs_list import RunsScreen
 from vgtui.ui.sidebar import ConfigSidebar
-from vgtui.ui.sweep.tab import OpenSweepCell
+from vgtui.ui.sweep.messages import OpenSweepCell
 
 COMPACT_WIDTH = 100
 COMPACT_HEIGHT = 30

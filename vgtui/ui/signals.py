@@ -10,7 +10,7 @@ import signal
 from collections.abc import Callable
 
 from vgtui.core.run import Run
-from vgtui.ui.sweep.tab import stop_all as stop_sweeps
+from vgtui.ui.sweep.process import stop_all as stop_sweeps
 
 QUIT_WAIT_SECONDS = 2.0
 """How long quitting waits for a stopped run to write its run folder."""

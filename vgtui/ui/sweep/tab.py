@@ -5,30 +5,17 @@ that start a sweep.
 Why it is built this way:
 
 - Dask stays out of the app. A sweep runs as its own process (``python -m vgtui sweep``, the
-  command line's entry) writing to the app's output folder; the tab follows the newest sweep
-  folder there with :class:`~vgtui.core.sweep.folder.SweepReader`, read by a thread worker every
+  command line's entry, started by :mod:`vgtui.ui.sweep.process`) writing to the app's output
+  folder; the tab follows the newest sweep folder there with
+  :class:`~vgtui.core.sweep.folder.SweepReader`, read by a thread worker every
   :data:`~vgtui.core.store.follow.FOLLOW_SECONDS` that only posts messages. A sweep started
   elsewhere (another terminal, ``nohup``) shows up the same way.
-- The process belongs to the app: it runs in its own session (a Ctrl-C or hang-up of the
-  terminal reaches the app only) and is stopped when the app goes, when k is pressed, or when
-  Python exits: SIGTERM, then SIGKILL to its whole process group (its cluster's workers)
-  after :data:`STOP_SECONDS`. Its finished cells are on disk: ``vgtui sweep --resume`` ends it.
-- Readable without colour (NO_COLOR): every cell carries its accuracy band as a digit, the
-  cursor as brackets, the theory curve as stars; colour only adds the blocks.
+- The grid is the core's model (:class:`~vgtui.core.sweep.grid.Grid`), drawn by
+  :mod:`vgtui.ui.sweep.drawing` in the notation ``vgtui sweep`` prints.
 """
 
 from __future__ import annotations
 
-import atexit
-import contextlib
-import math
-import os
-import signal
-import subprocess
-import sys
-import textwrap
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,480 +25,23 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.geometry import Size
-from textual.message import Message
 from textual.widget import Widget
 from textual.worker import get_current_worker
 
-from vgtui.core.config import ConfigError, RunConfig
+from vgtui.core.config import ConfigError
 from vgtui.core.store.follow import polls
-from vgtui.core.summary import format_percent
-from vgtui.core.sweep.folder import CELL_LINE, SEED_LINE, SweepReader, newest_sweep
-from vgtui.core.sweep.grid import BAND_DIGITS, agreement, axis_label, band, critical, theory
-from vgtui.core.sweep.spec import SweepSpec, Task
-from vgtui.core.vocabulary import RunStatus
+from vgtui.core.sweep.folder import SweepReader, newest_sweep
+from vgtui.core.sweep.grid import agreement
+from vgtui.core.sweep.spec import Task
+from vgtui.ui.sweep.drawing import SweepDrawing, wrap
+from vgtui.ui.sweep.messages import OpenSweepCell, SweepEnded, SweepProgress, SweepRead
+from vgtui.ui.sweep.process import SweepProcess
+from vgtui.ui.sweep.state import Cursor, SweepState
 
-STOP_SECONDS = 1.0
-"""How long a sweep told to stop (SIGTERM) gets before its process group is killed. Its
-finished cells are on disk already; a graceful end (cancelling, closing its cluster while the
-workers compute) takes about 5 s, too long for quitting the app."""
 START_KEYS = {"w": "quick", "W": "schoenholz"}
 """The key that starts ``vgtui sweep --preset NAME`` from the tab."""
 PRESET_TIMES = {"quick": "10 s", "schoenholz": "3 min"}
 """About what a preset takes on a 2-core machine (README, Sweeps), for the tab's hint."""
-
-VIRIDIS: tuple[tuple[int, int, int], ...] = (
-    (68, 1, 84),
-    (72, 40, 120),
-    (62, 73, 137),
-    (49, 104, 142),
-    (38, 130, 142),
-    (31, 158, 137),
-    (53, 183, 121),
-    (110, 206, 88),
-    (181, 222, 43),
-    (253, 231, 37),
-)
-"""One colour per accuracy band (tens of %), dark (chance) to bright: a perceptually even
-scale that also reads in grey and for colour-blind eyes."""
-NO_RESULT_STYLE = "on rgb(60,60,60)"
-CELL_WIDTHS = (7, 6, 5, 4, 3)
-"""Cell widths tried, widest first (4 fits a label like 2.25); else 1, without gaps."""
-MAX_ROW_HEIGHT = 3
-LEGEND = (
-    "digit: test accuracy in tens of % (9: 90% and up)  *d*: depth nearest 6 xi_c (theory: "
-    "trains if shallower)  v: critical sigma_w^2"
-)
-MARKS = {"x": "x diverged", "?": "? failed", ".": ". not yet"}
-"""Legend entries shown only when such a cell is on the map."""
-
-CellKey = tuple[str, int, float]
-
-
-# -- the sweep as read so far ----------------------------------------------------------------
-
-
-@dataclass
-class SweepState:
-    """A followed sweep: its settings, the last cell line of each cell and the seeds in so far
-    of each cell (a cell line comes once all seeds of its depth are in)."""
-
-    path: Path
-    spec: SweepSpec
-    cells: dict[CellKey, dict] = field(default_factory=dict)
-    seeds_in: dict[CellKey, set[int]] = field(default_factory=dict)
-
-    def add(self, lines: Iterable[dict]) -> None:
-        for line in lines:
-            try:
-                key = (str(line["activation"]), int(line["depth"]), float(line["weight_variance"]))
-            except (KeyError, TypeError, ValueError):
-                continue
-            if line.get("kind") == CELL_LINE:
-                self.cells[key] = line
-            elif line.get("kind") == SEED_LINE:
-                self.seeds_in.setdefault(key, set()).add(line.get("seed", -1))
-
-    @property
-    def done(self) -> int:
-        """Cells of the grid with a result."""
-        grid = set(self.grid())
-        return sum(1 for key in self.cells if key in grid)
-
-    def grid(self) -> list[CellKey]:
-        spec = self.spec
-        return [
-            (a, d, w) for a in spec.activations for d in spec.depths for w in spec.weight_variances
-        ]
-
-
-@dataclass
-class Cursor:
-    """The cell read: indices into the spec's activations, depths (ascending) and sigma_w^2."""
-
-    activation: int = 0
-    depth: int = 0
-    column: int = 0
-
-    @classmethod
-    def start(cls, spec: SweepSpec) -> Cursor:
-        """The deepest row at the column nearest the critical sigma_w^2: the wedge's tip."""
-        columns = spec.weight_variances
-        crit = critical(spec.activations[0], spec.bias_variance)
-        column = len(columns) // 2
-        if crit is not None:
-            column = min(range(len(columns)), key=lambda k: abs(columns[k] - crit))
-        return cls(0, len(spec.depths) - 1, column)
-
-    def key(self, spec: SweepSpec) -> CellKey:
-        depths = sorted(spec.depths)
-        return (
-            spec.activations[self.activation],
-            depths[self.depth],
-            spec.weight_variances[self.column],
-        )
-
-
-# -- drawing ---------------------------------------------------------------------------------
-
-
-def band_style(cell: dict | None) -> str:
-    """The block's colour: the accuracy band's, grey without a number."""
-    char = band(cell)
-    if char not in BAND_DIGITS:
-        return NO_RESULT_STYLE if cell is not None else ""
-    index = BAND_DIGITS.index(char)
-    text = "rgb(0,0,0)" if index >= 5 else "rgb(255,255,255)"
-    return f"{text} on rgb({','.join(map(str, VIRIDIS[index]))})"
-
-
-def theory_rows(spec: SweepSpec, activation: str) -> list[int | None]:
-    """Per column, the index (ascending depths) of the row nearest 6 xi_c, or None when 6 xi_c
-    lies beyond the grid by more than half a row: each row owns the depths from halfway to
-    the row below to halfway to the row above."""
-    depths = sorted(spec.depths)
-    if len(depths) == 1:
-        edges = [depths[0] / 2, depths[0] * 1.5]
-    else:
-        middles = [(a + b) / 2 for a, b in zip(depths, depths[1:], strict=False)]
-        edges = [
-            depths[0] - (depths[1] - depths[0]) / 2,
-            *middles,
-            depths[-1] + (depths[-1] - depths[-2]) / 2,
-        ]
-    found: list[int | None] = []
-    for weight_variance in spec.weight_variances:
-        limit = theory(activation, weight_variance, spec.bias_variance).trainable_depth
-        row = None
-        if math.isfinite(limit):
-            row = next((i for i in range(len(depths)) if edges[i] <= limit < edges[i + 1]), None)
-        found.append(row)
-    return found
-
-
-def limit_label(value: float, width: int) -> str:
-    """6 xi_c in ``width`` characters: ``22``, ``2557``, ``3k``, ``inf``."""
-    if math.isinf(value):
-        return "inf"
-    for text in (f"{value:.0f}", f"{value / 1000:.0f}k", "big"):
-        if len(text) <= width:
-            return text
-    return ""
-
-
-@dataclass(frozen=True)
-class Geometry:
-    """How the grid fits: the depth label's width, each cell's width, the gap between cells and
-    the lines per row."""
-
-    label: int
-    cell: int
-    gap: int
-    row_height: int
-
-    def center(self, column: int) -> int:
-        return self.label + column * (self.cell + self.gap) + (self.cell - 1) // 2
-
-    @classmethod
-    def fit(cls, spec: SweepSpec, width: int, height: int, other_lines: int) -> Geometry:
-        number = max(5, len(str(max(spec.depths))))
-        label = number + 3  # "  100 > ": the cursor's row is marked
-        columns = len(spec.weight_variances)
-        cell, gap = 1, 0
-        for candidate in CELL_WIDTHS:
-            if label + columns * (candidate + 1) - 1 <= width:
-                cell, gap = candidate, 1
-                break
-        spare = max(0, height - other_lines)
-        row_height = max(1, min(MAX_ROW_HEIGHT, spare // len(spec.depths)))
-        return cls(label, cell, gap, row_height)
-
-
-def cell_text(char: str, width: int, cursor: bool, curve: bool) -> str:
-    """A cell's middle line: its band digit, ``*`` either side on the theory curve, ``[ ]``
-    at its edges under the cursor (the cursor wins where a cell is too narrow for both)."""
-    if width == 1:
-        return char
-    chars = [" "] * width
-    middle = (width - 1) // 2
-    chars[middle] = char
-    if curve:
-        for at in (middle - 1, middle + 1):
-            if 0 <= at < width and (not cursor or 0 < at < width - 1):
-                chars[at] = "*"
-    if cursor:
-        chars[0], chars[-1] = "[", "]"
-    return "".join(chars)
-
-
-def fit_line(parts: Sequence[str], width: int, separator: str = ", ") -> str:
-    """As many of ``parts`` as fit in ``width``, the first always."""
-    text = parts[0]
-    for part in parts[1:]:
-        if len(text) + len(separator) + len(part) > width:
-            break
-        text += separator + part
-    return text
-
-
-def wrap(text: str, width: int) -> list[str]:
-    return textwrap.wrap(text, max(20, width), break_on_hyphens=False) or [""]
-
-
-class SweepDrawing:
-    """The tab's lines for one state, cursor and size; ``lines`` holds them as Content and
-    ``plain`` as text (what NO_COLOR shows, and what the tests read)."""
-
-    def __init__(
-        self,
-        state: SweepState,
-        cursor: Cursor,
-        width: int,
-        height: int,
-        status: str,
-        hints: str,
-    ) -> None:
-        self.state, self.cursor, self.width = state, cursor, max(20, width)
-        spec = state.spec
-        activation = spec.activations[cursor.activation]
-        footer = [*wrap(self.legend(), self.width), *self.readout(), *wrap(status, self.width)]
-        footer += wrap(hints, self.width) if hints else []
-        self.geometry = Geometry.fit(spec, self.width, height, len(footer) + 4)
-        self.lines = self.block(activation) + [Content(line) for line in footer]
-
-    @property
-    def plain(self) -> str:
-        return "\n".join(line.plain.rstrip() for line in self.lines)
-
-    def block(self, activation: str) -> list[Content]:
-        """The cursor's activation's grid (a sweep of several shows one at a time): title,
-        critical marker, sigma_w^2 labels, the rows (deepest on top), 6 xi_c per column."""
-        spec, geometry, cursor = self.state.spec, self.geometry, self.cursor
-        columns = spec.weight_variances
-        seeds = f"{spec.seeds} seeds, mean" if spec.seeds > 1 else "1 seed"
-        count = len(spec.activations)
-        which = f" ({cursor.activation + 1} of {count}, a: next)" if count > 1 else ""
-        title = fit_line(
-            [
-                f"{activation}{which}: test accuracy after {spec.iterations} iterations",
-                f"width {spec.width}",
-                f"sigma_b^2 {spec.bias_variance:g}",
-                f"lr {spec.learning_rate:g}",
-                seeds,
-            ],
-            self.width,
-        )
-        lines = [Content.styled(title, "bold")]
-        lines.append(Content(self.critical_marker(activation)))
-        header: list[Content | str] = [f"{'depth':<{geometry.label}}"]
-        for k, w in enumerate(columns):
-            label = axis_label(w, geometry.cell) if geometry.cell > 1 else ""
-            text = f"{label:^{geometry.cell}}"
-            chosen = k == cursor.column
-            header += [Content.styled(text, "reverse bold") if chosen else text, " " * geometry.gap]
-        lines.append(Content.assemble(*header))
-        curve = theory_rows(spec, activation)
-        depths = sorted(spec.depths)
-        for row in reversed(range(len(depths))):
-            depth = depths[row]
-            for part in range(geometry.row_height):
-                middle = part == geometry.row_height // 2
-                here = row == cursor.depth
-                mark = " > " if here and middle else "   "
-                label = f"{depth:>{geometry.label - 3}}" if middle else " " * (geometry.label - 3)
-                pieces: list[Content | str] = [label + mark]
-                for k, w in enumerate(columns):
-                    cell = self.state.cells.get((activation, depth, w))
-                    chosen = here and k == cursor.column
-                    if middle:
-                        text = cell_text(band(cell), geometry.cell, chosen, curve[k] == row)
-                    else:
-                        text = " " * geometry.cell
-                    style = band_style(cell)
-                    if chosen and middle:  # the block keeps its colour above and below
-                        style = f"{style} reverse bold".strip()
-                    pieces.append(Content.styled(text, style) if style else text)
-                    pieces.append(" " * geometry.gap)
-                lines.append(Content.assemble(*pieces))
-        if geometry.cell > 1:
-            limits = [theory(activation, w, spec.bias_variance).trainable_depth for w in columns]
-            labels = "".join(
-                f"{limit_label(limit, geometry.cell):^{geometry.cell}}" + " " * geometry.gap
-                for limit in limits
-            )
-            lines.append(Content(f"{'6xi_c':<{geometry.label}}" + labels))
-        else:
-            lines.append(Content("6 xi_c per column: in the line under the cursor"))
-        return lines
-
-    def legend(self) -> str:
-        """What the marks mean: the band digits, the theory curve, the critical line, and the
-        other marks on the map."""
-        activation = self.state.spec.activations[self.cursor.activation]
-        shown = {
-            band(self.state.cells.get(key)) for key in self.state.grid() if key[0] == activation
-        }
-        return "  ".join([LEGEND, *(text for mark, text in MARKS.items() if mark in shown)])
-
-    def critical_marker(self, activation: str) -> str:
-        """``v`` over the critical sigma_w^2 (between the columns it falls between), named."""
-        spec, geometry = self.state.spec, self.geometry
-        columns = spec.weight_variances
-        crit = critical(activation, spec.bias_variance)
-        if crit is None:
-            return f"{'':>{geometry.label}}no critical sigma_w^2 for {activation}"
-        name = f"critical sigma_w^2 {crit:.3f}"
-        if not columns[0] <= crit <= columns[-1]:
-            return f"{'':>{geometry.label}}{name} (outside the grid)"
-        k = max(j for j in range(len(columns)) if columns[j] <= crit)
-        x = float(geometry.center(k))
-        if k + 1 < len(columns):
-            fraction = (crit - columns[k]) / (columns[k + 1] - columns[k])
-            x += fraction * (geometry.center(k + 1) - geometry.center(k))
-        at = round(x)
-        if at + 2 + len(name) <= self.width:
-            return " " * at + "v " + name
-        return " " * max(0, at - len(name) - 1) + name + " v"
-
-    def readout(self) -> list[str]:
-        """What the cursor's cell is: accuracy, diagnosis, seed spread and theory."""
-        state, spec = self.state, self.state.spec
-        key = self.cursor.key(spec)
-        activation, depth, weight_variance = key
-        cell = state.cells.get(key)
-        where = f"{activation}, depth {depth}, sigma_w^2 {weight_variance:g}"
-        limit = theory(activation, weight_variance, spec.bias_variance).trainable_depth
-        predicted = depth < limit
-        shown = "infinite" if math.isinf(limit) else f"{limit:.0f}"
-        model = f"theory: 6 xi_c {shown}, {'trains' if predicted else 'does not train'}"
-        if cell is None:
-            seeds = len(state.seeds_in.get(key, ()))
-            waiting = f"{seeds} of {spec.seeds} seeds in" if seeds else "not run yet"
-            return wrap(f"{where}: {waiting}; {model}", self.width)
-        first = f"{where}:"
-        accuracy = cell.get("test_accuracy")
-        if accuracy is None:
-            errors = "; ".join(cell.get("errors", [])) or "no result"
-            first += f" {RunStatus.FAILED}: {errors}"
-        else:
-            first += f" test {format_percent(accuracy)}"
-            train = cell.get("train_accuracy")
-            if train is not None:
-                first += f" (train {format_percent(train)})"
-            findings = ", ".join(cell.get("diagnosis") or [])
-            if findings:
-                first += f"; {findings}"
-        tests = [a for a in cell.get("per_seed_test_accuracy", []) if a is not None]
-        if len(tests) > 1:
-            std = 100 * (cell.get("test_accuracy_std") or 0.0)
-            spread = (
-                f"{len(tests)} seeds: {format_percent(min(tests))} to "
-                f"{format_percent(max(tests))}, std {std:.1f} points"
-            )
-        else:
-            spread = f"{cell.get('seeds_done', 0)} seed"
-        if cell.get("diverged_seeds"):
-            spread += f", {cell['diverged_seeds']} diverged"
-        if "agrees" in cell:
-            model += "; agrees" if cell["agrees"] else "; disagrees"
-        return wrap(first, self.width) + wrap(f"{spread}; {model}", self.width)
-
-
-# -- messages from the worker threads --------------------------------------------------------
-
-
-@dataclass
-class SweepRead(Message):
-    """The follower read a sweep folder: new lines (all of them when ``reset``), or why the
-    newest folder cannot be read."""
-
-    path: Path
-    spec: SweepSpec | None
-    lines: list[dict]
-    reset: bool
-    error: str | None = None
-
-
-@dataclass
-class SweepProgress(Message):
-    """A line of a started sweep's stderr (its progress)."""
-
-    process: SweepProcess
-    line: str
-
-
-@dataclass
-class SweepEnded(Message):
-    """A started sweep's process ended with ``code``."""
-
-    process: SweepProcess
-    code: int
-
-
-@dataclass
-class OpenSweepCell(Message):
-    """Open a cell as a run: ``config`` is its task's run (every sigma_w^2 of its activation,
-    depth and seed 0, as the sweep trained it). The monitor puts it in its sidebar."""
-
-    config: RunConfig
-    description: str
-
-
-# -- the sweep process -----------------------------------------------------------------------
-
-
-class SweepProcess:
-    """``vgtui sweep --preset NAME --out ROOT`` in a process of its own session."""
-
-    live: set[SweepProcess] = set()
-    """Every process not yet stopped: stopped at Python's exit too (:func:`stop_all`)."""
-
-    def __init__(self, preset: str, out_root: Path) -> None:
-        self.preset = preset
-        command = [sys.executable, "-m", "vgtui", "sweep", "--preset", preset]
-        self.popen = subprocess.Popen(
-            [*command, "--out", str(out_root)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,  # the final heatmap: the tab shows it
-            stderr=subprocess.PIPE,
-            text=True,
-            errors="replace",
-            start_new_session=True,
-        )
-        SweepProcess.live.add(self)
-
-    @property
-    def pid(self) -> int:
-        return self.popen.pid
-
-    def running(self) -> bool:
-        return self.popen.poll() is None
-
-    def stop(self, grace: float = STOP_SECONDS) -> int | None:
-        """SIGTERM, then SIGKILL to whatever is left of its process group; return its exit
-        status."""
-        SweepProcess.live.discard(self)
-        if self.popen.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                self.popen.send_signal(signal.SIGTERM)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.popen.wait(grace)
-        # Its own group (start_new_session): the cluster's workers, if any outlived it.
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.popen.pid, signal.SIGKILL)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.popen.wait(grace)
-        return self.popen.returncode
-
-
-@atexit.register
-def stop_all(grace: float = STOP_SECONDS) -> None:
-    """No sweep started by the app outlives it, however the app ends (a hang-up, which leaves
-    at once, calls this itself)."""
-    for process in list(SweepProcess.live):
-        process.stop(grace)
-
-
-# -- the widgets -----------------------------------------------------------------------------
 
 
 class SweepMap(Widget, can_focus=True):
@@ -769,7 +299,7 @@ class SweepTab(VerticalScroll):
         if message.process is not self.process or self.process is None:
             return  # stopped (k), or an earlier one
         preset = self.process.preset
-        SweepProcess.live.discard(self.process)
+        self.process.forget()
         if message.code == 0:
             self.process_note = f"the {preset} sweep finished"
             self.notify(self.process_note, title="sweep done")
@@ -811,3 +341,6 @@ class SweepTab(VerticalScroll):
             f"sweep as a setup (the cell's is {activation}-var:{weight_variance:g}), seed 0"
         )
         self.post_message(OpenSweepCell(config, description))
+
+
+__all__ = ["START_KEYS", "SweepMap", "SweepTab"]
