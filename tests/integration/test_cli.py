@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from vgtui.cli.main import COMMANDS
+from vgtui.core.config import ACTIVATION_NAMES, INIT_NAMES, init_forms
 
 VGTUI = [sys.executable, "-m", "vgtui"]
 
@@ -294,6 +295,18 @@ def test_a_word_that_names_no_command_goes_to_training(tmp_path):
     assert not (tmp_path / "runs").exists()
     help_text = run_cli("--help", env=os.environ | {"COLUMNS": "1000"}).stdout
     assert all(f"vgtui {name}" in help_text for name in COMMANDS), help_text
+
+
+def test_help_names_every_activation_and_init():
+    """The lists in ``vgtui --help`` come from the core's tables (the hand-written ones
+    missed softsign, silu, var, lecun, uniform, glorot and orthogonal)."""
+    help_text = run_cli("--help", env=os.environ | {"COLUMNS": "1000"}).stdout
+    epilog = help_text[help_text.index("Setups are"):]
+    activations = epilog[epilog.index("Activations: ") :].split(".")[0]
+    inits = epilog[epilog.index("Inits: ") :]
+    assert all(f" {name}," in activations + "," for name in ACTIVATION_NAMES), activations
+    assert all(f" {form}" in inits for form in init_forms()), inits
+    assert [form.split(":")[0].strip("[") for form in init_forms()] == list(INIT_NAMES)
 
 
 def test_the_summary_table_names_a_stalled_setup_as_the_strip_does(tmp_path):

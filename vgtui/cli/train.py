@@ -31,7 +31,17 @@ from vgtui.cli.main import COMMANDS
 from vgtui.cli.report import format_summary
 from vgtui.core.blas import limit_blas_threads
 from vgtui.core.budget import check_memory, long_run_warning
-from vgtui.core.config import DEFAULT_SETUPS, PRESETS, RUN_OPTIONS, ConfigError, Option, RunConfig
+from vgtui.core.config import (
+    ACTIVATION_NAMES,
+    DEFAULT_GAUSS_SIGMA,
+    DEFAULT_SETUPS,
+    PRESETS,
+    RUN_OPTIONS,
+    ConfigError,
+    Option,
+    RunConfig,
+    init_forms,
+)
 from vgtui.core.data import DataError, Dataset, load_dataset
 from vgtui.core.records import MetricRecord
 from vgtui.core.run import Run
@@ -84,9 +94,10 @@ def build_parser() -> argparse.ArgumentParser:
             "with no terminal it runs headless."
         ),
         epilog=(
-            "Setups are ACTIVATION-INIT pairs. Activations: sigmoid, tanh, relu, leaky-relu, elu. "
-            "Inits: gauss[:SIGMA] (N(0, SIGMA^2), default SIGMA 0.01), xavier (randn/sqrt(n_in)), "
-            "he (randn*sqrt(2/n_in)). Default: "
+            f"Setups are ACTIVATION-INIT pairs. Activations: {', '.join(ACTIVATION_NAMES)}. "
+            f"Inits: {', '.join(init_forms())} (gauss: N(0, SIGMA^2), SIGMA "
+            f"{DEFAULT_GAUSS_SIGMA:g} if left out; var: N(0, SIGMA_W^2 / n_in); the README "
+            "describes each). Default: "
             + ",".join(s.name for s in DEFAULT_SETUPS)
             + ". Other commands: "
             + ", ".join(f"vgtui {name}" for name in COMMANDS)
