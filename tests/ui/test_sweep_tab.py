@@ -28,7 +28,7 @@ from tests.ui.apptools import (
     wait_until,
 )
 from vgtui.core.summary import format_percent
-from vgtui.core.sweep.folder import SweepFolder
+from vgtui.core.sweep.folder import SweepFolder, read_cells, sweep_folders
 from vgtui.core.sweep.grid import Grid, critical, theory
 from vgtui.core.sweep.spec import PRESETS, SweepSpec, Task
 from vgtui.core.sweep.task import run_task
@@ -397,3 +397,29 @@ async def test_a_sweep_started_from_the_tab_is_stopped_with_its_group_when_the_a
     wait_for(lambda: process.popen.poll() is not None, "the sweep's end")
     assert process.popen.returncode in (-signal.SIGTERM, -signal.SIGKILL, 143)
     wait_for(lambda: group_members(process.pid) == [], "the sweep's group gone")
+
+
+EXITS_WITH_A_SWEEP = """
+import sys
+from pathlib import Path
+from vgtui.ui.sweep.process import SweepProcess
+process = SweepProcess("quick", Path(sys.argv[1]))
+print(process.pid, flush=True)
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_a_started_sweep_is_stopped_with_its_group_when_python_exits(tmp_path):
+    """The exit hook comes with the first process (not at import) and still stops it."""
+    result = subprocess.run(
+        [sys.executable, "-c", EXITS_WITH_A_SWEEP, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    pid = int(result.stdout)
+    wait_for(lambda: group_members(pid) == [], "the sweep's group gone")
+    for folder in sweep_folders(tmp_path):  # stopped, not finished
+        cells = [line for line in read_cells(folder) if line["kind"] == "cell"]
+        assert len(cells) < PRESETS["quick"].cell_count

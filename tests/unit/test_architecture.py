@@ -292,3 +292,45 @@ def test_the_private_import_finder_finds_one(tmp_path):
         "textual.widgets._toast",
         "textual.widgets._toast.ToastRack",
     }
+
+
+PROCESS_MODULES = {"subprocess", "multiprocessing", "concurrent.futures.process"}
+PROCESS_CALLS = {"Popen", "fork", "forkpty", "posix_spawn", "posix_spawnp", "system", "execv"}
+
+
+def starts_processes(path: Path) -> set[str]:
+    """What in ``path`` can start a process: an import of a process module, or a call by a
+    process-starting name (``Popen``, ``os.fork``, ``os.system``, ...)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name in PROCESS_MODULES)
+        elif isinstance(node, ast.ImportFrom) and node.module in PROCESS_MODULES:
+            found.add(node.module)
+        elif isinstance(node, ast.Call):
+            name = getattr(node.func, "attr", getattr(node.func, "id", ""))
+            if name in PROCESS_CALLS or name.startswith("spawn"):
+                found.add(name)
+    return found
+
+
+def test_in_the_ui_only_the_sweeps_process_module_starts_processes():
+    """The app starts one kind of process, ``vgtui sweep``, in one module that owns its
+    lifetime (its own session, stopped with its group when the app goes)."""
+    owner = UI / "sweep" / "process.py"
+    assert starts_processes(owner) >= {"subprocess", "Popen"}
+    for path in sources(UI):
+        if path != owner:
+            assert not starts_processes(path), f"{path}: {starts_processes(path)}"
+
+
+def test_no_ui_module_registers_an_exit_hook_when_imported():
+    """Importing the app registers nothing at exit: the sweep's hook comes with its first
+    process."""
+    for path in sources(UI):
+        for node in ast.parse(path.read_text()).body:
+            decorators = getattr(node, "decorator_list", [])
+            calls = [node.value] if isinstance(node, ast.Expr) else decorators
+            for call in calls:
+                text = ast.unparse(call)
+                assert not text.startswith("atexit.register"), f"{path.name}:{node.lineno}"
