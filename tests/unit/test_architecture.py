@@ -334,3 +334,39 @@ def test_no_ui_module_registers_an_exit_hook_when_imported():
             for call in calls:
                 text = ast.unparse(call)
                 assert not text.startswith("atexit.register"), f"{path.name}:{node.lineno}"
+
+
+def declared_dependencies() -> set[str]:
+    """The distributions pyproject.toml's dependencies name (an extra such as
+    ``dask[distributed]`` names ``distributed`` too), normalised."""
+    import tomllib
+
+    pyproject = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())
+    names: set[str] = set()
+    for requirement in pyproject["project"]["dependencies"]:
+        match = re.match(r"([A-Za-z0-9_.-]+)(?:\[([^\]]+)\])?", requirement)
+        assert match, requirement
+        names.add(match.group(1))
+        names.update((match.group(2) or "").split(","))
+    return {re.sub(r"[-_.]+", "-", name).lower() for name in names if name}
+
+
+def test_every_library_vgtui_imports_is_declared():
+    """rich too: the widgets draw with it (Textual's text API), so it is a dependency of its
+    own, not something Textual happens to bring along."""
+    from importlib.metadata import packages_distributions
+
+    distributions = packages_distributions()
+    imported: set[str] = set()
+    for path in sources():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                imported.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                imported.add(node.module.split(".")[0])
+    third_party = imported - set(sys.stdlib_module_names) - {"vgtui"}
+    assert "rich" in third_party
+    declared = declared_dependencies()
+    for module in sorted(third_party):
+        names = {re.sub(r"[-_.]+", "-", d).lower() for d in distributions.get(module, [module])}
+        assert names & declared, f"vgtui imports {module}: not in pyproject's dependencies"

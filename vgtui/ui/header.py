@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from rich.text import Text
 from textual.app import RenderResult
-from textual.content import Content
 from textual.widget import Widget
 
 from vgtui.core.store.run_folder import FolderName
@@ -66,7 +66,7 @@ class RunHeader(Widget):
         return path.name
 
     def render(self) -> RenderResult:
-        return Content(fit_header(self.parts, self.size.width))
+        return Text(fit_header(self.parts, self.size.width))
 
 
 def fit_header(parts: list[tuple[str, int]], width: int) -> str:

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.style import Style
+from rich.text import Text
 from textual import events
 from textual.app import RenderResult
-from textual.content import Content
 from textual.geometry import Size
 from textual.widget import Widget
 
@@ -119,22 +118,22 @@ class SetupStrip(Widget):
     def render(self) -> RenderResult:
         lines = []
         for line in self.entry_lines(self.size.width):
-            parts: list[Content | tuple[str, Style] | str] = []
+            parts: list[tuple[str, str] | str] = []
             for number, (index, text) in enumerate(line):
                 if number:
                     parts.append(" " * GAP)
                 marker, rest = text[0], text[1:]
                 color = "rgb({},{},{})".format(*series_color(index))
-                parts.append(Content.styled(marker, f"bold {color}"))
+                parts.append((marker, f"bold {color}"))
                 rest = rest.rstrip() if number == len(line) - 1 else rest
                 name = self.history.setup_names[index]
                 if not self.view.shows(name):  # " name": struck through
                     parts.append(" ")
-                    parts.append(Content.styled(name, "strike dim"))
+                    parts.append((name, "strike dim"))
                     rest = rest[1 + len(name) :]
                 parts.append(rest)
-            lines.append(Content.assemble(*parts))
-        return Content("\n").join(lines)
+            lines.append(Text.assemble(*parts))
+        return Text("\n").join(lines)
 
     @property
     def plain(self) -> str:
