@@ -18,7 +18,7 @@ import pytest
 
 from vgtui.cli.sweep import main as sweep_main
 from vgtui.core.config import ConfigError
-from vgtui.core.sweep.folder import CELLS_FILE, SweepFolder
+from vgtui.core.sweep.folder import SweepFolder, read_cells
 from vgtui.core.sweep.spec import SweepSpec, Task, parse_depths, parse_weight_variances
 from vgtui.core.sweep.task import run_task
 from vgtui.core.sweep.text import heatmap
@@ -30,7 +30,7 @@ TINY = ["--activations", "tanh", "--weight-var", "0.5,1.76,4", "--width", "16",
 
 
 def lines_of(folder: Path) -> list[dict]:
-    return [json.loads(line) for line in (folder / CELLS_FILE).read_text().splitlines()]
+    return read_cells(folder)
 
 
 def sweep_folders(out: Path) -> list[Path]:
@@ -145,8 +145,7 @@ def test_heatmap_fits_80_columns_for_many_columns():
 def finished_lines(out: Path) -> int:
     """Lines in the sweep's cells file so far (the folder appears before the file does)."""
     folders = sweep_folders(out)
-    cells = folders[0] / CELLS_FILE if folders else None
-    return cells.read_text().count("\n") if cells is not None and cells.exists() else 0
+    return len(read_cells(folders[0])) if folders else 0
 
 
 def test_interrupt_keeps_finished_cells_and_resume_runs_only_the_rest(tmp_path):

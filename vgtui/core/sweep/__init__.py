@@ -1,1 +1,2 @@
-"""Trainability sweeps: the spec, the task a worker runs, the folder and its grid."""
+"""Trainability sweeps: the spec (spec), the task a worker runs (task), the folder (folder),
+its grid model (grid) and the grid as text (text)."""
