@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from vgtui.cli.main import COMMANDS
-from vgtui.core.config import ACTIVATION_NAMES, INIT_NAMES, init_forms
+from vgtui.core.vocabulary import ACTIVATION_NAMES, INIT_NAMES, init_forms
 
 VGTUI = [sys.executable, "-m", "vgtui"]
 

@@ -17,9 +17,10 @@ from tests.ui.apptools import (
     wait_for_state,
     wait_until,
 )
-from vgtui.core.config import ACTIVATION_NAMES, RunConfig, init_forms, parse_setups
+from vgtui.core.config import RunConfig, parse_setups
 from vgtui.core.records import MetricRecord
 from vgtui.core.summary import SUMMARY_COLUMNS
+from vgtui.core.vocabulary import ACTIVATION_NAMES, init_forms
 from vgtui.ui.app import VgtuiApp
 from vgtui.ui.charts.accuracy import AccuracyChart, OverlayChart
 from vgtui.ui.charts.gradients import GradientChart

@@ -9,7 +9,8 @@ import pytest
 from tests.reference import engine_pass, plain_nets
 from vgtui.core.activations import ACTIVATIONS
 from vgtui.core.bank import NetworkBank
-from vgtui.core.config import ACTIVATION_NAMES, SetupSpec
+from vgtui.core.config import SetupSpec
+from vgtui.core.vocabulary import ACTIVATION_NAMES
 
 ALL_ACTIVATIONS = list(ACTIVATION_NAMES)
 

@@ -14,10 +14,11 @@ import pytest
 
 from tests.reference import LEARNING_RATE, engine_pass, plain_nets
 from vgtui.core.bank import NetworkBank
-from vgtui.core.config import ACTIVATION_NAMES, RunConfig, SetupSpec
+from vgtui.core.config import RunConfig, SetupSpec
 from vgtui.core.eval_blocks import TEST_BLOCK_ROWS, evaluation_blocks
 from vgtui.core.inference import InferenceBank, InferenceBlock
 from vgtui.core.trainer import Trainer
+from vgtui.core.vocabulary import ACTIVATION_NAMES
 
 STEPS = 30
 BATCH = 50

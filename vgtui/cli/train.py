@@ -31,23 +31,13 @@ from vgtui.cli.main import COMMANDS
 from vgtui.cli.report import format_summary
 from vgtui.core.blas import limit_blas_threads
 from vgtui.core.budget import check_memory, long_run_warning
-from vgtui.core.config import (
-    ACTIVATION_NAMES,
-    DEFAULT_GAUSS_SIGMA,
-    DEFAULT_SETUPS,
-    PRESETS,
-    RUN_OPTIONS,
-    ConfigError,
-    Option,
-    RunConfig,
-    init_forms,
-)
+from vgtui.core.config import DEFAULT_SETUPS, PRESETS, RUN_OPTIONS, ConfigError, Option, RunConfig
 from vgtui.core.data import DataError, Dataset, load_dataset
 from vgtui.core.records import MetricRecord
 from vgtui.core.run import Run
 from vgtui.core.store.run_folder import record_line
 from vgtui.core.summary import format_percent
-from vgtui.core.vocabulary import SetupStatus
+from vgtui.core.vocabulary import ACTIVATION_NAMES, DEFAULT_GAUSS_SIGMA, SetupStatus, init_forms
 
 if TYPE_CHECKING:
     from vgtui.cli.latch import SignalLatch

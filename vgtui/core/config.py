@@ -8,51 +8,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-ACTIVATION_NAMES: tuple[str, ...] = (
-    "sigmoid",
-    "tanh",
-    "relu",
-    "leaky-relu",
-    "elu",
-    "softsign",
-    "silu",
+from vgtui.core.vocabulary import (
+    ACTIVATION_ALIASES,
+    ACTIVATION_NAMES,
+    DEFAULT_GAUSS_SIGMA,
+    INIT_NAMES,
+    PARAMETER_NAMES,
+    init_forms,
 )
-INIT_NAMES: tuple[str, ...] = (
-    "gauss",
-    "xavier",
-    "he",
-    "var",
-    "lecun",
-    "uniform",
-    "glorot",
-    "orthogonal",
-)
-PARAMETER_NAMES = {"gauss": "SIGMA", "var": "SIGMA_W^2"}
-"""Inits with a parameter: gauss:SIGMA, N(0, SIGMA^2); var:SIGMA_W^2, N(0, SIGMA_W^2 / n_in)."""
-DEFAULT_GAUSS_SIGMA = 0.01
-PARAMETER_REQUIRED = ("var",)
-"""Inits that cannot go without their parameter (gauss defaults to DEFAULT_GAUSS_SIGMA)."""
-
-
-def init_forms() -> tuple[str, ...]:
-    """Every init as a setup writes it: ``gauss[:SIGMA]``, ``xavier``, ``var:SIGMA_W^2``, ..."""
-    return tuple(
-        name
-        if name not in PARAMETER_NAMES
-        else f"{name}:{PARAMETER_NAMES[name]}"
-        if name in PARAMETER_REQUIRED
-        else f"{name}[:{PARAMETER_NAMES[name]}]"
-        for name in INIT_NAMES
-    )
-
-
-_ACTIVATION_ALIASES = {
-    "leaky_relu": "leaky-relu",
-    "leakyrelu": "leaky-relu",
-    "lrelu": "leaky-relu",
-    "swish": "silu",
-}
-
 
 REPLICA_MARK = "#"
 
@@ -311,7 +274,7 @@ def parse_setup(text: str) -> SetupSpec:
             f"setup must look like ACTIVATION-INIT (e.g. relu-he), got {_quoted(text)}"
         )
     activation, init = spec.rsplit("-", 1)
-    activation = _ACTIVATION_ALIASES.get(activation, activation)
+    activation = ACTIVATION_ALIASES.get(activation, activation)
     if activation not in ACTIVATION_NAMES:
         raise ConfigError(
             f"unknown activation {_quoted(activation)} in {_quoted(text)} "

@@ -1,6 +1,7 @@
-"""The closed vocabularies of vgtui: every status a setup, a run or the monitor can be in.
+"""The closed vocabularies of vgtui: the activations and inits a setup names, and every status a
+setup, a run or the monitor can be in.
 
-One enum per concept, each member a plain string (so it goes into JSON and CSV unchanged and
+One enum per status concept, each member a plain string (so it goes into JSON and CSV unchanged and
 compares equal to the text read back from a run folder).
 """
 
@@ -81,3 +82,51 @@ class Diagnosis(Name):
     """It learns, with problems found beside it."""
     HEALTHY = "healthy"
     """It learns and nothing is wrong."""
+
+
+# -- the words of a setup (ACTIVATION-INIT[:PARAM]) ------------------------------------------
+
+ACTIVATION_NAMES: tuple[str, ...] = (
+    "sigmoid",
+    "tanh",
+    "relu",
+    "leaky-relu",
+    "elu",
+    "softsign",
+    "silu",
+)
+INIT_NAMES: tuple[str, ...] = (
+    "gauss",
+    "xavier",
+    "he",
+    "var",
+    "lecun",
+    "uniform",
+    "glorot",
+    "orthogonal",
+)
+PARAMETER_NAMES = {"gauss": "SIGMA", "var": "SIGMA_W^2"}
+"""Inits with a parameter: gauss:SIGMA, N(0, SIGMA^2); var:SIGMA_W^2, N(0, SIGMA_W^2 / n_in)."""
+DEFAULT_GAUSS_SIGMA = 0.01
+PARAMETER_REQUIRED = ("var",)
+"""Inits that cannot go without their parameter (gauss defaults to DEFAULT_GAUSS_SIGMA)."""
+
+
+def init_forms() -> tuple[str, ...]:
+    """Every init as a setup writes it: ``gauss[:SIGMA]``, ``xavier``, ``var:SIGMA_W^2``, ..."""
+    return tuple(
+        name
+        if name not in PARAMETER_NAMES
+        else f"{name}:{PARAMETER_NAMES[name]}"
+        if name in PARAMETER_REQUIRED
+        else f"{name}[:{PARAMETER_NAMES[name]}]"
+        for name in INIT_NAMES
+    )
+
+
+ACTIVATION_ALIASES = {
+    "leaky_relu": "leaky-relu",
+    "leakyrelu": "leaky-relu",
+    "lrelu": "leaky-relu",
+    "swish": "silu",
+}

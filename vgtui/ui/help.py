@@ -10,7 +10,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from vgtui.core.config import ACTIVATION_NAMES, PRESETS, RUN_OPTIONS, init_forms
+from vgtui.core.config import PRESETS, RUN_OPTIONS
+from vgtui.core.vocabulary import ACTIVATION_NAMES, init_forms
 from vgtui.ui.charts.tabs import TAB_IDS
 
 CHART_KEYS = [
