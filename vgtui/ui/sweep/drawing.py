@@ -14,7 +14,7 @@ import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from textual.content import Content
+from rich.text import Text
 
 from vgtui.core.summary import format_percent
 from vgtui.core.sweep.grid import BAND_DIGITS, Grid, GridCell, axis_label, band, theory
@@ -109,7 +109,7 @@ def wrap(text: str, width: int) -> list[str]:
 
 
 class SweepDrawing:
-    """The tab's lines for one state, cursor and size; ``lines`` holds them as Content and
+    """The tab's lines for one state, cursor and size; ``lines`` holds them as rich Text and
     ``plain`` as text (what NO_COLOR shows, and what the tests read)."""
 
     def __init__(
@@ -128,28 +128,28 @@ class SweepDrawing:
         footer = [*wrap(self.grid.legend(narrow), self.width), *self.readout()]
         footer += wrap(status, self.width) + (wrap(hints, self.width) if hints else [])
         self.geometry = Geometry.fit(spec, self.width, height, len(footer) + 4)
-        self.lines = self.block() + [Content(line) for line in footer]
+        self.lines = self.block() + [Text(line) for line in footer]
 
     @property
     def plain(self) -> str:
         return "\n".join(line.plain.rstrip() for line in self.lines)
 
-    def block(self) -> list[Content]:
+    def block(self) -> list[Text]:
         """The cursor's activation's grid (a sweep of several shows one at a time): title,
         critical marker, sigma_w^2 labels, the rows (deepest on top), 6 xi_c per column."""
         grid, geometry, cursor = self.grid, self.geometry, self.cursor
         count = len(grid.spec.activations)
         which = f" ({cursor.activation + 1} of {count}, a: next)" if count > 1 else ""
-        lines = [Content.styled(fit_line(grid.title_parts(which), self.width), "bold")]
+        lines = [Text(fit_line(grid.title_parts(which), self.width), style="bold")]
         centers = [geometry.center(k) for k in range(len(grid.columns))]
-        lines.append(Content(grid.critical_marker(centers, geometry.label, self.width)))
-        header: list[Content | str] = [f"{'depth':<{geometry.label}}"]
+        lines.append(Text(grid.critical_marker(centers, geometry.label, self.width)))
+        header: list[Text | str] = [f"{'depth':<{geometry.label}}"]
         for k, w in enumerate(grid.columns):
             label = axis_label(w, geometry.cell) if geometry.cell > 1 else ""
             text = f"{label:^{geometry.cell}}"
             chosen = k == cursor.column
-            header += [Content.styled(text, "reverse bold") if chosen else text, " " * geometry.gap]
-        lines.append(Content.assemble(*header))
+            header += [Text(text, style="reverse bold") if chosen else text, " " * geometry.gap]
+        lines.append(Text.assemble(*header))
         cursor_row = len(grid.depths) - 1 - cursor.depth  # the grid's rows: deepest first
         for row, (depth, cells) in enumerate(zip(grid.depths, grid.rows, strict=True)):
             for part in range(geometry.row_height):
@@ -157,24 +157,24 @@ class SweepDrawing:
                 here = row == cursor_row
                 mark = " > " if here and middle else "   "
                 label = f"{depth:>{geometry.label - 3}}" if middle else " " * (geometry.label - 3)
-                pieces: list[Content | str] = [label + mark]
+                pieces: list[Text | str] = [label + mark]
                 for k, cell in enumerate(cells):
                     chosen = here and k == cursor.column
                     text = cell_text(cell, geometry.cell, chosen) if middle else " " * geometry.cell
                     style = band_style(cell.line)
                     if chosen and middle:  # the block keeps its colour above and below
                         style = f"{style} reverse bold".strip()
-                    pieces.append(Content.styled(text, style) if style else text)
+                    pieces.append(Text(text, style=style) if style else text)
                     pieces.append(" " * geometry.gap)
-                lines.append(Content.assemble(*pieces))
+                lines.append(Text.assemble(*pieces))
         if geometry.cell > 1:
             labels = "".join(
                 f"{label:^{geometry.cell}}" + " " * geometry.gap
                 for label in grid.limit_labels(geometry.cell)
             )
-            lines.append(Content(f"{'6xi_c':<{geometry.label}}" + labels))
+            lines.append(Text(f"{'6xi_c':<{geometry.label}}" + labels))
         else:
-            lines.append(Content("6 xi_c per column: in the line under the cursor"))
+            lines.append(Text("6 xi_c per column: in the line under the cursor"))
         return lines
 
     def readout(self) -> list[str]:

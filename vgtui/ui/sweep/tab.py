@@ -19,11 +19,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from rich.text import Text
 from textual import on, work
 from textual.app import RenderResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.content import Content
 from textual.geometry import Size
 from textual.widget import Widget
 from textual.worker import get_current_worker
@@ -99,8 +99,8 @@ class SweepMap(Widget, can_focus=True):
     def render(self) -> RenderResult:
         drawing = self.drawing(self.size.width + 2)
         if drawing is None:
-            return Content("\n".join(self.empty_lines(self.size.width + 2)))
-        return Content("\n").join(drawing.lines)
+            return Text("\n".join(self.empty_lines(self.size.width + 2)))
+        return Text("\n").join(drawing.lines)
 
     @property
     def plain(self) -> str:
