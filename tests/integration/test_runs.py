@@ -226,12 +226,21 @@ def test_a_replaced_records_file_is_read_again_from_its_start(tmp_path):
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
-def test_a_fifo_as_records_file_is_an_error_not_a_hang(tmp_path):
-    folder = tmp_path / FORMAT2.name
-    shutil.copytree(FORMAT2, folder)
-    (folder / "records.jsonl").unlink()
-    os.mkfifo(folder / "records.jsonl")
-    with pytest.raises(RunFolderError, match=r"records.jsonl: cannot read \(not a regular file"):
+@pytest.mark.parametrize(
+    ("fixture", "name"),
+    [
+        (FORMAT2, "records.jsonl"),
+        (FORMAT2, "config.json"),
+        (FORMAT2, "summary.json"),
+        (FORMAT1, "metrics.csv"),
+    ],
+)
+def test_a_fifo_in_a_run_folder_is_an_error_not_a_hang(tmp_path, fixture, name):
+    folder = tmp_path / fixture.name
+    shutil.copytree(fixture, folder)
+    (folder / name).unlink()
+    os.mkfifo(folder / name)
+    with pytest.raises(RunFolderError, match=rf"{name}: cannot read \(.*not a regular file"):
         read_run(folder)
 
 

@@ -12,6 +12,7 @@ import stat
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 FOLLOW_SECONDS = 0.5
 """How often a file being written is looked at again."""
@@ -52,10 +53,8 @@ class FileFollower:
         _check_regular(self.path, status.st_mode)
         if (status.st_dev, status.st_ino) == self._identity and status.st_size == self.offset:
             return [], False  # nothing new: one stat
-        fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-        with os.fdopen(fd, "rb") as handle:
-            status = os.fstat(fd)  # the file opened, which may have been replaced meanwhile
-            _check_regular(self.path, status.st_mode)
+        with open_regular(self.path) as handle:
+            status = os.fstat(handle.fileno())  # the file opened: it may have been replaced
             identity = (status.st_dev, status.st_ino)
             reset = self._identity is not None and (
                 identity != self._identity or status.st_size < self.offset
@@ -75,6 +74,18 @@ class FileFollower:
 def _check_regular(path: Path, mode: int) -> None:
     if not stat.S_ISREG(mode):
         raise OSError(errno.EINVAL, "not a regular file", str(path))
+
+
+def open_regular(path: Path) -> BinaryIO:
+    """``path`` opened for reading if it is a regular file, else OSError: opening a FIFO
+    does not block, and it is refused."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        _check_regular(path, os.fstat(fd).st_mode)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def pause(cancelled: Callable[[], bool], seconds: float = FOLLOW_SECONDS) -> None:

@@ -10,6 +10,7 @@ whose message names the file and what is wrong.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import socket
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from vgtui.core.config import ConfigError, RunConfig
 from vgtui.core.records import MetricRecord
-from vgtui.core.store.follow import FileFollower
+from vgtui.core.store.follow import FileFollower, open_regular
 from vgtui.core.store.run_folder import FORMAT_VERSION, RECORDS_FILE, folder_order
 from vgtui.core.summary import SetupSummary, summarize
 from vgtui.core.vocabulary import RunPhase, RunStatus, SetupStatus
@@ -205,7 +206,8 @@ def read_runs(paths: Iterable[Path]) -> list[SavedRun | RunFolderError]:
 
 def _read_json(path: Path, what: str) -> dict:
     try:
-        text = path.read_text(encoding="utf-8")
+        with open_regular(path) as handle:
+            text = handle.read().decode("utf-8")
     except FileNotFoundError:
         raise RunFolderError(f"{path}: missing ({what})") from None
     except (OSError, UnicodeDecodeError) as error:
@@ -221,7 +223,7 @@ def _read_json(path: Path, what: str) -> dict:
 
 def _read_csv(path: Path) -> list[MetricRecord]:
     try:
-        with path.open(newline="", encoding="utf-8") as handle:
+        with io.TextIOWrapper(open_regular(path), encoding="utf-8", newline="") as handle:
             rows = list(csv.DictReader(handle))
     except (OSError, UnicodeDecodeError, csv.Error) as error:
         raise RunFolderError(f"{path}: cannot read ({error})") from None
