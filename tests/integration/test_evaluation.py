@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import json
 import os
 import signal
 import subprocess
@@ -271,3 +272,40 @@ def test_without_shared_memory_or_processes_this_thread_does_it_all(mnist, monke
             finally:
                 pool.close()
     assert len(launches) == 1  # a failed start is not retried at every evaluation
+
+
+def test_a_helper_runs_on_one_blas_thread():
+    """A helper process's main loop limits every BLAS in it to one thread, whatever the process
+    started with (as threadpoolctl sees them): here a process that serves as a helper, given
+    a shared file and told to stop after it has set up."""
+    code = textwrap.dedent(
+        """
+        import json, os, socket
+        from multiprocessing.connection import Connection
+        from threadpoolctl import threadpool_info
+        from vgtui.core.evaluation.helpers import serve
+        from vgtui.core.evaluation.shared import SharedLayout, shared_file
+
+        def blas_pools():
+            return [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+
+        layout = SharedLayout((784, 40, 10), ("relu",), ((785, 10, 0, 0),), entries=1)
+        ours, theirs = socket.socketpair()
+        trainer = Connection(ours.detach())
+        trainer.send(layout)
+        trainer.send(None)  # stop at the first announcement
+        before = blas_pools()
+        serve(theirs.detach(), shared_file(layout.size()), os.getppid())
+        print(json.dumps([before, blas_pools()]))
+        """
+    )
+    two = {"OPENBLAS_NUM_THREADS": "2", "MKL_NUM_THREADS": "2", "BLIS_NUM_THREADS": "2"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, **two}
+    )
+    assert done.returncode == 0, done.stderr
+    before, after = json.loads(done.stdout.splitlines()[-1])
+    if not before:
+        pytest.skip("threadpoolctl finds no BLAS here")
+    assert before == [2] * len(before)  # the environment's two threads, so the limit shows
+    assert after == [1] * len(before)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -219,6 +220,43 @@ def test_building_a_trainer_leaves_the_process_blas_alone():
     if done.stdout.strip() == "unknown BLAS":
         pytest.skip("NumPy's BLAS is not OpenBLAS")
     assert done.stdout.split() == ["threads", "2"]
+
+
+BLAS_POOLS = textwrap.dedent(
+    """
+    import json
+    from threadpoolctl import threadpool_info
+
+    def blas_pools():
+        return [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+    """
+)
+TWO_BLAS_THREADS = {"OPENBLAS_NUM_THREADS": "2", "MKL_NUM_THREADS": "2", "BLIS_NUM_THREADS": "2"}
+
+
+def test_the_command_line_runs_on_one_blas_thread(tmp_path):
+    """The vgtui entry point limits every BLAS in its process to one thread, whatever the
+    process started with (as threadpoolctl sees them)."""
+    code = BLAS_POOLS + textwrap.dedent(
+        f"""
+        import sys
+        import numpy
+        from vgtui.cli.main import main
+        before = blas_pools()
+        sys.argv = ["vgtui", "--no-ui", "--iters", "20", "--out", {str(tmp_path)!r}]
+        status = main()
+        print(json.dumps([before, blas_pools(), status]))
+        """
+    )
+    env = {**os.environ, **TWO_BLAS_THREADS}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    before, after, status = json.loads(done.stdout.splitlines()[-1])
+    if not before:
+        pytest.skip("threadpoolctl finds no BLAS here")
+    assert before == [2] * len(before)  # the environment's two threads, so the limit shows
+    assert after == [1] * len(before)
+    assert status == 0
 
 
 def test_layer_statistics_are_saved_streamed_and_read_back(mnist, tmp_path):
