@@ -63,6 +63,18 @@ def test_bad_arguments_fail_in_one_line_before_any_work(tmp_path, args, message)
     assert not (tmp_path / "runs").exists()
 
 
+def test_a_config_that_cannot_run_is_one_line_without_the_headless_notice(tmp_path):
+    """With no terminal, the batch the training set cannot fill is still the only line: the
+    'running headless' notice comes once the run is built."""
+    result = run_cli("--batch-size", "70000", "--out", str(tmp_path / "runs"))
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "vgtui: error: batch size 70000 is larger than the training set (60000) "
+        "(see vgtui --help)"
+    ]
+    assert not (tmp_path / "runs").exists()
+
+
 def test_bad_data_fails_in_one_line(tmp_path, write_dataset):
     folder = write_dataset(tmp_path / "set")
     (folder / "train-labels-idx1-ubyte.gz").write_bytes(b"\x1f\x8bbroken")

@@ -295,6 +295,35 @@ def test_a_model_that_cannot_fit_is_refused_before_any_work(tmp_path):
     assert not out.exists()  # refused before a run folder was made
 
 
+def test_the_train_command_checks_its_config_once(tmp_path, write_dataset, monkeypatch):
+    """``vgtui --no-ui`` validates the config once and estimates its memory once, in building
+    the Run (it validated three times and checked the memory twice); the errors stay one usage
+    line each (test_cli's bad arguments, the oversized model above)."""
+    from vgtui.cli.train import main as train_main
+    from vgtui.core import budget
+
+    calls = {"validate": 0, "check_memory": 0}
+    validate, check_memory = RunConfig.validate, budget.check_memory
+
+    def counted_validate(config, train_size=None):
+        calls["validate"] += 1
+        return validate(config, train_size)
+
+    def counted_check_memory(config, available=None):
+        calls["check_memory"] += 1
+        return check_memory(config, available)
+
+    monkeypatch.setattr(RunConfig, "validate", counted_validate)
+    users = [m for m in list(sys.modules.values()) if m.__name__.startswith("vgtui")]
+    for module in users:
+        if getattr(module, "check_memory", None) is check_memory:
+            monkeypatch.setattr(module, "check_memory", counted_check_memory)
+    folder = write_dataset(tmp_path / "set")
+    argv = ["--no-ui", "--data-dir", str(folder), "--iters", "10", "--batch-size", "10"]
+    assert train_main([*argv, "--out", str(tmp_path / "runs")]) == 0
+    assert calls == {"validate": 1, "check_memory": 1}
+
+
 def test_the_estimate_bounds_what_a_run_really_uses(tmp_path):
     """The estimate is an upper bound of the trainer process's peak (ru_maxrss)."""
     config = RunConfig(hidden=(1000, 1000), iterations=10)

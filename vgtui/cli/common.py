@@ -27,7 +27,7 @@ class OneLineParser(argparse.ArgumentParser):
     """An argument parser whose errors are one line on stderr and exit status 2."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(EXIT_USAGE, usage_error_line(message))
+        self.exit(EXIT_USAGE, usage_error_line(message) + "\n")
 
 
 def command_parser(name: str, details: str = "", epilog: str | None = None) -> OneLineParser:
@@ -41,7 +41,7 @@ def command_parser(name: str, details: str = "", epilog: str | None = None) -> O
 
 def usage_error_line(message: str) -> str:
     """The one line every usage error is (from a parser, or found later, as a model too big)."""
-    return f"vgtui: error: {message} (see vgtui --help)\n"
+    return f"vgtui: error: {message} (see vgtui --help)"
 
 
 def argument_type(reader: Option | Callable[[str], T], label: str = "") -> Callable[[str], Any]:

@@ -25,6 +25,7 @@ from vgtui.cli.common import (
     has_terminal,
     say,
     silence_stdout,
+    usage_error_line,
     write_stdout,
 )
 from vgtui.cli.main import COMMANDS
@@ -139,9 +140,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:
-    """The preset's configuration with the flags given on top, validated (ConfigError)."""
+    """The preset's configuration with the flags given on top. Each flag's value was checked as
+    it was read (its option's reader); the whole is checked once, against the training set and
+    the memory, by the Run (or before the app opens: :func:`check_for_the_app`)."""
     given = {option.key: getattr(args, option.key) for option in RUN_OPTIONS if option.key in args}
-    return replace(PRESETS[args.preset].config, **given).validate()
+    return replace(PRESETS[args.preset].config, **given)
+
+
+def check_for_the_app(config: RunConfig, dataset: Dataset) -> None:
+    """What building a Run checks (ConfigError), done before the app opens: the app would only
+    show the problem once a run started."""
+    config.validate(train_size=dataset.train_size)
+    check_memory(config)
 
 
 def _use_color(stream: TextIO) -> bool:
@@ -235,18 +245,23 @@ def run_headless(
     config: RunConfig,
     dataset: Dataset,
     latch: SignalLatch | None = None,
+    notice: str | None = None,
 ) -> int:
     """Train every setup without the UI: progress, JSON lines and the summary table. Every way
     a run can end (done, Ctrl-C or a signal, a closed pipe, a file that cannot be written, out
-    of memory) keeps what was recorded and ends in at most one error line."""
+    of memory) keeps what was recorded and ends in at most one error line. Building the Run is
+    the one check of ``config`` (against the training set and the memory): a usage error, on
+    its own line, before ``notice`` (why it runs headless) is said."""
     try:
         run = Run(config, dataset, args.out)
     except ConfigError as exc:
-        say(f"vgtui: error: {exc}")
+        say(usage_error_line(str(exc)))
         return EXIT_USAGE
     except OSError as exc:
         say(f"vgtui: error: cannot create a run folder under {args.out}: {exc}")
         return EXIT_DATA_ERROR
+    if notice is not None:
+        say(notice)
     if (warning := long_run_warning(config)) is not None:
         say(f"vgtui: {warning}")
     progress: ProgressReporter | None = ProgressReporter(
@@ -317,31 +332,28 @@ def main(argv: Sequence[str] | None = None, latch: SignalLatch | None = None) ->
     """Entry point of the ``vgtui`` command; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    limit_blas_threads(1)  # one BLAS thread per lane: see vgtui.core.blas
-    try:
-        config = config_from_args(args)
-        check_memory(config)  # before any work: a model that cannot fit is refused now
-    except ConfigError as exc:
-        parser.error(str(exc))
     if args.data_dir is not None and args.data_pkl is not None:
         parser.error("give either --data-dir or --data-pkl, not both")
+    limit_blas_threads(1)  # one BLAS thread per lane: see vgtui.core.blas
+    config = config_from_args(args)
     try:
         dataset = load_dataset(args.data_dir, args.data_pkl)
-        config.validate(train_size=dataset.train_size)
     except DataError as exc:
         say(f"vgtui: error: {exc}")
         return EXIT_DATA_ERROR
-    except ConfigError as exc:
-        parser.error(str(exc))
-
+    notice = None
     if not args.no_ui and not args.json:  # --json is for scripts: it implies --no-ui
         if has_terminal():
             try:
                 from vgtui.ui.app import run_app
             except ImportError as exc:
-                say(f"vgtui: the app is unavailable ({exc}); running headless")
+                notice = f"vgtui: the app is unavailable ({exc}); running headless"
             else:
+                try:
+                    check_for_the_app(config, dataset)
+                except ConfigError as exc:
+                    parser.error(str(exc))
                 return run_app(config, dataset, args.out, autostart=args.run)
         else:
-            say("vgtui: no terminal attached, running headless (--no-ui)")
-    return run_headless(args, config, dataset, latch)
+            notice = "vgtui: no terminal attached, running headless (--no-ui)"
+    return run_headless(args, config, dataset, latch, notice)
