@@ -1,7 +1,6 @@
 """Test-set evaluation shared block by block between the trainer's thread and helper processes,
 one per further core: as processes, not threads, so the two lanes never wait on each other's
-GIL (bench/README.md has the measurements). Deleting this module and
-:mod:`vgtui.core.evaluation.shared` leaves the in-thread
+GIL (bench/README.md has the measurements). Deleting this module leaves the in-thread
 :class:`~vgtui.core.evaluation.local.LocalEvaluator`.
 
 The helpers start on the first evaluation (``python -c``, the same interpreter, in their own
