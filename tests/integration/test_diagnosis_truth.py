@@ -474,3 +474,53 @@ def test_the_issues_commands_print_a_true_diagnosis(args, said, unsaid, run_vgtu
         assert text in out, out
     for text in unsaid:
         assert text not in diagnosis, out
+
+
+def trained(setups: str, **fields) -> tuple[list, Trainer]:
+    """A run's records and its trainer after the last step (its gradients still in place)."""
+    config = RunConfig(setups=parse_setups(setups), **fields)
+    records: list = []
+    trainer = Trainer(config, load_bundled(), np.random.default_rng(config.seed))
+    trainer.run(records.extend)
+    return records, trainer
+
+
+def test_tiny_gradient_norms_survive_and_are_said_to_be_below_float32s_range():
+    """Issue 18, item 7: 30 ReLU layers of N(0, 0.01^2) weights. The float32 gradients hold
+    non-zero entries in every layer, but their squares underflowed: 24 of 31 norms read 0.
+    Each norm is now the float64 norm of the same entries, and so is the error's std; the
+    float64 reference (10 steps of its own) gives the same magnitudes, about 1e-40 in the
+    first layer; the diagnosis says "below 1e-38" instead of a false 0."""
+    records, trainer = trained("relu-gauss:0.01", hidden=(64,) * 30, iterations=10)
+    try:
+        last = records[-1]
+        for layer, norm in enumerate(last.grad_norms):
+            entries = trainer.bank.weight_grad(0, layer)
+            assert np.count_nonzero(entries) > 0
+            assert norm == pytest.approx(np.linalg.norm(entries.astype(np.float64)), rel=1e-6)
+            assert norm > 0 and last.layers[layer].delta_std > 0
+    finally:
+        trainer.close()
+    assert sum(norm < 1.2e-38 for norm in last.grad_norms) >= 15
+    _, steps = train("relu-gauss:0.01", (64,) * 30, 0.1, 10)
+    truth = steps[-1].grad_norm
+    assert truth[0] < 1e-38 and truth[-1] > 1e-6
+    for norm, true in zip(last.grad_norms, truth, strict=True):
+        assert abs(math.log10(norm / true)) < 2  # the magnitude float64 gives, not 0
+    (vanishing, *_) = diagnose(records, ["relu-gauss:0.01"])
+    assert vanishing.kind == D.VANISHING and "below 1e-38" in vanishing.evidence
+
+
+def test_norms_in_float32s_normal_range_are_as_before_to_the_bit():
+    """The float64 pass is taken only where the float32 squares underflow: seed-0 numbers of
+    ordinary runs stay identical."""
+    records, trainer = trained("relu-he,sigmoid-xavier", iterations=10)
+    try:
+        for s, record in enumerate(records[-2:]):
+            before = tuple(
+                float(np.linalg.norm(trainer.bank.weight_grad(s, layer)))
+                for layer in range(len(record.grad_norms))
+            )
+            assert record.grad_norms == before
+    finally:
+        trainer.close()

@@ -36,6 +36,10 @@ from vgtui.core.config import SetupSpec
 from vgtui.core.inference import InferenceParameters, inference_snapshot
 from vgtui.core.init import initial_parameters
 
+TINY_SQUARES = 1e-30
+"""A float32 sum of squares below this holds squares under float32's normal range (1.2e-38),
+which lose their digits or flush to 0: such sums are taken again in float64."""
+
 
 @dataclass(frozen=True)
 class ActivationGroup:
@@ -194,11 +198,17 @@ class NetworkBank:
         return self.biases_grad[layer][self.slot_of[setup]]
 
     def grad_norms(self, setup: int) -> tuple[float, ...]:
-        """L2 norm of each layer's weight gradient for one setup, input layer first."""
-        return tuple(
-            float(np.linalg.norm(self.weight_grad(setup, layer)))
-            for layer in range(self.num_layers)
-        )
+        """L2 norm of each layer's weight gradient for one setup, input layer first; a norm
+        whose float32 squares underflow is taken in float64 (30 ReLU layers of N(0, 0.01^2)
+        weights: about 1e-40, not 0)."""
+        norms = []
+        for layer in range(self.num_layers):
+            grad = self.weight_grad(setup, layer)
+            norm = float(np.linalg.norm(grad))
+            if norm * norm < TINY_SQUARES:
+                norm = float(np.linalg.norm(grad.astype(np.float64)))
+            norms.append(norm)
+        return tuple(norms)
 
     def layer_statistics(self, buffers: TrainingBuffers, learning_rate: float) -> np.ndarray:
         """Per setup (in setup order) and weight layer, from the last backward pass: the std of
@@ -213,15 +223,24 @@ class NetworkBank:
         def per_setup(columns: np.ndarray) -> np.ndarray:  # layer 1: (setups * width,) sums
             return columns.reshape(count, width).sum(axis=1, dtype=np.float64)
 
+        def squares(subscripts: str, a: np.ndarray, reduce=lambda sums: sums) -> np.ndarray:
+            """Sums of squares in float32 as ever, again in float64 where they underflow."""
+            sums = np.asarray(reduce(np.einsum(subscripts, a, a)), dtype=np.float64)
+            tiny = sums < TINY_SQUARES
+            if tiny.any():
+                exact = np.asarray(reduce(np.einsum(subscripts, a, a, dtype=np.float64)))
+                sums = np.where(tiny, exact, sums)
+            return sums
+
         for layer in range(layers):
             if layer == 0:  # columns grouped by setup: reduce columns, then each group
                 w, g, d = self.first_weights, self.first_weights_grad, buffers.first_pre
                 sizes, delta_sizes = w.shape[0] * width, d.shape[0] * width
                 weight_sq = per_setup(np.einsum("ij,ij->j", w, w))
                 weight_sum = per_setup(w.sum(axis=0))
-                grad_sq = per_setup(np.einsum("ij,ij->j", g, g))
+                grad_sq = squares("ij,ij->j", g, per_setup)
                 zeros = sizes - per_setup(np.count_nonzero(g, axis=0))
-                delta_sq = per_setup(np.einsum("ij,ij->j", d, d))
+                delta_sq = squares("ij,ij->j", d, per_setup)
                 delta_sum = per_setup(d.sum(axis=0))
             else:
                 w, g = self.weights[layer], self.weights_grad[layer]
@@ -229,9 +248,9 @@ class NetworkBank:
                 sizes, delta_sizes = w.shape[1] * w.shape[2], d.shape[1] * d.shape[2]
                 weight_sq = np.einsum("sij,sij->s", w, w).astype(np.float64)
                 weight_sum = w.sum(axis=(1, 2), dtype=np.float64)
-                grad_sq = np.einsum("sij,sij->s", g, g).astype(np.float64)
+                grad_sq = squares("sij,sij->s", g)
                 zeros = sizes - np.count_nonzero(g, axis=(1, 2))
-                delta_sq = np.einsum("sij,sij->s", d, d).astype(np.float64)
+                delta_sq = squares("sij,sij->s", d)
                 delta_sum = d.sum(axis=(1, 2), dtype=np.float64)
             with np.errstate(divide="ignore", invalid="ignore"):
                 delta_var = delta_sq / delta_sizes - (delta_sum / delta_sizes) ** 2

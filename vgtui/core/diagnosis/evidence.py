@@ -37,6 +37,7 @@ SATURATED_SHARE = 0.5  # half of a bounded layer's activations beyond 99% of its
 FULLY_SATURATED = 0.99  # every activation saturated: the slope is exactly 0 in float32
 DEAD_SHARE = 0.25  # a quarter of a ReLU-like layer's units never active on the probe
 NEARLY_ALL = 0.9  # a layer this dead passes (almost) no error back
+FLOAT32_TINY = 1.1754944e-38  # float32's smallest normal number: below it, values lose digits
 INPUTS = 784  # the MNIST-format images' pixels: layer 1's fan-in
 CLASSES = 10
 

@@ -195,6 +195,11 @@ def _vanishing(setup, records, spec) -> Finding | None:
             f"{at} the error reaching the first layers is {ratio:.1e} of the output layer's; "
             f"the first/last gradient ratio is {first.grad_ratio:.1e}"
         )
+        if 0 < first.grad_norms[0] < ev.FLOAT32_TINY:
+            evidence += (
+                "; the first layer's gradient norm is below 1e-38, under float32's normal "
+                "range, where the training's arithmetic keeps no digits of it"
+            )
     else:
         evidence = f"{at} the first layer's gradient is {first.grad_ratio:.1e} of the last's"
     hidden = [layer.update_ratio for layer in first.layers[:-1]]
