@@ -240,6 +240,33 @@ def test_ctrl_c_inside_a_dataclass_being_built_keeps_the_exit_status(tmp_path):
     assert "Traceback" not in stderr
 
 
+def test_a_signal_a_library_turns_into_its_own_error_exits_quietly(tmp_path):
+    """A signal while NumPy's C code imports becomes NumPy's ImportError (the flaky failure of
+    test_a_signal_during_start_up_exits_quietly): the signal's status, no traceback."""
+    process = run_launch_with(
+        tmp_path,
+        """
+        import importlib.abc, time
+
+        class ImportInterrupted(importlib.abc.MetaPathFinder):
+            def find_spec(self, name, path, target=None):
+                if name == "vgtui.cli.train":
+                    try:
+                        os.kill(os.getpid(), signal.SIGTERM)
+                        time.sleep(5)
+                    except KeyboardInterrupt as interrupt:
+                        raise ImportError("PyCapsule_Import could not import module") from interrupt
+                return None
+
+        sys.meta_path.insert(0, ImportInterrupted())
+        """,
+        "--no-ui",
+    )
+    _, stderr = finish(process)
+    assert process.returncode == 128 + signal.SIGTERM, stderr
+    assert "Traceback" not in stderr and "ImportError" not in stderr
+
+
 def test_a_ctrl_c_that_a_library_swallows_still_stops_the_run(tmp_path):
     """A KeyboardInterrupt caught by code not ours (a finalizer, a library's bare except) is
     remembered: the run stops at its next records and is saved as interrupted."""

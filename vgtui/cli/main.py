@@ -112,3 +112,9 @@ def _dispatch(latch: SignalLatch) -> int:
         return command.load()(sys.argv[2:])
     except KeyboardInterrupt as interrupt:  # before a run started: nothing to save
         return 128 + getattr(interrupt, "signum", signal.SIGINT)
+    except Exception:
+        if latch.received is None:
+            raise
+        # The signal's exception turned into a library's own: NumPy's import, interrupted
+        # inside its C code, raises ImportError ("PyCapsule_Import could not import module").
+        return 128 + latch.received
