@@ -189,3 +189,13 @@ def test_diverged_and_still_learning_and_the_wrapped_text():
     text = describe(list(findings.values()))
     assert all(len(line) <= 80 for line in text.splitlines())
     assert "d: diverged (since iteration 15)" in text and "Try: lower the learning rate" in text
+
+
+def test_weights_grown_while_the_loss_falls_are_learning_not_a_large_learning_rate():
+    grown = (layer(weight=8 * HE[0]), layer(weight=8 * HE[1]), layer(weight=8 * HE[2]))
+    rows = [record(10 * (i + 1), "relu-he", test=t, loss=loss, layers=grown, activations=SOUND)
+            for i, (t, loss) in enumerate([(0.3, 2.0), (0.6, 0.9), (0.9, 0.3)])]  # fmt: skip
+    (healthy,) = diagnose(rows, ["relu-he"])
+    assert healthy.kind == Diagnosis.HEALTHY and healthy.when == "since iteration 20"
+    rows[0] = record(10, "relu-he", test=0.1, loss=13.5, layers=grown, activations=SOUND)
+    assert Diagnosis.LR_TOO_LARGE in kinds(diagnose(rows, ["relu-he"]))

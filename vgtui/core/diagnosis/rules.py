@@ -82,15 +82,15 @@ def _diverged(setup: str, record: MetricRecord) -> Finding:
 
 
 def _lr_too_large(setup, records, spec) -> Finding | None:
-    """Steps that overshoot: weights grown several times their natural scale in some layer,
-    not the way an exploding gradient grows them (the first layers by far the most); an
-    interval's mean loss far above a uniform guess's is told too (alone it can be a large
-    init's confident wrong answers)."""
+    """Steps that overshoot: weights grown several times their natural scale in some layer
+    while the loss is no better than a uniform guess's, not the way an exploding gradient
+    grows them (the first layers by far the most); an interval's mean loss far above a
+    uniform guess's is told too (alone it can be a large init's confident wrong answers)."""
 
     def overshoots(r: MetricRecord) -> bool:
         grown = ev.growth(r, spec)
-        if ev.exploded_backwards(grown):
-            return False
+        if ev.exploded_backwards(grown) or r.train_loss < ev.CHANCE_LOSS:
+            return False  # weights that grew while the loss fell below chance: it learns
         return max(grown, default=0) >= ev.GROWN
 
     held = ev.span(records, overshoots, least=1)
@@ -332,7 +332,8 @@ def _outcome(setup: str, records: Sequence[MetricRecord], spec: SetupSpec | None
             if causes
             else "gradients reach every layer and the network learns"
         )
-        return Finding(setup, kind, records[0].iteration, final, meaning, "")
+        since = next(r for r in records if r.test_accuracy >= ev.LEARNED).iteration
+        return Finding(setup, kind, since, final, meaning, "")
     if last.test_accuracy > ev.CHANCE_ACCURACY:
         return Finding(
             setup,
