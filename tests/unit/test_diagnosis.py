@@ -199,3 +199,7 @@ def test_weights_grown_while_the_loss_falls_are_learning_not_a_large_learning_ra
     assert healthy.kind == Diagnosis.HEALTHY and healthy.when == "since iteration 20"
     rows[0] = record(10, "relu-he", test=0.1, loss=13.5, layers=grown, activations=SOUND)
     assert Diagnosis.LR_TOO_LARGE in kinds(diagnose(rows, ["relu-he"]))
+    hovering = [record(10 * (i + 1), "relu-he", loss=loss, layers=grown, activations=SOUND)
+                for i, loss in enumerate([13.5, 2.31, 2.29, 2.30, 2.299])]  # fmt: skip
+    (large, *_) = diagnose(hovering, ["relu-he"])
+    assert large.kind == Diagnosis.LR_TOO_LARGE and large.when == "since iteration 10"

@@ -17,6 +17,7 @@ from vgtui.core.records import MetricRecord
 from vgtui.core.vocabulary import SetupState, SetupStatus
 
 CHANCE_LOSS = math.log(10)  # cross-entropy of a uniform guess over the 10 digits: 2.303
+LEARNING_LOSS = 0.9 * CHANCE_LOSS  # a loss clearly below a uniform guess's: it is learning
 CHANCE_ACCURACY = 0.2  # 10% is chance, 11.35% always saying "1": below this is not learning
 STREAK = 5  # a lasting state must hold for 5 evaluations in a row (or the whole of a short run)
 LEARNED = 0.5  # test accuracy that counts as having learned

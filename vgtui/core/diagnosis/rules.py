@@ -89,8 +89,8 @@ def _lr_too_large(setup, records, spec) -> Finding | None:
 
     def overshoots(r: MetricRecord) -> bool:
         grown = ev.growth(r, spec)
-        if ev.exploded_backwards(grown) or r.train_loss < ev.CHANCE_LOSS:
-            return False  # weights that grew while the loss fell below chance: it learns
+        if ev.exploded_backwards(grown) or r.train_loss < ev.LEARNING_LOSS:
+            return False  # weights that grew while the loss fell well below chance: it learns
         return max(grown, default=0) >= ev.GROWN
 
     held = ev.span(records, overshoots, least=1)
