@@ -12,6 +12,7 @@ import pytest
 from vgtui.core.config import ConfigError
 from vgtui.core.sweep.folder import (
     CELLS_FILE,
+    LOCK_FILE,
     SWEEP_FILE,
     SweepFolder,
     SweepReader,
@@ -44,7 +45,7 @@ def result(task: Task, accuracy: float) -> dict:
 def test_a_new_folder_has_its_whole_sweep_json_and_nothing_else(tmp_path):
     folder = SweepFolder.create(tmp_path, SPEC)
     folder.close()
-    assert sorted(p.name for p in folder.path.iterdir()) == [CELLS_FILE, SWEEP_FILE]
+    assert sorted(p.name for p in folder.path.iterdir()) == [LOCK_FILE, CELLS_FILE, SWEEP_FILE]
     assert newest_sweep(tmp_path) == folder.path
     assert SweepReader(folder.path).read_spec() == SPEC
     assert json.loads((folder.path / SWEEP_FILE).read_text())["sweep"] == SPEC.to_dict()
@@ -76,8 +77,11 @@ def test_a_resumed_folder_cuts_a_partial_last_line_and_keeps_the_rest(tmp_path):
     with open(folder.path / CELLS_FILE, "ab") as cells:
         cells.write(b'{"kind": "seed", "depth": 4')
     resumed = SweepFolder.open(folder.path)
-    assert (folder.path / CELLS_FILE).read_bytes() == whole
-    assert resumed.finished_tasks() == {Task("tanh", 2, 0), Task("tanh", 2, 1)}
+    assert (folder.path / CELLS_FILE).read_bytes() == whole + b'{"kind": "seed", "depth": 4'
+    resumed.complete_cells()  # nothing to add: cut when the first line is written
+    resumed.add_task(Task("tanh", 4, 0), result(Task("tanh", 4, 0), 0.5), None)
+    assert (folder.path / CELLS_FILE).read_bytes().startswith(whole + b'{"kind": "seed", "act')
+    assert resumed.finished_tasks() >= {Task("tanh", 2, 0), Task("tanh", 2, 1)}
     cell = resumed.cells()[("tanh", 2, 2.0)]
     assert cell["per_seed_test_accuracy"] == [0.9, 0.91]
     assert cell["seeds_done"] == 2 and cell["agrees"] is True
@@ -87,7 +91,7 @@ def test_a_folder_without_sweep_json_is_refused(tmp_path):
     with pytest.raises(ConfigError, match="not a sweep folder"):
         SweepFolder.open(tmp_path)
     (tmp_path / SWEEP_FILE).write_text("{")
-    with pytest.raises(ConfigError, match="unreadable"):
+    with pytest.raises(ConfigError, match="damaged sweep folder"):
         SweepFolder.open(tmp_path)
 
 

@@ -31,6 +31,8 @@ from vgtui.cli.common import (
     write_stdout,
 )
 from vgtui.core.config import ConfigError
+from vgtui.core.safe_text import safe_text
+from vgtui.core.store.run_folder import RunWriteError
 from vgtui.core.sweep.folder import SweepFolder
 from vgtui.core.sweep.spec import PRESETS, SWEEP_OPTIONS, SweepSpec, Task
 from vgtui.core.sweep.task import run_task
@@ -94,49 +96,70 @@ def main(argv: Sequence[str]) -> int:
         given += ["--preset"] * (args.preset is not None) + ["--data-dir"] * bool(args.data_dir)
         if given:
             parser.error(f"--resume uses the sweep's own settings: drop {', '.join(given)}")
-        try:
+        try:  # read and locked, not written: nothing changes before the scheduler answers
             folder = SweepFolder.open(args.resume)
-            folder.complete_cells()
-        except (ConfigError, OSError) as error:
-            say(f"vgtui: error: {error}")
+        except ConfigError as error:
+            error_line(error)
             return EXIT_DATA_ERROR
         spec = folder.spec
     else:
         spec = spec_from_args(parser, args)
         folder = None
-    if spec.data_dir is not None and not Path(spec.data_dir).is_dir():
-        say(f"vgtui: error: {spec.data_dir}: no such directory")
-        return EXIT_DATA_ERROR
-    address = args.scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS") or None
-    finished = folder.finished_tasks() if folder is not None else set()
-    todo = [t for t in spec.tasks() if t not in finished]
     client = cluster = None
-    if todo:  # before the folder exists: an unreachable scheduler leaves nothing behind
-        try:
-            client, cluster = connect(address, args.workers)
-        except OSError as error:
-            say(f"vgtui: error: {error}")
-            return EXIT_DATA_ERROR
     try:
+        if spec.data_dir is not None and not Path(spec.data_dir).is_dir():
+            error_line(f"{spec.data_dir}: no such directory")
+            return EXIT_DATA_ERROR
+        address = args.scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS") or None
+        finished = folder.finished_tasks() if folder is not None else set()
+        todo = [t for t in spec.tasks() if t not in finished]
+        if todo:  # before the folder exists: an unreachable scheduler leaves nothing behind
+            try:
+                client, cluster = connect(address, args.workers)
+            except OSError as error:
+                error_line(error)
+                return EXIT_DATA_ERROR
         if folder is None:
             try:
                 folder = SweepFolder.create(args.out, spec)
-            except OSError as error:
-                say(f"vgtui: error: cannot create a sweep folder under {args.out}: {error}")
+            except (OSError, ConfigError) as error:
+                error_line(f"cannot create a sweep folder under {args.out}: {error}")
                 return EXIT_DATA_ERROR
+        else:
+            folder.complete_cells()
         return run_sweep(folder, client, todo)
+    except RunWriteError as error:
+        error_line(f"{error}{_kept(folder)}")
+        return EXIT_DATA_ERROR
     except BrokenPipeError:
         silence_stdout()
         return EXIT_BROKEN_PIPE
     except OutputError as error:
         silence_stdout()
-        say(f"vgtui: error: {error}")
+        error_line(error)
         return EXIT_DATA_ERROR
     finally:
         if client is not None:
             _close(client, cluster)
         if folder is not None:
             folder.close()
+
+
+ERROR_LINE_CHARACTERS = 500
+"""An error line quotes files and arguments: longer is cut."""
+
+
+def error_line(error: object) -> None:
+    """The one error line: what comes from a file or an argument escaped, and cut."""
+    say(f"vgtui: error: {safe_text(str(error), ERROR_LINE_CHARACTERS)}")
+
+
+def _kept(folder: SweepFolder | None) -> str:
+    """What is left of a sweep that stopped early, and how to finish it."""
+    if folder is None or not folder.path.is_dir():
+        return ""
+    kept = len(folder.finished_tasks())
+    return f"; {kept} task(s) kept; finish it with: vgtui sweep --resume {folder.path}"
 
 
 def _quiet_dask() -> None:

@@ -4,8 +4,13 @@ It holds ``sweep.json`` (the settings and versions, written whole: a temp file r
 reader never sees half of it) and ``cells.jsonl``: per finished task one ``"kind": "seed"``
 line per sigma_w^2, and once all seeds of a cell have a line, a ``"kind": "cell"`` line with
 the mean over seeds and the spread (the last cell line of a cell wins: a failed seed retried by
-``--resume`` adds a new one). Lines are appended whole and flushed; a reader takes only whole
-lines (:class:`SweepReader`), so it may follow the folder while a sweep writes it.
+``--resume`` adds a new one). Lines are appended whole; a reader takes only whole lines
+(:class:`SweepReader`), so it may follow the folder while a sweep writes it.
+
+Finished results are never destroyed. A resumed folder keeps every line: only a partial last
+line (a writer killed mid-write) is cut, and only when the first new line is written; any
+other damage refuses the resume and leaves the file as it is. One writer at a time: the writer
+holds a lock on the folder (``flock``, released by the system when its holder dies).
 
 The theory overlay (vgtui.core.theory): a cell is predicted to train when its depth is below
 6 xi_c; it trains when its mean test accuracy is at least the sweep's threshold (50% by default,
@@ -14,162 +19,117 @@ the diagnosis' "learned") and no seed diverged.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
+import os
 import platform
-import statistics
-from collections import Counter
+import stat
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
 from vgtui import __version__
 from vgtui.core.config import ConfigError
-from vgtui.core.store.follow import FileFollower
+from vgtui.core.store.follow import FileFollower, open_regular
 from vgtui.core.store.run_folder import (
     FolderName,
+    RunWriteError,
     atomic_write_text,
     folder_order,
-    json_safe,
     new_run_dir,
 )
-from vgtui.core.sweep.grid import theory
+from vgtui.core.sweep.lines import (
+    SweepLines,
+    cell_line,
+    json_document,
+    parse_line,
+    parse_lines,
+    seed_lines,
+)
 from vgtui.core.sweep.spec import CellKey, SweepSpec, Task
-from vgtui.core.vocabulary import RunStatus, SetupStatus
+from vgtui.core.vocabulary import RunStatus
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: no lock
+    fcntl = None  # type: ignore[assignment]
 
 SWEEP_FORMAT = 1
 SWEEP_FILE = "sweep.json"
 CELLS_FILE = "cells.jsonl"
+LOCK_FILE = ".lock"
+"""Locked (``flock``) by the folder's one writer."""
 SWEEP_KIND = "sweep"
 """What a sweep folder's name says it is: ``<timestamp>-sweep[-N]``."""
-SEED_LINE = "seed"
-CELL_LINE = "cell"
+MAX_SPEC_BYTES = 1 << 20
+MAX_CELLS_BYTES = 1 << 30
+"""Larger files are damage: a resume reads them whole (the largest grid's are far smaller)."""
 
 
-# -- the lines of cells.jsonl ------------------------------------------------------------------
-
-
-def seed_lines(spec: SweepSpec, task: Task, result: dict | None, error: str | None) -> list[dict]:
-    """The ``seed`` lines of a finished task: one per sigma_w^2 (each with the error of a
-    task that failed)."""
-    lines = []
-    for k, weight_variance in enumerate(spec.weight_variances):
-        line = {
-            "kind": SEED_LINE,
-            "activation": task.activation,
-            "depth": task.depth,
-            "weight_variance": weight_variance,
-            "seed": task.seed,
-        }
-        if result is None:
-            line.update(status=str(RunStatus.FAILED), error=error)
-        else:
-            line.update(status=str(RunStatus.DONE), **result["results"][k])
-            line.update(seconds=result["seconds"], worker=f"{result['host']}:{result['pid']}")
-        lines.append(line)
-    return lines
-
-
-def cell_line(spec: SweepSpec, activation: str, depth: int, weight_variance: float,
-              seeds: Sequence[dict]) -> dict:  # fmt: skip
-    """A cell from its seeds' lines: mean and spread over the seeds that finished."""
-    done = [s for s in seeds if s.get("status") == RunStatus.DONE]
-    failed = [s for s in seeds if s.get("status") != RunStatus.DONE]
-    diverged = [s for s in done if s.get("setup_status") == SetupStatus.DIVERGED]
-    scored = [s for s in done if s.get("test_accuracy") is not None]
-    tests = [s["test_accuracy"] for s in scored]
-    trains_ = [s["train_accuracy"] for s in scored if s.get("train_accuracy") is not None]
-    model = theory(activation, weight_variance, spec.bias_variance)
-    predicted = depth < model.trainable_depth
-    line: dict = {
-        "kind": CELL_LINE,
-        "activation": activation,
-        "depth": depth,
-        "weight_variance": weight_variance,
-        "seeds": len(seeds),
-        "seeds_done": len(done),
-        "status": str(RunStatus.DONE if done else RunStatus.FAILED),
-        "test_accuracy": statistics.fmean(tests) if tests else None,
-        "test_accuracy_min": min(tests) if tests else None,
-        "test_accuracy_max": max(tests) if tests else None,
-        "test_accuracy_std": statistics.pstdev(tests) if tests else None,
-        "train_accuracy": statistics.fmean(trains_) if trains_ else None,
-        "per_seed_test_accuracy": [s.get("test_accuracy") for s in done],
-        "diverged_seeds": len(diverged),
-        "diagnosis": _most_common([tuple(s.get("diagnosis", ())) for s in done]),
-        "xi_c": model.xi_c,
-        "trainable_depth": model.trainable_depth,
-        "predicted_trains": predicted,
-    }
-    if done:
-        trains = bool(tests) and not diverged and statistics.fmean(tests) >= spec.threshold
-        line["trains"] = trains
-        line["agrees"] = trains == predicted
-    if failed:
-        line["errors"] = sorted({str(s.get("error")) for s in failed})
-    return json_safe(line)
-
-
-def _most_common(values: list[tuple]) -> list:
-    if not values:
-        return []
-    return list(Counter(values).most_common(1)[0][0])
-
-
-def cell_key(line: Mapping) -> CellKey | None:
-    """The (activation, depth, sigma_w^2) a line is about, or None for a malformed line."""
-    try:
-        return (str(line["activation"]), int(line["depth"]), float(line["weight_variance"]))
-    except (KeyError, TypeError, ValueError):
-        return None
-
-
-class SweepLines:
-    """What cells.jsonl says so far, line by line: the last cell line of each cell and the
-    latest seed line of each (cell, seed). Kept by the writer and by a follower alike."""
-
-    def __init__(self, lines: Iterable[dict] = ()) -> None:
-        self.cells: dict[CellKey, dict] = {}
-        self.seeds: dict[CellKey, dict[int, dict]] = {}
-        self.add(lines)
-
-    def add(self, lines: Iterable[dict]) -> None:
-        for line in lines:
-            key = cell_key(line)
-            if key is None:
-                continue
-            if line.get("kind") == CELL_LINE:
-                self.cells[key] = line
-            elif line.get("kind") == SEED_LINE:
-                self.seeds.setdefault(key, {})[line.get("seed", -1)] = line
+def damaged(path: Path, what: str) -> ConfigError:
+    return ConfigError(f"damaged sweep folder: {path} ({what})")
 
 
 # -- reading: whole lines only, so a folder can be followed while it is written ----------------
 
 
-def parse_lines(raw_lines: Iterable[bytes]) -> list[dict]:
-    """The JSON objects of whole lines (a line that is not one is skipped)."""
-    lines = []
-    for raw in raw_lines:
-        try:
-            line = json.loads(raw)
-        except ValueError:
-            continue
-        if isinstance(line, dict):
-            lines.append(line)
-    return lines
+def _read_bytes(path: Path, limit: int) -> bytes | None:
+    """A regular file's bytes, None if it is missing; ConfigError if it is not a regular
+    file (a FIFO is never waited on), cannot be read or is larger than ``limit``."""
+    try:
+        with open_regular(path) as handle:
+            data = handle.read(limit + 1)
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        raise ConfigError(f"{path}: unreadable ({error.strerror or error})") from None
+    if len(data) > limit:
+        raise damaged(path.parent, f"{path.name} is larger than {limit} bytes")
+    return data
 
 
 def read_spec(path: Path) -> SweepSpec:
     """The settings in a sweep folder's sweep.json; ConfigError if it is not one."""
+    path = Path(path)
+    data = _read_bytes(path / SWEEP_FILE, MAX_SPEC_BYTES)
+    if data is None:
+        raise ConfigError(f"{path}: not a sweep folder (no {SWEEP_FILE})")
+    document, damage = json_document(data)
+    if damage is None and not isinstance(document, dict):
+        damage = "not a JSON object"
+    if damage is not None:
+        raise damaged(path, f"{SWEEP_FILE}: {damage}")
+    version = document.get("format")
+    if version != SWEEP_FORMAT or isinstance(version, bool):
+        raise damaged(
+            path, f"{SWEEP_FILE} is format {str(version)[:20]}; this vgtui reads {SWEEP_FORMAT}"
+        )
+    if not isinstance(document.get("sweep"), dict):
+        raise damaged(path, f"{SWEEP_FILE}: no sweep settings")
     try:
-        document = json.loads((path / SWEEP_FILE).read_text(encoding="utf-8"))
         return SweepSpec.from_dict(document["sweep"])
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: not a sweep folder (no {SWEEP_FILE})") from None
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        raise ConfigError(f"{path / SWEEP_FILE}: unreadable ({error})") from None
+    except ConfigError as error:
+        raise damaged(path, f"{SWEEP_FILE}: {error}") from None
+
+
+def read_all_lines(path: Path) -> tuple[list[dict], int]:
+    """Every whole line of a sweep folder's cells.jsonl, and where they end (a partial last
+    line, a writer killed mid-write, starts there). ConfigError naming the first damaged
+    line: a resume must neither go on nor drop it."""
+    path = Path(path)
+    data = _read_bytes(path / CELLS_FILE, MAX_CELLS_BYTES) or b""
+    end = data.rfind(b"\n") + 1
+    lines = []
+    for number, raw in enumerate(data[: end - 1].split(b"\n") if end else [], start=1):
+        line, damage = parse_line(raw)
+        if line is None:
+            raise damaged(path, f"{CELLS_FILE} line {number}: {damage}; nothing was changed")
+        lines.append(line)
+    return lines, end
 
 
 class SweepReader:
@@ -239,17 +199,24 @@ def versions() -> dict:
 
 
 class SweepFolder:
-    """The writer of one sweep folder: ``sweep.json`` once, then lines appended to
-    ``cells.jsonl`` whole and flushed."""
+    """The one writer of a sweep folder: ``sweep.json`` once, then lines appended to
+    ``cells.jsonl`` whole. It holds the folder's lock until :meth:`close`."""
 
-    def __init__(self, path: Path, spec: SweepSpec, lines: Iterable[dict]) -> None:
-        self.path = path
+    def __init__(self, path: Path, spec: SweepSpec, lines: Iterable[dict], end: int = 0,
+                 lock: BinaryIO | None = None) -> None:  # fmt: skip
+        self.path = Path(path)
         self.spec = spec
         self.lines = SweepLines(lines)
-        self._file = None
+        self._end = end
+        """Where the next line goes: the end of the whole lines."""
+        self._lock = lock
+        """The open lock file: the lock lasts as long as it is open (or this object lives)."""
+        self._file: BinaryIO | None = None
 
     @classmethod
     def create(cls, out_root: Path, spec: SweepSpec, extra: Mapping | None = None) -> SweepFolder:
+        """A new folder under ``out_root``, locked; OSError if it cannot be written (then
+        nothing of it is left)."""
         path = new_run_dir(Path(out_root), SWEEP_KIND)
         document = {
             "format": SWEEP_FORMAT,
@@ -261,47 +228,101 @@ class SweepFolder:
             "cells": spec.cell_count,
             **(extra or {}),
         }
-        (path / CELLS_FILE).touch()  # first: a folder with a sweep.json is complete
-        atomic_write_text(path / SWEEP_FILE, json.dumps(document, indent=2) + "\n")
-        return cls(path, spec, [])
+        lock = None
+        try:
+            lock = _lock(path)
+            (path / CELLS_FILE).touch()  # first: a folder with a sweep.json is complete
+            atomic_write_text(path / SWEEP_FILE, json.dumps(document, indent=2) + "\n")
+        except BaseException:
+            for name in (CELLS_FILE, LOCK_FILE):
+                with contextlib.suppress(OSError):
+                    (path / name).unlink()
+            with contextlib.suppress(OSError):
+                path.rmdir()
+            _unlock(lock)
+            raise
+        return cls(path, spec, [], 0, lock)
 
     @classmethod
     def open(cls, path: Path) -> SweepFolder:
-        """An existing sweep folder, to write on (ConfigError if it is not one); a partial last
-        line of cells.jsonl (a writer killed mid-write) is cut off."""
-        reader = SweepReader(path)
-        spec = reader.read_spec()
-        lines, _ = reader.read()
-        cells = path / CELLS_FILE
+        """An existing sweep folder to write on: locked, its settings and every line read.
+        ConfigError if it is not one, is damaged (nothing is changed) or has another writer."""
+        path = Path(path)
+        if not path.is_dir():
+            raise ConfigError(f"{path}: not a sweep folder (no such folder)")
         try:
-            if cells.exists() and cells.stat().st_size > reader.cells.lines_end:
-                with open(cells, "r+b") as handle:
-                    handle.truncate(reader.cells.lines_end)
+            lock = _lock(path)
         except OSError as error:
-            raise ConfigError(f"{cells}: unreadable ({error})") from None
-        return cls(path, spec, lines)
+            raise ConfigError(f"{path}: cannot lock it ({error.strerror or error})") from None
+        try:
+            spec = read_spec(path)
+            lines, end = read_all_lines(path)
+        except BaseException:
+            _unlock(lock)
+            raise
+        return cls(path, spec, lines, end, lock)
 
     def append(self, lines: Iterable[dict]) -> None:
+        """Write ``lines`` whole after the whole lines (the first write cuts a partial last
+        line). RunWriteError if they cannot be written or the folder was deleted; the file
+        then ends with whole lines again, as far as the system allows."""
         lines = list(lines)
-        if self._file is None:
-            self._file = open(self.path / CELLS_FILE, "a", encoding="utf-8", newline="\n")  # noqa: SIM115
-        self._file.write("".join(json.dumps(line) + "\n" for line in lines))
-        self._file.flush()
+        data = "".join(json.dumps(line) + "\n" for line in lines).encode("utf-8")
+        file = self.path / CELLS_FILE
+        try:
+            fd = self._open().fileno()
+            try:
+                os.lseek(fd, self._end, os.SEEK_SET)
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+            except OSError:
+                with contextlib.suppress(OSError):
+                    os.ftruncate(fd, self._end)
+                raise
+            _check_present(file, fd)
+        except OSError as error:
+            raise RunWriteError(file, error) from None
+        self._end += len(data)
         self.lines.add(lines)
 
+    def _open(self) -> BinaryIO:
+        if self._file is None:
+            fd = os.open(self.path / CELLS_FILE, os.O_WRONLY | os.O_CREAT | os.O_NONBLOCK, 0o644)
+            try:
+                status = os.fstat(fd)
+                if not stat.S_ISREG(status.st_mode):
+                    raise OSError(errno.EINVAL, "not a regular file")
+                if status.st_size > self._end:
+                    os.ftruncate(fd, self._end)  # a partial last line: a writer killed mid-write
+            except BaseException:
+                os.close(fd)
+                raise
+            self._file = os.fdopen(fd, "wb", buffering=0)
+        return self._file
+
     def close(self) -> None:
+        """Close cells.jsonl and release the folder's lock."""
         if self._file is not None:
-            self._file.close()
+            with contextlib.suppress(OSError):
+                self._file.close()
             self._file = None
+        _unlock(self._lock)
+        self._lock = None
 
     def finished_tasks(self) -> set[Task]:
-        """Tasks whose every sigma_w^2 has a ``done`` seed line."""
-        count: Counter = Counter()
-        for (activation, depth, _), seeds in self.lines.seeds.items():
-            for seed, line in seeds.items():
-                if line.get("status") == RunStatus.DONE:
-                    count[Task(activation, depth, seed)] += 1
-        return {t for t, n in count.items() if n >= len(self.spec.weight_variances)}
+        """Tasks whose every sigma_w^2 of the sweep has a ``done`` seed line (each counted
+        once, however many lines it has)."""
+        seeds = self.lines.seeds
+        return {
+            task
+            for task in self.spec.tasks()
+            if all(
+                seeds.get((task.activation, task.depth, w), {}).get(task.seed, {}).get("status")
+                == RunStatus.DONE
+                for w in self.spec.weight_variances
+            )
+        }
 
     def seed_results(self, activation: str, depth: int) -> dict[float, dict[int, dict]]:
         """The latest seed line of each (sigma_w^2, seed) of one (activation, depth)."""
@@ -323,10 +344,11 @@ class SweepFolder:
         found = self.seed_results(activation, depth)
         for line in new:
             found.setdefault(line["weight_variance"], {})[line["seed"]] = line
-        if any(len(found.get(w, {})) < self.spec.seeds for w in self.spec.weight_variances):
+        seeds = range(self.spec.seeds)
+        if any(s not in found.get(w, {}) for w in self.spec.weight_variances for s in seeds):
             return []
         return [
-            cell_line(self.spec, activation, depth, w, list(found[w].values()))
+            cell_line(self.spec, activation, depth, w, [found[w][s] for s in seeds])
             for w in self.spec.weight_variances
         ]
 
@@ -345,13 +367,53 @@ class SweepFolder:
         return dict(self.lines.cells)
 
 
+def _check_present(file: Path, fd: int) -> None:
+    """OSError if the file written through ``fd`` is no longer at ``file`` (its folder deleted
+    or moved): every later line would go to a file nobody can read."""
+    status = os.fstat(fd)
+    try:
+        named = os.stat(file)
+    except FileNotFoundError:
+        named = None
+    same = named is not None and (named.st_dev, named.st_ino) == (status.st_dev, status.st_ino)
+    if status.st_nlink == 0 or not same:
+        raise OSError(errno.ENOENT, "the sweep folder was deleted or moved")
+
+
+def _lock(path: Path) -> BinaryIO | None:
+    """The folder's lock, taken (its open file); ConfigError if another process holds it.
+    The system releases it when the file is closed or its holder dies, however it dies."""
+    if fcntl is None:  # pragma: no cover - not POSIX
+        return None
+    fd = os.open(path / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_NONBLOCK | os.O_NOFOLLOW, 0o644)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, f"{LOCK_FILE} is not a regular file")
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ConfigError(f"{path}: another vgtui sweep is writing it") from None
+    except BaseException:
+        os.close(fd)
+        raise
+    return os.fdopen(fd, "rb", buffering=0)
+
+
+def _unlock(lock: BinaryIO | None) -> None:
+    if lock is not None:
+        with contextlib.suppress(OSError):
+            lock.close()  # the last descriptor closed releases the lock
+
+
 __all__ = [
     "CELLS_FILE",
+    "LOCK_FILE",
     "SWEEP_FILE",
     "SweepFolder",
-    "SweepLines",
     "SweepReader",
     "newest_sweep",
+    "read_all_lines",
     "read_cells",
+    "read_spec",
     "sweep_folders",
 ]

@@ -1,5 +1,5 @@
 """What the Sweep tab holds of the sweep it follows: the folder's lines read so far (kept by
-the core's :class:`~vgtui.core.sweep.folder.SweepLines`, as the writer keeps them) and the
+the core's :class:`~vgtui.core.sweep.lines.SweepLines`, as the writer keeps them) and the
 cursor on its grid."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vgtui.core.sweep.folder import SweepLines
 from vgtui.core.sweep.grid import critical
+from vgtui.core.sweep.lines import SweepLines
 from vgtui.core.sweep.spec import CellKey, SweepSpec
 
 
