@@ -313,7 +313,7 @@ def test_help_names_every_activation_and_init():
     """The lists in ``vgtui --help`` come from the core's tables (the hand-written ones
     missed softsign, silu, var, lecun, uniform, glorot and orthogonal)."""
     help_text = run_cli("--help", env=os.environ | {"COLUMNS": "1000"}).stdout
-    epilog = help_text[help_text.index("Setups are"):]
+    epilog = help_text[help_text.index("Setups are") :]
     activations = epilog[epilog.index("Activations: ") :].split(".")[0]
     inits = epilog[epilog.index("Inits: ") :]
     assert all(f" {name}," in activations + "," for name in ACTIVATION_NAMES), activations

@@ -14,6 +14,7 @@ from vgtui.core.config import RunConfig
 from vgtui.core.run import Run
 from vgtui.ui import lifecycle
 from vgtui.ui.app import VgtuiApp
+from vgtui.ui.base import COMPACT_WIDTH, ChartsScreen
 from vgtui.ui.saved.runs_list import RunsScreen
 from vgtui.ui.saved.screen import SavedRunsScreen
 
@@ -84,3 +85,32 @@ async def test_a_run_that_ended_and_was_reset_leaves_no_trainer_behind(mnist, tm
         await wait_for_state(pilot, app, "ready")
         gc.collect()
         assert trainer() is None
+
+
+async def test_the_monitor_and_a_saved_run_over_it_share_the_compact_layout(mnist, tmp_path):
+    """One charts screen (vgtui.ui.base) under both: a resize fits every one in the stack,
+    the monitor under the saved run too, with the same chart keys on both."""
+    app = VgtuiApp(SHORT, mnist, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("r")
+        await wait_for_state(pilot, app, "done")
+        monitor = app.screen
+        assert isinstance(monitor, ChartsScreen) and not monitor.has_class("-compact")
+        await pilot.press("o", "enter")
+        saved = app.screen
+        assert isinstance(saved, SavedRunsScreen) and isinstance(saved, ChartsScreen)
+        await pilot.resize_terminal(COMPACT_WIDTH - 1, 40)
+        await pilot.pause()
+        assert saved.has_class("-compact") and monitor.has_class("-compact")
+        assert not app.sidebar.display
+        await pilot.press("2", "z")  # the chart keys of the one charts screen
+        await pilot.pause()
+        assert saved.tabs.active == "overlay" and saved.tabs.view.zoom < 1
+        assert app.tabs.active == "accuracy" and app.tabs.view.zoom == 1  # the monitor's own
+        await pilot.resize_terminal(COMPACT_WIDTH, 40)
+        await pilot.press("escape", "escape")  # the saved run, then the Runs screen
+        await pilot.pause()
+        assert app.screen is monitor and not monitor.has_class("-compact")
+        assert app.sidebar.display
+        await pilot.press("2")
+        assert app.tabs.active == "overlay"

@@ -370,3 +370,18 @@ def test_every_library_vgtui_imports_is_declared():
     for module in sorted(third_party):
         names = {re.sub(r"[-_.]+", "-", d).lower() for d in distributions.get(module, [module])}
         assert names & declared, f"vgtui imports {module}: not in pyproject's dependencies"
+
+
+def test_the_compact_layout_has_one_threshold():
+    """The monitor and the saved-runs view share one charts screen (vgtui.ui.base), which
+    alone says below which size the layout is compact."""
+    defining = [
+        module_name(path)
+        for path in sources(UI)
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Assign)
+        for target in node.targets
+        for name in ast.walk(target)
+        if isinstance(name, ast.Name) and name.id in ("COMPACT_WIDTH", "COMPACT_HEIGHT")
+    ]
+    assert defining == ["vgtui.ui.base", "vgtui.ui.base"]

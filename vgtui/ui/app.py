@@ -12,13 +12,14 @@ import asyncio
 import contextlib
 import gc
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
-from textual import events, on, work
-from textual.app import App, ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual import on, work
+from textual.containers import Horizontal
 from textual.reactive import reactive, var
-from textual.widgets import Footer, Input, TabbedContent
+from textual.widget import Widget
+from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
 from vgtui.core.budget import long_run_warning
@@ -27,6 +28,7 @@ from vgtui.core.data import Dataset
 from vgtui.core.run import Run
 from vgtui.core.vocabulary import ACTIVE_PHASES, RunPhase, RunStatus
 from vgtui.ui import signals
+from vgtui.ui.base import ChartsApp, ChartsScreen
 from vgtui.ui.charts.tabs import ChartTabs
 from vgtui.ui.confirm import SecondPress
 from vgtui.ui.header import RunHeader
@@ -41,21 +43,43 @@ from vgtui.ui.saved.runs_list import RunsScreen
 from vgtui.ui.sidebar import ConfigSidebar
 from vgtui.ui.sweep.messages import OpenSweepCell
 
-COMPACT_WIDTH = 100
-COMPACT_HEIGHT = 30
 TRAINING = "training"
 """The worker group of the training thread."""
 ENDED = (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED)
 
 
-class VgtuiApp(App[int]):
+class MonitorScreen(ChartsScreen):
+    """The charts of the live run, with the config sidebar beside them (hidden when compact).
+    The app's base screen (its one mode): Textual builds it as the app composes, so the app's
+    mount finds every widget in place."""
+
+    def __init__(self) -> None:
+        monitor = self.app  # the app being composed
+        assert isinstance(monitor, VgtuiApp)
+        super().__init__(monitor.header, monitor.tabs)
+        self.monitor = monitor
+
+    def compose_body(self) -> Iterator[Widget]:
+        with Horizontal(id="body"):
+            yield self.monitor.sidebar
+            yield from self.compose_charts()
+
+    def compact_changed(self, compact: bool) -> None:
+        self.monitor.sidebar_visible = not compact
+
+    def redraw(self) -> None:
+        self.monitor.redraw_visible()
+
+    def redrawn(self, drawn: bool) -> None:
+        self.monitor.pacer.redrawn = drawn
+
+
+class VgtuiApp(ChartsApp):
     """Watch several network setups learn, or fail to, side by side."""
 
-    CSS_PATH = Path(__file__).with_name("vgtui.tcss")  # absolute: subclasses live elsewhere
-    TITLE = "vgtui"
-    ENABLE_COMMAND_PALETTE = False
-
     BINDINGS = KEYS
+    MODES = {"monitor": MonitorScreen}
+    DEFAULT_MODE = "monitor"
 
     run_state: var[RunPhase | RunStatus] = var(RunPhase.READY, always_update=True)
     """Where the current run is (ready, running, paused, stopping) or how it ended."""
@@ -77,7 +101,6 @@ class VgtuiApp(App[int]):
         self.run_number = 0
         self.pacer = RedrawPacer()
         self.second_press = SecondPress()
-        self.compact: bool | None = None
         self.quitting = False
         self.header = RunHeader(id="header")
         self.pace = Pace()
@@ -101,19 +124,8 @@ class VgtuiApp(App[int]):
         return self.current_run is not None and not self.current_run.finished.is_set()
 
     # -- layout -----------------------------------------------------------------------------------
-    def compose(self) -> ComposeResult:
-        yield self.header
-        with Horizontal(id="body"):
-            yield self.sidebar
-            with Vertical(id="main"):
-                yield self.tabs
-                yield self.tabs.strip
-        yield Footer()
-
     async def on_mount(self) -> None:
         await self.show_new_run(self.config)
-        self.on_resize()
-        self.tabs.focus_tabs()
         self.set_interval(1 / FLUSH_HZ, self.flush_pending)
         self.update_header()
         signals.handle_signals(
@@ -128,18 +140,6 @@ class VgtuiApp(App[int]):
             # After the first full paint: laying out and drawing the whole screen while the
             # trainer starts would only slow both down.
             self.call_after_refresh(self.run_worker, self.action_run(), name="autostart")
-
-    def on_resize(self, event: events.Resize | None = None) -> None:
-        """Below 100x30, the compact layout: no sidebar (b shows it), tighter charts."""
-        size = self.size if event is None else event.size
-        compact = size.width < COMPACT_WIDTH or size.height < COMPACT_HEIGHT
-        if compact != self.compact:
-            self.compact = compact
-            self.header.screen.set_class(compact, "-compact")  # the main screen, even under help
-            self.sidebar_visible = not compact
-        if event is not None:  # the charts' ticks and titles depend on the size: at once
-            self.tabs.mark_all_dirty()
-            self.call_after_refresh(self.redraw_visible)
 
     def watch_sidebar_visible(self, visible: bool) -> None:
         self.sidebar.display = visible
@@ -183,10 +183,6 @@ class VgtuiApp(App[int]):
     def update_header(self) -> None:
         planned = self.config.iterations
         self.header.show_run(self.run_state, self.dataset.name, self.current_run, planned)
-
-    @on(TabbedContent.TabActivated)
-    def tab_shown(self) -> None:
-        self.redraw_visible()
 
     # -- messages ---------------------------------------------------------------------------------
     @on(RecordsReady)
@@ -338,20 +334,11 @@ class VgtuiApp(App[int]):
     def action_toggle_sidebar(self) -> None:
         self.sidebar_visible = not self.sidebar_visible
 
-    def action_toggle_train(self) -> None:
-        self.pacer.redrawn = self.tabs.toggle_train()
-
     def action_pace(self, direction: int) -> None:
         """Slower (-1) or faster (+1); applies at once, also to a run under way."""
         rate = self.pace.step(direction)
         self.sidebar.show_pace()
         self.notify(f"pace {show_pace(rate)}" + (" it/s" if rate else " speed"), timeout=1.5)
-
-    def action_chart_view(self, change: str) -> None:
-        self.pacer.redrawn = self.tabs.change_view(change)
-
-    def action_show_tab(self, tab: str) -> None:
-        self.tabs.active = tab
 
     def action_leave_field(self) -> None:
         self.tabs.focus_tabs()

@@ -12,9 +12,8 @@ from textual.widgets import Static
 
 from vgtui.core.config import PRESETS, RUN_OPTIONS
 from vgtui.core.vocabulary import ACTIVATION_NAMES, init_forms
-from vgtui.ui.charts.tabs import TAB_IDS
 
-CHART_KEYS = [
+KEYS = [
     Binding("e", "chart_view('smooth')", "Smooth", show=False),
     Binding("l", "chart_view('scale')", "Log/linear", show=False),
     Binding("z", "chart_view('zoom')", "Zoom", show=False),
@@ -33,22 +32,17 @@ KEYS = [
     Binding("n", "step", "Step"),
     Binding("x", "stop", "Stop/Reset"),
     Binding("b", "toggle_sidebar", "Sidebar"),
-    Binding("t", "toggle_train", "Train", show=False),
     Binding("minus", "pace(-1)", "Slower", show=False),
     Binding("plus,equals_sign", "pace(1)", "Faster", show=False),
-    *CHART_KEYS,
     Binding("s", "save", "Save"),
     Binding("o", "open_runs", "Runs"),
     Binding("question_mark,f1", "help", "Help", key_display="?"),
     Binding("q", "quit", "Quit"),
     Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
     Binding("escape", "leave_field", "Leave field", show=False),
-    *(
-        Binding(str(number), f"show_tab('{tab}')", tab.title(), show=False)
-        for number, tab in enumerate(TAB_IDS, start=1)
-    ),
 ]
-"""The app's key bindings (the actions are VgtuiApp's); HELP_TEXT explains them."""
+"""The monitor's own key bindings (the actions are VgtuiApp's; the chart keys are the charts
+screen's, vgtui.ui.base.CHART_KEYS); HELP_TEXT explains them all."""
 
 HELP_TEXT = """\
 [b]vgtui[/b] trains every selected setup in lockstep on the same

@@ -11,29 +11,27 @@ the others still open. Nothing here writes to a run folder.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 from textual import on, work
-from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Static, TabbedContent
+from textual.widget import Widget
+from textual.widgets import Static
 from textual.worker import get_current_worker
 
 from vgtui.core.records import MetricRecord
 from vgtui.core.store.follow import polls
 from vgtui.core.store.saved_runs import RunFolderError, RunFollower, SavedRun
 from vgtui.core.vocabulary import RunPhase, RunStatus
-from vgtui.ui.charts.tabs import TAB_IDS, ChartTabs
+from vgtui.ui.base import ChartsApp, ChartsScreen
+from vgtui.ui.charts.tabs import ChartTabs
 from vgtui.ui.header import RunHeader, format_elapsed, short_folder
-from vgtui.ui.help import CHART_KEYS, HelpScreen
+from vgtui.ui.help import HelpScreen
 from vgtui.ui.history import RunHistory
 
-COMPACT_WIDTH, COMPACT_HEIGHT = 100, 30
 READ_ONLY = "saved runs are read-only: esc goes back, q quits"
 
 SAVED_HELP = """\
@@ -147,37 +145,29 @@ def read_all(paths: Sequence[Path]) -> list[Shown]:
     return shown
 
 
-class SavedRunsScreen(Screen[None]):
-    """The tabs of the monitor on saved runs: read-only, no sidebar."""
+class SavedRunsScreen(ChartsScreen):
+    """The tabs of the monitor on saved runs (the chart keys of the charts screen): read-only,
+    notes under the header instead of a sidebar."""
 
     BINDINGS = [
         Binding("escape", "close", "Back"),
         Binding("q", "quit_app", "Quit"),
         Binding("question_mark,f1", "help", "Help", key_display="?"),
-        Binding("t", "toggle_train", "Train", show=False),
-        *CHART_KEYS,
         Binding("r,n,x,s,b,p,o,minus,plus,equals_sign", "read_only", show=False),
-        *(
-            Binding(str(number), f"show_tab('{tab}')", tab.title(), show=False)
-            for number, tab in enumerate(TAB_IDS, start=1)
-        ),
     ]
 
     def __init__(self, entries: Sequence[Shown], *, follow: bool = True) -> None:
-        super().__init__()
+        readable = [e.run for e in entries if e.run is not None]
+        total = max((run.config.iterations for run in readable), default=0)
+        folder = entries[0].path.parent if entries else None
+        # The Sweep tab shows the newest sweep next to the (first) run, read-only.
+        tabs = ChartTabs(RunHistory(()), total, sweep_root=folder, sweep_read_only=True, id="tabs")
+        super().__init__(RunHeader(id="header"), tabs)
         self.entries = list(entries)
         self.follow = follow
-        self.header = RunHeader(id="header")
+        self.total_iterations = total
         self.notes = Static(id="saved-notes")
         self.notes_text = ""
-        readable = [e for e in self.entries if e.run is not None]
-        total = max((e.run.config.iterations for e in readable if e.run), default=0)
-        self.total_iterations = total
-        folder = self.entries[0].path.parent if self.entries else None
-        self.tabs = ChartTabs(
-            RunHistory(()), total, sweep_root=folder, sweep_read_only=True, id="tabs"
-        )
-        """The Sweep tab shows the newest sweep next to the (first) run, read-only."""
 
     @property
     def readable(self) -> list[Shown]:
@@ -187,13 +177,9 @@ class SavedRunsScreen(Screen[None]):
     def history(self) -> RunHistory:
         return self.tabs.history
 
-    def compose(self) -> ComposeResult:
-        yield self.header
+    def compose_body(self) -> Iterator[Widget]:
         yield self.notes
-        with Vertical(id="main"):
-            yield self.tabs
-            yield self.tabs.strip
-        yield Footer()
+        yield from self.compose_charts()
 
     def setup_names(self) -> list[str]:
         return [
@@ -216,28 +202,11 @@ class SavedRunsScreen(Screen[None]):
         await self.tabs.show_run(history, self.total_iterations)
         self.show_notes()
         self.update_header()
-        self.on_resize()
-        self.tabs.focus_tabs()
         following = [
             (i, e.follower) for i, e in enumerate(self.entries) if e.followed and e.follower
         ]
         if self.follow and following:
             self.follow_runs(following)
-
-    def on_resize(self, event: Any = None) -> None:
-        size = self.app.size
-        self.set_class(size.width < COMPACT_WIDTH or size.height < COMPACT_HEIGHT, "-compact")
-        if event is not None:
-            self.tabs.mark_all_dirty()
-            self.call_after_refresh(self.redraw)
-
-    def redraw(self) -> None:
-        with self.app.batch_update():
-            self.tabs.redraw_visible()
-
-    @on(TabbedContent.TabActivated)
-    def tab_shown(self) -> None:
-        self.redraw()
 
     # -- the header and the notes -----------------------------------------------------------------
     def state(self) -> RunStatus | RunPhase | str:
@@ -342,15 +311,6 @@ class SavedRunsScreen(Screen[None]):
         self.update_header()
 
     # -- actions ----------------------------------------------------------------------------------
-    def action_chart_view(self, change: str) -> None:
-        self.tabs.change_view(change)
-
-    def action_show_tab(self, tab: str) -> None:
-        self.tabs.active = tab
-
-    def action_toggle_train(self) -> None:
-        self.tabs.toggle_train()
-
     def action_read_only(self) -> None:
         self.notify(READ_ONLY, timeout=3)
 
@@ -367,12 +327,8 @@ class SavedRunsScreen(Screen[None]):
         self.app.exit()
 
 
-class SavedRunsApp(App[int]):
+class SavedRunsApp(ChartsApp):
     """``vgtui show RUN...``: the saved-runs screen on its own (no dataset, no training)."""
-
-    CSS_PATH = Path(__file__).parents[1] / "vgtui.tcss"
-    TITLE = "vgtui"
-    ENABLE_COMMAND_PALETTE = False
 
     def __init__(self, screen: SavedRunsScreen) -> None:
         super().__init__()
