@@ -13,6 +13,7 @@ from vgtui.core.records import MetricRecord
 from vgtui.core.summary import (
     SUMMARY_COLUMNS,
     fit_summary_columns,
+    seeds_vary,
     summarize,
     summary_cells,
 )
@@ -57,7 +58,7 @@ def format_summary(
 
     heading = line(headers)
     lines = [
-        *textwrap.wrap(header, width),
+        *textwrap.wrap(header, width, break_on_hyphens=False),
         heading,
         "-" * len(heading),
         *(line([row[i] for i in positions]) for row in rows),
@@ -70,7 +71,12 @@ def format_summary(
 
 
 def seed_text(config: RunConfig) -> str:
-    """``seed 0``, or with several seeds ``seeds 0-2 (mean ± spread)``."""
+    """``seed 0``, or with several seeds what varied between them and how they are summed
+    up."""
     if config.seeds == 1:
         return f"seed {config.seed}"
-    return f"seeds {config.seed}-{config.seed + config.seeds - 1}, mean ± spread"
+    last = config.seed + config.seeds - 1
+    return (
+        f"seeds {config.seed}-{last} varying {seeds_vary(config)}; "
+        "final test: mean and sd, the standard deviation over the seeds"
+    )

@@ -77,13 +77,21 @@ class RunConfig:
     """Test images (chosen by the seed) whose hidden activations are measured at every
     evaluation (see vgtui.core.activation_stats); 0: none."""
     seeds: int = 1
-    """Each setup is trained this many times in lockstep, with the initial weights of seeds
-    seed, seed + 1, ... (on the same mini-batches, those of ``seed``)."""
+    """Each setup is trained this many times in lockstep: copy k (from 0) is the network a
+    one-seed run with seed + k trains, its initial weights and its mini-batches ..."""
+    same_batches: bool = False
+    """... or, with same_batches, only its initial weights: every copy sees the mini-batches
+    of ``seed`` (the controlled experiment: what the initialisation alone does)."""
 
     @property
     def preset_name(self) -> str:
         """The preset this configuration is (whatever its seed and probe), else ``custom``."""
-        mine = replace(self, seed=0, probe_size=RunConfig.probe_size)
+        mine = replace(
+            self,
+            seed=0,
+            probe_size=RunConfig.probe_size,
+            same_batches=self.same_batches and self.seeds > 1,  # one seed: no effect
+        )
         return next((name for name, p in PRESETS.items() if p.config == mine), "custom")
 
     @property
@@ -126,6 +134,7 @@ class RunConfig:
             "bias_variance": self.bias_variance,
             "probe_size": self.probe_size,
             "seeds": self.seeds,
+            "same_batches": self.same_batches,
         }
 
     @classmethod
@@ -144,6 +153,8 @@ class RunConfig:
             bias_variance=float(data.get("bias_variance", 0.0)),
             probe_size=int(data.get("probe_size", 0)),  # runs before the probe had none
             seeds=int(data.get("seeds", 1)),
+            # runs before the option shared the batches (for one seed, it has no effect)
+            same_batches=bool(data.get("same_batches", int(data.get("seeds", 1)) > 1)),
         ).validate()
 
 
@@ -419,10 +430,20 @@ RUN_OPTIONS: tuple[Option, ...] = (
         "seeds",
         "--seeds",
         "seeds",
-        "train each setup with N seeds (initial weights of seed, seed+1, ...; the same "
-        "mini-batches): charts draw the mean and the min-max band, the summary mean ± spread",
+        "train each setup with N seeds (seed, seed+1, ...: each its own initial weights and "
+        "mini-batches): charts draw the mean and the min-max band, the summary mean ± sd "
+        "(the standard deviation over the seeds)",
         parse=lambda text: parse_int("seeds", text),
         check=check_seeds,
+    ),
+    Option(
+        "same_batches",
+        "--same-batches",
+        "same batches",
+        "with --seeds: every seed trains on the mini-batches of --seed, only the initial "
+        "weights vary (default: each seed its own batches too)",
+        kind="switch",
+        check=lambda value: None,
     ),
     Option(
         "notebook_grad",

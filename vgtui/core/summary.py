@@ -4,10 +4,11 @@ table drawn from them, the same columns on the command line and in the app."""
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from vgtui.core.config import base_setup
+from vgtui.core.config import RunConfig, base_setup
 from vgtui.core.diagnosis import setup_state
 from vgtui.core.records import MetricRecord
 from vgtui.core.vocabulary import SetupState, SetupStatus
@@ -29,14 +30,32 @@ class SetupSummary:
     grad_ratio: float
     seeds: int = 1
     """With several seeds: the accuracies, loss and ratio are their means ..."""
-    final_test_spread: float = 0.0
-    """... and this is half the range of their final test accuracies (mean ± spread)."""
+    final_test_sd: float = math.nan
+    """... this is the sample standard deviation (n - 1) of their final test accuracies
+    (NaN with fewer than two finite ones) ..."""
+    final_test_min: float = math.nan
+    final_test_max: float = math.nan
+    """... and these their lowest and highest (one seed: its own)."""
     evaluations: int = 0
 
     @property
     def state(self) -> SetupState:
         """As the strip shows it: ok, stalled, diverged or no data."""
         return setup_state(self.status, self.evaluations, self.final_test_accuracy)
+
+
+def seeds_vary(config: RunConfig) -> str:
+    """What differs between the seeds of a run, as the summary says it."""
+    if config.seeds == 1:
+        return "one seed"
+    if config.same_batches:
+        return f"initial weights only (all on the mini-batches of seed {config.seed})"
+    return "initial weights and mini-batches"
+
+
+def seed_sd(values: Sequence[float]) -> float:
+    """The seeds' standard deviation: the sample one (n - 1), NaN for fewer than two."""
+    return statistics.stdev(values) if len(values) > 1 else math.nan
 
 
 def finite_mean(values: Iterable[float]) -> float:
@@ -77,7 +96,9 @@ def _combined(name: str, group: list[SetupSummary]) -> SetupSummary:
         # a geometric mean: the ratios span orders of magnitude
         grad_ratio=math.exp(finite_mean(map(math.log, ratios))) if ratios else math.nan,
         seeds=len(group),
-        final_test_spread=(max(finals) - min(finals)) / 2 if finals else math.nan,
+        final_test_sd=seed_sd(finals),
+        final_test_min=min(finals, default=math.nan),
+        final_test_max=max(finals, default=math.nan),
         evaluations=max(s.evaluations for s in group),
     )
 
@@ -111,6 +132,8 @@ def _summaries(records: Iterable[MetricRecord], setup_names: Sequence[str]) -> l
                     final_train_loss=last.train_loss,
                     seconds=rows[-1].seconds,
                     grad_ratio=last.grad_ratio,
+                    final_test_min=last.test_accuracy,
+                    final_test_max=last.test_accuracy,
                     evaluations=len(rows),
                 )
             )
@@ -212,15 +235,20 @@ def format_ratio(value: float) -> str:
     return f"{mantissa}e{int(exponent)}"
 
 
+def _sd_text(sd: float) -> str:
+    """`` sd 0.4`` (percentage points) after a mean of seeds; nothing without one."""
+    return f" sd {100 * sd:.1f}" if math.isfinite(sd) else ""
+
+
 def summary_cells(summary: SetupSummary) -> tuple[str, ...]:
     """One row of the summary table (see :data:`SUMMARY_COLUMNS`), the same in the app and on
-    the command line. Gradient ratios keep their magnitude (4.3e-3, never 0.00)."""
+    the command line. Gradient ratios keep their magnitude (4.3e-3, never 0.00). With several
+    seeds the final test is their mean and standard deviation, ``90.5% sd 0.4``."""
     return (
         summary.setup,
         str(summary.state),
         str(summary.iterations),
-        format_percent(summary.final_test_accuracy)
-        + (f"±{100 * summary.final_test_spread:.1f}" if summary.seeds > 1 else ""),
+        format_percent(summary.final_test_accuracy) + _sd_text(summary.final_test_sd),
         format_percent(summary.best_test_accuracy),
         str(summary.best_iteration) if summary.best_iteration else "-",
         format_percent(summary.final_train_accuracy),

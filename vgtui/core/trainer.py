@@ -1,4 +1,5 @@
-"""The trainer: several setups stepped in lockstep on the same mini-batches.
+"""The trainer: several setups stepped in lockstep, on the same mini-batches (the further
+seeds of ``--seeds`` on their own mini-batches unless ``same_batches``).
 
 A plain object: ``run()`` steps until done, honouring a
 :class:`~vgtui.core.control.RunControl` that another thread may use to pause, step or cancel,
@@ -18,12 +19,13 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from vgtui.core.activation_stats import ProbeLayout, summarize_probe
-from vgtui.core.bank import NetworkBank
+from vgtui.core.bank import NetworkBank, TrainingBuffers
 from vgtui.core.config import RunConfig
 from vgtui.core.control import RunControl
 from vgtui.core.data import NUM_CLASSES, PIXEL_SCALE, PIXELS, Dataset
 from vgtui.core.eval_blocks import dataset_blocks
 from vgtui.core.evaluation.interface import Evaluator, Pending, make_evaluator
+from vgtui.core.inference import InferenceParameters
 from vgtui.core.records import LayerStats, MetricRecord
 from vgtui.core.vocabulary import SetupStatus
 
@@ -84,6 +86,36 @@ class EvaluationPoint:
         ]
 
 
+@dataclass
+class BatchGroup:
+    """Networks that see the same mini-batches: their bank, the generator that draws the
+    batches, the bank's work arrays and the current batch."""
+
+    bank: NetworkBank
+    rng: np.random.Generator
+    buffers: TrainingBuffers
+    batch: np.ndarray  # the current batch's inputs (without its all-zero pixel columns)
+    rows: np.ndarray  # their rows of bank.first_layer
+    labels: np.ndarray
+
+
+def joined_snapshot(snapshots: Sequence[InferenceParameters]) -> InferenceParameters:
+    """Several banks' snapshots as one, their slots one after the other (the evaluator
+    measures them as one bank)."""
+    if len(snapshots) == 1:
+        return snapshots[0]
+    first = snapshots[0]
+    layers = range(1, len(first.weights_t))
+    unused = first.weights_t[0]
+    return InferenceParameters(
+        first.layer_sizes,
+        tuple(name for s in snapshots for name in s.slot_activations),
+        np.concatenate([s.first_layer for s in snapshots], axis=1),
+        (unused, *(np.concatenate([s.weights_t[n] for s in snapshots]) for n in layers)),
+        (unused, *(np.concatenate([s.biases_col[n] for s in snapshots]) for n in layers)),
+    )
+
+
 class Trainer:
     """Trains one network per setup of ``config`` on ``data`` in lockstep. The test set is
     measured by ``evaluator`` (by default :func:`~vgtui.core.evaluation.interface.make_evaluator`'s
@@ -101,15 +133,33 @@ class Trainer:
         self.rng = rng
         sizes = (PIXELS, *config.hidden, NUM_CLASSES)
         trained = config.trained
-        self.bank = NetworkBank(
-            sizes,
-            [spec for spec, _, _ in trained],
-            rng,
-            notebook_grad=config.notebook_grad,
-            bias_variance=config.bias_variance,
-            replicas=[replica for _, replica, _ in trained],
-            replica_seed=config.seed,
+        if config.same_batches or config.seeds == 1:  # one bank, rng's batches
+            banks = [(rng, [spec for spec, _, _ in trained], [r for _, r, _ in trained])]
+        else:  # seed k: a one-seed run of seed + k (its weights, then its batches)
+            generators = [rng, *(np.random.default_rng(config.seed + k)
+                                 for k in range(1, config.seeds))]  # fmt: skip
+            banks = [(generators[k], list(config.setups), None) for k in range(config.seeds)]
+        self.groups: tuple[BatchGroup, ...] = tuple(
+            self._group(
+                NetworkBank(
+                    sizes,
+                    setups,
+                    generator,
+                    notebook_grad=config.notebook_grad,
+                    bias_variance=config.bias_variance,
+                    replicas=replicas,
+                    replica_seed=config.seed,
+                ),
+                generator,
+            )
+            for generator, setups, replicas in banks
         )
+        # network s of the run (config.trained's order) is (group, its setup there)
+        self._where = [(g, i) for g, group in enumerate(self.groups)
+                       for i in range(group.bank.num_setups)]  # fmt: skip
+        offsets = np.cumsum([0, *(g.bank.num_setups for g in self.groups)])
+        self._slot_of = np.array([offsets[g] + self.groups[g].bank.slot_of[i]
+                                  for g, i in self._where])  # fmt: skip
         self.setup_names = tuple(name for _, _, name in trained)
         """The record name of every network (with several seeds, ``relu-he#2``...)."""
         self.evaluator = (
@@ -120,15 +170,25 @@ class Trainer:
             )
         )
         self._probe_layout = ProbeLayout.of(sizes)
+        self._slot_activations = tuple(
+            name for g in self.groups for name in g.bank.slot_activations
+        )
         self._test_size = data.test_size
-        self._train_buffers = self.bank.buffers(config.batch_size)
-        self._batch = self._train_buffers.active_inputs[:, :0]  # the current batch
-        self._batch_rows = np.empty(0, dtype=np.intp)  # its rows of bank.first_layer
         self.iteration = 0
         self.seconds = 0.0
         self._loss_sum = np.zeros(len(trained))
         self._loss_steps = 0
         self._block_seconds = 0.0  # a test block on this thread (a running mean): see run()
+
+    def _group(self, bank: NetworkBank, rng: np.random.Generator) -> BatchGroup:
+        buffers = bank.buffers(self.config.batch_size)
+        empty = np.empty(0, dtype=np.intp)
+        return BatchGroup(bank, rng, buffers, buffers.active_inputs[:, :0], empty, empty)
+
+    @property
+    def bank(self) -> NetworkBank:
+        """The bank of the first seed's networks (of all networks when they share batches)."""
+        return self.groups[0].bank
 
     @property
     def total_iterations(self) -> int:
@@ -138,18 +198,18 @@ class Trainer:
     def done(self) -> bool:
         return self.iteration >= self.config.iterations
 
-    def _next_batch(self) -> np.ndarray:
-        """Draw the next mini-batch into ``_batch``, leaving out the pixels that are zero in
-        all of its images (about 37% of them: exact, their products are zero)."""
+    def _next_batch(self, group: BatchGroup) -> None:
+        """Draw the group's next mini-batch, leaving out the pixels that are zero in all of
+        its images (about 37% of them: exact, their products are zero)."""
         # Sampled with replacement, as the notebook's np.random.choice(train_size, batch_size).
-        index = self.rng.integers(0, self.data.train_size, size=self.config.batch_size)
+        index = group.rng.integers(0, self.data.train_size, size=self.config.batch_size)
         pixels = self.data.train_images[index]
         used = np.flatnonzero(pixels.any(axis=0))
-        self._batch = self._train_buffers.active_inputs[:, : used.size + 1]
-        np.multiply(pixels[:, used], PIXEL_SCALE, out=self._batch[:, :-1])
-        self._batch[:, -1] = 1.0
-        self._batch_rows = np.append(used, PIXELS)
-        return self.data.train_labels[index].astype(np.intp)
+        group.batch = group.buffers.active_inputs[:, : used.size + 1]
+        np.multiply(pixels[:, used], PIXEL_SCALE, out=group.batch[:, :-1])
+        group.batch[:, -1] = 1.0
+        group.rows = np.append(used, PIXELS)
+        group.labels = self.data.train_labels[index].astype(np.intp)
 
     def _advance(self) -> tuple[list[MetricRecord], EvaluationPoint | None]:
         """One SGD iteration: its records so far and, at an evaluation point, the test-set
@@ -157,24 +217,37 @@ class Trainer:
         started = time.perf_counter()
         # Overflow in a diverging setup is expected; it is detected below, not printed.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            labels = self._next_batch()
-            bank = self.bank
-            losses = bank.backward_active(
-                self._train_buffers, self._batch, self._batch_rows, labels
-            )[bank.slot_of]
-            bank.apply_gradients(self.config.learning_rate)
+            parts = []
+            for group in self.groups:
+                self._next_batch(group)
+                bank = group.bank
+                parts.append(
+                    bank.backward_active(group.buffers, group.batch, group.rows, group.labels)[
+                        bank.slot_of
+                    ]
+                )
+                bank.apply_gradients(self.config.learning_rate)
+            losses = parts[0] if len(parts) == 1 else np.concatenate(parts)
             self.iteration += 1
             records: list[MetricRecord] = []
             for s, loss in enumerate(losses):
-                if not bank.is_frozen(s) and not math.isfinite(loss):
+                if not self._is_frozen(s) and not math.isfinite(loss):
                     records.append(self._diverged_record(s))
             self._loss_sum += losses
             self._loss_steps += 1
             point = None
             if self.iteration % self.config.eval_every == 0 or self.done:
-                point = self._start_evaluation(labels)
+                point = self._start_evaluation()
         self.seconds += time.perf_counter() - started
         return records, point
+
+    def _is_frozen(self, s: int) -> bool:
+        g, i = self._where[s]
+        return self.groups[g].bank.is_frozen(i)
+
+    def _grad_norms(self, s: int) -> tuple[float, ...]:
+        g, i = self._where[s]
+        return self.groups[g].bank.grad_norms(i)
 
     def _diverged_record(self, s: int) -> MetricRecord:
         record = MetricRecord(
@@ -183,35 +256,41 @@ class Trainer:
             train_accuracy=math.nan,
             test_accuracy=math.nan,
             train_loss=math.inf,
-            grad_norms=self.bank.grad_norms(s),
+            grad_norms=self._grad_norms(s),
             seconds=self.seconds,
             status=SetupStatus.DIVERGED,
         )
-        self.bank.freeze(s)
+        g, i = self._where[s]
+        self.groups[g].bank.freeze(i)
         return record
 
-    def _start_evaluation(self, batch_labels: np.ndarray) -> EvaluationPoint:
+    def _start_evaluation(self) -> EvaluationPoint:
         """Measure what belongs to this iteration now (train accuracy on the current batch
         after the update, mean loss, gradient norms) and start the test-set evaluation of a
         snapshot of the parameters."""
-        bank = self.bank
-        # From this step's backward pass, before the forward pass below reuses its buffers.
-        layer_stats = bank.layer_statistics(self._train_buffers, self.config.learning_rate)
-        logits = bank.forward_active(self._train_buffers, self._batch, self._batch_rows)
-        train_acc = (logits.argmax(axis=2) == batch_labels).mean(axis=1)[bank.slot_of]
+        stats, accuracies = [], []
+        for group in self.groups:
+            bank = group.bank
+            # From this step's backward pass, before the forward pass below reuses its buffers.
+            stats.append(bank.layer_statistics(group.buffers, self.config.learning_rate))
+            logits = bank.forward_active(group.buffers, group.batch, group.rows)
+            right = (logits.argmax(axis=2) == group.labels).mean(axis=1)[bank.slot_of]
+            accuracies.append(right)
+        layer_stats = np.concatenate(stats)
+        train_acc = np.concatenate(accuracies)
         mean_loss = self._loss_sum / max(self._loss_steps, 1)
         self._loss_sum[:] = 0.0
         self._loss_steps = 0
         partial_records = tuple(
             (
-                int(bank.slot_of[s]),
+                int(self._slot_of[s]),
                 MetricRecord(
                     iteration=self.iteration,
                     setup=name,
                     train_accuracy=float(train_acc[s]),
                     test_accuracy=math.nan,
                     train_loss=float(mean_loss[s]),
-                    grad_norms=bank.grad_norms(s),
+                    grad_norms=self._grad_norms(s),
                     seconds=self.seconds,
                     layers=tuple(
                         LayerStats(float(d), float(w), float(u), int(z))
@@ -220,11 +299,12 @@ class Trainer:
                 ),
             )
             for s, name in enumerate(self.setup_names)
-            if not bank.is_frozen(s)
+            if not self._is_frozen(s)
         )
-        pending = self.evaluator.start(bank.evaluation_snapshot())
+        snapshot = joined_snapshot([g.bank.evaluation_snapshot() for g in self.groups])
+        pending = self.evaluator.start(snapshot)
         return EvaluationPoint(
-            partial_records, pending, self._test_size, self._probe_layout, bank.slot_activations
+            partial_records, pending, self._test_size, self._probe_layout, self._slot_activations
         )
 
     def run(

@@ -25,7 +25,7 @@ from vgtui.core.config import RunConfig, base_setup
 from vgtui.core.diagnosis import diagnose
 from vgtui.core.histogram import BINS, histogram_scale
 from vgtui.core.records import MetricRecord
-from vgtui.core.summary import SetupSummary, summarize
+from vgtui.core.summary import SetupSummary, seeds_vary, summarize
 from vgtui.core.vocabulary import RunStatus
 
 FLUSH_INTERVAL_SECONDS = 2.0
@@ -329,6 +329,8 @@ class RunWriter:
             "wall_seconds": wall_seconds,
             "dataset": self.dataset_name,
             "seed": self.config.seed,
+            "seeds": self.config.seeds,
+            "seeds_vary": seeds_vary(self.config),
             "setups": [json_safe({**asdict(s), "state": s.state}) for s in summaries],
             "diagnosis": [f.to_dict() for f in diagnose(self.records, self.config.setup_names)],
         }

@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
 from vgtui.core.store.run_folder import json_safe
+from vgtui.core.summary import seed_sd
 from vgtui.core.sweep.grid import theory
 from vgtui.core.sweep.spec import MAX_DEPTH, CellKey, SweepSpec, Task
 from vgtui.core.vocabulary import RunStatus, SetupStatus
@@ -77,7 +78,7 @@ def cell_line(spec: SweepSpec, activation: str, depth: int, weight_variance: flo
         "test_accuracy": statistics.fmean(tests) if tests else None,
         "test_accuracy_min": min(tests) if tests else None,
         "test_accuracy_max": max(tests) if tests else None,
-        "test_accuracy_std": statistics.pstdev(tests) if tests else None,
+        "test_accuracy_std": seed_sd(tests) if len(tests) > 1 else None,
         "train_accuracy": statistics.fmean(trains_) if trains_ else None,
         "per_seed_test_accuracy": [s.get("test_accuracy") for s in done],
         "diverged_seeds": len(diverged),
