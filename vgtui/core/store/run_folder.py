@@ -10,8 +10,8 @@ import math
 import os
 import platform
 import re
+import secrets
 import socket
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -70,9 +70,20 @@ def record_line(record: MetricRecord) -> str:
     return json.dumps(json_safe(record.to_dict())) + "\n"
 
 
+def _create_temporary(path: Path) -> tuple[int, str]:
+    """A new file beside ``path``, with the permissions the umask gives (0644 under umask
+    022, as records.jsonl has: a run folder is shared as it is); mkstemp's are 0600."""
+    while True:
+        name = str(path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            return os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), name
+        except FileExistsError:
+            continue
+
+
 def atomic_write_text(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` so that readers never see a half-written file."""
-    fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, temp_name = _create_temporary(path)
     try:
         with os.fdopen(fd, "w", newline="") as handle:
             handle.write(text)
