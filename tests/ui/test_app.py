@@ -112,7 +112,10 @@ async def test_pause_resume_step_and_stop(mnist, tmp_path):
         assert summary["status"] == "stopped"
         assert summary["iterations_done"] == app.current_run.iteration >= app.history.last_iteration
 
-        await pilot.press("x")  # a second x resets the charts for the next run
+        await pilot.press("x")  # x on a stopped run asks first (issue 19.14) ...
+        assert app.run_state == "stopped"
+        assert len(app.history) == kept
+        await pilot.press("x")  # ... and a second x resets the charts for the next run
         assert app.run_state == "ready"
         assert len(app.history) == 0
         assert all(not c.series.iterations for c in app.query(AccuracyChart))

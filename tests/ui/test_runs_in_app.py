@@ -81,7 +81,7 @@ async def test_a_run_that_ended_and_was_reset_leaves_no_trainer_behind(mnist, tm
         trainer = weakref.ref(app.current_run.trainer)
         await pilot.press("x")
         await wait_for_state(pilot, app, "stopped")
-        await pilot.press("x")
+        await pilot.press("x", "x")  # the second x confirms
         await wait_for_state(pilot, app, "ready")
         gc.collect()
         assert trainer() is None

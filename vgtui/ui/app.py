@@ -275,10 +275,10 @@ class VgtuiApp(ChartsApp):
         return run
 
     # -- actions ----------------------------------------------------------------------------------
-    def may_replace_finished(self, key: str) -> bool:
+    def may_replace_finished(self, key: str, clear: bool = False) -> bool:
         """A finished run stays on screen until ``key`` is pressed a second time."""
         run = None if self.running else self.current_run
-        return self.second_press.may_replace(key, run, self.run_state, self.notify)
+        return self.second_press.may_replace(key, run, self.run_state, self.notify, clear)
 
     async def action_run(self) -> None:
         """Start a run with the sidebar's config (or resume a paused one)."""
@@ -319,10 +319,12 @@ class VgtuiApp(ChartsApp):
 
     async def action_stop(self) -> None:
         """Stop the run and keep its results; when nothing runs, reset the charts (and let go
-        of the finished run)."""
+        of the finished run: on a second press, as r and n ask)."""
         if self.running and self.current_run is not None:
             self.current_run.stop(RunStatus.STOPPED)
             self.run_state = RunPhase.STOPPING
+            return
+        if not self.may_replace_finished("x", clear=True):
             return
         with contextlib.suppress(ConfigError):  # else keep the last valid config
             self.config = self.sidebar.read_config()

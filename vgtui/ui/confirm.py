@@ -28,15 +28,21 @@ class SecondPress:
         return False
 
     def may_replace(
-        self, key: str, finished: Run | None, state: object, notify: Callable[..., Any]
+        self,
+        key: str,
+        finished: Run | None,
+        state: object,
+        notify: Callable[..., Any],
+        clear: bool = False,
     ) -> bool:
-        """Whether ``key`` may replace the ``finished`` run (None: nothing to lose); the
-        first press says how to go on instead."""
+        """Whether ``key`` may replace the ``finished`` run (None: nothing to lose) by a new
+        one, or ``clear`` the charts of it; the first press says how to go on instead."""
         if finished is None or self.confirmed(key):
             return True
+        doing = "clear the charts" if clear else "start a new run"
         notify(
-            f"press {key} again to start a new run; {finished.path.name} stays saved",
-            title=f"replace the {state} run?",
+            f"press {key} again to {doing}; {finished.path.name} stays saved",
+            title=f"{'clear' if clear else 'replace'} the {state} run?",
             timeout=self.WINDOW_SECONDS,
         )
         return False
