@@ -3,6 +3,7 @@ that fits 80 columns, and how a run ends."""
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import subprocess
@@ -41,3 +42,36 @@ def test_run_files_are_created_as_the_umask_says(tmp_path):
     assert {path.name for path in files} >= {"config.json", "metrics.csv", "summary.json"}
     modes = {path.name: oct(stat.S_IMODE(path.stat().st_mode)) for path in files}
     assert set(modes.values()) == {"0o644"}, modes
+
+
+def test_a_setup_diverged_before_its_first_evaluation_has_no_best(tmp_path):
+    """summary.json has null for both best_iteration and best_test_accuracy (it had 0 and
+    null): there is no best iteration without a best accuracy."""
+    out = tmp_path / "runs"
+    args = ("--iters", "30", "--lr", "10", "--setups", "relu-gauss:100,sigmoid-gauss")
+    result = run_cli("--no-ui", *args, "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    (folder,) = out.iterdir()
+    setups = {s["setup"]: s for s in json.loads((folder / "summary.json").read_text())["setups"]}
+    diverged = setups["relu-gauss:100"]
+    assert diverged["status"] == "diverged"
+    assert diverged["best_test_accuracy"] is None and diverged["best_iteration"] is None
+    learning = setups["sigmoid-gauss"]
+    assert learning["best_iteration"] > 0 and learning["best_test_accuracy"] is not None
+
+
+def test_a_closed_pipe_ends_the_table_at_what_was_recorded(tmp_path):
+    """``vgtui --no-ui --json --iters 50 | head -c 1500``: the header above the table counts
+    the iterations recorded (the trainer may be far ahead of the records the pipe dropped)."""
+    command = (
+        f"{sys.executable} -m vgtui --no-ui --json --iters 50 --out {tmp_path / 'runs'} "
+        "| head -c 1500 >/dev/null; exit ${PIPESTATUS[0]}"
+    )
+    result = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 141, result.stderr
+    header = next(line for line in result.stderr.splitlines() if line.startswith("Run "))
+    done = int(header.split(": ", 1)[1].split("/", 1)[0])
+    rows = [line.split() for line in result.stderr.splitlines() if "-gauss " in line[:16]]
+    rows += [line.split() for line in result.stderr.splitlines() if line.startswith("relu-he ")]
+    assert rows and all(row[1] == "ok" for row in rows)
+    assert done == max(int(row[2]) for row in rows)

@@ -303,6 +303,9 @@ def run_headless(
     if problem is not None:
         say(f"vgtui: error: {problem}")
     assert run.status is not None
+    # A closed pipe drops the records handed on after it (the trainer may be far ahead of
+    # them): the header then counts the iterations recorded, as the table does.
+    trained = None if exit_code == EXIT_BROKEN_PIPE else run.iteration
     table = format_summary(
         run.records,
         run.status,
@@ -311,7 +314,7 @@ def run_headless(
         run.path if run.kept else None,
         dataset.name,
         width=terminal_width(sys.stderr if args.json else sys.stdout),
-        iterations=run.iteration,
+        iterations=trained,
     )
     if args.json or exit_code == EXIT_BROKEN_PIPE:
         say(table)

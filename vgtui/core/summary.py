@@ -23,7 +23,9 @@ class SetupSummary:
     iterations: int
     final_test_accuracy: float
     best_test_accuracy: float
-    best_iteration: int
+    best_iteration: int | None
+    """None when there is no best test accuracy (NaN: a setup that diverged before its first
+    evaluation), so that summary.json has null for both."""
     final_train_accuracy: float
     final_train_loss: float
     seconds: float
@@ -82,14 +84,15 @@ def _combined(name: str, group: list[SetupSummary]) -> SetupSummary:
     statuses = {s.status for s in group}
     status = next((st for st in (SetupStatus.DIVERGED, SetupStatus.OK) if st in statuses),
                   group[0].status)  # fmt: skip
+    best = finite_mean(s.best_test_accuracy for s in group)
     ratios = [s.grad_ratio for s in group if math.isfinite(s.grad_ratio) and s.grad_ratio > 0]
     return SetupSummary(
         setup=name,
         status=status,
         iterations=max(s.iterations for s in group),
         final_test_accuracy=finite_mean(s.final_test_accuracy for s in group),
-        best_test_accuracy=finite_mean(s.best_test_accuracy for s in group),
-        best_iteration=group[0].best_iteration,
+        best_test_accuracy=best,
+        best_iteration=group[0].best_iteration if math.isfinite(best) else None,
         final_train_accuracy=finite_mean(s.final_train_accuracy for s in group),
         final_train_loss=finite_mean(s.final_train_loss for s in group),
         seconds=max(s.seconds for s in group),
@@ -142,7 +145,7 @@ def _summaries(records: Iterable[MetricRecord], setup_names: Sequence[str]) -> l
             iterations = rows[-1].iteration if rows else 0
             seconds = rows[-1].seconds if rows else 0.0
             summaries.append(
-                SetupSummary(name, status, iterations, nan, nan, 0, nan, nan, seconds, nan)
+                SetupSummary(name, status, iterations, nan, nan, None, nan, nan, seconds, nan)
             )
     return summaries
 

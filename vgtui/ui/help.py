@@ -38,7 +38,7 @@ KEYS = [
     Binding("o", "open_runs", "Runs"),
     Binding("question_mark,f1", "help", "Help", key_display="?"),
     Binding("q", "quit", "Quit"),
-    Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
+    Binding("ctrl+c", "quit(130)", "Quit", show=False, priority=True),
     Binding("escape", "leave_field", "Leave field", show=False),
 ]
 """The monitor's own key bindings (the actions are VgtuiApp's; the chart keys are the charts
@@ -84,7 +84,8 @@ PgUp/PgDn or the mouse; esc closes it.
            enter opens one, space marks several to compare (read-only;
            the last finished run stays here after a new one starts)
   ?  F1    this help
-  q        quit (ctrl+c too; a running run is saved as interrupted)
+  q        quit (ctrl+c too, exit status 130; a running run is saved as
+           interrupted)
   esc      leave a field;  tab: move between fields
 
 [b]The sidebar[/b]: every option of vgtui --no-ui, checked as you type;
