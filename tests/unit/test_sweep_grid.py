@@ -5,6 +5,9 @@ and the legend naming the marks shown."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
+
+import pytest
 
 from vgtui.core.sweep.grid import Grid, GridCell, band, limit_label
 from vgtui.core.sweep.spec import PRESETS
@@ -57,3 +60,18 @@ def test_the_text_heatmap_explains_its_marks():
     assert "big" not in text and "29k" not in text and "2557" in text
     six_xi = next(line for line in text.splitlines() if line.startswith("6xi_c"))
     assert six_xi.split()[1:] == Grid.of(PRESETS["schoenholz"], "tanh", {}).limit_labels(4)
+
+
+def test_a_relu_grid_without_bias_names_its_limit_xi_grad():
+    """ReLU with sigma_b^2 = 0: xi_c is infinite in every column; the row is 6 xi_grad,
+    6 / |ln(sigma_w^2 / 2)| (issue 18, item 9), and the legend says so."""
+    spec = replace(PRESETS["quick"], activations=("relu",), bias_variance=0.0,
+                   weight_variances=(1.0, 3.0))  # fmt: skip
+    grid = Grid.of(spec, "relu", {})
+    assert grid.limit_name == "6xi_g" and grid.scale_names == ("xi_grad", "xi_grad")
+    assert grid.limits == pytest.approx((6 / math.log(2), 6 / math.log(1.5)), rel=1e-12)
+    text = " ".join(heatmap(spec, {}).split())
+    assert "6xi_g 9 15" in text and "(d): depth >= 6 xi_grad" in text
+    assert "xi_grad = 1/|ln chi_1|" in text and "xi_c is infinite" in text
+    mixed = Grid.of(replace(spec, bias_variance=0.05), "relu", {})
+    assert mixed.scale_names == ("xi_c", "xi_grad") and mixed.limit_name == "6xi"

@@ -11,6 +11,10 @@ the 6 xi_c row, the critical sigma_w^2 and the legend. One notation for both ren
   that the agreement with theory counts, so a disagreement reads off the grid: ``(9)`` or ``2``;
 - 6 xi_c per column in at most :data:`LIMIT_WIDTH` characters: ``22``, ``2557``, ``29k``, ``inf``;
 - ``v`` over the critical sigma_w^2, between the columns it falls between.
+
+Where a column's q* is 0 or infinite (ReLU with sigma_b^2 = 0) xi_c is infinite and the limit
+is 6 xi_grad (see vgtui.core.theory): the row is labelled ``6xi_g`` then (``6xi`` if a grid has
+columns of both kinds) and the legend says what that is.
 """
 
 from __future__ import annotations
@@ -119,13 +123,16 @@ class Grid:
     """Deepest first, as drawn."""
     rows: tuple[tuple[GridCell, ...], ...]
     limits: tuple[float, ...]
-    """6 xi_c per column."""
+    """6 xi_c per column (6 xi_grad where xi_c is infinite)."""
     critical: float | None
+    scale_names: tuple[str, ...] = ()
+    """Per column: ``xi_c`` or ``xi_grad``, the depth scale of its limit."""
 
     @classmethod
     def of(cls, spec: SweepSpec, activation: str, cells: Mapping[CellKey, Mapping]) -> Grid:
         columns = spec.weight_variances
-        limits = tuple(theory(activation, w, spec.bias_variance).trainable_depth for w in columns)
+        models = [theory(activation, w, spec.bias_variance) for w in columns]
+        limits = tuple(m.trainable_depth for m in models)
         depths = tuple(sorted(spec.depths, reverse=True))
         rows = tuple(
             tuple(
@@ -134,7 +141,20 @@ class Grid:
             )
             for depth in depths
         )
-        return cls(spec, activation, depths, rows, limits, critical(activation, spec.bias_variance))
+        names = tuple(m.depth_scale_name for m in models)
+        crit = critical(activation, spec.bias_variance)
+        return cls(spec, activation, depths, rows, limits, crit, names)
+
+    @property
+    def limit_name(self) -> str:
+        """The label of the limits' row: ``6xi_c``, ``6xi_g`` (6 xi_grad) or both, ``6xi``."""
+        kinds = set(self.scale_names) or {"xi_c"}
+        return "6xi" if len(kinds) > 1 else {"xi_c": "6xi_c", "xi_grad": "6xi_g"}[kinds.pop()]
+
+    @property
+    def limit_words(self) -> str:
+        """The limit as the legend says it: ``6 xi_c``, ``6 xi_grad`` or ``6 xi``."""
+        return {"6xi_c": "6 xi_c", "6xi_g": "6 xi_grad", "6xi": "6 xi"}[self.limit_name]
 
     @property
     def columns(self) -> tuple[float, ...]:
@@ -179,11 +199,18 @@ class Grid:
     def legend(self, narrow: bool) -> str:
         """What the marks mean (``narrow``: one-character cells), and the marks shown."""
         entries = ["digit: test accuracy in tens of % (0 below 10%, 9 from 90%)"]
+        limit = self.limit_words
         if narrow:
-            entries.append("a-j: 0-9 where depth >= 6 xi_c (theory: does not train)")
+            entries.append(f"a-j: 0-9 where depth >= {limit} (theory: does not train)")
         else:
-            entries.append("(d): depth >= 6 xi_c (theory: does not train)")
-        entries.append("6xi_c: theory's trainable depth per column (k: thousand)")
+            entries.append(f"(d): depth >= {limit} (theory: does not train)")
+        entries.append(f"{self.limit_name}: theory's trainable depth per column (k: thousand)")
+        if self.limit_name != "6xi_c":
+            entries.append(
+                "xi_grad = 1/|ln chi_1|, the depth over which gradients change e-fold: the "
+                "limit where q* is 0 or infinite and the correlation depth xi_c is infinite"
+                + (" (6 xi: 6 xi_c in the other columns)" if self.limit_name == "6xi" else "")
+            )
         if self.critical is not None:
             entries.append("v: critical sigma_w^2 (chi_1 = 1, xi_c infinite)")
         shown = self.marks()

@@ -84,6 +84,8 @@ def cell_line(spec: SweepSpec, activation: str, depth: int, weight_variance: flo
         "diverged_seeds": len(diverged),
         "diagnosis": _most_common([tuple(s.get("diagnosis", ())) for s in done]),
         "xi_c": model.xi_c,
+        "xi_grad": model.xi_grad,
+        "depth_scale": model.depth_scale_name,
         "trainable_depth": model.trainable_depth,
         "predicted_trains": predicted,
     }

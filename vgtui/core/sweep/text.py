@@ -62,12 +62,13 @@ def grid_text(grid: Grid, width: int = WIDTH) -> str:
     for depth, row in zip(grid.depths, grid.rows, strict=True):
         lines.append(f"{depth:>5}  " + "".join(c.text(cell) for c in row).rstrip())
     if cell == 5:
-        lines.append(("6xi_c  " + "".join(f"{t:^5}" for t in grid.limit_labels(4))).rstrip())
+        row = "".join(f"{t:^5}" for t in grid.limit_labels(4))
+        lines.append((f"{grid.limit_name:<{LABEL}}" + row).rstrip())
     else:
         values = ", ".join(
             f"{w:g} ({label})" for w, label in zip(columns, grid.limit_labels(4), strict=True)
         )
-        lines += wrap(f"sigma_w^2 (6xi_c), left to right: {values}", width)
+        lines += wrap(f"sigma_w^2 ({grid.limit_name}), left to right: {values}", width)
     lines += wrap(grid.legend(narrow=cell == 1), width)
     return "\n".join(lines)
 

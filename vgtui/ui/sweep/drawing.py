@@ -172,9 +172,9 @@ class SweepDrawing:
                 f"{label:^{geometry.cell}}" + " " * geometry.gap
                 for label in grid.limit_labels(geometry.cell)
             )
-            lines.append(Text(f"{'6xi_c':<{geometry.label}}" + labels))
+            lines.append(Text(f"{grid.limit_name:<{geometry.label}}" + labels))
         else:
-            lines.append(Text("6 xi_c per column: in the line under the cursor"))
+            lines.append(Text(f"{grid.limit_words} per column: in the line under the cursor"))
         return lines
 
     def readout(self) -> list[str]:
@@ -184,10 +184,12 @@ class SweepDrawing:
         activation, depth, weight_variance = key
         cell = state.cells.get(key)
         where = f"{activation}, depth {depth}, sigma_w^2 {weight_variance:g}"
-        limit = theory(activation, weight_variance, spec.bias_variance).trainable_depth
+        mean_field = theory(activation, weight_variance, spec.bias_variance)
+        limit = mean_field.trainable_depth
         predicted = depth < limit
         shown = "infinite" if math.isinf(limit) else f"{limit:.0f}"
-        model = f"theory: 6 xi_c {shown}, {'trains' if predicted else 'does not train'}"
+        scale = mean_field.depth_scale_name
+        model = f"theory: 6 {scale} {shown}, {'trains' if predicted else 'does not train'}"
         if cell is None:
             seeds = state.seeds_in(key)
             waiting = f"{seeds} of {spec.seeds} seeds in" if seeds else "not run yet"
