@@ -312,7 +312,7 @@ def test_a_word_that_names_no_command_goes_to_training(tmp_path):
 def test_help_names_every_activation_and_init():
     """The lists in ``vgtui --help`` come from the core's tables (the hand-written ones
     missed softsign, silu, var, lecun, uniform, glorot and orthogonal)."""
-    help_text = run_cli("--help", env=os.environ | {"COLUMNS": "1000"}).stdout
+    help_text = " ".join(run_cli("--help", env=os.environ | {"COLUMNS": "1000"}).stdout.split())
     epilog = help_text[help_text.index("Setups are") :]
     activations = epilog[epilog.index("Activations: ") :].split(".")[0]
     inits = epilog[epilog.index("Inits: ") :]

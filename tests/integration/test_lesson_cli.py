@@ -75,3 +75,19 @@ def test_a_closed_pipe_ends_the_table_at_what_was_recorded(tmp_path):
     rows += [line.split() for line in result.stderr.splitlines() if line.startswith("relu-he ")]
     assert rows and all(row[1] == "ok" for row in rows)
     assert done == max(int(row[2]) for row in rows)
+
+
+def test_help_lists_every_command_on_a_line_of_its_own_in_80_columns():
+    """``vgtui --help`` and ``vgtui help``: one line per command of the registry, whole, and
+    no line wider than the terminal; ``vgtui help NAME`` is ``vgtui NAME --help``."""
+    from vgtui.cli.main import COMMANDS
+
+    help_text = run_cli("--help", env={"COLUMNS": "80"}).stdout
+    assert run_cli("help", env={"COLUMNS": "80"}).stdout == help_text
+    lines = help_text.splitlines()
+    assert max(map(len, lines)) <= 80
+    for name, command in COMMANDS.items():
+        assert f"  vgtui {name:<8}{command.brief}" in lines
+    assert "leaky-relu" in help_text  # never cut at its hyphen
+    show = run_cli("help", "show")
+    assert show.returncode == 0 and show.stdout.startswith("usage: vgtui show")

@@ -18,44 +18,61 @@ if TYPE_CHECKING:
 
 class Command:
     """A ``vgtui`` command: the function that runs it, named by module so that it is imported
-    only when it runs, and what it does in one line (its ``--help`` starts with it). A plain
-    class: a dataclass would run ``exec`` at import, before the signals are latched."""
+    only when it runs, what it does (its ``--help`` starts with it) and ``brief``, that in a
+    few words (its line in ``vgtui --help``). A plain class: a dataclass would run ``exec`` at
+    import, before the signals are latched."""
 
-    __slots__ = ("module", "function", "about")
+    __slots__ = ("module", "function", "about", "brief")
 
-    def __init__(self, module: str, function: str, about: str) -> None:
+    def __init__(self, module: str, function: str, about: str, brief: str = "") -> None:
         self.module = module
         self.function = function
         self.about = about
+        self.brief = brief or about
 
     def load(self) -> Callable[..., int]:
         return getattr(importlib.import_module(self.module), self.function)
 
 
 COMMANDS: dict[str, Command] = {
-    "runs": Command("vgtui.cli.runs", "runs_main", "List the run folders under DIR, newest first."),
+    "runs": Command(
+        "vgtui.cli.runs",
+        "runs_main",
+        "List the run folders under DIR, newest first.",
+        "list saved runs, newest first, and the settings that differ",
+    ),
     "show": Command(
         "vgtui.cli.runs",
         "show_main",
         "Saved runs in the app (several are compared; one still being written is followed "
         "live), or their summary tables with --no-ui.",
+        "open saved runs (several: compared), follow or replay one",
     ),
     "export": Command(
         "vgtui.cli.runs",
         "export_main",
         "One tidy table (run, setup, iteration, metric, value) of saved runs.",
+        "saved runs as one tidy CSV or JSON table, or as SVG charts",
     ),
     "probe": Command(
         "vgtui.cli.probe",
         "main",
         "The activation-histogram experiment (Deep Learning from Scratch, ch. 6), at "
         "initialisation.",
+        "activation histograms of each layer at initialisation",
     ),
     "sweep": Command(
         "vgtui.cli.sweep",
         "main",
         "Train a grid of (activation, depth, sigma_w^2, seed) cells on Dask and print a heatmap "
         "of test accuracy with mean-field theory's 6 xi_c on top.",
+        "train a grid of depths and sigma_w^2 on Dask: a heatmap",
+    ),
+    "help": Command(
+        "vgtui.cli.train",
+        "help_main",
+        "What vgtui --help says; vgtui help COMMAND: what vgtui COMMAND --help says.",
+        "this help; vgtui help COMMAND: a command's",
     ),
 }
 """Every command by the word that names it (``vgtui WORD ...``); the one list dispatch, the

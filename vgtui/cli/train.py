@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import shutil
 import signal
 import sys
+import textwrap
 import time
 from collections.abc import Sequence
 from dataclasses import replace
@@ -22,6 +24,7 @@ from vgtui.cli.common import (
     OneLineParser,
     OutputError,
     argument_type,
+    command_parser,
     has_terminal,
     say,
     silence_stdout,
@@ -76,25 +79,43 @@ def _add_option(parser: argparse.ArgumentParser, option: Option) -> None:
     )
 
 
+def _help_width() -> int:
+    """The width argparse lays the options out in (the terminal's, at most 100)."""
+    return min(shutil.get_terminal_size().columns, 100) - 2
+
+
+def _paragraph(text: str) -> str:
+    """``text`` wrapped to the help's width, never inside a word (``leaky-relu``, ``--no-ui``)."""
+    return textwrap.fill(text, _help_width(), break_on_hyphens=False)
+
+
+def commands_text() -> str:
+    """One line per command of the registry (vgtui.cli.main.COMMANDS), cut at the width."""
+    lines = ["commands (vgtui help COMMAND tells more):"]
+    for name, command in COMMANDS.items():
+        line = f"  vgtui {name:<8}{command.brief}"
+        width = _help_width()
+        lines.append(line if len(line) <= width else line[: width - 3].rstrip() + "...")
+    return "\n".join(lines)
+
+
 def build_parser() -> argparse.ArgumentParser:
+    setups = (
+        f"Setups are ACTIVATION-INIT pairs. Activations: {', '.join(ACTIVATION_NAMES)}. "
+        f"Inits: {', '.join(init_forms())} (gauss: N(0, SIGMA^2), SIGMA "
+        f"{DEFAULT_GAUSS_SIGMA:g} if left out; var: N(0, SIGMA_W^2 / n_in); the README "
+        "describes each). Default: " + ",".join(s.name for s in DEFAULT_SETUPS) + "."
+    )
+    exits = "Exit status: 0 done, 1 bad data, 2 bad arguments, 130 interrupted, 141 broken pipe."
     parser = OneLineParser(
         prog="vgtui",
-        description=(
+        description=_paragraph(
             "Watch the vanishing-gradient problem: train MLPs on MNIST with different activations "
             "and weight initialisations side by side. Without --no-ui it opens a terminal app; "
             "with no terminal it runs headless."
         ),
-        epilog=(
-            f"Setups are ACTIVATION-INIT pairs. Activations: {', '.join(ACTIVATION_NAMES)}. "
-            f"Inits: {', '.join(init_forms())} (gauss: N(0, SIGMA^2), SIGMA "
-            f"{DEFAULT_GAUSS_SIGMA:g} if left out; var: N(0, SIGMA_W^2 / n_in); the README "
-            "describes each). Default: "
-            + ",".join(s.name for s in DEFAULT_SETUPS)
-            + ". Other commands: "
-            + ", ".join(f"vgtui {name}" for name in COMMANDS)
-            + " (each with --help). Exit status: 0 done, 1 bad data, 2 bad arguments, "
-            "130 interrupted, 141 broken pipe."
-        ),
+        epilog="\n\n".join((commands_text(), _paragraph(setups), _paragraph(exits))),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add = parser.add_argument
     add("--no-ui", action="store_true", help="run headless: progress on stderr, results on stdout")
@@ -329,6 +350,19 @@ def run_headless(
         say(f"vgtui: error: cannot write to standard output: {error.strerror or error}")
         return EXIT_DATA_ERROR
     return exit_code
+
+
+def help_main(argv: Sequence[str]) -> int:
+    """``vgtui help``: what ``vgtui --help`` says; ``vgtui help COMMAND``: that command's."""
+    parser = command_parser("help")
+    others = [name for name in COMMANDS if name != "help"]
+    parser.add_argument("command", nargs="?", choices=others, metavar="COMMAND",
+                        help=f"one of {', '.join(others)}")  # fmt: skip
+    args = parser.parse_args(argv)
+    if args.command is not None:
+        return COMMANDS[args.command].load()(["--help"])
+    build_parser().print_help()
+    return EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None, latch: SignalLatch | None = None) -> int:
