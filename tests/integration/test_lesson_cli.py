@@ -91,3 +91,19 @@ def test_help_lists_every_command_on_a_line_of_its_own_in_80_columns():
     assert "leaky-relu" in help_text  # never cut at its hyphen
     show = run_cli("help", "show")
     assert show.returncode == 0 and show.stdout.startswith("usage: vgtui show")
+
+
+def test_names_that_vgtui_runs_lists_open_in_show_and_export(tmp_path):
+    """``vgtui show NAME`` and ``vgtui export NAME`` with the name ``vgtui runs`` prints, from
+    the folder that holds runs/ (it took runs/NAME)."""
+    assert run_cli("--no-ui", *SMALL, cwd=tmp_path).returncode == 0
+    listed = run_cli("runs", "--json", cwd=tmp_path)
+    name = json.loads(listed.stdout.splitlines()[0])["run"]
+    shown = run_cli("show", "--no-ui", name, cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert f"runs/{name}" in shown.stdout
+    exported = run_cli("export", name, cwd=tmp_path)
+    assert exported.returncode == 0, exported.stderr
+    assert exported.stdout.splitlines()[1].startswith(f"{name},")
+    missing = run_cli("show", "--no-ui", "no-such-run", cwd=tmp_path)
+    assert missing.returncode == 1 and "no-such-run" in missing.stderr

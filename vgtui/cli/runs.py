@@ -35,12 +35,24 @@ from vgtui.core.summary import format_percent
 from vgtui.core.vocabulary import RunStatus, SetupStatus
 
 WIDTH = 80
+RUNS_DIR = Path("runs")
+"""Where runs go by default (``vgtui --out``) and ``vgtui runs`` looks."""
+RUN_HELP = "run folders, or names vgtui runs lists (folders under runs/)"
+
+
+def run_path(text: str) -> Path:
+    """A run folder as given, or a bare name that ``vgtui runs`` listed: its folder under
+    :data:`RUNS_DIR` (so ``vgtui show NAME`` works as ``vgtui show runs/NAME``)."""
+    path = Path(text)
+    if not path.exists() and path.name == text and (RUNS_DIR / text).is_dir():
+        return RUNS_DIR / text
+    return path
 
 
 @guard_output
 def runs_main(argv: Sequence[str]) -> int:
     parser = command_parser("runs")
-    parser.add_argument("dir", nargs="?", type=Path, default=Path("runs"), metavar="DIR",
+    parser.add_argument("dir", nargs="?", type=Path, default=RUNS_DIR, metavar="DIR",
                         help="the folder that holds run folders (default runs)")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="one JSON object per run")
     args = parser.parse_args(argv)
@@ -107,7 +119,7 @@ def packed(items: Sequence[str], first: str, then: str) -> list[str]:
 @guard_output
 def show_main(argv: Sequence[str]) -> int:
     parser = command_parser("show")
-    parser.add_argument("runs", nargs="+", type=Path, metavar="RUN", help="run folders")
+    parser.add_argument("runs", nargs="+", type=run_path, metavar="RUN", help=RUN_HELP)
     parser.add_argument("--no-ui", action="store_true", help="print the summary tables")
     parser.add_argument("--follow", action="store_true",
                         help="print records as they are written, until the run ends")  # fmt: skip
@@ -223,7 +235,7 @@ EXPORT_METRICS = ("train_accuracy", "test_accuracy", "train_loss", "seconds")
 @guard_output
 def export_main(argv: Sequence[str]) -> int:
     parser = command_parser("export")
-    parser.add_argument("runs", nargs="+", type=Path, metavar="RUN", help="run folders")
+    parser.add_argument("runs", nargs="+", type=run_path, metavar="RUN", help=RUN_HELP)
     parser.add_argument("--format", choices=("csv", "json"), default="csv",
                         help="csv (default) or json (one object per line)")  # fmt: skip
     parser.add_argument("--output", "-o", type=Path, metavar="FILE",
