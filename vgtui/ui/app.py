@@ -41,6 +41,7 @@ from vgtui.ui.pace import Pace, show_pace
 from vgtui.ui.pacer import FLUSH_HZ, RedrawPacer
 from vgtui.ui.saved.runs_list import RunsScreen
 from vgtui.ui.sidebar import ConfigSidebar
+from vgtui.ui.status import Part
 from vgtui.ui.sweep.messages import OpenSweepCell
 
 TRAINING = "training"
@@ -183,6 +184,20 @@ class VgtuiApp(ChartsApp):
     def update_header(self) -> None:
         planned = self.config.iterations
         self.header.show_run(self.run_state, self.dataset.name, self.current_run, planned)
+        self.tabs.status.show_run(self.status_parts())
+
+    def status_parts(self) -> list[Part]:
+        """The run's state (where its results are, once it ended: the path, or the folder's
+        name when narrow) and the pace, for the status line: persistent, where a toast would
+        cover a chart for a few seconds."""
+        state: Part = str(self.run_state)
+        run = self.current_run
+        ended = self.run_state not in (*ACTIVE_PHASES, RunPhase.READY, RunPhase.PREPARING)
+        if ended and run is not None and run.path is not None:
+            state = (f"{state}: results in {shown_path(run.path)}",
+                     f"{state}: results in {run.path.name}", state)  # fmt: skip
+        rate = self.pace.rate
+        return [state, f"pace {show_pace(rate)} it/s" if rate else "full speed"]
 
     # -- messages ---------------------------------------------------------------------------------
     @on(RecordsReady)
@@ -240,8 +255,7 @@ class VgtuiApp(ChartsApp):
         self.flush_pending(force=True)
         if state == WorkerState.SUCCESS:
             assert worker.result is not None
-            self.run_state = worker.result
-            self.notify(f"results in {run.path}", title=f"run {self.run_state}")
+            self.run_state = worker.result  # said in the status line, which stays
         elif state == WorkerState.ERROR:
             self.run_state = RunStatus.FAILED
             error = f"{type(worker.error).__name__}: {worker.error}"
@@ -338,9 +352,9 @@ class VgtuiApp(ChartsApp):
 
     def action_pace(self, direction: int) -> None:
         """Slower (-1) or faster (+1); applies at once, also to a run under way."""
-        rate = self.pace.step(direction)
+        self.pace.step(direction)
         self.sidebar.show_pace()
-        self.notify(f"pace {show_pace(rate)}" + (" it/s" if rate else " speed"), timeout=1.5)
+        self.update_header()  # the status line says the pace
 
     def action_leave_field(self) -> None:
         self.tabs.focus_tabs()
@@ -367,7 +381,7 @@ class VgtuiApp(ChartsApp):
             return
         if self.running and run is not None:
             run.request_flush()
-        self.notify(f"saved {saved}", title="saved")
+        self.notify(f"saved {Path(saved).name} in {shown_path(folder)}")
 
     async def action_quit(self, exit_status: int = 0) -> None:
         """Quit; a running run is stopped (within half a second) and saved as interrupted."""
@@ -384,6 +398,14 @@ class VgtuiApp(ChartsApp):
     async def stop_and_wait(self) -> None:
         """Stop a running run and wait (off the UI thread) until its run folder is written."""
         await asyncio.to_thread(signals.stop_and_wait, self.current_run)
+
+
+def shown_path(path: Path) -> str:
+    """A run folder as the status line names it: relative to the working folder if inside."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
+        return str(path)
 
 
 def run_app(config: RunConfig, dataset: Dataset, out_root: Path, autostart: bool = False) -> int:

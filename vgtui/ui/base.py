@@ -16,11 +16,13 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.geometry import Size
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, TabbedContent
 
 from vgtui.ui.charts.tabs import TAB_IDS, ChartTabs
+from vgtui.ui.goto import GoToScreen
 from vgtui.ui.header import RunHeader
 
 COMPACT_WIDTH, COMPACT_HEIGHT = 100, 30
@@ -33,6 +35,15 @@ CHART_KEYS = [
     Binding("z", "chart_view('zoom')", "Zoom", show=False),
     Binding("left_square_bracket", "chart_view('cursor-left')", "Cursor left", show=False),
     Binding("right_square_bracket", "chart_view('cursor-right')", "Cursor right", show=False),
+    Binding("left_curly_bracket", "chart_view('cursor-page-left')", "Cursor page", show=False),
+    Binding("right_curly_bracket", "chart_view('cursor-page-right')", "Cursor page", show=False),
+    Binding("home", "chart_view('cursor-first')", "Cursor first", show=False),
+    Binding("end", "chart_view('cursor-last')", "Cursor latest", show=False),
+    Binding("pageup", "page(-1)", "Page up", show=False),
+    Binding("pagedown", "page(1)", "Page down", show=False),
+    Binding("up", "line(-1)", "Up", show=False),
+    Binding("down", "line(1)", "Down", show=False),
+    Binding("g", "go_to", "Go to iteration", show=False),
     Binding("c", "chart_view('cursor-off')", "Cursor off", show=False),
     Binding("h", "chart_view('solo')", "Hide others", show=False),
     Binding("d", "chart_view('delta')", "Gradient norm / error std", show=False),
@@ -75,6 +86,7 @@ class ChartsScreen(Screen[None]):
         with Vertical(id="main"):
             yield self.tabs
             yield self.tabs.strip
+            yield self.tabs.status
 
     def on_mount(self) -> None:
         self.fit_to(self.app.size)
@@ -110,6 +122,30 @@ class ChartsScreen(Screen[None]):
     def action_chart_view(self, change: str) -> None:
         self.redrawn(self.tabs.change_view(change))
 
+    def action_page(self, direction: int) -> None:
+        """PgUp/PgDn: on the Summary tab, scroll the findings (no focus needed, so the tab
+        keys keep working); elsewhere, page the cursor."""
+        if self.tabs.active == "summary":
+            self.tabs.diagnosis.scroll_page_down() if direction > 0 else (
+                self.tabs.diagnosis.scroll_page_up()
+            )
+        else:
+            self.action_chart_view("cursor-page-right" if direction > 0 else "cursor-page-left")
+
+    def action_line(self, direction: int) -> None:
+        """Up/down: on the Summary tab, scroll the findings a line."""
+        if self.tabs.active == "summary":
+            self.tabs.diagnosis.scroll_relative(y=direction, animate=False)
+
+    def action_go_to(self) -> None:
+        """g: type an iteration; the cursor goes to the evaluation point nearest it."""
+
+        def jump(iteration: int | None) -> None:
+            if iteration is not None:
+                self.redrawn(self.tabs.jump_to(iteration))
+
+        self.app.push_screen(GoToScreen(), jump)
+
     def action_show_tab(self, tab: str) -> None:
         self.tabs.active = tab
 
@@ -129,3 +165,22 @@ class ChartsApp(App[int]):
         for screen in self.screen_stack:
             if isinstance(screen, ChartsScreen):
                 screen.fit_to(event.size, resized=True)
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """On a charts screen, a message goes to its status line, under the charts: a toast
+        would cover one. Other screens (lists, pickers) keep Textual's toasts."""
+        screen = self.screen_stack[-1] if self.screen_stack else None
+        if isinstance(screen, ChartsScreen) and screen.tabs.status.is_mounted:
+            seconds = self.NOTIFICATION_TIMEOUT if timeout is None else timeout
+            screen.tabs.status.say(str(message), title, severity, seconds)
+        else:
+            super().notify(message, title=title, severity=severity, timeout=timeout,
+                           markup=markup)  # fmt: skip

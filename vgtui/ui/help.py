@@ -71,9 +71,15 @@ PgUp/PgDn or the mouse; esc closes it.
            error (delta) back-propagated to its output (Glorot &
            Bengio's figure: it shrinks layer by layer when gradients
            vanish)
-  z        x range: all iterations, the last 25%, the last 5%
+  z        x range: all iterations, the first 25%, the first 5% (the
+           lesson happens at the start), then 25% and 5% around the
+           cursor (when there is one)
   [ ]      cursor: move to the previous / next evaluation point; every
            chart and the strip show the exact values there
+  {{ }}      cursor: 10 evaluation points back / on (PgUp PgDn too,
+           except on the Summary tab, where they scroll the findings)
+  Home End cursor: the first / the latest evaluation point
+  g        cursor: go to an iteration (type it, enter)
   c        cursor off
   h        overlay and loss: one setup alone, each in turn, then all
   H        overlay and loss: choose the setups shown (a list: digits,
@@ -99,6 +105,11 @@ changes apply to the next run (r).
                    the field below and press enter (or add) for more,
                    e.g. tanh-xavier, leaky-relu-he, relu-gauss:0.05.
 {setup_names}
+
+[b]The status line[/b] under the strip says what stays true: the run's
+state (where its results are, once it ended), the pace, smoothing, zoom
+and the cursor (@500). One-off messages show above it for a moment;
+nothing ever covers a chart.
 
 [b]The strip[/b] under the charts, on every tab, one entry per setup:
   its marker, its state, its latest test accuracy and its

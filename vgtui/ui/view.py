@@ -11,8 +11,14 @@ from typing import Literal
 
 SMOOTHING_WEIGHTS = (0.0, 0.6, 0.9, 0.97)
 """The EMA weights the smoothing key cycles through (0: off)."""
-ZOOM_FRACTIONS = (1.0, 0.25, 0.05)
-"""x ranges the zoom key cycles through: all iterations, the last quarter, the last 5%."""
+ZOOMS: tuple[tuple[str, float], ...] = (
+    ("all", 1.0), ("first", 0.25), ("first", 0.05), ("cursor", 0.25), ("cursor", 0.05)
+)  # fmt: skip
+"""x ranges the zoom key cycles through: all iterations, the first quarter and the first 5%
+(the lesson happens at the start: relu-he rises within 5% of 2000 iterations), then a window of
+25% and 5% around the cursor (only when there is one)."""
+CURSOR_PAGE = 10
+"""Evaluation points a page step ({ } PgUp PgDn) moves the cursor."""
 
 
 def ema(values: Sequence[float], weight: float) -> list[float]:
@@ -44,6 +50,9 @@ class ChartView:
     log_y: bool = True
     """Gradient norms and loss on a log scale (accuracy is always linear, 0 to 1)."""
     zoom: float = 1.0
+    """The share of the iterations shown (1: all)."""
+    zoom_anchor: str = "all"
+    """Where the zoomed window sits: "first" (from iteration 0) or "cursor" (around it)."""
     cursor: int | None = None
     """The iteration the cursor is on, if any."""
     solo: str | None = None
@@ -99,18 +108,34 @@ class ChartView:
         return "log scale" if self.log_y else "linear scale"
 
     def cycle_zoom(self) -> str:
-        index = ZOOM_FRACTIONS.index(self.zoom) if self.zoom in ZOOM_FRACTIONS else 0
-        self.zoom = ZOOM_FRACTIONS[(index + 1) % len(ZOOM_FRACTIONS)]
-        return "all iterations" if self.zoom == 1 else f"last {self.zoom:.0%} of the iterations"
+        zooms = [z for z in ZOOMS if z[0] != "cursor" or self.cursor is not None]
+        now = (self.zoom_anchor, self.zoom)
+        index = zooms.index(now) if now in zooms else 0
+        self.zoom_anchor, self.zoom = zooms[(index + 1) % len(zooms)]
+        return self.zoom_text or "all iterations"
 
-    def x_range(self, total: int, last: int) -> tuple[int, int]:
-        """The x limits: 0..total, or a window of ``zoom * total`` iterations ending at the
-        latest iteration (or the cursor, if it is set)."""
+    @property
+    def zoom_text(self) -> str:
+        """The zoom as the status line says it: ``zoom first 25 %``; empty when not zoomed."""
+        if self.zoom >= 1:
+            return ""
+        share = f"{self.zoom * 100:g} %"
+        return (
+            f"zoom {share} around the cursor"
+            if self.zoom_anchor == "cursor"
+            else (f"zoom first {share}")
+        )
+
+    def x_range(self, total: int, last: int = 0) -> tuple[int, int]:
+        """The x limits: 0..total, the first ``zoom * total`` iterations, or a window of that
+        width centred on the cursor (kept within 0..total)."""
         if self.zoom >= 1:
             return 0, total
         width = max(1, round(self.zoom * total))
-        end = max(self.cursor if self.cursor is not None else last, width)
-        return end - width, end
+        if self.zoom_anchor != "cursor" or self.cursor is None:
+            return 0, width
+        start = min(max(self.cursor - width // 2, 0), max(total - width, 0))
+        return start, start + width
 
     def move_cursor(self, iterations: Sequence[int], step: int) -> str:
         """Move the cursor ``step`` evaluation points along ``iterations`` (it starts at the
@@ -126,8 +151,31 @@ class ChartView:
         self.cursor = iterations[position]
         return f"cursor at iteration {self.cursor}"
 
+    def jump_cursor(self, iterations: Sequence[int], target: int) -> str:
+        """Put the cursor on the evaluation point nearest ``target`` (Home: the first, End:
+        the latest, g: any iteration typed)."""
+        if not iterations:
+            self.cursor = None
+            return "no evaluations yet"
+        self.cursor = min(iterations, key=lambda x: (abs(x - target), x))
+        return f"cursor at iteration {self.cursor}"
+
+    @property
+    def status_parts(self) -> list[str]:
+        """What the view's state adds to the status line: smoothing, zoom, cursor."""
+        parts = [f"smooth {self.smoothing:g}"] if self.smoothing else []
+        if self.zoom_text:
+            parts.append(self.zoom_text)
+        if self.gradient_quantity == "delta":
+            parts.append("d: error std")
+        if self.cursor is not None:
+            parts.append(f"@{self.cursor}")
+        return parts
+
     def clear_cursor(self) -> str:
         self.cursor = None
+        if self.zoom_anchor == "cursor":  # no cursor to sit around: the first iterations
+            self.zoom_anchor = "first"
         return "cursor off"
 
 

@@ -18,16 +18,26 @@ ALL_LAYERS_UP_TO = 4
 UNDERFLOW = "0 / underflow"
 
 
-def log_ticks(low: float, high: float) -> tuple[list[int], list[str]]:
-    """Integer powers of ten covering ``low..high`` (both log10 values), labelled 1e-3 etc."""
-    first, last = math.floor(low), math.ceil(high)
-    if first == last:
-        last += 1
-    step = max(1, (last - first) // 4)
-    ticks = list(range(first, last + 1, step))
-    if ticks[-1] < last:
-        ticks.append(ticks[-1] + step)
-    return ticks, [f"1e{t}" for t in ticks]
+def decade_axis(
+    low: float, high: float, rows: int, zero: bool = False
+) -> tuple[list[float], list[str], tuple[float, float]]:
+    """Ticks, labels and y limits of a log axis of ``rows`` plot rows covering ``low..high``
+    (log10 values) whose every label sits exactly on a row at its true height: decades a
+    whole number of steps apart, each step a whole number of rows (plotext drops a tick
+    that shares a row with another, which skipped decades: 1e1, 1e0, 1e-1, 1e-3). With
+    ``zero``, a row labelled 0 one step below the lowest decade, for exact zeros."""
+    first, last = math.floor(low), max(math.ceil(high), math.floor(low) + 1)
+    intervals_free = max(rows - 1, 1)
+    span, extra = last - first, 1 if zero else 0
+    fits = [s for s in range(1, span + 1) if -(-span // s) + extra <= intervals_free]
+    step = fits[0] if fits else span  # (too few rows for a zero row too: degenerate)
+    intervals = -(-span // step) + extra
+    bottom = first - step if zero else first
+    rows_per_step = intervals_free // intervals
+    top = bottom + (intervals_free * step / rows_per_step if rows_per_step else intervals * step)
+    ticks = [bottom + j * step for j in range(int((top - bottom) // step) + 1)]
+    labels = ["0" if zero and j == 0 else f"1e{int(t)}" for j, t in enumerate(ticks)]
+    return [float(t) for t in ticks], labels, (float(bottom), float(top))
 
 
 @dataclass
@@ -40,6 +50,13 @@ class GradientScale:
     labels: list[str]
     zero_level: float | None = None
     log: bool = True
+    decades: tuple[float, float] = (0.0, 1.0)
+    """On the log scale, the log10 range of the nonzero values (the axis is fitted to a
+    panel's rows when it is painted: :meth:`axis`)."""
+    rows: int | None = None
+    """The plot rows of the shortest panel: every panel takes its steps and its rows per
+    decade, so a norm sits at the same height above the bottom in every panel (a taller one
+    shows more above)."""
 
     @classmethod
     def of(
@@ -56,12 +73,27 @@ class GradientScale:
         if not log:
             return cls([0.0, high], ["0", format_ratio(high)], log=False) if high > 0 else None
         if not math.isfinite(low):
-            return None if not zeros else cls([0, 1], ["1e0", "1e1"], -1.0)
-        ticks, labels = log_ticks(math.log10(low), math.log10(high))
-        if not zeros:
-            return cls(list(ticks), labels)
-        step = ticks[1] - ticks[0]
-        return cls([ticks[0] - step, *ticks], ["0", *labels], ticks[0] - step)
+            return None if not zeros else cls([0, 1], ["1e0", "1e1"], -1.0, decades=(0, 1))
+        decades = (math.log10(low), math.log10(high))
+        ticks, labels, _ = decade_axis(*decades, rows=8, zero=zeros)
+        return cls(ticks, labels, ticks[0] if zeros else None, decades=decades)
+
+    def axis(self, rows: int) -> tuple[list[float], list[str], tuple[float, float]]:
+        """Ticks, labels and limits for a panel of ``rows`` plot rows."""
+        if not self.log:
+            return self.ticks, self.labels, self.limits
+        zero = self.zero_level is not None
+        shortest = min(rows, self.rows or rows)
+        ticks, labels, (bottom, top) = decade_axis(*self.decades, shortest, zero)
+        if zero:  # the zero row: one step below, as drawn
+            self.zero_level = ticks[0]
+        per_row = (top - bottom) / max(shortest - 1, 1)
+        top = bottom + per_row * max(rows - 1, 1)
+        step = ticks[1] - ticks[0] if len(ticks) > 1 else 1.0
+        while ticks[-1] + step <= top + 1e-9:
+            ticks.append(ticks[-1] + step)
+            labels.append(f"1e{int(ticks[-1])}")
+        return ticks, labels, (bottom, top)
 
     @property
     def limits(self) -> tuple[float, float]:
@@ -126,15 +158,18 @@ class GradientChart(SetupChart):
         if delta:
             last = self.values[-1] if self.values else ()
             first_last = last[0] / last[-1] if last and last[-1] > 0 else math.nan
-            detail = f"error std first/last {format_ratio(first_last)}" if last else ""
-            short = f"δ first/last {format_ratio(first_last)}" if last else "δ std"
+            ratio = format_ratio(first_last) if last else ""
+            forms = [f"error std first/last {ratio}", f"δ first/last {ratio}",
+                     f"δ 1st/last {ratio}", f"δ {ratio}"] if last else ["δ std"]  # fmt: skip
         else:
             ratio = format_gradient_ratio(series, short=True)
-            detail = short = f"first/last {ratio}" if series.grad_norms else ""
+            forms = [f"first/last {ratio}", f"1st/last {ratio}", ratio]
+            forms = forms if series.grad_norms else [""]
         if series.diverged_at is not None:
-            detail = f"{detail}  {self.diverged_text()}".strip()
-            short = f"{short}  {self.diverged_text()}".strip()
-        options = [f"{series.setup}  {detail}", f"{series.setup}  {short}", series.setup]
+            forms = [f"{form}  {self.diverged_text()}".strip() for form in forms] + forms
+        # the ratio is the lesson: every title keeps it, the setup's name whole before it
+        options = [f"{series.setup}  {form}".strip() for form in forms]
+        options += [f"{series.setup} {forms[-1]}".strip(), series.setup]
         return list(dict.fromkeys(options))
 
     def status_parts(self) -> list[str]:
@@ -191,6 +226,7 @@ class GradientChart(SetupChart):
         self.draw_divergence()
         if not series.grad_norms or self.scale is None:
             return
+        self.fit_axis()  # first: the zero row's level depends on the panel's rows
         layers = len(series.grad_norms[0])
         if layers > ALL_LAYERS_UP_TO:
             self.draw_band()
@@ -204,8 +240,23 @@ class GradientChart(SetupChart):
                 plt.scatter(
                     zero_xs, [self.scale.zero_level] * len(zero_xs), marker=marker, color=color
                 )
-        plt.yticks(self.scale.ticks, self.scale.labels)
-        plt.ylim(*self.scale.limits)
+
+    def fit_axis(self) -> None:
+        """The y axis for the rows the panel has now (at paint time: the size may change)."""
+        if self.scale is None:
+            return
+        ticks, labels, limits = self.scale.axis(self.plot_rows)
+        self.plt.yticks(ticks, labels)
+        self.plt.ylim(*limits)
+
+    @property
+    def plot_rows(self) -> int:
+        """The rows inside the frame: the height but the title, frame, ticks and legend."""
+        return max(2, self.size.height - 4 - (1 if self.legend else 0))
+
+    def fit_to_size(self) -> None:
+        super().fit_to_size()
+        self.fit_axis()
 
     def draw_band(self) -> None:
         """The lowest and highest layer norm at each iteration, dotted."""

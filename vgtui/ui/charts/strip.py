@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
-from textual import events
 from textual.app import RenderResult
 from textual.geometry import Size
 from textual.widget import Widget
@@ -48,13 +47,6 @@ class SetupStrip(Widget):
         self.history = history
         self.dirty = False
         self.refresh(layout=True)
-
-    def on_resize(self, event: events.Resize) -> None:
-        """Toasts rise above the strip (and the footer under it): the "run done" toast must
-        not hide the final numbers at the moment they are final. (Found by its CSS type name:
-        Textual exports no ToastRack class.)"""
-        for rack in self.screen.query("ToastRack"):
-            rack.styles.margin = (0, 0, event.size.height + 1, 0)
 
     def update_values(self) -> None:
         """Repaint new values; a layout pass (costly: the whole screen) only when the strip

@@ -27,8 +27,9 @@ from vgtui.ui.charts.loss import LossChart
 from vgtui.ui.charts.strip import SetupStrip
 from vgtui.ui.history import RunHistory
 from vgtui.ui.series import SeriesScreen
+from vgtui.ui.status import StatusLine
 from vgtui.ui.sweep.tab import SweepTab
-from vgtui.ui.view import ChartView
+from vgtui.ui.view import CURSOR_PAGE, ChartView
 
 TAB_IDS = ("accuracy", "overlay", "gradients", "summary", "loss", "activations", "sweep")
 
@@ -164,6 +165,8 @@ class ChartTabs(TabbedContent):
         self.loss.view = self.overlay.view = self.view
         self.strip = SetupStrip(history, self.view, id="strip")
         """Composed by the app below the tabs: it shows on every tab."""
+        self.status = StatusLine(self.view, id="status")
+        """Under the strip: the run's state and the view's (smoothing, zoom, cursor)."""
         summary = Vertical(self.table, self.diagnosis, id="summary-pane")
         self.sweep = SweepTab(sweep_root, read_only=sweep_read_only, id="sweep-pane")
         """The newest sweep under ``sweep_root`` (the output folder), live."""
@@ -210,8 +213,10 @@ class ChartTabs(TabbedContent):
             scale = GradientScale.of(
                 self.history, log=self.view.log_y, quantity=self.view.gradient_quantity
             )
-            for chart in self.gradient_grid.charts:
-                assert isinstance(chart, GradientChart)
+            panels = [c for c in self.gradient_grid.charts if isinstance(c, GradientChart)]
+            if scale is not None and panels:
+                scale.rows = min(chart.plot_rows for chart in panels)
+            for chart in panels:
                 chart.scale = scale
         for chart in charts:
             chart.redraw()
@@ -255,20 +260,41 @@ class ChartTabs(TabbedContent):
             self.active = self.active if self.active == "loss" else "overlay"
             self.app.push_screen(SeriesScreen(view, list(self.history.series), self.hide_series))
             return False
-        iterations = max((s.iterations for s in self.history.series.values()), key=len, default=[])
+        iterations = self.iterations
         actions = {
             "smooth": view.cycle_smoothing,
             "scale": view.toggle_log,
             "zoom": view.cycle_zoom,
             "cursor-left": lambda: view.move_cursor(iterations, -1),
             "cursor-right": lambda: view.move_cursor(iterations, 1),
+            "cursor-page-left": lambda: view.move_cursor(iterations, -CURSOR_PAGE),
+            "cursor-page-right": lambda: view.move_cursor(iterations, CURSOR_PAGE),
+            "cursor-first": lambda: view.jump_cursor(iterations, 0),
+            "cursor-last": lambda: view.jump_cursor(iterations, max(iterations, default=0)),
             "cursor-off": view.clear_cursor,
             "solo": lambda: view.cycle_solo(list(self.history.series)),
             "delta": view.toggle_gradient_quantity,
         }
         if change == "delta":  # the change shows on the gradients tab
             self.active = "gradients"
-        self.notify(actions[change](), timeout=1.5)
+        said = actions[change]()
+        if change in ("solo", "scale") or not iterations and change.startswith("cursor"):
+            self.notify(said, timeout=1.5)  # the rest stays said in the status line
+        return self.view_changed()
+
+    @property
+    def iterations(self) -> list[int]:
+        """The evaluation points of the run (of its longest series): where the cursor goes."""
+        return max((s.iterations for s in self.history.series.values()), key=len, default=[])
+
+    def jump_to(self, iteration: int) -> bool:
+        """The cursor on the evaluation point nearest ``iteration`` (g); redraw."""
+        self.view.jump_cursor(self.iterations, iteration)
+        return self.view_changed()
+
+    def view_changed(self) -> bool:
+        """Every chart, the strip and the status line follow the view; redraw the tab."""
+        self.status.refresh()
         self.mark_all_dirty()
         self.strip.dirty = True
         with self.app.batch_update():

@@ -1,0 +1,150 @@
+"""The lesson's view (issue 19, items 1, 2, 3, 6, 7): one persistent status line instead
+instead of toasts over the charts, a cursor that pages and jumps, zoom to the start or around
+the cursor, log axes whose labels sit at their true height, the ratio in every gradient title."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import pytest
+
+from tests.ui.apptools import Notifications, screen_lines, wait_for_state, wait_until
+from vgtui.core.config import RunConfig
+from vgtui.ui.app import VgtuiApp
+from vgtui.ui.charts.chart import Chart
+from vgtui.ui.charts.gradients import GradientChart, decade_axis
+from vgtui.ui.goto import GoToScreen
+from vgtui.ui.view import CURSOR_PAGE, ChartView
+
+RUN = RunConfig(iterations=300, eval_every=10)
+
+
+def overlaps(a, b) -> bool:
+    return bool(a.intersection(b).area)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_the_run_end_and_a_save_say_so_in_the_status_line_over_no_chart(
+    mnist, tmp_path, size
+):
+    app = VgtuiApp(RunConfig(iterations=40, eval_every=10), mnist, tmp_path)
+    async with app.run_test(size=size, notifications=True) as pilot:
+        await pilot.press("r")
+        await wait_for_state(pilot, app, "done")
+        await pilot.pause()
+        status = app.tabs.status
+        assert "done: results in" in status.plain  # persistent: it does not time out
+        charts = [chart.region for chart in app.query(Chart) if chart.display]
+        assert charts
+        for toast in app.screen.query("Toast"):
+            assert not any(overlaps(toast.region, chart) for chart in charts)
+        assert not any(overlaps(status.region, chart) for chart in charts)
+        await pilot.press("s")  # a one-off event: a message, under the charts
+        await wait_until(pilot, lambda: "saved" in status.plain, "the saved message")
+        saved = next(tmp_path.rglob("screen-*.svg"))
+        message = status.message.split()
+        lines = status.message_lines(status.content_region.width)
+        screen = screen_lines(app)
+        assert all(any(line in row for row in screen) for line in lines)
+        said = " ".join(lines).split()
+        assert saved.name in said  # whole
+        assert all(word in message or word == "…" for word in said)  # no word cut
+        assert str(saved.parent) in message  # the folder: one word, shown whole or as …
+        assert not list(app.screen.query("Toast"))
+        charts = [chart.region for chart in app.query(Chart) if chart.display]
+        assert not any(overlaps(status.region, chart) for chart in charts)
+
+
+async def test_cursor_pages_jumps_and_says_where_it_is_without_toasts(mnist, tmp_path):
+    app = VgtuiApp(RUN, mnist, tmp_path)
+    shown = Notifications(app)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("r")
+        await wait_for_state(pilot, app, "done")
+        shown.shown.clear()
+        view = app.tabs.view
+        await pilot.press("left_square_bracket", "left_square_bracket")
+        assert view.cursor == 290
+        await pilot.press("left_curly_bracket")
+        assert view.cursor == 290 - 10 * CURSOR_PAGE
+        await pilot.press("home")
+        assert view.cursor == 10
+        await pilot.press("pagedown")  # on a chart tab: a page forward
+        assert view.cursor == 10 + 10 * CURSOR_PAGE
+        await pilot.press("end")
+        assert view.cursor == 300
+        await pilot.press("g")
+        assert isinstance(app.screen, GoToScreen)
+        await pilot.press("1", "5", "4", "enter")
+        await pilot.pause()
+        assert view.cursor == 150 and not isinstance(app.screen, GoToScreen)
+        assert shown.shown == []  # no toast per key: the status line says it
+        assert "@150" in app.tabs.status.plain
+        assert "@150" in "\n".join(screen_lines(app)[-3:])
+
+
+def test_zoom_to_the_first_iterations_and_around_the_cursor():
+    view = ChartView()
+    assert view.x_range(2000) == (0, 2000)
+    view.cycle_zoom()
+    assert view.x_range(2000) == (0, 500) and view.zoom_text == "zoom first 25 %"
+    view.cycle_zoom()
+    assert view.x_range(2000) == (0, 100)
+    view.cycle_zoom()  # no cursor: no window around it, back to everything
+    assert view.x_range(2000) == (0, 2000)
+    view.cursor = 530  # where relu-gauss's plateau ends
+    for _ in range(3):
+        view.cycle_zoom()
+    assert view.zoom_anchor == "cursor" and view.x_range(2000) == (280, 780)
+    view.cursor = 1990
+    assert view.x_range(2000) == (1500, 2000)  # kept within the run
+    assert "around the cursor" in " ".join(view.status_parts)
+    view.clear_cursor()
+    assert view.x_range(2000) == (0, 500)
+
+
+@pytest.mark.parametrize("rows", [2, 3, 4, 5, 6, 8, 11, 20])
+@pytest.mark.parametrize("low,high", [(-4.2, 0.6), (-7.5, -1.1), (-40, 0.3), (0.1, 0.2)])
+@pytest.mark.parametrize("zero", [False, True])
+def test_every_decade_label_sits_on_its_own_row_at_its_true_height(rows, low, high, zero):
+    if zero and rows < 3:
+        pytest.skip("no room for a zero row and a decade apart (the charts have more rows)")
+    ticks, labels, (bottom, top) = decade_axis(low, high, rows, zero)
+    assert bottom <= low and top >= high
+    step = ticks[1] - ticks[0]
+    assert step == int(step) and all(b - a == step for a, b in zip(ticks, ticks[1:], strict=False))
+    where = [(t - bottom) / (top - bottom) * (rows - 1) for t in ticks]
+    assert all(abs(w - round(w)) < 1e-9 for w in where)  # exactly on a row
+    assert len(set(map(round, where))) == len(ticks) <= rows  # none shares a row
+    assert labels[0] == ("0" if zero else f"1e{int(ticks[0])}")
+    assert labels[1:] == [f"1e{int(t)}" for t in ticks[1:]]
+
+
+def y_labels(chart) -> list[tuple[int, str]]:
+    """(row, label) of the y axis as the chart draws it."""
+    rows = chart.render().plain.splitlines()
+    return [(row, line.split("┤")[0].strip()) for row, line in enumerate(rows) if "┤" in line]
+
+
+async def test_gradient_titles_keep_the_ratio_and_the_log_labels_are_true(mnist, tmp_path):
+    app = VgtuiApp(RUN, mnist, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("r")
+        await wait_for_state(pilot, app, "done")
+        for keys in (("3",), ("d",)):  # the gradient norm, then the error std
+            await pilot.press(*keys)
+            await pilot.pause()
+            for chart in app.query(GradientChart):
+                assert re.search(r"\d(\.\d)?e-?\d", chart.title), chart.title
+                assert chart.series.setup in chart.title
+                if keys == ("d",):
+                    assert "δ" in chart.title
+                labels = [(row, label) for row, label in y_labels(chart) if label != "0"]
+                assert len(labels) >= 2
+                exponents = [int(label[2:]) for _, label in labels]
+                # one step in exponent per fixed number of rows: each at its true height
+                rate = (exponents[0] - exponents[-1]) / (labels[-1][0] - labels[0][0])
+                for (row, _), exponent in zip(labels, exponents, strict=True):
+                    assert math.isclose(exponents[0] - exponent, rate * (row - labels[0][0]))
+        assert "sigmoid-gauss  δ" in " ".join(screen_lines(app))
