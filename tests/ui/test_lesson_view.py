@@ -1,5 +1,5 @@
 """The lesson's view (issue 19, items 1, 2, 3, 6, 7): one persistent status line instead
-instead of toasts over the charts, a cursor that pages and jumps, zoom to the start or around
+of toasts over the charts, a cursor that pages and jumps, zoom to the start or around
 the cursor, log axes whose labels sit at their true height, the ratio in every gradient title."""
 
 from __future__ import annotations
