@@ -93,7 +93,7 @@ def test_headless_run_writes_a_run_folder(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     run_dir = only_run_dir(out)
-    assert run_dir.name.endswith("-custom")
+    assert run_dir.name.endswith("-notebook-iters20-seed3")
     config = json.loads((run_dir / "config.json").read_text())
     assert config["config"]["seed"] == 3 and config["config"]["iterations"] == 20
     assert set(config["versions"]) == {"vgtui", "python", "numpy"}

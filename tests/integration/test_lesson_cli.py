@@ -3,6 +3,8 @@ that fits 80 columns, and how a run ends."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import stat
@@ -107,3 +109,28 @@ def test_names_that_vgtui_runs_lists_open_in_show_and_export(tmp_path):
     assert exported.stdout.splitlines()[1].startswith(f"{name},")
     missing = run_cli("show", "--no-ui", "no-such-run", cwd=tmp_path)
     assert missing.returncode == 1 and "no-such-run" in missing.stderr
+
+
+def test_runs_are_named_listed_and_exported_by_what_differs(tmp_path):
+    """An --lr 0.5 run and a --notebook-grad run: folders named by what they are (both were
+    ``...-custom``), ``vgtui runs`` shows their differing settings in 80 columns, and export
+    carries each run's label (never a preset's name alone) and its settings as columns."""
+    runs = tmp_path / "runs"
+    for flag in (("--lr", "0.5"), ("--notebook-grad",)):
+        assert run_cli("--no-ui", *SMALL, *flag, "--out", str(runs)).returncode == 0
+    names = sorted(path.name for path in runs.iterdir())
+    assert {n.split("-", 2)[2] for n in names} == {
+        "notebook-iters20-lr0.5-hidden8",
+        "notebook-iters20-hidden8-notebook-grad",
+    }
+    listed = run_cli("runs", str(runs), env={"COLUMNS": "80"}).stdout
+    assert max(map(len, listed.splitlines())) <= 80
+    assert "settings:  lr 0.5  gradient exact" in listed
+    assert "settings:  lr 0.1  gradient notebook" in listed
+    exported = run_cli("export", *(str(runs / name) for name in names)).stdout
+    rows = list(csv.DictReader(io.StringIO(exported)))
+    by_label = {(row["label"], row["learning_rate"], row["notebook_grad"]) for row in rows}
+    assert by_label == {
+        ("lr0.5,exact-grad", "0.5", "exact"),
+        ("lr0.1,notebook-grad", "0.1", "notebook"),
+    }

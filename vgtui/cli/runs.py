@@ -32,6 +32,8 @@ from vgtui.core.store.saved_runs import (
     read_runs,
 )
 from vgtui.core.summary import format_percent
+from vgtui.core.traits import TRAITS, differing, folder_description, traits
+from vgtui.core.traits import labels as config_labels
 from vgtui.core.vocabulary import RunStatus, SetupStatus
 
 WIDTH = 80
@@ -91,15 +93,26 @@ def run_document(run: SavedRun) -> dict:
 
 
 def runs_table(runs: Sequence[SavedRun]) -> str:
-    """One line per run, its setups' best test accuracy wrapped below it: 80 columns."""
+    """One line per run, the settings that differ between the runs listed and its setups'
+    best test accuracy below it, each item whole (wrapped, never cut): 80 columns."""
     name_width = max(len("run"), *(len(r.name) for r in runs))
-    lines = [f"{'run':<{name_width}}  {'started':<16}  {'iterations':>11}  status"]
+    status_width = max(len(r.status_text) for r in runs)
+    apart = name_width + 2 + 16 + 2 + 11 + 2 + status_width > WIDTH  # the name on its own line
+    lead = " " * 2 if apart else f"{'':<{name_width}}  "
+    lines = [("run\n" if apart else f"{'run':<{name_width}}  ")
+             + f"{lead if apart else ''}{'started':<16}  {'iterations':>11}  status"]  # fmt: skip
+    differ = differing([run.config for run in runs])
     for run in runs:
         started = run.started.replace("T", " ")[:16]
         iterations = f"{run.iterations_done}/{run.config.iterations}"
+        facts = f"{started:<16}  {iterations:>11}  {run.status_text}"
         lines.append(
-            f"{run.name:<{name_width}}  {started:<16}  {iterations:>11}  {run.status_text}"
+            f"{run.name}\n{lead}{facts}" if apart else f"{run.name:<{name_width}}  {facts}"
         )
+        settings = [
+            f"{trait.label} {trait.value(run.config)}" for trait in differ if trait.key != "setups"
+        ]
+        lines += packed(settings, first="  settings:  ", then=" " * 13) if settings else []
         best = [f"{s.setup} {format_percent(s.best_test_accuracy)}" for s in run.summaries]
         lines += packed(best, first="  best test: ", then=" " * 13)
     return "\n".join(lines)
@@ -253,7 +266,8 @@ def export_main(argv: Sequence[str]) -> int:
         except RunFolderError as error:
             say(f"vgtui: error: {error}")
             return EXIT_DATA_ERROR
-    rows = [row for run in runs for row in tidy_rows(run)]
+    labels = export_labels(runs)
+    rows = [row for run, label in zip(runs, labels, strict=True) for row in tidy_rows(run, label)]
     text = tidy_csv(rows) if args.format == "csv" else tidy_json(rows)
     if args.output is None:
         write_stdout(text)
@@ -281,14 +295,28 @@ def export_svg(paths: Sequence[Path], folder: Path) -> int:
     return EXIT_DATA_ERROR if errors else EXIT_OK
 
 
-def tidy_rows(run: SavedRun) -> list[tuple[str, str, int, str, float]]:
-    """(run, setup, iteration, metric, value) for every measured value of every record."""
+CONFIG_COLUMNS = tuple(trait.key for trait in TRAITS if trait.key != "setups")
+"""Each run's settings, on every row of the export: pandas groups by learning_rate or seed."""
+TIDY_COLUMNS = ("run", "label", *CONFIG_COLUMNS, "setup", "iteration", "metric", "value")
+
+
+def export_labels(runs: Sequence[SavedRun]) -> list[str]:
+    """What tells the exported runs apart (``lr0.5``), else what each is (``notebook``)."""
+    words = config_labels([run.config for run in runs])
+    return [word or folder_description(run.config) for word, run in zip(words, runs, strict=True)]
+
+
+def tidy_rows(run: SavedRun, label: str = "") -> list[tuple]:
+    """(run, label, its settings, setup, iteration, metric, value) for every measured value of
+    every record."""
+    settings = traits(run.config)
+    head = (run.name, label, *(settings[key] for key in CONFIG_COLUMNS))
     rows = []
     for record in run.records:
         values = [(name, getattr(record, name)) for name in EXPORT_METRICS]
         values += [(f"grad_norm_{k}", v) for k, v in enumerate(record.grad_norms, start=1)]
         rows += [
-            (run.name, record.setup, record.iteration, name, value)
+            (*head, record.setup, record.iteration, name, value)
             for name, value in values
             if value == value  # NaN: not measured
         ]
@@ -298,11 +326,12 @@ def tidy_rows(run: SavedRun) -> list[tuple[str, str, int, str, float]]:
 def tidy_csv(rows: Sequence[tuple]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(("run", "setup", "iteration", "metric", "value"))
+    writer.writerow(TIDY_COLUMNS)
     writer.writerows(rows)
     return buffer.getvalue()
 
 
 def tidy_json(rows: Sequence[tuple]) -> str:
-    keys = ("run", "setup", "iteration", "metric", "value")
-    return "".join(json.dumps(json_safe(dict(zip(keys, row, strict=True)))) + "\n" for row in rows)
+    return "".join(
+        json.dumps(json_safe(dict(zip(TIDY_COLUMNS, row, strict=True)))) + "\n" for row in rows
+    )

@@ -26,6 +26,7 @@ from vgtui.core.diagnosis import diagnose
 from vgtui.core.histogram import BINS, histogram_scale
 from vgtui.core.records import MetricRecord
 from vgtui.core.summary import SetupSummary, seeds_vary, summarize
+from vgtui.core.traits import folder_description
 from vgtui.core.vocabulary import RunStatus
 
 FLUSH_INTERVAL_SECONDS = 2.0
@@ -183,7 +184,8 @@ class FolderName:
     stamp: str
     """When its writer started: ``YYYYMMDD-HHMMSS``."""
     kind: str
-    """The preset of a run (``custom`` if none), or ``sweep``."""
+    """What a run is (its preset, or the nearest preset and what differs: ``notebook-lr0.5``;
+    ``custom`` before issue 19), or ``sweep``."""
     number: int = 1
 
     def __str__(self) -> str:
@@ -236,7 +238,7 @@ class RunWriter:
         self.config = config
         self.dataset_name = dataset_name
         self.data_source = data_source or {}
-        self.path = new_run_dir(Path(out_root), config.preset_name)
+        self.path = new_run_dir(Path(out_root), folder_description(config))
         self.records: list[MetricRecord] = []
         self.started = time.time()
         self._last_flush = time.monotonic()

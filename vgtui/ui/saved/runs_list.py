@@ -4,6 +4,7 @@ here after a new run has started."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from textual.widgets import DataTable, Footer, Static
 
 from vgtui.core.store.saved_runs import RunFolderError, SavedRun, find_runs, read_runs
 from vgtui.core.summary import format_percent
+from vgtui.core.traits import Trait, differing
 from vgtui.ui.saved.screen import SavedRunsScreen, read_all
 
 MARK = "✓"
@@ -58,7 +60,7 @@ class RunsScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.title_line.update(f" Runs under {self.root}: reading...")
-        self.table.add_columns(" ", "run", "iterations", "status", "best test")
+        self.table.add_columns(" ", "run (settings that differ)", "status", "best test")
         self.table.focus()
         self.list_runs()
 
@@ -79,8 +81,12 @@ class RunsScreen(Screen[None]):
             return
         self.paths = message.paths
         self.table.clear()
+        readable = [run for run in message.runs if isinstance(run, SavedRun)]
+        differ = [t for t in differing([r.config for r in readable]) if t.key != "setups"]
         for path, run in zip(message.paths, message.runs, strict=True):
-            self.table.add_row(" ", *self.cells(path, run), key=str(path))
+            cells = self.cells(path, run, differ)
+            height = max(cell.count("\n") + 1 for cell in cells)
+            self.table.add_row(" ", *cells, key=str(path), height=height)
         count = len(self.paths)
         self.title_line.update(
             f" Runs under {self.root}: {count} (space marks runs to compare, enter opens)"
@@ -88,16 +94,25 @@ class RunsScreen(Screen[None]):
             else f" No runs under {self.root} yet"
         )
 
-    def cells(self, path: Path, run: SavedRun | RunFolderError) -> list[str]:
-        name = path.name
+    def cells(
+        self, path: Path, run: SavedRun | RunFolderError, differ: Sequence[Trait] = ()
+    ) -> list[str]:
+        """The run's name with its settings that differ from the other runs' below it, its
+        status and progress, and one line per setup's best test accuracy: every item whole,
+        on lines of its own (the table is narrow at 80 columns)."""
+        lines = [path.name]
         if path == self.current:
-            name += " (this run)"
+            lines.append("(this run)")
         elif path == self.last:
-            name += " (last run)"
+            lines.append("(last run)")
         if isinstance(run, RunFolderError):
-            return [name, "-", f"unreadable: {run}"]
-        best = "  ".join(f"{s.setup} {format_percent(s.best_test_accuracy)}" for s in run.summaries)
-        return [name, f"{run.iterations_done}/{run.config.iterations}", run.status_text, best]
+            return ["\n".join(lines), "unreadable", str(run)]
+        lines += [f"{trait.label} {trait.value(run.config)}" for trait in differ]
+        status = [str(run.status), f"{run.iterations_done}/{run.config.iterations}"]
+        if run.diverged:
+            status.append(f"{len(run.diverged)} diverged")
+        best = [f"{s.setup} {format_percent(s.best_test_accuracy)}" for s in run.summaries]
+        return ["\n".join(lines), "\n".join(status), "\n".join(best)]
 
     def highlighted(self) -> Path | None:
         if not self.paths or self.table.cursor_row is None:

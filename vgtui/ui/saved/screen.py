@@ -24,11 +24,13 @@ from textual.worker import get_current_worker
 
 from vgtui.core.records import MetricRecord
 from vgtui.core.store.follow import polls
+from vgtui.core.store.run_folder import FolderName
 from vgtui.core.store.saved_runs import RunFolderError, RunFollower, SavedRun
+from vgtui.core.traits import labels as config_labels
 from vgtui.core.vocabulary import RunPhase, RunStatus
 from vgtui.ui.base import ChartsApp, ChartsScreen
 from vgtui.ui.charts.tabs import ChartTabs
-from vgtui.ui.header import RunHeader, format_elapsed, short_folder
+from vgtui.ui.header import RunHeader, format_elapsed
 from vgtui.ui.help import HelpScreen
 from vgtui.ui.history import RunHistory
 
@@ -93,31 +95,24 @@ class SavedRunRead(Message):
 
 def run_labels(runs: Sequence[SavedRun]) -> list[str]:
     """Short names that tell ``runs`` apart: what differs in their configurations (``seed0``,
-    ``notebook``, ``lr0.5``), else their folder names; empty for a single run."""
+    ``notebook-grad``, ``lr0.5``: vgtui.core.traits), else when they started (``151215``),
+    never a preset's name; empty for a single run."""
     if len(runs) < 2:
         return [""] * len(runs)
 
-    def traits(run: SavedRun) -> dict[str, str]:
-        c = run.config
-        return {
-            "seed": f"seed{c.seed}",
-            "gradient": "notebook" if c.notebook_grad else "exact",
-            "lr": f"lr{c.learning_rate:g}",
-            "hidden": "h" + "-".join(map(str, c.hidden)),
-            "iterations": f"{c.iterations}it",
-            "batch": f"b{c.batch_size}",
-            "bias": f"bv{c.bias_variance:g}",
-        }
+    def started(run: SavedRun) -> str:
+        parsed = FolderName.parse(run.name)
+        if parsed is None:
+            return run.name
+        return parsed.stamp[-6:] + (f"-{parsed.number}" if parsed.number > 1 else "")
 
-    described = [traits(run) for run in runs]
-    differing = [key for key in described[0] if len({d[key] for d in described}) > 1]
     candidates = [
-        [",".join(d[key] for key in differing) for d in described] if differing else [],
-        [short_folder(run.name) for run in runs],
+        config_labels([run.config for run in runs]),
+        [started(run) for run in runs],
         [run.name for run in runs],
     ]
     for labels in candidates:
-        if labels and len(set(labels)) == len(labels):
+        if all(labels) and len(set(labels)) == len(labels):
             return labels
     return [f"{run.name}#{number}" for number, run in enumerate(runs, start=1)]
 
@@ -182,10 +177,18 @@ class SavedRunsScreen(ChartsScreen):
         yield from self.compose_charts()
 
     def setup_names(self) -> list[str]:
-        return [
-            f"{e.label}/{name}" if e.label else name
+        """Every run's setups, the same setup's runs next to each other (their panels side by
+        side): ``seed0/relu-he, seed1/relu-he, seed0/sigmoid-gauss, ...``."""
+        setups = dict.fromkeys(
+            name
             for e in self.readable
             for name in e.run.config.setup_names  # type: ignore[union-attr]
+        )
+        return [
+            f"{e.label}/{name}" if e.label else name
+            for name in setups
+            for e in self.readable
+            if name in e.run.config.setup_names  # type: ignore[union-attr]
         ]
 
     def initial_records(self, entry: Shown) -> list[MetricRecord]:
