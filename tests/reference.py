@@ -137,3 +137,174 @@ def expected_counts(mnist, bank: NetworkBank) -> np.ndarray:
     logits = engine_pass(bank, mnist.test_images * np.float32(1 / 255))
     correct = (logits.argmax(axis=2) == mnist.test_labels).sum(axis=1)
     return correct[bank.slot_order]
+
+
+# -- the remedies: batch norm, residual connections, optimizers (written from the papers) -------
+
+BN_EPSILON = 1e-6  # DLFS common/layers.py
+BN_MOMENTUM = 0.9  # DLFS common/layers.py
+
+
+def optimizer_step(name, lr, t, param, grad, state):
+    """One update of ``param`` (in place) by optimizer ``name`` at step ``t`` (from 1), with
+    its ``state`` dict: the formulas of DLFS common/optimizer.py and the papers."""
+    for key in ("v", "h", "m"):
+        state.setdefault(key, np.zeros_like(param))
+    if name == "sgd":
+        param -= lr * grad
+    elif name == "momentum":
+        state["v"] = 0.9 * state["v"] - lr * grad
+        param += state["v"]
+    elif name == "nesterov":  # Sutskever et al. 2013 as Bengio et al. 2013 write it
+        state["v"] = 0.9 * state["v"] - lr * grad
+        param += 0.9 * state["v"] - lr * grad
+    elif name == "adagrad":
+        state["h"] += grad * grad
+        param -= lr * grad / (np.sqrt(state["h"]) + 1e-7)
+    elif name == "rmsprop":
+        state["h"] = 0.99 * state["h"] + 0.01 * grad * grad
+        param -= lr * grad / (np.sqrt(state["h"]) + 1e-7)
+    elif name == "adam":  # Kingma & Ba 2015, algorithm 1
+        state["m"] = 0.9 * state["m"] + 0.1 * grad
+        state["v"] = 0.999 * state["v"] + 0.001 * grad * grad
+        m_hat = state["m"] / (1 - 0.9**t)
+        v_hat = state["v"] / (1 - 0.999**t)
+        param -= lr * m_hat / (np.sqrt(v_hat) + 1e-8)
+    else:
+        raise ValueError(name)
+
+
+class RemedyNet:
+    """One float64 MLP with optional batch norm before each hidden activation, identity
+    shortcuts around hidden layers (not the first) whose widths match, and an optimizer."""
+
+    def __init__(self, weights, biases, activation, batch_norm=False, residual=False,
+                 optimizer="sgd", learning_rate=LEARNING_RATE):  # fmt: skip
+        self.weights = [np.array(w, dtype=np.float64) for w in weights]
+        self.biases = [np.array(b, dtype=np.float64) for b in biases]
+        hidden = [w.shape[1] for w in self.weights[:-1]]
+        self.gammas = [np.ones(n) for n in hidden]
+        self.betas = [np.zeros(n) for n in hidden]
+        self.running_mean = [np.zeros(n) for n in hidden]
+        self.running_var = [np.ones(n) for n in hidden]
+        self.activation, self.batch_norm, self.residual = activation, batch_norm, residual
+        self.optimizer, self.learning_rate = optimizer, learning_rate
+        self.steps, self.states = 0, {}
+
+    def parameters(self):
+        norms = [*self.gammas, *self.betas] if self.batch_norm else []
+        return [*self.weights, *self.biases, *norms]
+
+    def shortcut(self, layer):
+        square = self.weights[layer].shape[0] == self.weights[layer].shape[1]
+        return self.residual and layer > 0 and square
+
+    def forward(self, x, train=True):
+        """Logits, per hidden layer (input, x_hat, variance, y, u), and the last hidden
+        layer's output."""
+        a, cache = x, []
+        for layer in range(len(self.weights) - 1):
+            u = a @ self.weights[layer] + self.biases[layer]
+            x_hat, var, y = None, None, u
+            if self.batch_norm:
+                if train:
+                    mean, var = u.mean(axis=0), u.var(axis=0)
+                else:
+                    mean, var = self.running_mean[layer], self.running_var[layer]
+                x_hat = (u - mean) / np.sqrt(var + BN_EPSILON)
+                y = self.gammas[layer] * x_hat + self.betas[layer]
+            cache.append((a, x_hat, var, y, u))
+            out = f64_activation(self.activation, y)
+            a = out + a if self.shortcut(layer) else out
+        return a @ self.weights[-1] + self.biases[-1], cache, a
+
+    def loss(self, x, labels, train=True):
+        logits = self.forward(x, train)[0]
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        return float(-log_p[np.arange(len(labels)), labels].mean())
+
+    def gradients(self, x, labels):
+        """The loss and the gradient of each of :meth:`parameters`, by the chain rule."""
+        logits, cache, last = self.forward(x)
+        p = np.exp(logits - logits.max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)
+        rows = np.arange(len(labels))
+        loss = float(-np.log(p[rows, labels]).mean())
+        delta = p.copy()
+        delta[rows, labels] -= 1.0
+        delta /= len(labels)
+        layers = len(self.weights)
+        dw, db = [None] * layers, [None] * layers
+        dgamma, dbeta = [None] * (layers - 1), [None] * (layers - 1)
+        dw[-1], db[-1] = last.T @ delta, delta.sum(axis=0)
+        g = delta @ self.weights[-1].T  # dL/d(output of the last hidden layer)
+        for layer in range(layers - 2, -1, -1):
+            a, x_hat, var, y, _ = cache[layer]
+            dy = g * f64_derivative(self.activation, y)
+            du = dy
+            if self.batch_norm:
+                n = len(labels)
+                dgamma[layer], dbeta[layer] = (dy * x_hat).sum(axis=0), dy.sum(axis=0)
+                dx_hat = dy * self.gammas[layer]
+                du = (n * dx_hat - dx_hat.sum(axis=0) - x_hat * (dx_hat * x_hat).sum(axis=0)) / (
+                    n * np.sqrt(var + BN_EPSILON)
+                )
+            dw[layer], db[layer] = a.T @ du, du.sum(axis=0)
+            g = du @ self.weights[layer].T + (g if self.shortcut(layer) else 0.0)
+        norms = [*dgamma, *dbeta] if self.batch_norm else []
+        return loss, [*dw, *db, *norms]
+
+    def step(self, x, labels):
+        """One training step: running averages, then the optimizer's update. The loss."""
+        loss, grads = self.gradients(x, labels)
+        if self.batch_norm:
+            for layer, (_, _, var, _, u) in enumerate(self.forward(x)[1]):
+                mean = u.mean(axis=0)
+                if self.steps == 0:  # the first batch's statistics start the averages
+                    self.running_mean[layer], self.running_var[layer] = mean, var
+                else:
+                    self.running_mean[layer] = BN_MOMENTUM * self.running_mean[layer] + (
+                        1 - BN_MOMENTUM) * mean  # fmt: skip
+                    self.running_var[layer] = BN_MOMENTUM * self.running_var[layer] + (
+                        1 - BN_MOMENTUM) * var  # fmt: skip
+        self.steps += 1
+        for i, (param, grad) in enumerate(zip(self.parameters(), grads, strict=True)):
+            state = self.states.setdefault(i, {})
+            optimizer_step(self.optimizer, self.learning_rate, self.steps, param, grad, state)
+        return loss
+
+
+def remedy_nets(bank: NetworkBank, learning_rate: float = LEARNING_RATE) -> list[RemedyNet]:
+    """A float64 copy of each of the bank's networks, in setup order."""
+    return [
+        RemedyNet(
+            [bank.weight(s, layer) for layer in range(bank.num_layers)],
+            [bank.bias(s, layer) for layer in range(bank.num_layers)],
+            spec.activation,
+            spec.batch_norm,
+            spec.residual,
+            spec.optimizer,
+            spec.rate(learning_rate),
+        )
+        for s, spec in enumerate(bank.setups)
+    ]
+
+
+def bank_parameters(bank: NetworkBank, setup: int) -> list[np.ndarray]:
+    """Copies of one setup's parameters in :meth:`RemedyNet.parameters`' order, float64."""
+    slot, layers = bank.slot_of[setup], range(bank.num_layers)
+    arrays = [bank.weight(setup, n) for n in layers] + [bank.bias(setup, n) for n in layers]
+    if bank.setups[setup].batch_norm:
+        arrays += [g[slot] for g in bank.params.gammas] + [b[slot] for b in bank.params.betas]
+    return [np.array(a, dtype=np.float64) for a in arrays]
+
+
+def bank_gradients(bank: NetworkBank, setup: int) -> list[np.ndarray]:
+    """Copies of one setup's last gradients, in the same order."""
+    slot, layers = bank.slot_of[setup], range(bank.num_layers)
+    arrays = [bank.weight_grad(setup, n) for n in layers] + [
+        bank.bias_grad(setup, n) for n in layers]  # fmt: skip
+    if bank.setups[setup].batch_norm:
+        arrays += [g[slot] for g in bank.gammas_grad] + [b[slot] for b in bank.betas_grad]
+    return [np.array(a, dtype=np.float64) for a in arrays]

@@ -41,7 +41,13 @@ from vgtui.core.records import MetricRecord
 from vgtui.core.run import Run
 from vgtui.core.store.run_folder import record_line
 from vgtui.core.summary import format_percent
-from vgtui.core.vocabulary import ACTIVATION_NAMES, DEFAULT_GAUSS_SIGMA, SetupStatus, init_forms
+from vgtui.core.vocabulary import (
+    ACTIVATION_NAMES,
+    DEFAULT_GAUSS_SIGMA,
+    SetupStatus,
+    init_forms,
+    remedies_help,
+)
 
 if TYPE_CHECKING:
     from vgtui.cli.latch import SignalLatch
@@ -104,7 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
         f"Setups are ACTIVATION-INIT pairs. Activations: {', '.join(ACTIVATION_NAMES)}. "
         f"Inits: {', '.join(init_forms())} (gauss: N(0, SIGMA^2), SIGMA "
         f"{DEFAULT_GAUSS_SIGMA:g} if left out; var: N(0, SIGMA_W^2 / n_in); the README "
-        "describes each). Default: " + ",".join(s.name for s in DEFAULT_SETUPS) + "."
+        "describes each). " + remedies_help() + " Default: "
+        + ",".join(s.name for s in DEFAULT_SETUPS) + "."
     )
     exits = "Exit status: 0 done, 1 bad data, 2 bad arguments, 130 interrupted, 141 broken pipe."
     parser = OneLineParser(

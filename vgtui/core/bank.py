@@ -27,58 +27,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
-from vgtui.core.activations import Activation, get_activation
+from vgtui.core.activations import get_activation
+from vgtui.core.bank_layout import Parameters, TrainingBuffers, runs, slots, stacked
+from vgtui.core.bank_norm import BatchNorms
 from vgtui.core.config import SetupSpec
-from vgtui.core.inference import InferenceParameters, inference_snapshot
+from vgtui.core.inference import InferenceParameters, inference_snapshot, residual_layers
 from vgtui.core.init import initial_parameters
+from vgtui.core.optimizers import Optimizer
 
 TINY_SQUARES = 1e-30
 """A float32 sum of squares below this holds squares under float32's normal range (1.2e-38),
 which lose their digits or flush to 0: such sums are taken again in float64."""
-
-
-@dataclass(frozen=True)
-class ActivationGroup:
-    """Consecutive slots that share one activation, and their layer-1 columns."""
-
-    activation: Activation
-    slots: slice
-    cols: slice
-
-
-@dataclass(frozen=True)
-class Parameters:
-    """Views of one flat parameter array: the layer-1 matrix with its bias row below it, and
-    the stacked weights and biases of layers 2..L (index 0 unused)."""
-
-    flat: np.ndarray
-    first_layer: np.ndarray  # (inputs + 1, setups * hidden[0])
-    weights: list[np.ndarray]  # [_, (setups, n_in, n_out), ...]
-    biases: list[np.ndarray]  # [_, (setups, n_out), ...]
-
-
-@dataclass
-class TrainingBuffers:
-    """Work arrays for one batch size, reused step after step."""
-
-    first_pre: np.ndarray  # (rows, setups * hidden[0]) pre-activation of layer 1, then its delta
-    first_post: np.ndarray  # (rows, setups * hidden[0]) activation of layer 1
-    first_post_stacked: np.ndarray  # (setups, rows, hidden[0]) view of first_post
-    first_delta_stacked: np.ndarray  # (setups, rows, hidden[0]) view of first_pre
-    pre: list[np.ndarray]  # (setups, rows, n) pre-activations of layers 2..L
-    post: list[np.ndarray]  # (setups, rows, n) activations of hidden layers 2..L-1
-    back: list[np.ndarray]  # (setups, rows, n_in) delta @ W.T of layers 2..L
-    row_max: np.ndarray  # (setups, rows, 1) softmax scratch
-    row_sum: np.ndarray  # (setups, rows, 1) softmax scratch
-    ones_rows: np.ndarray  # (1, rows) of ones: column sums as a product
-    ones_classes: np.ndarray  # (classes, 1) of ones: row sums as a product
-    active_inputs: np.ndarray  # (rows, inputs + 1) room for inputs without their zero columns
-    active_layer: np.ndarray  # (inputs + 1, setups * hidden[0]) matching rows of first_layer
-    active_grad: np.ndarray  # (inputs + 1, setups * hidden[0]) their gradient
 
 
 class NetworkBank:
@@ -105,7 +67,21 @@ class NetworkBank:
         self.notebook_grad = notebook_grad
         self.width = width = self.layer_sizes[1]
         activations = [get_activation(s.activation) for s in self.setups]
-        self.slot_order, self.groups = _slots(activations, width)
+        self.slot_order, self.groups = slots(activations, width, self.setups)
+        slot_setups = [self.setups[s] for s in self.slot_order]
+        self.plain = all(spec.plain for spec in self.setups)
+        """No setup has a remedy: the original pass and update, bit for bit."""
+        self.bn_runs = runs([spec.batch_norm for spec in slot_setups])
+        self.res_runs = [
+            (group.activation, run)
+            for group in self.groups
+            for run in runs([spec.residual for spec in slot_setups], group.slots)
+        ]
+        self.shortcut = [*residual_layers(self.layer_sizes), False]
+        """Per weight layer: whether it is a hidden layer whose input and output widths match
+        (its +res setups add their input to its output); never the first, whose input is the
+        image."""
+        self.slot_residual = tuple(spec.residual for spec in slot_setups)
         self.slot_of = np.argsort(self.slot_order)
         self._forwards = tuple(g.activation.forward for g in self.groups)
         self.slot_activations = tuple(activations[s].name for s in self.slot_order)
@@ -114,6 +90,8 @@ class NetworkBank:
         self._shapes: list[tuple[int, ...]] = [(n_in + 1, count * width)]
         for fan_in, fan_out in zip(self.layer_sizes[1:], self.layer_sizes[2:], strict=False):
             self._shapes += [(count, fan_in, fan_out), (count, fan_out)]
+        if self.bn_runs:
+            self._shapes += [(count, n) for n in self.layer_sizes[1:-1] for _ in "gb"]
         size = sum(math.prod(shape) for shape in self._shapes)
         self.params = self._views(np.zeros(size, dtype=self.dtype))
         grads = self._views(np.zeros(size, dtype=self.dtype))
@@ -127,6 +105,10 @@ class NetworkBank:
         self.first_bias_grad = self.first_layer_grad[n_in]
         self.weights, self.biases = self.params.weights, self.params.biases
         self.weights_grad, self.biases_grad = grads.weights, grads.biases
+        self.gammas_grad, self.betas_grad = grads.gammas, grads.betas
+        self.norms = BatchNorms(self.bn_runs, self.params, grads, width, self.dtype)
+        self._optimizers: list[tuple[np.ndarray | None, np.ndarray, Optimizer]] | None = None
+        self.slot_rates = np.zeros(count)  # each slot's learning rate (set by apply_gradients)
         self._weights_t = [w.transpose(0, 2, 1) for w in self.weights]
 
         initial = initial_parameters(
@@ -148,20 +130,34 @@ class NetworkBank:
             views.append(flat[offset : offset + size].reshape(shape))
             offset += size
         unused = np.empty((0, 0, 0), dtype=flat.dtype)
-        return Parameters(flat, views[0], [unused, *views[1::2]], [unused, *views[2::2]])
+        dense, norms = views[: 2 * self.num_layers - 1], views[2 * self.num_layers - 1 :]
+        return Parameters(
+            flat,
+            dense[0],
+            [unused, *dense[1::2]],
+            [unused, *dense[2::2]],
+            norms[0::2],
+            norms[1::2],
+        )
 
     def evaluation_snapshot(self) -> InferenceParameters:
-        """A copy of the current parameters for inference only (sigmoid folded into tanh)."""
+        """A copy of the current parameters for inference only: batch normalization with its
+        running averages folded into the weights before it, sigmoid into tanh."""
         params = self.params
+        first_layer, weights, biases = params.first_layer, params.weights, params.biases
+        if self.bn_runs:
+            first_layer, weights, biases = self.norms.folded()
         return inference_snapshot(
             self.layer_sizes,
             self.slot_activations,
-            params.first_layer,
-            params.weights,
-            params.biases,
+            first_layer,
+            weights,
+            biases,
+            self.slot_residual,
         )
 
     # -- shape helpers -------------------------------------------------------------------------
+
     @property
     def num_layers(self) -> int:
         """Number of weight layers (hidden layers + output layer)."""
@@ -283,8 +279,8 @@ class NetworkBank:
             buffers = TrainingBuffers(
                 first_pre=first_pre,
                 first_post=first_post,
-                first_post_stacked=_stacked(first_post, count, width),
-                first_delta_stacked=_stacked(first_pre, count, width),
+                first_post_stacked=stacked(first_post, count, width),
+                first_delta_stacked=stacked(first_pre, count, width),
                 pre=pre,
                 post=post,
                 back=back,
@@ -295,21 +291,28 @@ class NetworkBank:
                 active_inputs=np.empty((rows, self.layer_sizes[0] + 1), dtype=dtype),
                 active_layer=np.empty_like(self.first_layer),
                 active_grad=np.empty_like(self.first_layer),
+                normalized=[np.empty_like(first_pre), *pre[1:-1]] if self.bn_runs else [],
+                batch_var={},
             )
+            if self.bn_runs:
+                buffers.normalized[1:] = [np.empty_like(p) for p in pre[1:-1]]
             self._buffers[rows] = buffers
         return buffers
 
     # -- forward and backward ------------------------------------------------------------------
     def forward_active(
-        self, buffers: TrainingBuffers, inputs: np.ndarray, rows: np.ndarray
+        self, buffers: TrainingBuffers, inputs: np.ndarray, rows: np.ndarray, train: bool = False
     ) -> np.ndarray:
         """Logits per slot of ``inputs`` that hold only some input columns and the ones column,
         ``rows`` being the matching rows of :attr:`first_layer` (the last one its bias row).
         The columns left out must be zero in every input row: the result is then that of the
-        full inputs."""
+        full inputs. Batch norm uses the batch's statistics; ``train``: the step's pass, which
+        moves the running averages."""
         first_rows = buffers.active_layer[: rows.size]
         np.take(self.first_layer, rows, axis=0, out=first_rows)
         np.matmul(inputs, first_rows, out=buffers.first_pre)
+        if self.bn_runs:
+            self.norms.forward(buffers, 0, train)
         params, forwards = self.params, self._forwards
         first_pre, first_post = buffers.first_pre, buffers.first_post
         for group, forward in zip(self.groups, forwards, strict=True):
@@ -320,9 +323,15 @@ class NetworkBank:
             pre, post = buffers.pre[layer], buffers.post[layer]
             np.matmul(previous, params.weights[layer], out=pre)
             pre += params.biases[layer][:, None, :]
+            if self.bn_runs:
+                self.norms.forward(buffers, layer, train)
             for group, forward in zip(self.groups, forwards, strict=True):
                 forward(pre[group.slots], post[group.slots])
+            if self.res_runs and self.shortcut[layer]:
+                for _, run in self.res_runs:
+                    post[run] += previous[run]
             previous = post
+        self.norms.started = self.norms.started or train
         logits = buffers.pre[last]
         np.matmul(previous, params.weights[last], out=logits)
         logits += params.biases[last][:, None, :]
@@ -334,7 +343,8 @@ class NetworkBank:
         """Forward and backward pass of ``inputs`` as in :meth:`forward_active`: fills the
         gradient arrays (the first layer's is exactly zero in the rows left out) and returns
         the losses per slot."""
-        losses = self._backpropagate(buffers, labels, self.forward_active(buffers, inputs, rows))
+        logits = self.forward_active(buffers, inputs, rows, train=True)
+        losses = self._backpropagate(buffers, labels, logits)
         grad = buffers.active_grad[: rows.size]
         np.matmul(inputs.T, buffers.first_pre, out=grad)
         self.first_layer_grad.fill(0.0)
@@ -379,6 +389,15 @@ class NetworkBank:
             np.matmul(buffers.ones_rows, delta, out=self.biases_grad[layer][:, None, :])
             back = buffers.back[layer]
             np.matmul(delta, self._weights_t[layer], out=back)
+            if self.res_runs and self.shortcut[layer]:  # the shortcut's share: dL/d(output)
+                for _, run in self.res_runs:
+                    back[run] += buffers.back[layer + 1][run]
+            # pre-activations of the shortcut's setups, whose output is not f(u) alone
+            saved = (
+                [(act, run, buffers.pre[layer - 1][run].copy()) for act, run in self.res_runs]
+                if self.res_runs and self.shortcut[layer - 1]
+                else []
+            )
             # f'(u) from the activation's output; the notebook quirk evaluates f' at the output.
             for group in self.groups:
                 activation = group.activation
@@ -387,41 +406,64 @@ class NetworkBank:
                     grad(buffers.first_post[:, group.cols], buffers.first_pre[:, group.cols])
                 else:
                     grad(buffers.post[layer - 1][group.slots], buffers.pre[layer - 1][group.slots])
+            for activation, run, pre in saved:
+                activation.grad_at(pre, buffers.pre[layer - 1][run])
             np.multiply(target, back, out=target)
+            if self.bn_runs:
+                self.norms.backward(buffers, layer - 1)
             delta = target
         return losses
 
+    # -- batch normalization -------------------------------------------------------------------
     def apply_gradients(self, learning_rate: float) -> None:
-        """Plain SGD update of every setup from the last computed gradients."""
-        np.multiply(self._grads, self.dtype.type(learning_rate), out=self._update)
-        np.subtract(self._params, self._update, out=self._params)
+        """Update every setup from the last computed gradients: by its optimizer at its
+        learning rate (``learning_rate``, the run's, unless it names its own)."""
+        if self.plain:  # plain SGD, as ever
+            self.slot_rates[:] = learning_rate
+            np.multiply(self._grads, self.dtype.type(learning_rate), out=self._update)
+            np.subtract(self._params, self._update, out=self._params)
+            return
+        if self._optimizers is None:
+            self._optimizers = self._optimizer_groups(learning_rate)
+        for elements, _, optimizer in self._optimizers:
+            if elements is None:
+                optimizer.step(self._params, self._grads)
+            else:
+                params = self._params[elements]
+                optimizer.step(params, self._grads[elements])
+                self._params[elements] = params
+
+    def _optimizer_groups(
+        self, learning_rate: float
+    ) -> list[tuple[np.ndarray | None, np.ndarray, Optimizer]]:
+        """One optimizer per (optimizer, learning rate) among the setups: the flat elements it
+        owns (None: all), their slots and the optimizer."""
+        owner = self._views(np.empty(self._params.size, dtype=np.intp))
+        slots = np.arange(self.num_setups)
+        owner.first_layer.reshape(-1, self.num_setups, self.width)[...] = slots[None, :, None]
+        for array in [*owner.weights[1:], *owner.biases[1:], *owner.gammas, *owner.betas]:
+            array.reshape(self.num_setups, -1)[...] = slots[:, None]
+        kinds: dict[tuple[str, float], list[int]] = {}
+        for slot, setup in enumerate(self.slot_order):
+            spec = self.setups[setup]
+            self.slot_rates[slot] = spec.rate(learning_rate)
+            kinds.setdefault((spec.optimizer, spec.rate(learning_rate)), []).append(slot)
+        groups = []
+        for (name, rate), members in kinds.items():
+            mine = np.isin(owner.flat, members)
+            elements = None if len(kinds) == 1 else np.flatnonzero(mine)
+            size = owner.flat.size if elements is None else elements.size
+            groups.append((elements, owner.flat[mine], Optimizer(name, rate, size, self.dtype)))
+        return groups
 
     def freeze(self, setup: int) -> None:
-        """Stop training one setup (after divergence): zero its parameters so it stays finite."""
-        self.frozen[self.slot_of[setup]] = True
+        """Stop training one setup (after divergence): zero its parameters so it stays finite
+        (and its optimizer's state, so it stays there)."""
+        slot = self.slot_of[setup]
+        self.frozen[slot] = True
         for layer in range(self.num_layers):
             self.weight(setup, layer)[...] = 0.0
             self.bias(setup, layer)[...] = 0.0
-
-
-def _slots(
-    activations: Sequence[Activation], width: int
-) -> tuple[np.ndarray, tuple[ActivationGroup, ...]]:
-    """The setups in slot order (grouped by activation, in order of first appearance) and
-    the groups of slots that share an activation."""
-    names = list(dict.fromkeys(a.name for a in activations))
-    order = sorted(range(len(activations)), key=lambda s: names.index(activations[s].name))
-    groups, start = [], 0
-    for name in names:
-        stop = start + sum(a.name == name for a in activations)
-        group = ActivationGroup(
-            get_activation(name), slice(start, stop), slice(start * width, stop * width)
-        )
-        groups.append(group)
-        start = stop
-    return np.array(order, dtype=np.intp), tuple(groups)
-
-
-def _stacked(matrix: np.ndarray, count: int, width: int) -> np.ndarray:
-    """A (rows, count * width) matrix as a (count, rows, width) view."""
-    return matrix.reshape(matrix.shape[0], count, width).transpose(1, 0, 2)
+        self.norms.forget(slot)
+        for _, owners, optimizer in self._optimizers or []:
+            optimizer.forget(np.flatnonzero(owners == slot))

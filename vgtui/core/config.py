@@ -8,14 +8,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from vgtui.core.vocabulary import (
-    ACTIVATION_ALIASES,
-    ACTIVATION_NAMES,
-    DEFAULT_GAUSS_SIGMA,
-    INIT_NAMES,
-    PARAMETER_NAMES,
-    init_forms,
+from vgtui.core.setups import (
+    NUMBER,
+    ConfigError,
+    SetupSpec,
+    parse_setup,
+    parse_setups,
+    quoted,
 )
+from vgtui.core.vocabulary import setup_grammar
+
+# ConfigError, SetupSpec, parse_setup and parse_setups live in core.setups (imported from here too)
 
 REPLICA_MARK = "#"
 
@@ -28,27 +31,6 @@ def replica_name(setup: str, replica: int) -> str:
 def base_setup(name: str) -> str:
     """The setup a record name belongs to (``relu-he#2`` -> ``relu-he``)."""
     return name.split(REPLICA_MARK, 1)[0]
-
-
-class ConfigError(ValueError):
-    """A configuration value is invalid; the message is meant for the user."""
-
-
-@dataclass(frozen=True)
-class SetupSpec:
-    """One network setup: a hidden activation and a weight initialiser (biases start at 0)."""
-
-    activation: str
-    init: str
-    gauss_sigma: float = DEFAULT_GAUSS_SIGMA
-    """The init's parameter: gauss's sigma, or var's sigma_w^2 (weight variance times n_in)."""
-
-    @property
-    def name(self) -> str:
-        """Canonical ``ACTIVATION-INIT`` name, e.g. ``relu-he`` or ``relu-gauss:0.05``."""
-        if self.init == "var" or (self.init == "gauss" and self.gauss_sigma != DEFAULT_GAUSS_SIGMA):
-            return f"{self.activation}-{self.init}:{self.gauss_sigma:g}"
-        return f"{self.activation}-{self.init}"
 
 
 DEFAULT_SETUPS: tuple[SetupSpec, ...] = (
@@ -114,6 +96,8 @@ class RunConfig:
         Each value is checked by its option's own check, the one the CLI and sidebar use."""
         for option in RUN_OPTIONS:
             option.check(getattr(self, option.key))
+        if self.notebook_grad and any(s.residual for s in self.setups):
+            raise ConfigError("--notebook-grad reproduces the notebook's networks: not with +res")
         if train_size is not None and self.batch_size > train_size:
             raise ConfigError(
                 f"batch size {self.batch_size} is larger than the training set ({train_size})"
@@ -213,16 +197,6 @@ def check_setups(setups: tuple[SetupSpec, ...]) -> None:
 # Only ASCII digits: int() and float() also take '٣', '²'-like digits (or fail on them
 # with errors of their own), '1_000', 'nan' and 'inf', none of which a number field means.
 _WHOLE = re.compile(r"[+-]?[0-9]+")
-_NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
-_SETUP_NAME = re.compile(r"[A-Za-z0-9_-]*")
-_QUOTE_MAX = 40
-
-
-def _quoted(text: str) -> str:
-    """``text`` for a message: repr'd (one line, control characters escaped) and short."""
-    if len(text) > _QUOTE_MAX:
-        return f"{text[:_QUOTE_MAX]!r}... ({len(text)} characters)"
-    return repr(text)
 
 
 def _whole_number(text: str) -> int | None:
@@ -239,18 +213,18 @@ def parse_int(label: str, text: str) -> int:
     """A whole number in ASCII digits (range checks are the option's)."""
     value = _whole_number(text.strip())
     if value is None:
-        raise ConfigError(f"{label} must be a whole number, got {_quoted(text.strip())}")
+        raise ConfigError(f"{label} must be a whole number, got {quoted(text.strip())}")
     return value
 
 
 def parse_float(label: str, text: str) -> float:
     """A finite number in ASCII: digits, an optional point and exponent."""
     text = text.strip()
-    if not _NUMBER.fullmatch(text):
-        raise ConfigError(f"{label} must be a number, got {_quoted(text)}")
+    if not NUMBER.fullmatch(text):
+        raise ConfigError(f"{label} must be a number, got {quoted(text)}")
     value = float(text)
     if not math.isfinite(value):
-        raise ConfigError(f"{label} must be a finite number, got {_quoted(text)}")
+        raise ConfigError(f"{label} must be a finite number, got {quoted(text)}")
     return value
 
 
@@ -258,73 +232,14 @@ def parse_hidden(text: str) -> tuple[int, ...]:
     """Parse hidden sizes such as ``40,20``."""
     parts = [p.strip() for p in text.split(",")]
     if not text.strip() or any(not p for p in parts):
-        raise ConfigError(f"hidden sizes must look like 40,20, got {_quoted(text.strip())}")
+        raise ConfigError(f"hidden sizes must look like 40,20, got {quoted(text.strip())}")
     sizes = []
     for part in parts:
         size = _whole_number(part)
         if size is None or size < 1:
-            raise ConfigError(f"hidden sizes must be positive integers, got {_quoted(part)}")
+            raise ConfigError(f"hidden sizes must be positive integers, got {quoted(part)}")
         sizes.append(size)
     return tuple(sizes)
-
-
-def parse_setup(text: str) -> SetupSpec:
-    """Parse ``ACTIVATION-INIT`` such as ``tanh-xavier`` or ``relu-gauss:0.05``."""
-    spec = text.strip()
-    param: str | None = None
-    if ":" in spec:
-        spec, param = spec.split(":", 1)
-    if not _SETUP_NAME.fullmatch(spec):
-        raise ConfigError(
-            "setup must look like relu-he or relu-gauss:0.05 (ASCII letters, '-' and '_'), "
-            f"got {_quoted(text)}"
-        )
-    spec = spec.lower()
-    if "-" not in spec:
-        raise ConfigError(
-            f"setup must look like ACTIVATION-INIT (e.g. relu-he), got {_quoted(text)}"
-        )
-    activation, init = spec.rsplit("-", 1)
-    activation = ACTIVATION_ALIASES.get(activation, activation)
-    if activation not in ACTIVATION_NAMES:
-        raise ConfigError(
-            f"unknown activation {_quoted(activation)} in {_quoted(text)} "
-            f"(choose from {', '.join(ACTIVATION_NAMES)})"
-        )
-    if init not in INIT_NAMES:
-        raise ConfigError(
-            f"unknown init {_quoted(init)} in {_quoted(text)} "
-            f"(choose from {', '.join(init_forms())})"
-        )
-    if param is None:
-        if init == "var":
-            raise ConfigError(f"var needs its weight variance (var:SIGMA_W^2), got {_quoted(text)}")
-        return SetupSpec(activation, init)
-    if init not in PARAMETER_NAMES:
-        raise ConfigError(
-            f"only gauss:SIGMA and var:SIGMA_W^2 take a parameter, got {_quoted(text)}"
-        )
-    what = "gauss sigma" if init == "gauss" else "var sigma_w^2"
-    if not _NUMBER.fullmatch(param):
-        raise ConfigError(f"{what} must be a number, got {_quoted(param)} in {_quoted(text)}")
-    sigma = float(param)
-    if not math.isfinite(sigma):
-        raise ConfigError(f"{what} must be finite, got {_quoted(param)} in {_quoted(text)}")
-    if sigma <= 0:
-        raise ConfigError(f"{what} must be positive, got {_quoted(param)} in {_quoted(text)}")
-    return SetupSpec(activation, init, sigma)
-
-
-def parse_setups(text: str) -> tuple[SetupSpec, ...]:
-    """Parse a comma-separated list of setups."""
-    items = [p for p in (s.strip() for s in text.split(",")) if p]
-    if not items:
-        raise ConfigError("no setups given")
-    setups = tuple(parse_setup(p) for p in items)
-    names = [s.name for s in setups]
-    if len(set(names)) != len(names):
-        raise ConfigError(f"duplicate setup in {_quoted(text)}")
-    return setups
 
 
 # -- the options: what the command line and the sidebar offer, declared once --------------------
@@ -403,7 +318,8 @@ RUN_OPTIONS: tuple[Option, ...] = (
         "setups",
         "--setups",
         "setups",
-        "comma-separated ACTIVATION-INIT setups, e.g. sigmoid-gauss,relu-he,tanh-xavier",
+        f"comma-separated setups, each {setup_grammar()}, e.g. "
+        "sigmoid-gauss,sigmoid-gauss+bn,relu-he@adam:0.001",
         kind="setups",
         metavar="LIST",
         parse=parse_setups,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -29,13 +30,17 @@ class InferenceParameters:
     ``first_layer`` (inputs + 1, setups * hidden[0]) with the bias as its last row,
     ``weights_t[l]`` of shape (setups, n_out, n_in) and ``biases_col[l]`` of shape
     (setups, n_out, 1) for layers 2..L (index 0 unused), setups in slot order. Sigmoid layers
-    run as tanh. ``layer_sizes`` and ``slot_activations`` say which network this is."""
+    run as tanh, except in +res setups. ``layer_sizes``, ``slot_activations`` and
+    ``slot_residual`` say which network this is."""
 
     layer_sizes: tuple[int, ...]
     slot_activations: tuple[str, ...]
     first_layer: np.ndarray
     weights_t: tuple[np.ndarray, ...]
     biases_col: tuple[np.ndarray, ...]
+    slot_residual: tuple[bool, ...] = ()
+    """Per slot: a +res setup (a shortcut around each hidden layer whose widths match, not
+    the first); empty: none."""
 
     @property
     def arrays(self) -> tuple[np.ndarray, ...]:
@@ -44,7 +49,7 @@ class InferenceParameters:
         return (self.first_layer, *(array for pair in deeper for array in pair))
 
 
-def activation_runs(slot_activations: Sequence[str]) -> list[tuple[str, slice]]:
+def activation_runs(slot_activations: Sequence[object]) -> list[tuple[Any, slice]]:
     """Runs of consecutive slots with the same activation: one call per run and layer."""
     runs, start = [], 0
     for slot in range(1, len(slot_activations) + 1):
@@ -54,24 +59,37 @@ def activation_runs(slot_activations: Sequence[str]) -> list[tuple[str, slice]]:
     return runs
 
 
+def residual_layers(layer_sizes: Sequence[int]) -> list[bool]:
+    """Per hidden layer (0: the first): whether a +res setup has a shortcut around it (its
+    input and output widths match; never the first, whose input is the image)."""
+    return [
+        hidden > 0 and layer_sizes[hidden] == layer_sizes[hidden + 1]
+        for hidden in range(len(layer_sizes) - 2)
+    ]
+
+
 def inference_snapshot(
     layer_sizes: Sequence[int],
     slot_activations: Sequence[str],
     first_layer: np.ndarray,
     weights: Sequence[np.ndarray],
     biases: Sequence[np.ndarray],
+    slot_residual: Sequence[bool] = (),
 ) -> InferenceParameters:
     """A copy of a bank's parameters (``first_layer`` (inputs + 1, setups * hidden[0]),
     ``weights[l]`` (setups, n_in, n_out), ``biases[l]`` (setups, n_out) for l >= 1) in which
     sigmoid layers run as a bare tanh: sigmoid(u) = (1 + tanh(u / 2)) / 2, so the halving of
     u moves into the weights feeding the layer and the affine map of tanh into the layer after
-    it. Same function, one element-wise pass instead of four."""
+    it. Same function, one element-wise pass instead of four. (Not in +res setups: the
+    shortcut adds the sigmoid itself.)"""
     width, last = layer_sizes[1], len(layer_sizes) - 2
     first_layer = first_layer.copy()
     weights = [w.copy() for w in weights]
     biases = [b.copy() for b in biases]
-    for name, slots in activation_runs(slot_activations):
-        if name != "sigmoid":
+    residual = tuple(slot_residual) or (False,) * len(slot_activations)
+    kinds = list(zip(slot_activations, residual, strict=True))
+    for (name, shortcut), slots in activation_runs(kinds):
+        if name != "sigmoid" or shortcut:
             continue
         first_layer[:, slots.start * width : slots.stop * width] *= 0.5
         for layer in range(1, last + 1):
@@ -89,6 +107,7 @@ def inference_snapshot(
         first_layer,
         (unused, *(np.ascontiguousarray(w.transpose(0, 2, 1)) for w in weights[1:])),
         (unused, *(b[:, :, None].copy() for b in biases[1:])),
+        tuple(slot_residual),
     )
 
 
@@ -101,7 +120,10 @@ def parameter_shapes(layer_sizes: Sequence[int], setups: int) -> list[tuple[int,
 
 
 def parameters_over(
-    flat: np.ndarray, layer_sizes: Sequence[int], slot_activations: Sequence[str]
+    flat: np.ndarray,
+    layer_sizes: Sequence[int],
+    slot_activations: Sequence[str],
+    slot_residual: Sequence[bool] = (),
 ) -> InferenceParameters:
     """:class:`InferenceParameters` as views of one flat array (e.g. in shared memory)."""
     views, offset = [], 0
@@ -116,6 +138,7 @@ def parameters_over(
         views[0],
         (unused, *views[1::2]),
         (unused, *views[2::2]),
+        tuple(slot_residual),
     )
 
 
@@ -215,12 +238,23 @@ class InferenceBank:
     work arrays are its own: one per thread (each helper process builds its own)."""
 
     def __init__(
-        self, layer_sizes: Sequence[int], slot_activations: Sequence[str], dtype: type = np.float32
+        self,
+        layer_sizes: Sequence[int],
+        slot_activations: Sequence[str],
+        slot_residual: Sequence[bool] = (),
+        dtype: type = np.float32,
     ) -> None:
         self.layer_sizes = tuple(int(n) for n in layer_sizes)
         self.slot_activations = tuple(slot_activations)
+        self.slot_residual = tuple(slot_residual)
         self.dtype = np.dtype(dtype)
         self.groups = activation_runs(self.slot_activations)
+        residual = self.slot_residual or (False,) * len(self.slot_activations)
+        self._forward_runs = activation_runs(
+            list(zip(self.slot_activations, residual, strict=True))
+        )
+        self._shortcut_runs = [run for (_, res), run in self._forward_runs if res]
+        self._shortcuts = residual_layers(self.layer_sizes) if self._shortcut_runs else []
         self._buffers: dict[int, InferenceBuffers] = {}
         self._probe_tally: ProbeTally | None = None
         spans, first = [], 0
@@ -274,9 +308,10 @@ class InferenceBank:
         steps = []
         for layer in range(len(post)):
             layer_steps = []
-            for name, slots in self.groups:
+            for (name, res), slots in self._forward_runs:
                 u, out = pre[layer][slots], post[layer][slots]
-                layer_steps.append((_forward(name), u, out, zeros[: u.size].reshape(u.shape)))
+                forward = _forward(name, folded=not res)
+                layer_steps.append((forward, u, out, zeros[: u.size].reshape(u.shape)))
             steps.append(layer_steps)
         first = (self.layer_sizes[0] + 1, count * self.layer_sizes[1])
         buffers = InferenceBuffers(
@@ -312,6 +347,9 @@ class InferenceBank:
         for hidden, layer_steps in enumerate(buffers.steps):
             for forward, u, out, zeros in layer_steps:
                 forward(u, out, zeros)
+            if self._shortcuts and self._shortcuts[hidden]:
+                for run in self._shortcut_runs:
+                    buffers.post[hidden][run] += buffers.post[hidden - 1][run]
             pre = buffers.pre[hidden + 1]
             np.matmul(params.weights_t[hidden + 1], buffers.post[hidden], out=pre)
             pre += params.biases_col[hidden + 1]
@@ -351,11 +389,11 @@ class InferenceBank:
         return np.count_nonzero(true_logit == row_max, axis=1)
 
 
-def _forward(name: str) -> Forward:
+def _forward(name: str, folded: bool = True) -> Forward:
     """``forward(u, out, zeros)`` of a hidden layer in an inference snapshot: sigmoid layers
-    run as tanh; ReLU takes the maximum with an array of zeros, which NumPy vectorises (with a
-    scalar 0 it is several times slower)."""
-    if name == "sigmoid":
+    run as tanh (``folded``); ReLU takes the maximum with an array of zeros, which NumPy
+    vectorises (with a scalar 0 it is several times slower)."""
+    if name == "sigmoid" and folded:
         return lambda u, out, zeros: np.tanh(u, out=out)
     if name == "relu":
         return lambda u, out, zeros: np.maximum(u, zeros, out=out)

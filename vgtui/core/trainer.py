@@ -113,6 +113,9 @@ def joined_snapshot(snapshots: Sequence[InferenceParameters]) -> InferenceParame
         np.concatenate([s.first_layer for s in snapshots], axis=1),
         (unused, *(np.concatenate([s.weights_t[n] for s in snapshots]) for n in layers)),
         (unused, *(np.concatenate([s.biases_col[n] for s in snapshots]) for n in layers)),
+        tuple(
+            res for s in snapshots for res in s.slot_residual or (False,) * len(s.slot_activations)
+        ),
     )
 
 

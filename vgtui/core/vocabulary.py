@@ -130,3 +130,47 @@ ACTIVATION_ALIASES = {
     "lrelu": "leaky-relu",
     "swish": "silu",
 }
+
+
+# -- the remedies a setup may add: ACTIVATION-INIT[:PARAM][+bn][+res][@OPTIMIZER[:LR]] --------
+
+MODIFIER_NAMES: tuple[str, ...] = ("bn", "res")
+"""``+bn``: batch normalization before each hidden activation; ``+res``: an identity shortcut
+around each hidden layer whose input and output widths match (written in this order)."""
+MODIFIER_HELP = {
+    "bn": "batch normalization before each hidden activation",
+    "res": "an identity shortcut around each hidden layer whose input and output widths match; "
+    "none around the first, whose input is the image, nor where the widths differ",
+}
+OPTIMIZER_NAMES: tuple[str, ...] = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
+DEFAULT_OPTIMIZER = "sgd"
+USUAL_LEARNING_RATES = {
+    "sgd": 0.01,
+    "momentum": 0.01,
+    "nesterov": 0.01,
+    "adagrad": 0.01,
+    "rmsprop": 0.01,
+    "adam": 0.001,
+}
+"""DLFS common/optimizer.py's defaults, for help texts and presets: a setup without ``:LR``
+trains at the run's learning rate (--lr), whatever its optimizer."""
+
+
+def setup_grammar() -> str:
+    """How a setup is written, for help texts."""
+    return "ACTIVATION-INIT[:PARAM][+bn][+res][@OPTIMIZER[:LR]]"
+
+
+def remedies_help() -> str:
+    """What a setup may add to ACTIVATION-INIT, for --help and the app's help."""
+    modifiers = " and ".join(f"+{name} ({MODIFIER_HELP[name]})" for name in MODIFIER_NAMES)
+    return (
+        f"A setup may add {modifiers}. @OPTIMIZER[:LR] trains it by "
+        f"{', '.join(OPTIMIZER_NAMES)} at LR (default: the run's --lr; the usual rates: "
+        f"{optimizer_forms()}), e.g. sigmoid-gauss+bn, sigmoid-xavier+res, relu-he@adam:0.001."
+    )
+
+
+def optimizer_forms() -> str:
+    """Every optimizer with its usual learning rate, for help texts: ``adam (0.001)``."""
+    return ", ".join(f"{name} ({USUAL_LEARNING_RATES[name]:g})" for name in OPTIMIZER_NAMES)

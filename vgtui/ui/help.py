@@ -11,7 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from vgtui.core.config import PRESETS, RUN_OPTIONS
-from vgtui.core.vocabulary import ACTIVATION_NAMES, init_forms
+from vgtui.core.vocabulary import ACTIVATION_NAMES, init_forms, remedies_help
 
 KEYS = [
     Binding("e", "chart_view('smooth')", "Smooth", show=False),
@@ -103,7 +103,7 @@ changes apply to the next run (r).
   setups           tick the setups to train (\\[X] on, \\[ ] off;
                    space or a click toggles). Type ACTIVATION-INIT in
                    the field below and press enter (or add) for more,
-                   e.g. tanh-xavier, leaky-relu-he, relu-gauss:0.05.
+                   e.g. tanh-xavier, relu-gauss:0.05, sigmoid-gauss+bn.
 {setup_names}
 
 [b]The status line[/b] under the strip says what stays true: the run's
@@ -210,7 +210,10 @@ def field_help() -> str:
 
 def setup_names_help() -> str:
     """Every activation and init a setup may name, from the core's tables."""
-    text = f"Activations: {' '.join(ACTIVATION_NAMES)}; inits: {' '.join(init_forms())}."
+    text = (
+        f"Activations: {' '.join(ACTIVATION_NAMES)}; inits: {' '.join(init_forms())}. "
+        + remedies_help()
+    )
     indent = " " * 19
     return textwrap.fill(text.replace("[", "\\["), width=72, initial_indent=indent,
                          subsequent_indent=indent, break_on_hyphens=False)  # fmt: skip

@@ -162,7 +162,7 @@ class ConfigSidebar(VerticalScroll):
         )
         with Horizontal(classes="field-row"):
             yield Input(
-                placeholder="ACTIVATION-INIT",
+                placeholder="ACTIVATION-INIT[+bn][+res][@OPT[:LR]]",
                 id="custom-setup",
                 validators=[ParserValidator(parse_setup)],
                 validate_on=["submitted"],

@@ -119,7 +119,9 @@ class HelperEvaluator:
     def start(self, snapshot: InferenceParameters) -> SharedPending | LocalPending:
         """Begin evaluating ``snapshot`` (copied); helpers start on it at once."""
         if self._inference is None:
-            self._inference = InferenceBank(snapshot.layer_sizes, snapshot.slot_activations)
+            self._inference = InferenceBank(
+                snapshot.layer_sizes, snapshot.slot_activations, snapshot.slot_residual
+            )
             shape = (len(snapshot.slot_activations), self._inference.probe_width)
             self._tallies, self._scratch = np.zeros(shape), np.zeros(shape)
             if self._helpers_wanted > 0:
@@ -212,6 +214,7 @@ class HelperEvaluator:
             block_shapes=tuple((*b.inputs.shape, *b.rare_inputs.shape) for b in self.blocks),
             entries=self.entries,
             probes=tuple((*b.probe_rows, b.probe_at) for b in self.blocks),
+            slot_residual=snapshot.slot_residual,
         )
         descriptor = shared_file(layout.size())
         if descriptor is None:  # nowhere to share memory: evaluate in this thread
@@ -332,7 +335,7 @@ def serve(socket_descriptor: int, shared: int, parent: int | None = None) -> Non
     lock = FileLock(shared)
     views = SharedViews(mapped, layout)
     blocks = views.blocks(layout)
-    inference = InferenceBank(layout.layer_sizes, layout.slot_activations)
+    inference = InferenceBank(layout.layer_sizes, layout.slot_activations, layout.slot_residual)
     shape = (len(layout.slot_activations), inference.probe_width)
     tallies, scratch = np.zeros(shape), np.zeros(shape)
     with np.errstate(all="ignore"):

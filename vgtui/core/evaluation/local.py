@@ -24,9 +24,12 @@ class LocalEvaluator:
 
     def start(self, snapshot: InferenceParameters) -> LocalPending:
         inference = self._inference
-        if inference is None or inference.slot_activations != snapshot.slot_activations:
+        if inference is None or (inference.slot_activations, inference.slot_residual) != (
+            snapshot.slot_activations,
+            snapshot.slot_residual,
+        ):
             inference = self._inference = InferenceBank(
-                snapshot.layer_sizes, snapshot.slot_activations
+                snapshot.layer_sizes, snapshot.slot_activations, snapshot.slot_residual
             )
         return LocalPending(inference, self.blocks, snapshot)
 

@@ -67,6 +67,8 @@ class SharedLayout:
     entries: int
     probes: tuple[tuple[int, int, int], ...] = ()
     """Each block's probe rows (start, stop) and their place in the probe; empty: no probe."""
+    slot_residual: tuple[bool, ...] = ()
+    """Per slot: a +res setup (see InferenceParameters)."""
 
     @property
     def probe_size(self) -> int:
@@ -160,7 +162,8 @@ class SharedViews:
         self.probe_acts: np.ndarray = views["probe_acts"]
         self.probe: np.ndarray = views["probe"]
         self.entry_params = [
-            parameters_over(p, layout.layer_sizes, layout.slot_activations) for p in self.params
+            parameters_over(p, layout.layer_sizes, layout.slot_activations, layout.slot_residual)
+            for p in self.params
         ]
 
     def entry(self, entry: int) -> EntryArrays:
