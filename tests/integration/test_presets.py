@@ -44,6 +44,37 @@ def test_glorot_normalized_init_trains_faster_than_standard(mnist):
         assert normalized.test_accuracy > standard.test_accuracy + 0.2
 
 
+def test_notebook_remedies_batch_norm_and_adam_rescue_the_stalled_sigmoid(mnist):
+    last = last_records(short("notebook-remedies", 200), mnist)
+    assert last["sigmoid-gauss"].test_accuracy < 0.15
+    assert last["sigmoid-gauss+bn"].test_accuracy > 0.6
+    assert last["sigmoid-gauss@adam:0.001"].test_accuracy > 0.25
+
+
+def test_dlfs_optimizers_sgd_is_the_slowest(mnist):
+    last = last_records(short("dlfs-optimizers", 200), mnist)
+    sgd = last.pop("relu-he")
+    assert all(sgd.test_accuracy < r.test_accuracy - 0.05 for r in last.values())
+    assert all(sgd.train_loss > r.train_loss for r in last.values())
+
+
+def test_residual_deep_plain_nets_stall_and_residual_ones_learn(mnist):
+    last = last_records(short("residual-deep", 200), mnist)
+    for activation in ("sigmoid", "tanh"):
+        plain, residual = last[f"{activation}-xavier"], last[f"{activation}-xavier+res"]
+        assert residual.test_accuracy > 0.4
+        assert residual.test_accuracy > plain.test_accuracy + 0.25
+
+
+def test_dlfs_batchnorm_learns_at_scales_where_plain_fails(mnist):
+    last = last_records(short("dlfs-batchnorm", 100), mnist)
+    for scale in ("", ":0.001", ":0.0001"):
+        assert last[f"relu-gauss{scale}"].test_accuracy < 0.15
+        assert last[f"relu-gauss{scale}+bn"].test_accuracy > 0.35
+    assert "relu-gauss:1" not in last  # diverged: no record at the end
+    assert last["relu-gauss:1+bn"].test_accuracy > 0.15
+
+
 @pytest.mark.parametrize("name", list(PRESETS))
 def test_every_preset_is_valid_and_named(name):
     config = PRESETS[name].config.validate()
