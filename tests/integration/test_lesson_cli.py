@@ -134,3 +134,15 @@ def test_runs_are_named_listed_and_exported_by_what_differs(tmp_path):
         ("lr0.5,exact-grad", "0.5", "exact"),
         ("lr0.1,notebook-grad", "0.1", "notebook"),
     }
+
+
+def test_pace_is_an_option_of_the_command_line_as_of_the_sidebar():
+    """--pace reads as the sidebar's field does (full, or iterations per second > 0)."""
+    help_text = run_cli("--help", env={"COLUMNS": "100"}).stdout
+    assert "--pace RATE" in help_text
+    bad = run_cli("--no-ui", "--pace", "fast")
+    assert bad.returncode == 2
+    assert bad.stderr.splitlines() == [
+        "vgtui: error: argument --pace: pace must be iterations per second, or full "
+        "(see vgtui --help)"
+    ]

@@ -59,6 +59,9 @@ class FixedClockHeader(RunHeader):
     def timing_text(self, iteration: int, seconds: float) -> str:
         return "00:01  99.9 it/s"
 
+    def eta_text(self, seconds: float) -> str:
+        return "eta 00:19"
+
     def folder_text(self, path: Path) -> str:
         return "<run folder>"
 

@@ -73,3 +73,31 @@ async def test_the_runs_screen_shows_what_differs_and_every_number_whole(mnist, 
             "notebook-iters20-lr0.5",
             "notebook-iters20-notebook-grad",
         }
+
+
+async def test_a_paced_run_reads_its_pace_a_running_clock_and_an_eta(mnist, tmp_path):
+    """At pace 30 it/s the header said '00:00  499.3 it/s': its clock left out the time the
+    pace holds the run, which is the run's own time; charts redraw at the full frame rate
+    while the pace holds the trainer back; the header says when the run will end."""
+    app = VgtuiApp(LONG, mnist, tmp_path, pace=30.0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("r")
+        await wait_until(pilot, lambda: app.history.last_iteration >= 120, "120 iterations")
+        assert app.pace.holding()  # the pace sets the speed: redraws need not wait
+        app.update_header()
+        parts = dict((text.split(" ")[-1], text) for text, _ in app.header.parts)
+        rate = float(parts["it/s"].split()[0])
+        # iterations / the run's time, never the compute rate; the trainer may be ahead of
+        # the records the pace holds it by (a few evaluations)
+        ahead = app.current_run.iteration / app.history.last_iteration
+        assert 0 < rate <= 30 * ahead * 1.05, app.header.text
+        clock = next(text for text, _ in app.header.parts if re.fullmatch(r"\d\d:\d\d", text))
+        assert clock != "00:00"
+        eta = next(text for text, _ in app.header.parts if text.startswith("eta "))
+        minutes, seconds = map(int, eta.removeprefix("eta ").split(":"))
+        remaining = LONG.iterations - app.current_run.iteration
+        assert 60 * minutes + seconds >= remaining / 30 - 1  # at most the pace's speed
+        assert "eta" in app.header.render().plain  # it fits 80 columns
+        await pilot.press("x")
+        await wait_for_state(pilot, app, "stopped")
+        assert all(not text.startswith("eta ") for text, _ in app.header.parts)

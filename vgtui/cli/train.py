@@ -37,6 +37,7 @@ from vgtui.core.blas import limit_blas_threads
 from vgtui.core.budget import check_memory, long_run_warning
 from vgtui.core.config import DEFAULT_SETUPS, PRESETS, RUN_OPTIONS, ConfigError, Option, RunConfig
 from vgtui.core.data import DataError, Dataset, load_dataset
+from vgtui.core.pace_option import MONITOR_OPTIONS, PACE_OPTION
 from vgtui.core.records import MetricRecord
 from vgtui.core.run import Run
 from vgtui.core.store.run_folder import record_line
@@ -134,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="an experiment from the literature to start from; the other flags change it "
         "(default notebook; see the README)",
     )
-    for option in RUN_OPTIONS:
+    for option in (*RUN_OPTIONS, *MONITOR_OPTIONS):
         _add_option(parser, option)
     add(
         "--data-dir",
@@ -397,7 +398,8 @@ def main(argv: Sequence[str] | None = None, latch: SignalLatch | None = None) ->
                     check_for_the_app(config, dataset)
                 except ConfigError as exc:
                     parser.error(str(exc))
-                return run_app(config, dataset, args.out, autostart=args.run)
+                pace = getattr(args, PACE_OPTION.key, PACE_OPTION.default())
+                return run_app(config, dataset, args.out, autostart=args.run, pace=pace)
         else:
             notice = "vgtui: no terminal attached, running headless (--no-ui)"
     return run_headless(args, config, dataset, latch, notice)

@@ -37,7 +37,7 @@ from vgtui.ui.history import RunHistory
 from vgtui.ui.lifecycle import EndedRun, PreparingRun
 from vgtui.ui.messages import RecordsReady, RunBuilt
 from vgtui.ui.outbox import RecordOutbox
-from vgtui.ui.pace import Pace, show_pace
+from vgtui.ui.pace import Pace, RunClock, show_pace
 from vgtui.ui.pacer import FLUSH_HZ, RedrawPacer
 from vgtui.ui.saved.runs_list import RunsScreen
 from vgtui.ui.sidebar import ConfigSidebar
@@ -87,7 +87,13 @@ class VgtuiApp(ChartsApp):
     sidebar_visible: reactive[bool] = reactive(True)
 
     def __init__(
-        self, config: RunConfig, dataset: Dataset, out_root: Path, *, autostart: bool = False
+        self,
+        config: RunConfig,
+        dataset: Dataset,
+        out_root: Path,
+        *,
+        autostart: bool = False,
+        pace: float = 0.0,
     ) -> None:
         super().__init__()
         self.config = config
@@ -104,7 +110,8 @@ class VgtuiApp(ChartsApp):
         self.second_press = SecondPress()
         self.quitting = False
         self.header = RunHeader(id="header")
-        self.pace = Pace()
+        self.pace = Pace(pace)
+        self.clock = RunClock()
         self.sidebar = ConfigSidebar(config, dataset.train_size, self.pace, id="sidebar")
         self.tabs = ChartTabs(
             RunHistory(config.setup_names), config.iterations, sweep_root=self.out_root, id="tabs"
@@ -163,7 +170,9 @@ class VgtuiApp(ChartsApp):
         if self.quitting or not self.header.is_mounted:
             return
         records = self.outbox.take() if self.outbox is not None else []
-        running = self.run_state == RunPhase.RUNNING
+        # The trainer needs the CPU, unless the pace holds it back: then charts may be
+        # redrawn at the full frame rate (as a replay is).
+        running = self.run_state == RunPhase.RUNNING and not self.pace.holding()
         if self.pacer.header_due(running):
             self.update_header()
         self.pacer.measure()
@@ -177,13 +186,17 @@ class VgtuiApp(ChartsApp):
     def watch_run_state(self, state: RunPhase | RunStatus) -> None:
         """The header and the sidebar's note follow the run's state."""
         active = state in ACTIVE_PHASES or state == RunPhase.PREPARING
+        self.clock.running(state == RunPhase.RUNNING)
         self.sidebar.running_config = self.config if active else None
         self.sidebar.note_edits()
         self.update_header()
 
     def update_header(self) -> None:
         planned = self.config.iterations
-        self.header.show_run(self.run_state, self.dataset.name, self.current_run, planned)
+        seconds = self.clock.seconds if self.current_run is not None else None
+        self.header.show_run(
+            self.run_state, self.dataset.name, self.current_run, planned, self.pace, seconds
+        )
         self.tabs.status.show_run(self.status_parts())
 
     def status_parts(self) -> list[Part]:
@@ -280,6 +293,7 @@ class VgtuiApp(ChartsApp):
         self.run_number += 1
         run_number = self.run_number
         run = self.current_run = PreparingRun(config, paused)
+        self.clock.reset()
         self.outbox = RecordOutbox(lambda: self.post_message(RecordsReady(run_number)))
         await self.show_new_run(config)
         self.run_state = RunPhase.PREPARING
@@ -408,9 +422,11 @@ def shown_path(path: Path) -> str:
         return str(path)
 
 
-def run_app(config: RunConfig, dataset: Dataset, out_root: Path, autostart: bool = False) -> int:
+def run_app(
+    config: RunConfig, dataset: Dataset, out_root: Path, autostart: bool = False, pace: float = 0.0
+) -> int:
     """Run the monitor until the user quits; return the process exit code."""
-    app = VgtuiApp(config, dataset, out_root, autostart=autostart)
+    app = VgtuiApp(config, dataset, out_root, autostart=autostart, pace=pace)
     try:
         result = app.run()
     finally:

@@ -11,6 +11,7 @@ from textual.widget import Widget
 
 from vgtui.core.store.run_folder import FolderName
 from vgtui.core.vocabulary import ACTIVE_PHASES, RunPhase, RunStatus
+from vgtui.ui.pace import Pace
 
 
 class RunHeader(Widget):
@@ -39,28 +40,47 @@ class RunHeader(Widget):
             self.set_classes(state_class)
 
     def show_run(
-        self, state: RunPhase | RunStatus, dataset_name: str, run: Any, planned: int
+        self,
+        state: RunPhase | RunStatus,
+        dataset_name: str,
+        run: Any,
+        planned: int,
+        pace: Pace | None = None,
+        seconds: float | None = None,
     ) -> None:
         """The line for ``run`` (a Run, or what the app keeps of one; None before the first:
-        ``planned`` iterations) in ``state``, with the run folder's name once there is one."""
+        ``planned`` iterations) in ``state``, with the run folder's name once there is one.
+        Its clock is ``seconds`` (the run's time, pauses excluded: also while ``pace`` holds
+        it), by default the run's compute time."""
         iteration = run.iteration if run else 0
-        elapsed, rate = self.timing_text(iteration, run.seconds if run else 0.0).split("  ", 1)
+        compute = run.seconds if run else 0.0
+        elapsed, rate = self.timing_text(iteration, compute if seconds is None else seconds).split(
+            "  ", 1
+        )
+        total = run.total_iterations if run else planned
         parts = [
             ("vgtui", 4),
             (state.upper(), 0),
             (dataset_name, 3),
-            (f"iter {iteration}/{run.total_iterations if run else planned}", 0),
+            (f"iter {iteration}/{total}", 0),
             (elapsed, 2),
             (rate, 5),
         ]
+        if state in (RunPhase.RUNNING, RunPhase.PAUSED) and iteration > 0 and compute > 0:
+            ahead = (pace or Pace()).eta_rate(iteration / compute)
+            parts.append((self.eta_text((total - iteration) / ahead), 2))
         if run is not None and run.path is not None:
             parts.append((self.folder_text(run.path), 1 if state in ACTIVE_PHASES else 0))
         self.show(parts, state)
 
     def timing_text(self, iteration: int, seconds: float) -> str:
-        """Elapsed compute time (pauses excluded) and iterations per second."""
+        """Elapsed run time (pauses excluded) and iterations per second."""
         rate = iteration / seconds if seconds > 0 else 0.0
         return f"{format_elapsed(seconds)}  {rate:.1f} it/s"
+
+    def eta_text(self, seconds: float) -> str:
+        """How long the rest of the run takes at the present speed (the pace's, if slower)."""
+        return f"eta {format_elapsed(seconds)}"
 
     def folder_text(self, path: Path) -> str:
         return path.name
@@ -91,5 +111,8 @@ def short_folder(name: str) -> str:
 
 
 def format_elapsed(seconds: float) -> str:
+    """``mm:ss``, or ``h:mm:ss`` from an hour on."""
     minutes, secs = divmod(int(seconds), 60)
+    if minutes >= 60:
+        return f"{minutes // 60}:{minutes % 60:02d}:{secs:02d}"
     return f"{minutes:02d}:{secs:02d}"

@@ -8,9 +8,11 @@ thread sleeps; it never touches widgets.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
 
+from vgtui.core.pace_option import parse_pace, show_pace
 from vgtui.core.records import MetricRecord
 from vgtui.core.run import Run
 
@@ -21,33 +23,30 @@ SLICE_SECONDS = 0.05
 CATCH_UP_SECONDS = 0.5
 """Behind schedule by more than this (after a pause, or a slow evaluation): start afresh
 rather than rushing to catch up."""
+HOLDING_SECONDS = 1.0
+"""The worker held within this long: the pace, not the trainer, sets the speed."""
 
-
-def parse_pace(text: str) -> float:
-    """``full`` (or empty, or 0) for full speed, else iterations per second > 0."""
-    text = text.strip().lower()
-    if text in ("", "full", "0"):
-        return 0.0
-    try:
-        rate = float(text)
-    except ValueError:
-        raise ValueError("pace must be iterations per second, or full") from None
-    if not rate > 0 or rate == float("inf"):
-        raise ValueError("pace must be a positive number of iterations per second, or full")
-    return rate
-
-
-def show_pace(rate: float) -> str:
-    return "full" if rate <= 0 else f"{rate:g}"
+__all__ = ["CHOICES", "Pace", "parse_pace", "show_pace"]
 
 
 class Pace:
     """The chosen rate, shared by the app (which sets it) and the training worker (which
     holds to it)."""
 
-    def __init__(self) -> None:
-        self.rate = 0.0
+    def __init__(self, rate: float = 0.0) -> None:
+        self.rate = rate
         self._mark: tuple[float, int, float] | None = None
+        self.last_hold = -math.inf
+        """When the worker last held (time.monotonic())."""
+
+    def holding(self) -> bool:
+        """Whether the pace, not the trainer, sets the speed now: the trainer leaves the CPU
+        free, so charts may be redrawn at the full frame rate."""
+        return self.rate > 0 and time.monotonic() - self.last_hold < HOLDING_SECONDS
+
+    def eta_rate(self, compute_rate: float) -> float:
+        """Iterations per second from now on: the trainer's, or the pace if slower."""
+        return min(self.rate, compute_rate) if self.rate > 0 else compute_rate
 
     def step(self, direction: int) -> float:
         """The next slower (-1) or faster (+1) rate of :data:`CHOICES`; full speed is the
@@ -76,11 +75,14 @@ class Pace:
             return
         while not stopped() and (wait := due - time.monotonic()) > 0:
             time.sleep(min(wait, SLICE_SECONDS))
+            self.last_hold = time.monotonic()
 
     def paced(
         self, deliver: Callable[[Sequence[MetricRecord]], None], run: Run
     ) -> Callable[[Sequence[MetricRecord]], None]:
-        """``deliver``, then hold: the callback for ``run.execute``."""
+        """``deliver``, then hold: the callback for ``run.execute``. The schedule starts now,
+        at iteration 0 (else the first evaluation's iterations would come free)."""
+        self._mark = (time.monotonic(), 0, self.rate) if self.rate > 0 else None
 
         def callback(records: Sequence[MetricRecord]) -> None:
             deliver(records)
@@ -88,3 +90,26 @@ class Pace:
                 self.hold(records[-1].iteration, lambda: run.control.cancelled)
 
         return callback
+
+
+class RunClock:
+    """The run's own time: wall time while it runs, pauses excluded. (The run's compute time
+    leaves out the time the pace holds it, which is the run's too.)"""
+
+    def __init__(self) -> None:
+        self.total = 0.0
+        self.since: float | None = None
+
+    def reset(self) -> None:
+        self.total, self.since = 0.0, None
+
+    def running(self, running: bool) -> None:
+        """The run starts or resumes (True), or pauses or ends (False)."""
+        now = time.monotonic()
+        if self.since is not None:
+            self.total += now - self.since
+        self.since = now if running else None
+
+    @property
+    def seconds(self) -> float:
+        return self.total + (time.monotonic() - self.since if self.since is not None else 0.0)

@@ -29,7 +29,8 @@ from vgtui.core.config import (
     SetupSpec,
     parse_setup,
 )
-from vgtui.ui.pace import Pace, parse_pace, show_pace
+from vgtui.core.pace_option import PACE_OPTION
+from vgtui.ui.pace import Pace, show_pace
 
 TEXT_OPTIONS = tuple(option for option in RUN_OPTIONS if option.kind == "text")
 SWITCH_OPTIONS = tuple(option for option in RUN_OPTIONS if option.kind == "switch")
@@ -143,7 +144,7 @@ class ConfigSidebar(VerticalScroll):
                 )
             yield Static("", id=f"error-{option.key}", classes="field-error")
         with Horizontal(classes="field-row"):
-            yield Label("pace (it/s)", classes="field-label")
+            yield Label(PACE_OPTION.label, classes="field-label")
             yield Input(show_pace(self.pace.rate), id="field-pace", compact=True)
         yield Static("", id="error-pace", classes="field-error")
         for option in SWITCH_OPTIONS:
@@ -270,8 +271,8 @@ class ConfigSidebar(VerticalScroll):
     def read_pace(self, text: str) -> None:
         """Apply the pace field at once (also mid-run); an invalid one says why."""
         try:
-            self.pace.rate = parse_pace(text)
-        except ValueError as problem:
+            self.pace.rate = PACE_OPTION.read(text)
+        except ConfigError as problem:
             self.show_error("#error-pace", str(problem))
             self.query_one("#field-pace", Input).set_class(True, "-invalid")
             return
