@@ -10,9 +10,9 @@ import re
 import pytest
 
 from tests.ui.apptools import Notifications, screen_lines, wait_for_state, wait_until
-from vgtui.core.config import RunConfig
+from vgtui.core.config import RunConfig, parse_setups
 from vgtui.ui.app import VgtuiApp
-from vgtui.ui.charts.chart import Chart
+from vgtui.ui.charts.chart import Chart, fit_legend
 from vgtui.ui.charts.gradients import GradientChart, decade_axis
 from vgtui.ui.goto import GoToScreen
 from vgtui.ui.view import CURSOR_PAGE, ChartView
@@ -148,3 +148,77 @@ async def test_gradient_titles_keep_the_ratio_and_the_log_labels_are_true(mnist,
                 for (row, _), exponent in zip(labels, exponents, strict=True):
                     assert math.isclose(exponents[0] - exponent, rate * (row - labels[0][0]))
         assert "sigmoid-gauss  δ" in " ".join(screen_lines(app))
+
+
+async def test_summary_findings_cause_first_scroll_without_focus(mnist, tmp_path):
+    """Issue 19, item 8: at 80x24 the causal finding is in view, PgDn/PgUp and the arrows
+    scroll the findings with no Tab to focus them, and the tab keys keep working."""
+    app = VgtuiApp(RUN, mnist, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("r")
+        await wait_for_state(pilot, app, "done")
+        await pilot.press("4")
+        await pilot.pause()
+        diagnosis = app.tabs.diagnosis
+        text = diagnosis.plain
+        assert text.index("sigmoid-gauss: vanishing gradient") < text.index("stalled")
+        assert any("vanishing gradient" in line for line in screen_lines(app))
+        focused = app.focused
+        await pilot.press("pagedown")
+        await wait_until(pilot, lambda: diagnosis.scroll_y > 0, "the findings to scroll")
+        assert app.focused is focused  # no focus taken
+        down = diagnosis.scroll_y
+        await pilot.press("down")
+        await wait_until(pilot, lambda: diagnosis.scroll_y > down, "one line more")
+        await pilot.press("pageup", "pageup")
+        await wait_until(pilot, lambda: diagnosis.scroll_y == 0, "back to the top")
+        await pilot.press("1")
+        await pilot.pause()
+        assert app.tabs.active == "accuracy"
+        assert app.tabs.view.cursor is None  # PgDn on the summary moved no cursor
+
+
+async def test_one_legend_line_per_tab_at_80x24(mnist, tmp_path):
+    """Issue 19, item 4: the charts at 80x24 are too short for legends of their own; one line
+    under the tab says what the line, the dots and the digits are."""
+    app = VgtuiApp(RUN, mnist, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("r")
+        await wait_for_state(pilot, app, "done")
+        await pilot.pause()
+        lines = screen_lines(app)
+        legend = next(line for line in lines if "line: test" in line)
+        assert "dots: train" in legend and len(legend) <= 80
+        await pilot.press("3")
+        await pilot.pause()
+        legend = next(line for line in screen_lines(app) if "per layer" in line)
+        assert "1 L1 (input)" in legend and "3 L3 (output)" in legend
+        await pilot.press("d")
+        await pilot.pause()
+        assert any("error std per layer" in line for line in screen_lines(app))
+
+
+def test_a_legend_names_every_series_or_says_how_many_it_leaves_out():
+    """Issue 19, item 5: never a silent cut."""
+    names = [f"{marker} setup-{n}" for n, marker in enumerate("ox+*#@%&$")]
+    assert fit_legend(names, 200) == "  ".join(names)
+    line = fit_legend(names, 60)
+    shown = [name for name in names if name in line]
+    assert len(line) <= 60 and line.endswith(f"+{len(names) - len(shown)} more")
+    assert shown == names[: len(shown)]
+
+
+async def test_a_nine_setup_overlay_names_all_or_counts_the_rest(mnist, tmp_path):
+    setups = "sigmoid-gauss,relu-gauss,sigmoid-xavier,relu-he,tanh-xavier,tanh-gauss,"
+    config = RunConfig(iterations=20, eval_every=10, setups=parse_setups(
+        setups + "relu-xavier,leaky-relu-he,softsign-xavier"))  # fmt: skip
+    app = VgtuiApp(config, mnist, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("r")
+        await wait_for_state(pilot, app, "done")
+        await pilot.press("2")
+        await pilot.pause()
+        text = "\n".join(app.overlay.render().plain.splitlines()[-3:])
+        named = [name for name in config.setup_names if f" {name}" in text]
+        more = re.search(r"\+(\d+) more", text)
+        assert len(named) + (int(more.group(1)) if more else 0) == 9

@@ -25,6 +25,7 @@ from textual.worker import Worker, WorkerState
 from vgtui.core.budget import long_run_warning
 from vgtui.core.config import ConfigError, RunConfig
 from vgtui.core.data import Dataset
+from vgtui.core.layer_profile import LayerProfile, initial_profiles, profile_affordable
 from vgtui.core.run import Run
 from vgtui.core.vocabulary import ACTIVE_PHASES, RunPhase, RunStatus
 from vgtui.ui import signals
@@ -109,6 +110,8 @@ class VgtuiApp(ChartsApp):
         self.pacer = RedrawPacer()
         self.second_press = SecondPress()
         self.quitting = False
+        self.profiled: tuple[RunConfig, dict[str, LayerProfile]] | None = None
+        """The last config whose layer profiles at initialisation were computed, and them."""
         self.header = RunHeader(id="header")
         self.pace = Pace(pace)
         self.clock = RunClock()
@@ -160,6 +163,20 @@ class VgtuiApp(ChartsApp):
         self.pacer.redrawn = await self.tabs.show_run(
             RunHistory(config.setup_names), config.iterations
         )
+        self.profile_at_init(config)
+
+    @work(thread=True, exclusive=True, group="profile", exit_on_error=False)
+    def profile_at_init(self, config: RunConfig) -> None:
+        """Thread worker: the setups' layer profiles at initialisation (the Profile tab)."""
+        if self.profiled is not None and self.profiled[0] == config:
+            profiles = self.profiled[1]
+        elif not profile_affordable(config):
+            self.tabs.profile.pending = "init: not computed (a large network)"
+            return
+        else:
+            profiles = initial_profiles(config, self.dataset)
+            self.profiled = (config, profiles)
+        self.call_from_thread(self.tabs.show_initial_profiles, profiles)
 
     def redraw_visible(self) -> None:
         with self.batch_update():

@@ -85,6 +85,7 @@ class ChartsScreen(Screen[None]):
     def compose_charts(self) -> Iterator[Widget]:
         with Vertical(id="main"):
             yield self.tabs
+            yield self.tabs.legend_line
             yield self.tabs.strip
             yield self.tabs.status
 

@@ -57,8 +57,8 @@ PgUp/PgDn or the mouse; esc closes it.
            (after a run has ended, press n twice, like r)
   x        stop the run (results are kept); when stopped: reset
   b        hide / show the config sidebar
-  1 to 7   tabs: accuracy, overlay, gradients, summary, loss,
-           activations, sweep
+  1 to 8   tabs: accuracy, overlay, gradients, summary, loss,
+           activations, profile, sweep
   t        overlay: show train curves too
   - +      pace: slower / faster (10, 30, 100, 300, 1000 it/s, full);
            also mid-run. The sidebar's pace field takes any rate.
@@ -137,6 +137,16 @@ nothing ever covers a chart.
   Loss: every setup's train loss (the mean cross-entropy of the
   mini-batches since the previous evaluation point), log scale.
   A vertical line marks where a setup diverged.
+  Profile: why Xavier and He work (Glorot & Bengio 2010). Across the
+  layers (L1 = input side), on log scales: the signal going forward
+  (each hidden layer's activation std on the probe images), the error
+  coming back (the std of the delta at each layer's output) and the
+  weights' std; every setup in its colour and marker, solid at the
+  cursor (or the latest evaluation), dotted at initialisation (for the
+  weights: the std the init prescribes, 0.01, 1/sqrt(n_in) for Xavier,
+  sqrt(2/n_in) for He). With std 0.01 weights the signal and the error
+  shrink layer by layer; Xavier keeps the signal level (sigmoid's slope,
+  at most 1/4, still shrinks the error), He keeps both level.
   Activations: each setup's hidden layers on the probe images (1000
   test images chosen by the seed), as in Deep Learning from Scratch
   ch. 6: a histogram per layer (deep networks: first, middle, last),

@@ -46,6 +46,12 @@ class AccuracyChart(SetupChart, AccuracyAxis):
                     "·· min-max", "• train"]  # fmt: skip
         return [f"{series_marker(self.index)}⠤ test", "• train (batch)"]
 
+    def tab_legend(self) -> list[str]:
+        if self.series.seeds > 1:
+            return [f"⠤ line: test, mean of {self.series.seeds} seeds", "·· min-max",
+                    "• dots: train (batch)"]  # fmt: skip
+        return ["⠤ line: test accuracy (the setup's marker)", "• dots: train (batch)"]
+
     def cursor_readout(self, iteration: int) -> str:
         series = self.series
         test = value_at(series.iterations, series.test_accuracy, iteration)

@@ -55,6 +55,17 @@ def fit_parts(parts: Sequence[str], width: int, separator: str = "  ") -> str:
     return separator.join(shown)
 
 
+def fit_legend(parts: Sequence[str], width: int, separator: str = "  ") -> str:
+    """A legend that lists every part or says how many it leaves out (``+4 more``), never
+    a silent cut: as many whole parts as fit, in order, then the count of the rest."""
+    for shown in range(len(parts), -1, -1):
+        left = len(parts) - shown
+        line = separator.join([*parts[:shown], *([f"+{left} more"] if left else [])])
+        if len(line) <= width:
+            return line
+    return ""
+
+
 class Chart(PlotextPlot):
     """A plot that owns its data, is rebuilt only when shown and fits its title to its width."""
 
@@ -167,11 +178,19 @@ class Chart(PlotextPlot):
     def legend(self) -> str:
         """The legend below the plot; a short chart keeps its plot rows and shows only the
         status (its curves' markers are those of the strip, and the help explains them)."""
-        short = self.size.height < COMPACT_CHART_HEIGHT
-        parts = self.status_parts() if short else self.legend_parts()
+        parts = self.status_parts() if self.short else self.legend_parts()
         if self.view.cursor is not None:
             parts = [self.cursor_readout(self.view.cursor), *self.status_parts()]
-        return fit_parts(parts, self.size.width - 6)
+        return fit_legend(parts, self.size.width - 6)
+
+    @property
+    def short(self) -> bool:
+        """Too short for a legend of its own: the tab's legend line says what the marks are."""
+        return self.size.height < COMPACT_CHART_HEIGHT
+
+    def tab_legend(self) -> list[str]:
+        """What the marks mean, for the one legend line of a tab of short charts."""
+        return [p for p in self.legend_parts() if p not in self.status_parts()]
 
     def cursor_readout(self, iteration: int) -> str:
         """Every series' exact value at the cursor's iteration."""

@@ -190,6 +190,21 @@ class GradientChart(SetupChart):
             parts.append(f"·· range of all {layers}")
         return parts
 
+    def tab_legend(self) -> list[str]:
+        if not self.series.grad_norms:
+            return []
+        layers = len(self.series.grad_norms[0])
+        names = {0: " (input)", layers - 1: " (output)"}
+        what = "error std" if self.view.gradient_quantity == "delta" else "gradient norm"
+        parts = [f"{what} per layer:"]
+        parts += [
+            f"{layer_marker(position, layer, layers)} L{layer + 1}{names.get(layer, '')}"
+            for position, layer in enumerate(shown_layers(layers))
+        ]
+        if layers > ALL_LAYERS_UP_TO:
+            parts.append(f"·· range of all {layers}")
+        return parts
+
     def cursor_readout(self, iteration: int) -> str:
         series = self.series
         layers = len(series.grad_norms[0]) if series.grad_norms else 0

@@ -11,19 +11,21 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from textual import on
+from textual import events, on
 from textual.containers import Grid, Vertical, VerticalScroll
 from textual.widgets import DataTable, Static, TabbedContent, TabPane, Tabs
 
 from vgtui.core.diagnosis import describe, diagnose
+from vgtui.core.layer_profile import LayerProfile
 from vgtui.core.records import MetricRecord
 from vgtui.core.summary import SUMMARY_COLUMNS, fit_summary_columns, summarize, summary_cells
 from vgtui.core.vocabulary import SetupStatus
 from vgtui.ui.charts.accuracy import AccuracyChart, OverlayChart
 from vgtui.ui.charts.activations import ActivationsGrid
-from vgtui.ui.charts.chart import Chart, SetupChart, shape_grid
+from vgtui.ui.charts.chart import Chart, SetupChart, fit_legend, shape_grid
 from vgtui.ui.charts.gradients import GradientChart, GradientScale
 from vgtui.ui.charts.loss import LossChart
+from vgtui.ui.charts.profile import ProfileView
 from vgtui.ui.charts.strip import SetupStrip
 from vgtui.ui.history import RunHistory
 from vgtui.ui.series import SeriesScreen
@@ -31,7 +33,11 @@ from vgtui.ui.status import StatusLine
 from vgtui.ui.sweep.tab import SweepTab
 from vgtui.ui.view import CURSOR_PAGE, ChartView
 
-TAB_IDS = ("accuracy", "overlay", "gradients", "summary", "loss", "activations", "sweep")
+SHORT_TITLES = {"accuracy": "Acc", "gradients": "Grad", "activations": "Activ"}
+"""Tab titles at 80 columns, where the eight whole ones do not fit."""
+TAB_IDS = (
+    "accuracy", "overlay", "gradients", "summary", "loss", "activations", "profile", "sweep"
+)  # fmt: skip
 
 
 class SetupGrid(Grid):
@@ -165,6 +171,9 @@ class ChartTabs(TabbedContent):
         self.loss.view = self.overlay.view = self.view
         self.strip = SetupStrip(history, self.view, id="strip")
         """Composed by the app below the tabs: it shows on every tab."""
+        self.legend_line = Static("", id="tab-legend")
+        """Under the tabs when their charts are too short for legends of their own (80x24):
+        one line saying what the marks of the visible tab mean."""
         self.status = StatusLine(self.view, id="status")
         """Under the strip: the run's state and the view's (smoothing, zoom, cursor)."""
         summary = Vertical(self.table, self.diagnosis, id="summary-pane")
@@ -173,9 +182,25 @@ class ChartTabs(TabbedContent):
         views = (self.accuracy_grid, self.overlay, self.gradient_grid, summary, self.loss)
         self.activations = ActivationsGrid(self.view, id="activations-grid")
         """Each setup's activation histograms on the probe images (vgtui.ui.charts.activations)."""
-        views += (self.activations, self.sweep)
+        self.profile = ProfileView(self.view, id="profile-view")
+        """Why Xavier and He work: the per-layer stds (vgtui.ui.charts.profile)."""
+        self.initial_profiles: dict[str, LayerProfile] = {}
+        views += (self.activations, self.profile, self.sweep)
         for number, (tab, view) in enumerate(zip(TAB_IDS, views, strict=True), start=1):
             self.compose_add_child(TabPane(f"{tab.title()} {number}", view, id=tab))
+
+    def on_resize(self, event: events.Resize) -> None:
+        """The tabs' titles, short when the whole ones do not fit (every tab stays visible:
+        at 80 columns, or beside the sidebar)."""
+        if not self.query(TabPane):  # (not composed yet)
+            return
+        titles = [f"{tab.title()} {n}" for n, tab in enumerate(TAB_IDS, start=1)]
+        short = len("  ".join(titles)) + 2 > event.size.width
+        for number, tab in enumerate(TAB_IDS, start=1):
+            title = SHORT_TITLES.get(tab, tab.title()) if short else tab.title()
+            label = f"{title} {number}"
+            if str(self.get_tab(tab).label) != label:
+                self.get_tab(tab).label = label
 
     def focus_tabs(self) -> None:
         self.query_one(Tabs).focus()
@@ -220,11 +245,26 @@ class ChartTabs(TabbedContent):
                 chart.scale = scale
         for chart in charts:
             chart.redraw()
+        self.update_legend_line()
+        if self.active == "profile" and self.profile.dirty:
+            self.profile.redraw()
+            charts += self.profile.charts
         if self.active == "summary" and self.table.dirty:
             self.table.show(self.history)
             self.diagnosis.show(self.history)
         self.strip.update_values()
         return bool(charts)
+
+    def update_legend_line(self) -> None:
+        """The tab's legend line: shown when its charts are short (they keep only their
+        status), fitted to the width (``+2 more`` for what does not fit)."""
+        charts = [chart for chart in self.visible_charts() if isinstance(chart, Chart)]
+        short = bool(charts) and all(chart.short for chart in charts)
+        parts = charts[0].tab_legend() if short else []
+        text = fit_legend(parts, (self.legend_line.size.width or self.size.width) - 2)
+        self.legend_line.display = bool(text)
+        if str(self.legend_line.render()) != text:
+            self.legend_line.update(text)
 
     def toggle_train(self) -> bool:
         """Show the overlay with or without the train curves; return whether it was redrawn."""
@@ -248,6 +288,7 @@ class ChartTabs(TabbedContent):
             chart.mark_dirty()
         for panel in self.activations.panels:
             panel.mark_dirty()
+        self.profile.mark_dirty()
         self.table.dirty = True
         self.strip.dirty = True
 
@@ -313,7 +354,15 @@ class ChartTabs(TabbedContent):
             chart.mark_dirty()
         for panel in self.activations.panels:
             panel.mark_dirty()
+        self.profile.mark_dirty()
         self.table.dirty = True
+
+    def show_initial_profiles(self, profiles: dict[str, LayerProfile]) -> None:
+        """The setups' profiles at initialisation, computed off the UI thread; redraw."""
+        self.initial_profiles = profiles
+        self.profile.show(self.history, profiles)
+        if self.active == "profile":
+            self.redraw_visible()
 
     async def show_run(self, history: RunHistory, total_iterations: int) -> bool:
         """Give every chart ``history`` (a new, empty one) and redraw the visible tab; return
@@ -323,6 +372,8 @@ class ChartTabs(TabbedContent):
         self.history = history
         self.view.cursor = None
         self.strip.show(history)
+        self.initial_profiles = {}  # the app computes the new run's (show_initial_profiles)
+        self.profile.show(history, {})
         if self.activations.setup_names == list(history.setup_names):
             self.activations.show(history)
         else:
