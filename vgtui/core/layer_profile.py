@@ -103,7 +103,8 @@ def initial_profiles(config: RunConfig, data: Dataset) -> dict[str, LayerProfile
     """Each setup's profile at initialisation (its first seed's weights, as the trainer draws
     them), in float64: the forward pass of :func:`profile_images` and the error of their
     softmax cross-entropy back-propagated as in a training step (divided by the batch size,
-    so it is on the scale of the recorded one)."""
+    so it is on the scale of the recorded one). Setups with batch normalization or residual
+    connections have none (their pass is not this plain one)."""
     sizes = layer_sizes(config)
     draws = initial_parameters(
         sizes, config.setups, np.random.default_rng(config.seed), config.bias_variance
@@ -115,6 +116,8 @@ def initial_profiles(config: RunConfig, data: Dataset) -> dict[str, LayerProfile
     images, labels = profile_images(config, data)
     profiles = {}
     for index, spec in enumerate(config.setups):
+        if spec.batch_norm or spec.residual:  # another forward pass than the plain one here
+            continue
         layers = params[index]
         with np.errstate(all="ignore"):  # a scale too large: infinite, shown as such
             activations, deltas = forward_backward(
