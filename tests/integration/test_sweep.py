@@ -5,7 +5,6 @@ Sweeps here are tiny (few iterations, narrow and shallow networks)."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import socket
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.sweeptools import DASK, TINY, env, start_scheduler
 from vgtui.cli.sweep import main as sweep_main
 from vgtui.core.config import ConfigError
 from vgtui.core.sweep.folder import SweepFolder, read_cells
@@ -24,9 +24,6 @@ from vgtui.core.sweep.task import run_task
 from vgtui.core.sweep.text import heatmap
 
 VGTUI = Path(sys.executable).parent / "vgtui"
-DASK = Path(sys.executable).parent / "dask"
-TINY = ["--activations", "tanh", "--weight-var", "0.5,1.76,4", "--width", "16",
-        "--iters", "30", "--eval-every", "10", "--batch-size", "50"]  # fmt: skip
 
 
 def lines_of(folder: Path) -> list[dict]:
@@ -35,13 +32,6 @@ def lines_of(folder: Path) -> list[dict]:
 
 def sweep_folders(out: Path) -> list[Path]:
     return sorted(out.glob("*-sweep")) if out.exists() else []
-
-
-def env() -> dict:
-    """This environment without the quiet logging an in-process sweep sets."""
-    found = {**os.environ, "NO_COLOR": "1", "PYTHONUNBUFFERED": "1"}
-    found.pop("DASK_LOGGING__DISTRIBUTED", None)
-    return found
 
 
 # -- start-up ----------------------------------------------------------------------------------
@@ -204,24 +194,6 @@ def test_unreachable_scheduler_is_one_line_and_exit_1(tmp_path):
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert "cannot reach the Dask scheduler" in result.stderr
     assert not (tmp_path / "runs").exists()
-
-
-def start_scheduler(log: Path) -> tuple[subprocess.Popen, str]:
-    with log.open("w") as sink:  # a file, not a pipe: an undrained pipe would block it
-        process = subprocess.Popen(
-            [str(DASK), "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard"],
-            stdout=subprocess.DEVNULL, stderr=sink,
-            env={**env(), "DASK_LOGGING__DISTRIBUTED": "info"},  # it logs its address
-        )  # fmt: skip
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and process.poll() is None:
-        found = re.search(r"Scheduler at:\s+(tcp://\S+)", log.read_text())
-        if found:
-            return process, found.group(1)
-        time.sleep(0.05)
-    process.kill()
-    process.wait()
-    raise AssertionError("the scheduler did not start: " + log.read_text()[-500:])
 
 
 def test_real_scheduler_survives_a_killed_worker(tmp_path):

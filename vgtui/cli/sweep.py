@@ -9,6 +9,7 @@ workers have vgtui installed. Dask is imported only here, only when a sweep runs
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import os
 import signal
@@ -30,6 +31,7 @@ from vgtui.cli.common import (
     silence_stdout,
     write_stdout,
 )
+from vgtui.cli.scheduler import DaskSession, SchedulerLost, lost_scheduler, submit
 from vgtui.core.config import ConfigError
 from vgtui.core.safe_text import safe_text
 from vgtui.core.store.run_folder import RunWriteError
@@ -38,11 +40,9 @@ from vgtui.core.sweep.spec import PRESETS, SWEEP_OPTIONS, SweepSpec, Task
 from vgtui.core.sweep.task import run_task
 from vgtui.core.sweep.text import heatmap
 
-CONNECT_TIMEOUT_SECONDS = 3
 RETRIES = 2
 """Retries of a task that raised; a task whose worker died is rescheduled by the scheduler
 (``distributed.scheduler.allowed-failures``, 3 by default)."""
-CLOSE_TIMEOUT_SECONDS = 10
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -105,17 +105,30 @@ def main(argv: Sequence[str]) -> int:
     else:
         spec = spec_from_args(parser, args)
         folder = None
-    client = cluster = None
+    dask = DaskSession()
+    try:
+        status = _sweep(args, spec, folder, dask)
+    finally:
+        stopped_by = dask.close()
+    return status if stopped_by is None else 128 + stopped_by
+
+
+def _sweep(args: argparse.Namespace, spec: SweepSpec, folder: SweepFolder | None,
+           dask: DaskSession) -> int:  # fmt: skip
+    """Connect, create the folder (or finish the resumed one's cells), run the tasks."""
     try:
         if spec.data_dir is not None and not Path(spec.data_dir).is_dir():
             error_line(f"{spec.data_dir}: no such directory")
             return EXIT_DATA_ERROR
-        address = args.scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS") or None
+        address = args.scheduler
+        if address is None:  # an empty --scheduler is an error, an empty variable unset
+            address = os.environ.get("DASK_SCHEDULER_ADDRESS") or None
         finished = folder.finished_tasks() if folder is not None else set()
         todo = [t for t in spec.tasks() if t not in finished]
+        client = None
         if todo:  # before the folder exists: an unreachable scheduler leaves nothing behind
             try:
-                client, cluster = connect(address, args.workers)
+                client = dask.connect(address, args.workers)
             except OSError as error:
                 error_line(error)
                 return EXIT_DATA_ERROR
@@ -131,6 +144,13 @@ def main(argv: Sequence[str]) -> int:
     except RunWriteError as error:
         error_line(f"{error}{_kept(folder)}")
         return EXIT_DATA_ERROR
+    except SchedulerLost as lost:
+        assert folder is not None
+        error_line(
+            f"lost the scheduler at {lost.address}; {len(folder.cells())} cells kept; "
+            f"resume with --resume {folder.path}"
+        )
+        return EXIT_DATA_ERROR
     except BrokenPipeError:
         silence_stdout()
         return EXIT_BROKEN_PIPE
@@ -139,8 +159,6 @@ def main(argv: Sequence[str]) -> int:
         error_line(error)
         return EXIT_DATA_ERROR
     finally:
-        if client is not None:
-            _close(client, cluster)
         if folder is not None:
             folder.close()
 
@@ -160,40 +178,6 @@ def _kept(folder: SweepFolder | None) -> str:
         return ""
     kept = len(folder.finished_tasks())
     return f"; {kept} task(s) kept; finish it with: vgtui sweep --resume {folder.path}"
-
-
-def _quiet_dask() -> None:
-    """Dask's own log lines (a worker restarting, a closed stream at shutdown) would bury the
-    progress lines: warnings and info off, errors on. Set in the environment so that the
-    worker processes the embedded cluster spawns inherit it."""
-    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "error")
-
-
-def connect(address: str | None, workers: int | None):
-    """A Dask client (and the embedded cluster it owns, or None). Raises OSError when the
-    scheduler cannot be reached within CONNECT_TIMEOUT_SECONDS."""
-    _quiet_dask()
-    from distributed import Client, LocalCluster
-
-    if address is not None:
-        try:
-            client = Client(address, timeout=f"{CONNECT_TIMEOUT_SECONDS}s", set_as_default=False)
-        except (OSError, TimeoutError, ValueError) as error:
-            raise OSError(f"cannot reach the Dask scheduler at {address}: {error}") from None
-        return client, None
-    cluster = LocalCluster(
-        n_workers=workers or os.cpu_count() or 1,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=None,
-        silence_logs=40,  # logging.ERROR
-    )
-    try:
-        client = Client(cluster, set_as_default=False)
-    except BaseException:
-        cluster.close()
-        raise
-    return client, cluster
 
 
 def _error_text(error: BaseException) -> str:
@@ -242,7 +226,8 @@ def _submit_and_collect(client, folder: SweepFolder, todo: list[Task], done: int
     document = folder.spec.to_dict()
     futures = {}
     for rank, task in enumerate(todo):
-        future = client.submit(
+        future = submit(
+            client,
             run_task,
             document,
             task,
@@ -259,14 +244,17 @@ def _submit_and_collect(client, folder: SweepFolder, todo: list[Task], done: int
             error = None
             try:
                 result = future.result()
-            except Exception as exc:  # a task that failed: recorded, the others go on
-                result, error = None, _error_text(exc)
+            except (Exception, asyncio.CancelledError) as exc:
+                if lost_scheduler(client, exc):
+                    raise SchedulerLost(client) from None
+                result, error = None, _error_text(exc)  # a task that failed: recorded
                 failed += 1
             folder.add_task(task, result, error)
             done += 1
             say(_progress_line(done, total, task, result, error, folder.spec))
     except BaseException:
-        client.cancel(list(futures), force=True)
+        with contextlib.suppress(Exception):
+            client.cancel(list(futures), force=True)
         raise
     return failed
 
@@ -287,15 +275,6 @@ def _progress_line(done: int, total: int, task: Task, result: dict | None, error
     return (
         f"{head}: {result['seconds']:.1f} s, {best_text}{trains}/{len(spec.weight_variances)} train"
     )
-
-
-def _close(client, cluster) -> None:
-    """Close the client and the embedded cluster, quietly and within a bounded time."""
-    with contextlib.suppress(Exception):
-        client.close(timeout=CLOSE_TIMEOUT_SECONDS)
-    if cluster is not None:
-        with contextlib.suppress(Exception):
-            cluster.close(timeout=CLOSE_TIMEOUT_SECONDS)
 
 
 if __name__ == "__main__":  # pragma: no cover

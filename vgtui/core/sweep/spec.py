@@ -104,8 +104,10 @@ class SweepSpec:
     def from_dict(cls, document: Mapping) -> SweepSpec:
         """Inverse of :meth:`to_dict`; raises ConfigError for a malformed document."""
         known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in document.items() if k in known}
+        for key, value in values.items():
+            _check_json_type(key, value)
         try:
-            values = {k: v for k, v in document.items() if k in known}
             for key in ("activations", "weight_variances", "depths"):
                 if key in values:
                     values[key] = tuple(values[key])
@@ -118,6 +120,40 @@ class SweepSpec:
             return spec.validate()
         except (TypeError, ValueError) as error:
             raise ConfigError(f"malformed sweep settings: {error}") from None
+
+
+AXIS_TYPES = {"activations": str, "weight_variances": float, "depths": int}
+WHOLE_FIELDS = ("width", "seeds", "iterations", "batch_size", "eval_every")
+NUMBER_FIELDS = ("bias_variance", "learning_rate", "threshold")
+
+
+def _check_json_type(key: str, value: object) -> None:
+    """ConfigError unless a field read from a file (sweep.json, a task) has its type: the
+    checks of the options assume the values the command line's parsers give them."""
+    if key in AXIS_TYPES:
+        kind = AXIS_TYPES[key]
+        if not isinstance(value, list) or not 1 <= len(value) <= MAX_VALUES:
+            raise ConfigError(f"{key} must be a list of 1 to {MAX_VALUES} values")
+        if not all(_is(item, kind) for item in value):
+            raise ConfigError(f"{key} must all be {kind.__name__} values")
+        if len(set(value)) != len(value):
+            raise ConfigError(f"{key} has a value twice")
+    elif key in WHOLE_FIELDS and not _is(value, int):
+        raise ConfigError(f"{key} must be a whole number")
+    elif key in NUMBER_FIELDS and not _is(value, float):
+        raise ConfigError(f"{key} must be a finite number")
+    elif key == "data_dir" and value is not None and not isinstance(value, str):
+        raise ConfigError("data_dir must be a folder name or null")
+
+
+def _is(value: object, kind: type) -> bool:
+    if isinstance(value, bool):
+        return False
+    if kind is float:
+        if isinstance(value, int):
+            return abs(value) < 10**300
+        return isinstance(value, float) and math.isfinite(value)
+    return isinstance(value, kind)
 
 
 PRESETS: dict[str, SweepSpec] = {
