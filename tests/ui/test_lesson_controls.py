@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from textual.widgets import Input
+
 from tests.ui.apptools import (
     LONG,
     SHORT,
@@ -101,3 +103,28 @@ async def test_a_paced_run_reads_its_pace_a_running_clock_and_an_eta(mnist, tmp_
         await pilot.press("x")
         await wait_for_state(pilot, app, "stopped")
         assert all(not text.startswith("eta ") for text, _ in app.header.parts)
+
+
+async def test_the_sidebar_takes_tab_keys_and_setups_as_they_are(mnist, tmp_path):
+    """At 120x40: the first Tab from READY lands on the first field (it landed on the sidebar
+    itself, which shows no cursor); 'x x' typed into iterations leaves 2000 (it gave 2000xx);
+    adding a setup already listed says so (it said 'added setup relu-he')."""
+    app = VgtuiApp(LONG, mnist, tmp_path)
+    shown = Notifications(app)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("tab")
+        assert app.focused is app.query_one("#field-preset")
+        await pilot.press("tab")
+        iterations = app.query_one("#field-iterations", Input)
+        assert app.focused is iterations
+        await pilot.press("end", "x", "space", "x")
+        assert iterations.value == "2000"
+        await pilot.press("escape", "x")  # out of the field, x acts (nothing to stop)
+        custom = app.query_one("#custom-setup", Input)
+        custom.focus()
+        await pilot.press(*"relu-he", "enter")
+        await pilot.pause()
+        assert shown.shown[-1][0] == "relu-he is already listed and ticked"
+        await pilot.press(*"tanh-xavier", "enter")
+        await pilot.pause()
+        assert shown.shown[-1][0] == "added setup tanh-xavier"

@@ -103,9 +103,21 @@ class ParserValidator(Validator):
         return self.success()
 
 
-class ConfigSidebar(VerticalScroll):
+ALLOWED_BY_METAVAR = {"N": r"[0-9]*", "SIZES": r"[0-9, ]*"}
+"""What a field may hold as it is typed, by its option's metavar (other numbers: digits, a
+point, an exponent): a key bound to an action (x, r, p, ...) never lands in a number field."""
+ALLOWED_NUMBER = r"[-+0-9.eE]*"
+ALLOWED_PACE = r"[0-9.eE+]*|[fF][uU]?[lL]{0,2}"
+
+
+def allowed(option: Option) -> str:
+    return ALLOWED_BY_METAVAR.get(option.metavar, ALLOWED_NUMBER)
+
+
+class ConfigSidebar(VerticalScroll, can_focus=False):
     """Edits a :class:`RunConfig`, one field per option of RUN_OPTIONS; :meth:`read_config`
-    returns it or raises ConfigError."""
+    returns it or raises ConfigError. The sidebar itself takes no focus: the first Tab lands
+    on its first field, where the cursor shows."""
 
     def __init__(
         self, config: RunConfig, train_size: int, pace: Pace | None = None, **kwargs: Any
@@ -140,12 +152,15 @@ class ConfigSidebar(VerticalScroll):
                     id=f"field-{option.key}",
                     validators=[ParserValidator(option.read)],
                     validate_on=["changed", "submitted"],
+                    restrict=allowed(option),
                     compact=True,
                 )
             yield Static("", id=f"error-{option.key}", classes="field-error")
         with Horizontal(classes="field-row"):
             yield Label(PACE_OPTION.label, classes="field-label")
-            yield Input(show_pace(self.pace.rate), id="field-pace", compact=True)
+            yield Input(
+                show_pace(self.pace.rate), id="field-pace", restrict=ALLOWED_PACE, compact=True
+            )
         yield Static("", id="error-pace", classes="field-error")
         for option in SWITCH_OPTIONS:
             yield StateCheckbox(
@@ -262,11 +277,15 @@ class ConfigSidebar(VerticalScroll):
         if spec.name not in self.setups:
             self.setups[spec.name] = spec
             setups.add_option(Selection(spec.name, spec.name, True))
+            said = f"added setup {spec.name}"
+        elif spec.name in setups.selected:
+            said = f"{spec.name} is already listed and ticked"
         else:
             setups.select(spec.name)
+            said = f"{spec.name} is already listed: ticked it"
         field.value = ""
         self.show_error("#error-custom", "")
-        self.notify(f"added setup {spec.name}")
+        self.notify(said)
 
     def read_pace(self, text: str) -> None:
         """Apply the pace field at once (also mid-run); an invalid one says why."""
