@@ -94,8 +94,9 @@ class PlainNet:
         for layer in range(len(self.weights) - 1, -1, -1):
             grads.append((post[layer].T @ delta, delta.sum(axis=0)))
             if layer > 0:
-                # The notebook's quirk evaluates the derivative at the layer's output.
-                point = post[layer] if notebook_grad else pre[layer - 1]
+                # The notebook's quirk evaluates sigmoid's derivative at the layer's output.
+                quirk = notebook_grad and self.activation == "sigmoid"
+                point = post[layer] if quirk else pre[layer - 1]
                 delta = (delta @ self.weights[layer].T) * f64_derivative(self.activation, point)
         self.grads = grads[::-1]
         for layer, (dw, db) in enumerate(self.grads):

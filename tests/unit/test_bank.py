@@ -245,3 +245,19 @@ def test_layer_statistics_match_their_definitions(mnist):
     delta = buffers.first_pre[:, slot * 40 : (slot + 1) * 40]
     assert stats[1, 0, 0] == pytest.approx(delta.std(), rel=1e-4)
     assert stats[0, 0, 3] > 0  # pixels the batch leaves out: exact zeros in layer 1
+
+
+@pytest.mark.parametrize("activation", ["tanh", "elu", "softsign", "silu", "leaky-relu"])
+def test_notebook_gradient_leaves_activations_the_notebook_lacks_exact(mnist, activation):
+    """--notebook-grad is the notebook's sigmoid quirk: it changed tanh, elu, softsign and
+    silu too (their derivative taken at the output), which the notebook never had."""
+    x, y = _check_inputs(mnist)
+    grads = {}
+    for notebook in (False, True):
+        bank = NetworkBank((784, 7, 6, 10), [SetupSpec(activation, "xavier")],
+                           np.random.default_rng(5), dtype=np.float64,
+                           notebook_grad=notebook)  # fmt: skip
+        engine_pass(bank, x, y)
+        grads[notebook] = [bank.weight_grad(0, layer).copy() for layer in range(3)]
+    for exact, quirk in zip(grads[False], grads[True], strict=True):
+        assert np.array_equal(exact, quirk)

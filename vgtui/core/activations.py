@@ -165,6 +165,12 @@ ACTIVATIONS: dict[str, Activation] = {
 }
 
 
+NOTEBOOK_QUIRK_ACTIVATIONS = frozenset({"sigmoid"})
+"""Where ``--notebook-grad`` takes the derivative at the layer's output: the course notebook's
+quirk exists for its sigmoid (its ReLU gives the same numbers either way); every other
+activation keeps its exact gradient."""
+
+
 def get_activation(name: str) -> Activation:
     """Look up an activation by its canonical name."""
     return ACTIVATIONS[name]

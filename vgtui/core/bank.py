@@ -30,7 +30,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from vgtui.core.activations import get_activation
+from vgtui.core.activations import NOTEBOOK_QUIRK_ACTIVATIONS, get_activation
 from vgtui.core.bank_layout import Parameters, TrainingBuffers, runs, slots, stacked
 from vgtui.core.bank_norm import BatchNorms
 from vgtui.core.config import SetupSpec
@@ -401,7 +401,8 @@ class NetworkBank:
             # f'(u) from the activation's output; the notebook quirk evaluates f' at the output.
             for group in self.groups:
                 activation = group.activation
-                grad = activation.grad_at if self.notebook_grad else activation.grad_from_output
+                quirk = self.notebook_grad and activation.name in NOTEBOOK_QUIRK_ACTIVATIONS
+                grad = activation.grad_at if quirk else activation.grad_from_output
                 if layer == 1:
                     grad(buffers.first_post[:, group.cols], buffers.first_pre[:, group.cols])
                 else:

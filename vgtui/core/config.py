@@ -365,8 +365,9 @@ RUN_OPTIONS: tuple[Option, ...] = (
         "notebook_grad",
         "--notebook-grad",
         "notebook gradient",
-        "reproduce the course notebook's quirk: sigmoid derivative taken at the layer's "
-        "output instead of its input (default: exact gradient)",
+        "reproduce the course notebook's quirk: sigmoid's derivative taken at the layer's "
+        "output instead of its input (other activations keep the exact gradient; default: "
+        "exact gradient)",
         kind="switch",
         check=lambda value: None,
     ),
