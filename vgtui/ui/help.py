@@ -200,13 +200,7 @@ def field_help() -> str:
     for option in RUN_OPTIONS:
         if option.kind == "setups":
             continue
-        text = option.help
-        if option.kind == "switch":
-            text = (
-                "on: the course notebook's gradient, with sigmoid'(z) taken at the layer's"
-                " output instead of its input, as in the original exercise; off (default):"
-                " the exact gradient. ReLU setups are unaffected."
-            )
+        text = f"on: {option.help}" if option.kind == "switch" else option.help
         lines.append(
             textwrap.fill(
                 f"{option.label:<16} {text} ({option.flag})",
