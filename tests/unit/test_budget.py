@@ -25,3 +25,26 @@ def test_parameter_copies_follow_the_ring_and_the_pending_evaluations():
     grown = parameter_count(large) - parameter_count(small)
     extra_training = estimated_bytes(large, lanes=1) - estimated_bytes(small, lanes=1)
     assert extra_training >= 4 * PARAMETER_COPIES * grown  # float32 copies of every parameter
+
+
+def test_the_estimate_covers_the_optimizers_state_and_batch_norm():
+    """What a bank of Adam and batch-norm setups holds beyond a plain one's (the optimizers'
+    state and work arrays, gamma and beta, running averages) is in the estimate."""
+    import numpy as np
+
+    from vgtui.core.bank import NetworkBank
+    from vgtui.core.config import parse_setups
+
+    plain = RunConfig(setups=parse_setups("relu-he,tanh-xavier"), hidden=(100, 100))
+    remedies = RunConfig(setups=parse_setups("relu-he@adam:0.001,tanh-xavier+bn@momentum"),
+                         hidden=(100, 100))  # fmt: skip
+    bank = NetworkBank((784, 100, 100, 10), remedies.setups, np.random.default_rng(0))
+    bank.apply_gradients(0.1)
+    held = sum(a.nbytes for _, _, o in bank._optimizers for a in [*o.state, o._work])  # noqa: SLF001
+    held += sum(a.nbytes for a in [*bank.norms.running_mean, *bank.norms.running_var,
+                                   *bank.params.gammas, *bank.params.betas])  # fmt: skip
+    assert held > 2 * 4 * parameter_count(plain)  # Adam's two arrays and more
+    assert estimated_bytes(remedies, lanes=1) - estimated_bytes(plain, lanes=1) >= held
+    assert estimated_bytes(plain, lanes=1) == estimated_bytes(
+        RunConfig(setups=parse_setups("relu-he,tanh-xavier@sgd"), hidden=(100, 100)), lanes=1
+    )

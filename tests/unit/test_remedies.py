@@ -240,3 +240,69 @@ def test_help_lists_the_remedies():
         assert "+bn (batch normalization" in text and "+res (an identity shortcut" in text
         assert all(name in text for name in OPTIMIZER_NAMES)
         assert "adam (0.001)" in text
+
+
+# -- what the records show -----------------------------------------------------------------------
+
+
+def test_records_show_batch_norm_at_work(mnist):
+    import json
+
+    from vgtui.core.records import MetricRecord
+    from vgtui.core.trainer import Trainer
+
+    config = RunConfig(setups=parse_setups("sigmoid-gauss,sigmoid-gauss+bn,relu-he@adam:0.001"),
+                       iterations=20, eval_every=10)  # fmt: skip
+    records = []
+    trainer = Trainer(config, mnist, np.random.default_rng(0))
+    trainer.run(records.extend)
+    trainer.close()
+    last = {r.setup: r for r in records if r.iteration == 20}
+    bn = last["sigmoid-gauss+bn"].layers
+    assert all(layer.gamma is not None and layer.running_std > 0 for layer in bn[:-1])
+    assert bn[-1].gamma is None  # the output layer has no batch norm
+    assert all(layer.gamma is None for layer in last["sigmoid-gauss"].layers)
+    for record in last.values():
+        read = MetricRecord.from_dict(json.loads(json.dumps(record.to_dict())))
+        assert read.layers == record.layers and read.setup == record.setup
+    assert "gamma" not in json.dumps(last["sigmoid-gauss"].to_dict())
+
+
+def test_update_ratio_of_a_remedy_is_the_update_made():
+    """lr |grad| / |W| is SGD's step; with another optimizer the ratio is the step it took."""
+    setups = [SetupSpec("tanh", "xavier", optimizer="adam", learning_rate=0.01),
+              SetupSpec("relu", "he", batch_norm=True)]  # fmt: skip
+    bank = NetworkBank(SIZES, setups, np.random.default_rng(1))
+    x, labels = batch(np.random.default_rng(2))
+    engine_pass(bank, x.astype(np.float32), labels)
+    before = [bank.weight(0, n).copy() for n in range(bank.num_layers)]
+    bank.apply_gradients(0.1)
+    stats = bank.layer_statistics(bank.buffers(len(labels)), 0.1)
+    for layer, old in enumerate(before):
+        new = bank.weight(0, layer)
+        ratio = np.linalg.norm(new - old) / np.linalg.norm(new)
+        assert stats[0, layer, 2] == pytest.approx(ratio, rel=1e-4)
+    grad = np.linalg.norm(bank.weight_grad(1, 2)) / np.linalg.norm(bank.weight(1, 2))
+    assert stats[1, 2, 2] == pytest.approx(0.1 * grad, rel=1e-4)  # SGD at the run's rate
+    assert stats[1, 0, 4] == pytest.approx(bank.params.gammas[0][bank.slot_of[1]].mean())
+
+
+def test_probe_measures_the_activation_and_the_diagnosis_knows_batch_norm(mnist):
+    """A +res layer's statistics are of f's output, not of the sum with its shortcut; a
+    batch-normalized sigmoid-gauss is not found to collapse, the plain one is."""
+    from vgtui.core.diagnosis import diagnose
+    from vgtui.core.trainer import Trainer
+    from vgtui.core.vocabulary import Diagnosis
+
+    config = RunConfig(setups=parse_setups("sigmoid-gauss,sigmoid-gauss+bn,sigmoid-xavier+res"),
+                       hidden=(40, 20, 20, 20), iterations=100, eval_every=50)  # fmt: skip
+    records = []
+    trainer = Trainer(config, mnist, np.random.default_rng(0))
+    trainer.run(records.extend)
+    trainer.close()
+    residual = [r for r in records if r.setup == "sigmoid-xavier+res"][-1]
+    assert all(0 < layer.mean < 1 for layer in residual.activations)  # sums would pass 1
+    found = {(f.setup, f.kind) for f in diagnose(records, config.setup_names)}
+    assert ("sigmoid-gauss", Diagnosis.COLLAPSE) in found
+    assert not {kind for setup, kind in found if setup == "sigmoid-gauss+bn"} & {
+        Diagnosis.COLLAPSE, Diagnosis.STALLED, Diagnosis.VANISHING}

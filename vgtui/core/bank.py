@@ -108,6 +108,7 @@ class NetworkBank:
         self.gammas_grad, self.betas_grad = grads.gammas, grads.betas
         self.norms = BatchNorms(self.bn_runs, self.params, grads, width, self.dtype)
         self._optimizers: list[tuple[np.ndarray | None, np.ndarray, Optimizer]] | None = None
+        self._before = self._params.copy()  # the parameters before the last update (remedies)
         self.slot_rates = np.zeros(count)  # each slot's learning rate (set by apply_gradients)
         self._weights_t = [w.transpose(0, 2, 1) for w in self.weights]
 
@@ -209,10 +210,13 @@ class NetworkBank:
     def layer_statistics(self, buffers: TrainingBuffers, learning_rate: float) -> np.ndarray:
         """Per setup (in setup order) and weight layer, from the last backward pass: the std of
         the back-propagated error at the layer's output (its delta), the weights' std, the
-        update/weight ratio lr * |grad| / |W|, and the count of gradient entries exactly 0
+        update/weight ratio lr * |grad| / |W| (with a remedy, the update's own |dW| / |W|), the
+        count of gradient entries exactly 0
         (the pixels a mini-batch leaves out give exact zeros in layer 1). Shape (setups,
         layers, 4), one vectorised reduction per layer and statistic. Call right after
-        ``backward_active``, before another pass reuses the buffers."""
+        ``backward_active``, before another pass reuses the buffers. With +bn setups, four
+        more columns (see :meth:`BatchNorms.statistics`)."""
+        moved = None if self.plain else self._views(self._params - self._before)
         count, layers, width = self.num_setups, self.num_layers, self.width
         stats = np.empty((count, layers, 4))
 
@@ -238,6 +242,9 @@ class NetworkBank:
                 zeros = sizes - per_setup(np.count_nonzero(g, axis=0))
                 delta_sq = squares("ij,ij->j", d, per_setup)
                 delta_sum = per_setup(d.sum(axis=0))
+                if moved is not None:
+                    step = moved.first_layer[:-1]
+                    update_sq = per_setup(np.einsum("ij,ij->j", step, step))
             else:
                 w, g = self.weights[layer], self.weights_grad[layer]
                 d = buffers.pre[layer]  # the delta of this layer's output (or the logits')
@@ -248,13 +255,20 @@ class NetworkBank:
                 zeros = sizes - np.count_nonzero(g, axis=(1, 2))
                 delta_sq = squares("sij,sij->s", d)
                 delta_sum = d.sum(axis=(1, 2), dtype=np.float64)
+                if moved is not None:
+                    step = moved.weights[layer]
+                    update_sq = np.einsum("sij,sij->s", step, step).astype(np.float64)
             with np.errstate(divide="ignore", invalid="ignore"):
                 delta_var = delta_sq / delta_sizes - (delta_sum / delta_sizes) ** 2
                 weight_var = weight_sq / sizes - (weight_sum / sizes) ** 2
                 stats[:, layer, 0] = np.sqrt(np.maximum(delta_var, 0.0))
                 stats[:, layer, 1] = np.sqrt(np.maximum(weight_var, 0.0))
                 stats[:, layer, 2] = learning_rate * np.sqrt(grad_sq / weight_sq)
+                if moved is not None:
+                    stats[:, layer, 2] = np.sqrt(update_sq / weight_sq)
             stats[:, layer, 3] = zeros
+        if self.bn_runs:
+            stats = np.concatenate([stats, self.norms.statistics(layers)], axis=2)
         return stats[self.slot_of]
 
     def is_frozen(self, setup: int) -> bool:
@@ -426,6 +440,7 @@ class NetworkBank:
             return
         if self._optimizers is None:
             self._optimizers = self._optimizer_groups(learning_rate)
+        np.copyto(self._before, self._params)  # for the update's own size (layer_statistics)
         for elements, _, optimizer in self._optimizers:
             if elements is None:
                 optimizer.step(self._params, self._grads)

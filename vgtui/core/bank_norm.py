@@ -90,6 +90,20 @@ class BatchNorms:
                     biases[hidden][run] += shift
         return first_layer, weights, biases
 
+    def statistics(self, layers: int) -> np.ndarray:
+        """Per slot and weight layer, the mean over its units of gamma, beta, the running mean
+        and the running standard deviation; NaN where there is no batch norm (the output
+        layer, setups without +bn). Shape (slots, layers, 4)."""
+        count = self.params.gammas[0].shape[0] if self.params.gammas else 0
+        stats = np.full((count, layers, 4), np.nan)
+        for hidden, gamma in enumerate(self.params.gammas):
+            arrays = (gamma, self.params.betas[hidden], self.running_mean[hidden],
+                      np.sqrt(self.running_var[hidden]))  # fmt: skip
+            for run in self.runs:
+                for column, array in enumerate(arrays):
+                    stats[run, hidden, column] = array[run].mean(axis=1, dtype=np.float64)
+        return stats
+
     def forget(self, slot: int) -> None:
         """A frozen slot's gamma, beta and averages: zero (its layers output beta = 0), 1."""
         for array in [*self.params.gammas, *self.params.betas, *self.running_mean]:

@@ -14,6 +14,7 @@ from vgtui.core.eval_blocks import TEST_BLOCK_ROWS
 from vgtui.core.evaluation.interface import evaluation_lanes
 from vgtui.core.evaluation.shared import RING_ENTRIES
 from vgtui.core.inference import probe_buffer_fits
+from vgtui.core.optimizers import STATE_ARRAYS
 from vgtui.core.trainer import MAX_PENDING_EVALUATIONS
 
 FLOAT32 = 4
@@ -32,6 +33,25 @@ def parameter_count(config: RunConfig) -> int:
     sizes = (PIXELS, *config.hidden, NUM_CLASSES)
     per_setup = sum((n_in + 1) * n_out for n_in, n_out in zip(sizes, sizes[1:], strict=False))
     return per_setup * len(config.setups) * config.seeds
+
+
+def remedy_floats(config: RunConfig) -> int:
+    """The remedies' floats beyond a plain run's: each setup's optimizer state (STATE_ARRAYS
+    arrays of its parameters), a bank's copies when its setups differ (the update's gathered
+    parameters, gradients and work array, the parameters before it), and batch norm's gamma,
+    beta, running averages and normalized activations."""
+    setups = config.setups
+    if all(spec.plain for spec in setups):
+        return 0
+    units = sum(config.hidden)
+    per_setup = parameter_count(config) // (len(setups) * config.seeds)
+    floats = 4 * parameter_count(config)
+    for spec in setups:
+        size = per_setup + 2 * units * spec.batch_norm
+        floats += config.seeds * (STATE_ARRAYS[spec.optimizer] * size + 6 * units * spec.batch_norm)
+    if any(spec.batch_norm for spec in setups):
+        floats += config.seeds * len(setups) * config.batch_size * units
+    return floats
 
 
 def estimated_bytes(config: RunConfig, lanes: int | None = None) -> int:
@@ -56,6 +76,7 @@ def estimated_bytes(config: RunConfig, lanes: int | None = None) -> int:
     tallies = setups * ProbeLayout.of(sizes).width * (lanes + PROBE_TALLY_COPIES) if probe else 0
     inference = lanes * (2 * first_layer + 2 * TEST_BLOCK_ROWS * setups * units)
     floats = PARAMETER_COPIES * parameter_count(config) + training + inference + buffers
+    floats += remedy_floats(config)
     return BASE_BYTES + FLOAT32 * floats + FLOAT64 * (draws + tallies) + lanes * probe_work
 
 

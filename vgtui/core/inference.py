@@ -373,10 +373,18 @@ class InferenceBank:
                 np.copyto(
                     probe.buffer[:, :, at : at + stop - start], buffers.hidden[:, :, start:stop]
                 )
+                for hidden, (first, units) in enumerate(self.hidden_spans):
+                    self._activation_only(
+                        probe.buffer[:, first : first + units, at : at + stop - start],
+                        hidden, buffers, start, stop)  # fmt: skip
             else:
                 assert probe.tallies is not None
                 tally = self.probe_tally()
                 hidden = [post[:, :, start:stop] for post in buffers.post]
+                if self._shortcut_runs:
+                    hidden = [h.copy() for h in hidden]
+                    for number, h in enumerate(hidden):
+                        self._activation_only(h, number, buffers, start, stop)
                 tally(hidden, probe.scratch, first=block.probe_at)
                 probe.tallies += probe.scratch
         row_max, is_max = buffers.row_max, buffers.is_max
@@ -387,6 +395,17 @@ class InferenceBank:
         true_logit = buffers.true_logit
         np.take(logits.reshape(logits.shape[0], -1), block.label_index, axis=1, out=true_logit)
         return np.count_nonzero(true_logit == row_max, axis=1)
+
+
+    def _activation_only(
+        self, out: np.ndarray, hidden: int, buffers: InferenceBuffers, start: int, stop: int
+    ) -> None:
+        """The probe measures what the activation gives: in a +res setup's layer with a
+        shortcut, ``out`` (that layer's rows start:stop) less the shortcut's input."""
+        if not (self._shortcuts and self._shortcuts[hidden]):
+            return
+        for run in self._shortcut_runs:
+            out[run] -= buffers.post[hidden - 1][run, :, start:stop]
 
 
 def _forward(name: str, folded: bool = True) -> Forward:

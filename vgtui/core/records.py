@@ -18,14 +18,37 @@ class LayerStats:
     weight_std: float
     update_ratio: float
     grad_zeros: int
+    gamma: float | None = None
+    """With batch norm (+bn, hidden layers): the mean over the layer's units of gamma, ..."""
+    beta: float | None = None
+    """... of beta, ..."""
+    running_mean: float | None = None
+    """... of the running mean of the pre-activations (what evaluation subtracts) ..."""
+    running_std: float | None = None
+    """... and of their running standard deviation (what evaluation divides by)."""
 
     def to_dict(self) -> dict:
-        return {
+        row: dict = {
             "delta_std": self.delta_std,
             "weight_std": self.weight_std,
             "update_ratio": self.update_ratio,
             "grad_zeros": self.grad_zeros,
         }
+        if self.gamma is not None:
+            row.update(gamma=self.gamma, beta=self.beta, running_mean=self.running_mean,
+                       running_std=self.running_std)  # fmt: skip
+        return row
+
+
+BATCH_NORM_FIELDS = ("gamma", "beta", "running_mean", "running_std")
+
+
+def batch_norm(values: object) -> tuple[float | None, ...]:
+    """LayerStats' batch-norm fields from numbers (NaN or none: no batch norm there)."""
+    numbers = [float(v) for v in values]  # type: ignore[attr-defined]
+    if len(numbers) != len(BATCH_NORM_FIELDS) or any(math.isnan(v) for v in numbers):
+        return ()
+    return tuple(numbers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +174,7 @@ class MetricRecord:
                     _number(layer["weight_std"]),
                     _number(layer["update_ratio"]),
                     int(layer["grad_zeros"]),
+                    *batch_norm([_number(layer.get(key)) for key in BATCH_NORM_FIELDS]),
                 )
                 for layer in row.get("layers") or ()
             ),

@@ -26,7 +26,7 @@ from vgtui.core.data import NUM_CLASSES, PIXEL_SCALE, PIXELS, Dataset
 from vgtui.core.eval_blocks import dataset_blocks
 from vgtui.core.evaluation.interface import Evaluator, Pending, make_evaluator
 from vgtui.core.inference import InferenceParameters
-from vgtui.core.records import LayerStats, MetricRecord
+from vgtui.core.records import LayerStats, MetricRecord, batch_norm
 from vgtui.core.vocabulary import SetupStatus
 
 LEND_WHEN_UNFINISHED = 3  # run() lends the evaluator a block per iteration from this backlog on
@@ -296,8 +296,8 @@ class Trainer:
                     grad_norms=self._grad_norms(s),
                     seconds=self.seconds,
                     layers=tuple(
-                        LayerStats(float(d), float(w), float(u), int(z))
-                        for d, w, u, z in layer_stats[s]
+                        LayerStats(float(d), float(w), float(u), int(z), *batch_norm(bn))
+                        for d, w, u, z, *bn in layer_stats[s]
                     ),
                 ),
             )
