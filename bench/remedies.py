@@ -1,0 +1,116 @@
+"""What the remedies cost: a training step per setup with batch norm, with Adam, and plain.
+
+    python bench/remedies.py           # table
+    python bench/remedies.py --json
+
+(bench/speed.py is the default run's benchmark; this is its remedies row, kept apart so each
+script stays one screenful of purpose.) Two measures, each the best of ``--repeats``:
+
+1. a training step (forward, backward, update) of a bank of four setups of one kind on the
+   notebook's network (784-40-20-10, batch 100), per setup: plain sigmoid, sigmoid+bn,
+   sigmoid@adam, sigmoid+res (784-40-40-40-10, where a shortcut exists) beside its plain twin;
+2. the full headless run of ``--preset notebook-remedies`` against the default four (wall time,
+   evaluation included).
+
+The machine is usually shared: take the ratios, not the absolute times, and run it twice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from vgtui.core.bank import NetworkBank  # noqa: E402
+from vgtui.core.blas import limit_blas_threads  # noqa: E402
+from vgtui.core.config import PRESETS, RunConfig, parse_setups  # noqa: E402
+from vgtui.core.data import NUM_CLASSES, PIXEL_SCALE, PIXELS, load_bundled  # noqa: E402
+from vgtui.core.trainer import Trainer  # noqa: E402
+
+KINDS = {
+    "plain": ("", (40, 20)),
+    "+bn": ("+bn", (40, 20)),
+    "@adam": ("@adam:0.001", (40, 20)),
+    "plain (3x40)": ("", (40, 40, 40)),
+    "+res (3x40)": ("+res", (40, 40, 40)),
+}
+STEPS = 300
+
+
+def step_seconds(suffix: str, hidden: tuple[int, ...], repeats: int) -> float:
+    """Best time of a training step of four sigmoid setups with ``suffix``, per setup."""
+    data = load_bundled()
+    setups = parse_setups(",".join(f"sigmoid-gauss:0.0{k}{suffix}" for k in range(1, 5)))
+    bank = NetworkBank((PIXELS, *hidden, NUM_CLASSES), setups, np.random.default_rng(0))
+    rng = np.random.default_rng(1)
+    buffers = bank.buffers(100)
+    best = float("inf")
+    with np.errstate(all="ignore"):
+        for _ in range(repeats):
+            started = time.perf_counter()
+            for _ in range(STEPS):
+                index = rng.integers(0, data.train_size, 100)
+                pixels = data.train_images[index]
+                used = np.flatnonzero(pixels.any(axis=0))
+                batch = buffers.active_inputs[:, : used.size + 1]
+                np.multiply(pixels[:, used], PIXEL_SCALE, out=batch[:, :-1])
+                batch[:, -1] = 1.0
+                labels = data.train_labels[index].astype(np.intp)
+                bank.backward_active(buffers, batch, np.append(used, PIXELS), labels)
+                bank.apply_gradients(0.1)
+            best = min(best, (time.perf_counter() - started) / STEPS / len(setups))
+    return best
+
+
+def run_seconds(config: RunConfig, repeats: int) -> float:
+    data = load_bundled()
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        trainer = Trainer(config, data, np.random.default_rng(0))
+        trainer.run(lambda records: None)
+        trainer.close()
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    limit_blas_threads(1)
+    steps = {kind: step_seconds(*KINDS[kind], args.repeats) for kind in KINDS}
+    runs = {
+        "notebook (4 setups)": run_seconds(RunConfig(), args.repeats),
+        "notebook-remedies (6)": run_seconds(PRESETS["notebook-remedies"].config, args.repeats),
+    }
+    result = {
+        "step_seconds_per_setup": steps,
+        "bn_over_plain": steps["+bn"] / steps["plain"],
+        "adam_over_plain": steps["@adam"] / steps["plain"],
+        "res_over_plain": steps["+res (3x40)"] / steps["plain (3x40)"],
+        "run_seconds": runs,
+    }
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    print(f"training step per setup (best of {args.repeats} x {STEPS} steps, batch 100)")
+    for kind, seconds in steps.items():
+        print(f"  {kind:14} {1e6 * seconds:8.1f} us")
+    print(f"  batch norm {result['bn_over_plain']:.2f}x plain (target <= 1.3x), "
+          f"Adam {result['adam_over_plain']:.2f}x, residual {result['res_over_plain']:.2f}x")
+    print("full headless runs (2000 iterations, evaluation included)")
+    for name, seconds in runs.items():
+        print(f"  {name:22} {seconds:6.2f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
