@@ -2,7 +2,8 @@
 and two real runs (the exact gradient and the notebook's) compared in the saved-runs view.
 
 Run from the repository root with the dev venv: ``.venv/bin/python assets/make_screenshots.py``
-(``... compare`` for the comparison only; ``... sweep [RUNS]`` for the Sweep tab on the newest
+(``... compare`` for the comparison only; ``... remedies`` for the notebook-remedies preset
+at 120x40; ``... sweep [RUNS]`` for the Sweep tab on the newest
 sweep under RUNS, default runs, after ``vgtui sweep``). Needs ``rsvg-convert`` (Debian:
 librsvg2-bin).
 librsvg ignores SVG ``textLength`` and draws braille (the chart dots) in a wider fallback font,
@@ -19,7 +20,7 @@ import tempfile
 from pathlib import Path
 
 from vgtui.core.blas import limit_blas_threads
-from vgtui.core.config import RunConfig, parse_setups
+from vgtui.core.config import PRESETS, RunConfig, parse_setups
 from vgtui.core.data import load_bundled
 from vgtui.core.run import Run
 from vgtui.ui.app import VgtuiApp
@@ -29,8 +30,12 @@ from vgtui.ui.saved.svg import place_braille_in_cells
 ASSETS = Path(__file__).parent
 
 
-async def shoot(size: tuple[int, int], shots: list[tuple[tuple[str, ...], str]]) -> None:
-    app = VgtuiApp(RunConfig(), load_bundled(), Path(tempfile.mkdtemp()))
+async def shoot(
+    size: tuple[int, int],
+    shots: list[tuple[tuple[str, ...], str]],
+    config: RunConfig | None = None,
+) -> None:
+    app = VgtuiApp(config or RunConfig(), load_bundled(), Path(tempfile.mkdtemp()))
     async with app.run_test(size=size) as pilot:
         await pilot.press("r")
         while app.run_state != "done":
@@ -95,6 +100,9 @@ async def shoot_sweep(root: Path, size: tuple[int, int] = (120, 40)) -> None:
 async def main() -> None:
     if sys.argv[1:2] == ["sweep"]:  # sweep [RUNS]: after vgtui sweep --out RUNS
         await shoot_sweep(Path(sys.argv[2] if len(sys.argv) > 2 else "runs"))
+        return
+    if sys.argv[1:] == ["remedies"]:
+        await shoot((120, 40), [((), "remedies")], PRESETS["notebook-remedies"].config)
         return
     await shoot_comparison()
     if sys.argv[1:] == ["compare"]:
