@@ -8,6 +8,7 @@ import json
 import re
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -122,6 +123,31 @@ def test_local_cluster_sweep_end_to_end(tmp_path, capsys):
     assert re.search(r"Agreement with theory: \d+/6 cells \(\d+%\)", stdout)
     assert "critical sigma_w^2" in stdout and "6xi_c" in stdout
     assert "[4/4]" in captured.err
+    said = " ".join(stdout.split())
+    for threshold in (0.5, 0.6, 0.7):  # the scores, recomputed here from each seed's accuracy
+        means = [(c["depth"], statistics.fmean(c["per_seed_test_accuracy"]),
+                  c["predicted_trains"]) for c in cells]  # fmt: skip
+        outcome = [(d, m >= threshold, p) for d, m, p in means]  # no seed diverges here
+        theory = sum(t == p for _, t, p in outcome)
+        always = sum(t for _, t, _ in outcome)
+        rules = {None: sum(not t for _, t, _ in outcome)}
+        rules.update({D: sum((d <= D) == t for d, t, _ in outcome) for D in (2, 4)})
+        best = max(rules.values())
+        limit = next(D for D, right in rules.items() if right == best)
+        rule = "never" if limit is None else f"<= {limit}"
+        assert (f"Trains at >= {100 * threshold:.0f}%: theory {theory}/6, always {always}/6, "
+                f"depth {rule} {best}/6.") in said  # fmt: skip
+    sd_grid = stdout.split("sd of test accuracy over 2 seeds, in points")[1].splitlines()[2:4]
+    for row, depth in zip(sd_grid, (4, 2), strict=True):
+        shown = row.split()
+        assert shown[0] == str(depth)
+        expected = [
+            f"{100 * statistics.stdev(c['per_seed_test_accuracy']):.0f}"
+            for w in (0.5, 1.76, 4.0)
+            for c in cells
+            if (c["depth"], c["weight_variance"]) == (depth, w)
+        ]
+        assert shown[1:] == expected
 
 
 def test_heatmap_fits_80_columns_for_many_columns():
@@ -140,8 +166,8 @@ def finished_lines(out: Path) -> int:
 
 def test_interrupt_keeps_finished_cells_and_resume_runs_only_the_rest(tmp_path):
     out = tmp_path / "runs"
-    command = [str(VGTUI), "sweep", *TINY, "--depths", "1:6:6", "--iters", "120",
-               "--workers", "1", "--out", str(out)]  # fmt: skip
+    command = [str(VGTUI), "sweep", *TINY, "--depths", "1:6:6", "--iters", "120", "--seeds",
+               "1", "--workers", "1", "--out", str(out)]  # fmt: skip
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env())
     try:
         deadline = time.monotonic() + 30

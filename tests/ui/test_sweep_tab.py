@@ -67,7 +67,8 @@ def grid(text: str) -> dict[int, list[str]]:
     """The map's rows: depth -> the mark of each column (digit, x, ?, ., in parentheses where
     theory says it does not train), read as text without the cursor's brackets."""
     rows = {}
-    for line in text.splitlines():
+    heatmap_part = text.split("\nsd of test accuracy")[0]  # not the seeds' sd grid below it
+    for line in heatmap_part.splitlines():
         match = re.fullmatch(r"\s*(\d+) [ >]( .*)", line)
         if match:
             rows[int(match.group(1))] = re.sub(r"[\[\]]", " ", match.group(2)).split()
@@ -135,7 +136,8 @@ async def test_the_heatmap_shows_every_cells_band_the_theory_curve_and_the_criti
 def printed_grid(text: str) -> dict[int, list[str]]:
     """The rows of ``vgtui sweep``'s text heatmap: depth -> the mark of each column."""
     rows = {}
-    for line in text.splitlines():
+    heatmap_part = text.split("\nsd of test accuracy")[0]  # not the seeds' sd grid below it
+    for line in heatmap_part.splitlines():
         match = re.fullmatch(r"\s*(\d+)  (.*)", line)
         if match:
             rows[int(match.group(1))] = match.group(2).split()

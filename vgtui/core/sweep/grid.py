@@ -63,12 +63,6 @@ def band(cell: Mapping | None) -> str:
     return BAND_DIGITS[min(9, max(0, int(accuracy * 10)))]
 
 
-def agreement(cells: Mapping[CellKey, Mapping]) -> tuple[int, int]:
-    """(cells whose outcome matches depth < 6 xi_c, cells with an outcome)."""
-    judged = [c for c in cells.values() if "agrees" in c]
-    return sum(1 for c in judged if c["agrees"]), len(judged)
-
-
 def axis_label(value: float, width: int) -> str:
     """``value`` in at most ``width`` characters if it can be (1.375 -> 1.38 in 4), so that
     neighbouring column labels never run together."""
@@ -218,4 +212,4 @@ class Grid:
         return "; ".join(entries)
 
 
-__all__ = ["Grid", "GridCell", "agreement", "band", "critical", "theory"]
+__all__ = ["Grid", "GridCell", "band", "critical", "theory"]

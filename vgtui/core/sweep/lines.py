@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from vgtui.core.store.run_folder import json_safe
 from vgtui.core.summary import seed_sd
 from vgtui.core.sweep.grid import theory
+from vgtui.core.sweep.scores import trains as cell_trains
 from vgtui.core.sweep.spec import MAX_DEPTH, CellKey, SweepSpec, Task
 from vgtui.core.vocabulary import RunStatus, SetupStatus
 
@@ -90,7 +91,7 @@ def cell_line(spec: SweepSpec, activation: str, depth: int, weight_variance: flo
         "predicted_trains": predicted,
     }
     if done:
-        trains = bool(tests) and not diverged and statistics.fmean(tests) >= spec.threshold
+        trains = cell_trains(line["test_accuracy"], len(diverged), spec.threshold)
         line["trains"] = trains
         line["agrees"] = trains == predicted
     if failed:

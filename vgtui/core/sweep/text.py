@@ -1,12 +1,15 @@
 """The sweep's heatmap as plain text (what ``vgtui sweep`` prints at its end): the grid model
-of :mod:`vgtui.core.sweep.grid` in a given number of columns, then the agreement with theory."""
+of :mod:`vgtui.core.sweep.grid` in a given number of columns (with several seeds, a second
+grid of their standard deviation), then the agreement with theory beside the baselines and at
+other thresholds (:mod:`vgtui.core.sweep.scores`)."""
 
 from __future__ import annotations
 
 import textwrap
 from collections.abc import Mapping
 
-from vgtui.core.sweep.grid import Grid, agreement, axis_label
+from vgtui.core.sweep.grid import Grid, axis_label
+from vgtui.core.sweep.scores import score_lines, scores
 from vgtui.core.sweep.spec import CellKey, SweepSpec
 
 WIDTH = 80
@@ -36,14 +39,20 @@ def join_parts(parts: list[str], width: int) -> list[str]:
 def heatmap(spec: SweepSpec, cells: Mapping[CellKey, Mapping], width: int = WIDTH) -> str:
     """Per activation, a grid of test accuracy over (sigma_w^2, depth) with the theory
     overlay and the legend, then the agreement with theory, in ``width`` columns."""
-    blocks = [grid_text(Grid.of(spec, activation, cells), width) for activation in spec.activations]
-    matches, judged = agreement(cells)
-    share = f"{100 * matches / judged:.0f}%" if judged else "-"
+    grids = [Grid.of(spec, activation, cells) for activation in spec.activations]
+    blocks = [grid_text(grid, width) for grid in grids]
+    own = scores(cells, spec.threshold)
+    names = {grid.limit_name for grid in grids}
+    limit = "6 xi_c" if names == {"6xi_c"} else "6 xi_c (6 xi_grad where xi_c is infinite)"
+    percent = f"{100 * own.theory / own.judged:.0f}%" if own.judged else "-"
     summary = wrap(
-        f'Agreement with theory: {matches}/{judged} cells ({share}) match "trains (mean test '
-        f'accuracy >= {100 * spec.threshold:.0f}%, no seed diverged) iff depth < 6 xi_c".',
+        f"Agreement with theory: {own.theory}/{own.judged} cells ({percent}) match "
+        f'"trains (mean test accuracy >= {100 * spec.threshold:.0f}%, no seed diverged) iff '
+        f'depth < {limit}".',
         width,
     )
+    for line in score_lines(cells, spec.threshold):
+        summary += wrap(line, width)
     return "\n\n".join([*blocks, "\n".join(summary)])
 
 
@@ -70,7 +79,30 @@ def grid_text(grid: Grid, width: int = WIDTH) -> str:
         )
         lines += wrap(f"sigma_w^2 ({grid.limit_name}), left to right: {values}", width)
     lines += wrap(grid.legend(narrow=cell == 1), width)
+    if grid.spec.seeds > 1:
+        lines += spread_text(grid, cell, width)
     return "\n".join(lines)
+
+
+def spread_text(grid: Grid, cell: int, width: int) -> list[str]:
+    """The seeds' standard deviation of each cell's test accuracy, in points, as a grid under
+    the heatmap (``.``: fewer than two seeds in); in one-character cells, where it is."""
+    seeds = grid.spec.seeds
+    title = f"sd of test accuracy over {seeds} seeds, in points (the sample sd, n - 1)"
+    if cell == 1:
+        return wrap(f"{title}: too narrow here, see cells.jsonl (test_accuracy_std)", width)
+    lines = [""] + wrap(title, width)
+    if cell == 5:
+        lines.append("depth  " + "".join(f"{axis_label(w, 4):^5}" for w in grid.columns).rstrip())
+    else:
+        lines.append("depth  (columns as above)")
+    for depth, row in zip(grid.depths, grid.rows, strict=True):
+        texts = []
+        for entry in row:
+            sd = (entry.line or {}).get("test_accuracy_std")
+            texts.append(f"{'.' if sd is None else f'{100 * sd:.0f}':^{cell}}")
+        lines.append(f"{depth:>5}  " + "".join(texts).rstrip())
+    return lines
 
 
 __all__ = ["grid_text", "heatmap"]

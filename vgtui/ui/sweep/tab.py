@@ -31,7 +31,7 @@ from textual.worker import get_current_worker
 from vgtui.core.config import ConfigError
 from vgtui.core.store.follow import polls
 from vgtui.core.sweep.folder import SweepReader, newest_sweep
-from vgtui.core.sweep.grid import agreement
+from vgtui.core.sweep.scores import scores, share
 from vgtui.core.sweep.spec import Task
 from vgtui.ui.sweep.drawing import SweepDrawing, wrap
 from vgtui.ui.sweep.messages import OpenSweepCell, SweepEnded, SweepProgress, SweepRead
@@ -40,7 +40,7 @@ from vgtui.ui.sweep.state import Cursor, SweepState
 
 START_KEYS = {"w": "quick", "W": "schoenholz"}
 """The key that starts ``vgtui sweep --preset NAME`` from the tab."""
-PRESET_TIMES = {"quick": "10 s", "schoenholz": "3 min"}
+PRESET_TIMES = {"quick": "10 s", "schoenholz": "5-25 min"}
 """About what a preset takes on a 2-core machine (README, Sweeps), for the tab's hint."""
 
 
@@ -192,9 +192,12 @@ class SweepTab(VerticalScroll):
         assert state is not None
         spec = state.spec
         parts = [f"{self.folder_name(state.path)}: {state.done}/{spec.cell_count} cells"]
-        matches, judged = agreement(state.cells)
-        if judged:
-            parts[0] += f", {matches}/{judged} agree with theory ({100 * matches / judged:.0f}%)"
+        own = scores(state.cells, spec.threshold)
+        if own.judged:
+            parts[0] += (
+                f", {share(own.theory, own.judged)} agree with theory (always trains: "
+                f"{own.always}, best depth-only rule: {own.depth_rule})"
+            )
         if self.process_note:
             parts.append(self.process_note)
         if self.problem:
