@@ -33,7 +33,7 @@ from vgtui.ui.base import ChartsApp, ChartsScreen
 from vgtui.ui.charts.tabs import ChartTabs
 from vgtui.ui.confirm import SecondPress
 from vgtui.ui.header import RunHeader
-from vgtui.ui.help import KEYS, HelpScreen
+from vgtui.ui.help import KEYS, MONITOR_KEYS, HelpScreen
 from vgtui.ui.history import RunHistory
 from vgtui.ui.lifecycle import EndedRun, PreparingRun
 from vgtui.ui.messages import RecordsReady, RunBuilt
@@ -54,6 +54,8 @@ class MonitorScreen(ChartsScreen):
     """The charts of the live run, with the config sidebar beside them (hidden when compact).
     The app's base screen (its one mode): Textual builds it as the app composes, so the app's
     mount finds every widget in place."""
+
+    BINDINGS = MONITOR_KEYS
 
     def __init__(self) -> None:
         monitor = self.app  # the app being composed

@@ -26,23 +26,28 @@ KEYS = [
 ]
 """The chart controls, the same on a live run and on saved runs."""
 
+MONITOR_KEYS = [
+    Binding("r", "app.run", "Run"),
+    Binding("p", "app.pause", "Pause"),
+    Binding("n", "app.step", "Step"),
+    Binding("x", "app.stop", "Stop/Reset"),
+    Binding("b", "app.toggle_sidebar", "Sidebar"),
+    Binding("minus", "app.pace(-1)", "Slower", show=False),
+    Binding("plus,equals_sign", "app.pace(1)", "Faster", show=False),
+    Binding("s", "app.save", "Save"),
+    Binding("o", "app.open_runs", "Runs"),
+    Binding("escape", "app.leave_field", "Leave field", show=False),
+]
+"""The monitor screen's keys (the actions are VgtuiApp's): they act, and the footer shows them,
+only while the monitor is the screen shown, not under the Runs screen or a saved run."""
+
 KEYS = [
-    Binding("r", "run", "Run"),
-    Binding("p", "pause", "Pause"),
-    Binding("n", "step", "Step"),
-    Binding("x", "stop", "Stop/Reset"),
-    Binding("b", "toggle_sidebar", "Sidebar"),
-    Binding("minus", "pace(-1)", "Slower", show=False),
-    Binding("plus,equals_sign", "pace(1)", "Faster", show=False),
-    Binding("s", "save", "Save"),
-    Binding("o", "open_runs", "Runs"),
     Binding("question_mark,f1", "help", "Help", key_display="?"),
     Binding("q", "quit", "Quit"),
     Binding("ctrl+c", "quit(130)", "Quit", show=False, priority=True),
-    Binding("escape", "leave_field", "Leave field", show=False),
 ]
-"""The monitor's own key bindings (the actions are VgtuiApp's; the chart keys are the charts
-screen's, vgtui.ui.base.CHART_KEYS); HELP_TEXT explains them all."""
+"""The app's own keys, on every screen (the chart keys are the charts screen's,
+vgtui.ui.base.CHART_KEYS); HELP_TEXT explains them all."""
 
 HELP_TEXT = """\
 [b]vgtui[/b] trains every selected setup in lockstep on the same

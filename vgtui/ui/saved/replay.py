@@ -75,10 +75,10 @@ class ReplayScreen(SavedRunsScreen):
 
     BINDINGS = [
         Binding("p", "pause", "Pause"),
-        Binding("left", "scrub(-1)", "Back", priority=True),
-        Binding("right", "scrub(1)", "Forward", priority=True),
-        Binding("left_square_bracket", "scrub(-1)", "Back", show=False),
-        Binding("right_square_bracket", "scrub(1)", "Forward", show=False),
+        Binding("left", "scrub(-1)", "Earlier", priority=True),
+        Binding("right", "scrub(1)", "Later", priority=True),
+        Binding("left_square_bracket", "scrub(-1)", "Earlier", show=False),
+        Binding("right_square_bracket", "scrub(1)", "Later", show=False),
         Binding("minus", "speed(-1)", "Slower", show=False),
         Binding("plus,equals_sign", "speed(1)", "Faster", show=False),
     ]
