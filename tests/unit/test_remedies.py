@@ -306,3 +306,15 @@ def test_probe_measures_the_activation_and_the_diagnosis_knows_batch_norm(mnist)
     assert ("sigmoid-gauss", Diagnosis.COLLAPSE) in found
     assert not {kind for setup, kind in found if setup == "sigmoid-gauss+bn"} & {
         Diagnosis.COLLAPSE, Diagnosis.STALLED, Diagnosis.VANISHING}
+
+
+def test_probe_experiment_applies_batch_norm_and_shortcuts():
+    """vgtui probe at initialisation: +bn keeps every layer of a small-weight sigmoid net
+    spread out where the plain one collapses to 0.5; +res measures the activation alone."""
+    from vgtui.core.probe import probe, probe_inputs
+
+    inputs = probe_inputs("randn", 500, 50, np.random.default_rng(0))
+    setups = parse_setups("sigmoid-gauss,sigmoid-gauss+bn,sigmoid-xavier+res")
+    plain, normalized, residual = probe(inputs, setups, 6, 50, 0)
+    assert plain.layers[-1].std < 0.01 and normalized.layers[-1].std > 0.15
+    assert all(0 < layer.mean < 1 for layer in residual.layers)

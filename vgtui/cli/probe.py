@@ -40,7 +40,8 @@ def main(argv: Sequence[str]) -> int:
     )
     add = parser.add_argument
     add("--setups", type=argument_type(SETUPS_OPTION), default=parse_setups(PROBE_SETUPS),
-        metavar="LIST", help=f"ACTIVATION-INIT setups (default {PROBE_SETUPS})")  # fmt: skip
+        metavar="LIST",
+        help=f"setups, ACTIVATION-INIT[+bn][+res] (default {PROBE_SETUPS})")  # fmt: skip
     add("--layers", type=argument_type(bounded_int("layers", 1, 1000)), default=5, metavar="N",
         help="hidden layers (default 5)")  # fmt: skip
     add("--width", type=argument_type(bounded_int("width", 1, 10_000)), default=100, metavar="N",

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from vgtui.core import layers as layers_maths
 from vgtui.core.activations import get_activation
 from vgtui.core.config import SetupSpec
 from vgtui.core.data import PIXEL_SCALE, Dataset
@@ -89,7 +90,11 @@ def probe(
     inputs: np.ndarray, setups: Sequence[SetupSpec], layers: int, width: int, seed: int
 ) -> list[ProbeResult]:
     """Each setup's activations layer by layer at initialisation. Every setup starts from the
-    same standard-normal draws (as in training), scaled by its initialiser."""
+    same standard-normal draws (as in training), scaled by its initialiser. A +bn setup
+    normalizes each layer's pre-activations by the inputs' own statistics (gamma 1, beta 0, as
+    at the first training step); a +res setup adds each layer's input to its output where the
+    widths match, but not around the first layer (as in training), and its statistics are of
+    the activation's output alone (as the run's probe)."""
     rng = np.random.default_rng(seed)
     fan_ins = [inputs.shape[1]] + [width] * (layers - 1)
     draws = [rng.standard_normal((fan_in, width)) for fan_in in fan_ins]
@@ -100,7 +105,13 @@ def probe(
         stats = []
         for layer, draw in enumerate(draws, start=1):
             z = a @ initial_weights(spec, draw)
-            a = forward(z, np.empty_like(z))
-            stats.append(layer_activations(layer, spec.activation, a))
+            if spec.batch_norm:
+                normalized = np.empty_like(z)
+                layers_maths.normalize(z, normalized, axis=0)
+                z = normalized
+            out = forward(z, np.empty_like(z))
+            stats.append(layer_activations(layer, spec.activation, out))
+            shortcut = spec.residual and layer > 1 and a.shape[1] == out.shape[1]
+            a = out + a if shortcut else out
         results.append(ProbeResult(spec.name, tuple(stats)))
     return results
