@@ -17,7 +17,7 @@ import pytest
 
 from tests.reference import expected_counts
 from vgtui.core.bank import NetworkBank
-from vgtui.core.config import RunConfig, SetupSpec
+from vgtui.core.config import RunConfig, SetupSpec, parse_setups
 from vgtui.core.eval_blocks import dataset_blocks
 from vgtui.core.evaluation import helpers as helper_evaluator
 from vgtui.core.evaluation.helpers import HelperEvaluator
@@ -62,6 +62,25 @@ def test_a_helper_evaluates_whole_snapshots_with_the_same_counts(mnist):
             assert wait_until(lambda e=evaluation: e.finished)
             assert np.array_equal(evaluation.counts(), expected_counts(mnist, bank))
             bank.params.flat[:] *= np.float32(1.01)  # the next snapshot differs
+    finally:
+        pool.close()
+
+
+def test_a_helper_evaluates_batch_norm_and_shortcuts_as_this_thread(mnist):
+    """Batch norm is folded into the snapshot; the shortcuts the helper learns of from the
+    shared layout."""
+    setups = parse_setups("sigmoid-xavier+res,tanh-xavier+bn,relu-he+bn+res@adam:0.001")
+    bank = NetworkBank((784, 30, 30, 30, 10), setups, np.random.default_rng(3))
+    blocks = dataset_blocks(mnist)
+    pool = HelperEvaluator(blocks, helpers=1, entries=3)
+    try:
+        snapshot = bank.evaluation_snapshot()
+        evaluation = pool.start(snapshot)
+        assert wait_until(lambda: evaluation.finished)  # the helper did every block
+        alone = LocalEvaluator(blocks).start(snapshot)
+        while alone.help_one():
+            pass
+        assert np.array_equal(evaluation.counts(), alone.counts())
     finally:
         pool.close()
 
