@@ -108,8 +108,8 @@ class NetworkBank:
         self.gammas_grad, self.betas_grad = grads.gammas, grads.betas
         self.norms = BatchNorms(self.bn_runs, self.params, grads, width, self.dtype)
         self._optimizers: list[tuple[np.ndarray | None, np.ndarray, Optimizer]] | None = None
-        self._before = self._params.copy()  # the parameters before the last update (remedies)
-        self.slot_rates = np.zeros(count)  # each slot's learning rate (set by apply_gradients)
+        # the parameters before the last update (with a remedy: layer_statistics' ratio)
+        self._before = self._params[:0] if self.plain else self._params.copy()
         self._weights_t = [w.transpose(0, 2, 1) for w in self.weights]
 
         initial = initial_parameters(
@@ -434,7 +434,6 @@ class NetworkBank:
         """Update every setup from the last computed gradients: by its optimizer at its
         learning rate (``learning_rate``, the run's, unless it names its own)."""
         if self.plain:  # plain SGD, as ever
-            self.slot_rates[:] = learning_rate
             np.multiply(self._grads, self.dtype.type(learning_rate), out=self._update)
             np.subtract(self._params, self._update, out=self._params)
             return
@@ -462,7 +461,6 @@ class NetworkBank:
         kinds: dict[tuple[str, float], list[int]] = {}
         for slot, setup in enumerate(self.slot_order):
             spec = self.setups[setup]
-            self.slot_rates[slot] = spec.rate(learning_rate)
             kinds.setdefault((spec.optimizer, spec.rate(learning_rate)), []).append(slot)
         groups = []
         for (name, rate), members in kinds.items():
