@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -146,3 +147,34 @@ def test_pace_is_an_option_of_the_command_line_as_of_the_sidebar():
         "vgtui: error: argument --pace: pace must be iterations per second, or full "
         "(see vgtui --help)"
     ]
+
+
+def test_show_follow_lines_fit_80_columns_and_break_between_setups(tmp_path):
+    """``vgtui show --follow --no-ui`` printed 81-85 character lines: they wrap to the
+    terminal's width between setups, never inside a name or a number."""
+    out = tmp_path / "runs"
+    args = ("--setups", "sigmoid-gauss,relu-gauss,sigmoid-xavier,relu-he,tanh-xavier")
+    assert run_cli("--no-ui", *SMALL, *args, "--out", str(out)).returncode == 0
+    (folder,) = out.iterdir()
+    result = run_cli("show", "--follow", "--no-ui", str(folder), env={"COLUMNS": "80"})
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    # (a path is one word: the pytest folder's is longer than 80 characters)
+    assert max(len(line) for line in lines if not line.startswith("Results: /")) <= 80
+    progress = "\n".join(line for line in lines if line[:1].isdigit() or line.startswith("   "))
+    for name in ("sigmoid-gauss", "relu-gauss", "sigmoid-xavier", "relu-he", "tanh-xavier"):
+        assert len(re.findall(rf"{name} \d+\.\d%", progress)) == 2, progress
+
+
+def test_sweep_progress_lines_wrap_between_words():
+    """The sweep's progress lines (stderr) wrapped mid-word at 80 columns."""
+    from vgtui.cli.common import fitted
+
+    line = (
+        "vgtui: sweep runs/20261130-071500-sweep: 12 of 12 tasks to run (6 cells x 2 "
+        "seed(s); a task is one activation, depth and seed with all 9 sigma_w^2)"
+    )
+    lines = fitted(line, 80).splitlines()
+    assert len(lines) == 2 and max(map(len, lines)) <= 80
+    assert " ".join(" ".join(lines).split()) == line
+    assert "runs/20261130-071500-sweep:" in lines[0]

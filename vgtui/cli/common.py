@@ -8,8 +8,9 @@ import contextlib
 import functools
 import os
 import sys
+import textwrap
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, TextIO, TypeVar
 
 from vgtui.cli.main import COMMANDS
 from vgtui.core.config import ConfigError, Option, parse_int
@@ -80,6 +81,33 @@ def bounded_int(label: str, low: int, high: int) -> Callable[[str], int]:
 
 class OutputError(Exception):
     """Standard output cannot be written (other than a closed pipe)."""
+
+
+def columns(stream: TextIO | None = None) -> int | None:
+    """The width lines to ``stream`` (stdout by default) must fit: COLUMNS if set, else the
+    terminal's; None when it is no terminal (a log or a pipe: one line per event)."""
+    if os.environ.get("COLUMNS", "").isdigit():
+        return int(os.environ["COLUMNS"])
+    stream = stream or sys.stdout
+    try:
+        return os.get_terminal_size(stream.fileno()).columns if stream.isatty() else None
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def fitted(text: str, width: int | None, indent: str = "  ") -> str:
+    """``text`` wrapped to ``width`` (None: not wrapped) between words, never inside one (nor
+    at a hyphen: ``sigmoid-gauss`` stays whole); the lines after the first are indented."""
+    if width is None:
+        return text
+    return textwrap.fill(
+        text, width, subsequent_indent=indent, break_on_hyphens=False, break_long_words=False
+    )
+
+
+def say_fitted(text: str) -> None:
+    """:func:`say`, wrapped to the width of stderr's terminal."""
+    say(fitted(text, columns(sys.stderr)))
 
 
 def say(line: str) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from vgtui.cli.common import (
     EXIT_DATA_ERROR,
     EXIT_OK,
+    columns,
     command_parser,
     guard_output,
     has_terminal,
@@ -118,11 +119,11 @@ def runs_table(runs: Sequence[SavedRun]) -> str:
     return "\n".join(lines)
 
 
-def packed(items: Sequence[str], first: str, then: str) -> list[str]:
-    """``items`` two spaces apart, as many to a line as fit in :data:`WIDTH` columns."""
+def packed(items: Sequence[str], first: str, then: str, width: int = WIDTH) -> list[str]:
+    """``items`` two spaces apart, as many to a line as fit in ``width`` columns."""
     lines, line = [], first
     for item in items:
-        if line not in (first, then) and len(line) + 2 + len(item) > WIDTH:
+        if line not in (first, then) and len(line) + 2 + len(item) > width:
             lines.append(line)
             line = then
         line += item if line in (first, then) else "  " + item
@@ -226,20 +227,27 @@ def follow(path: Path) -> int:
 
 
 def progress_lines(records: Sequence[MetricRecord], planned: int) -> list[str]:
-    """One line per evaluation point: its iteration and every setup's test accuracy."""
+    """One line per evaluation point, its iteration and every setup's test accuracy, wrapped
+    between setups to the terminal's width."""
     by_iteration: dict[int, list[MetricRecord]] = {}
     for record in records:
         by_iteration.setdefault(record.iteration, []).append(record)
-    return [
-        f"{iteration}/{planned}  "
-        + "  ".join(
+    items = {
+        iteration: [
             f"{r.setup} "
             + (format_percent(r.test_accuracy) if r.status == SetupStatus.OK else str(r.status))
             for r in group
-        )
-        + "\n"
+        ]
         for iteration, group in by_iteration.items()
-    ]
+    }
+    lines = []
+    for iteration, accuracies in items.items():
+        head = f"{iteration}/{planned}  "
+        lines += [
+            line + "\n"
+            for line in packed(accuracies, head, " " * len(head), width=columns() or 10**9)
+        ]
+    return lines
 
 
 EXPORT_METRICS = ("train_accuracy", "test_accuracy", "train_loss", "seconds")

@@ -28,6 +28,7 @@ from vgtui.cli.common import (
     bounded_int,
     command_parser,
     say,
+    say_fitted,
     silence_stdout,
     write_stdout,
 )
@@ -192,7 +193,7 @@ def run_sweep(folder: SweepFolder, client, todo: list[Task]) -> int:
     heatmap. Exit 130 on Ctrl-C (what finished is kept), 1 if tasks failed."""
     spec = folder.spec
     total = len(spec.tasks())
-    say(
+    say_fitted(
         f"vgtui: sweep {folder.path}: {len(todo)} of {total} tasks to run "
         f"({spec.cell_count} cells x {spec.seeds} seed(s); a task is one activation, depth "
         f"and seed with all {len(spec.weight_variances)} sigma_w^2)"
@@ -208,7 +209,7 @@ def run_sweep(folder: SweepFolder, client, todo: list[Task]) -> int:
     wall = time.perf_counter() - started
     write_stdout(heatmap(spec, folder.cells()) + "\n")
     done = len(folder.finished_tasks())
-    say(f"vgtui: {done}/{total} tasks done in {wall:.1f} s; sweep folder {folder.path}")
+    say_fitted(f"vgtui: {done}/{total} tasks done in {wall:.1f} s; sweep folder {folder.path}")
     if interrupted is not None:
         say(f"vgtui: interrupted; finish it with: vgtui sweep --resume {folder.path}")
         return 128 + getattr(interrupted, "signum", signal.SIGINT)
@@ -251,7 +252,7 @@ def _submit_and_collect(client, folder: SweepFolder, todo: list[Task], done: int
                 failed += 1
             folder.add_task(task, result, error)
             done += 1
-            say(_progress_line(done, total, task, result, error, folder.spec))
+            say_fitted(_progress_line(done, total, task, result, error, folder.spec))
     except BaseException:
         with contextlib.suppress(Exception):
             client.cancel(list(futures), force=True)
