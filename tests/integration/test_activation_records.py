@@ -14,7 +14,7 @@ import pytest
 from vgtui.core.activation_stats import HISTOGRAM_STRIDE
 from vgtui.core.config import RunConfig, parse_setups
 from vgtui.core.diagnosis import diagnose
-from vgtui.core.eval_blocks import dataset_blocks
+from vgtui.core.eval_blocks import dataset_blocks, evaluation_blocks
 from vgtui.core.evaluation.helpers import HelperEvaluator, helpers_supported
 from vgtui.core.evaluation.local import LocalEvaluator
 from vgtui.core.inference import probe_buffer_fits
@@ -58,6 +58,38 @@ def test_the_probe_is_chosen_by_the_seed_and_every_test_image_still_counts_once(
     # the probe costs no product of its own: the blocks are as cheap as without it
     plain = dataset_blocks(mnist)
     assert sum(b.cost for b in blocks) == sum(b.cost for b in plain)
+
+
+def test_every_test_image_has_the_same_chance_to_be_in_the_probe():
+    """Issue 18, item 11: the probe was a run of consecutive shape-sorted images per block,
+    so an image at a block's edge had about 1/46 the chance of one in its middle. Now each
+    block's share is a uniform draw: over 400 draws every image is in about 10% of them."""
+    rng = np.random.default_rng(0)
+    count, draws = 200, 400
+    images = ((rng.random((count, 784)) < 0.2) * rng.integers(1, 256, (count, 784))).astype(
+        np.uint8
+    )
+    index = np.arange(count)  # as labels: each row says which image it is
+    included = np.zeros(count)
+    for draw in range(draws):
+        blocks = evaluation_blocks(images, index, 50, 20, np.random.default_rng(draw))
+        for block in blocks:
+            start, stop = block.probe_rows
+            assert stop - start == 5  # stratified: 5 of each block of 50
+            included[block.labels[start:stop]] += 1
+    share = included / draws
+    assert abs(share.mean() - 0.1) < 1e-12  # 20 of 200 each time
+    assert share.min() > 0.04 and share.max() < 0.16  # 0.1 within 4 sd (0.015) for every image
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_probes_label_shares_follow_the_test_sets(mnist, seed):
+    """A run of 50 shape-sorted images per block put label shares up to 6 points off."""
+    blocks = dataset_blocks(mnist, probe_size=1000, seed=seed)
+    probe = np.concatenate([b.labels[b.probe_rows[0] : b.probe_rows[1]] for b in blocks])
+    shares = np.bincount(probe, minlength=10) / probe.size
+    expected = np.bincount(mnist.test_labels, minlength=10) / mnist.test_size
+    assert np.abs(shares - expected).max() < 0.025
 
 
 def test_recording_activations_changes_nothing_else(mnist):

@@ -53,10 +53,11 @@ def evaluation_blocks(
     images use go to a second product over just those images, placed last in the block.
 
     The probe (``probe_size`` images) is a stratified sample: each block contributes an equal
-    share, a run of images consecutive in shape order at a place ``rng`` draws. So the probe
-    covers every shape of digit, every image has the same chance to be in it, and it costs no
-    product of its own: its rows sit together in their blocks, whose activations are copied
-    (or tallied) as the blocks are evaluated."""
+    share, images ``rng`` draws at random from the block (without replacement). So the probe
+    covers every shape of digit, every image has the same chance to be in it (its block's
+    share over its block's size: probe_size / test size when they divide evenly), and it
+    costs no product of its own: its rows are moved together in their blocks, whose
+    activations are copied (or tallied) as the blocks are evaluated."""
     order = similar_shape_order(images)
     count = max(1, round(len(order) / rows))
     shares = [len(s) for s in np.array_split(np.arange(probe_size), count)]
@@ -64,9 +65,8 @@ def evaluation_blocks(
     blocks, probe_at = [], 0
     for part, share in zip(np.array_split(order, count), shares, strict=True):
         share = min(share, part.size)
-        start = int(rng.integers(0, part.size - share + 1))
         in_probe = np.zeros(part.size, dtype=bool)
-        in_probe[start : start + share] = True
+        in_probe[rng.choice(part.size, size=share, replace=False)] = True
         users = np.count_nonzero(images[part], axis=0)
         threshold = max(1.0, RARE_PIXEL_SHARE * part.size)
         common = np.flatnonzero(users >= threshold)
