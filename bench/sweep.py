@@ -2,7 +2,7 @@
 helper process), (b) on an embedded Dask LocalCluster with one single-threaded worker per core.
 
     python bench/sweep.py            # the stated bench sweep (about 2 minutes on 2 cores)
-    python bench/sweep.py --preset   # the schoenholz preset (about 6 minutes on 2 cores)
+    python bench/sweep.py --preset   # the schoenholz preset (2 seeds: about 12 minutes on 2 cores)
 
 Dask's overhead per task: on each worker, the gap between the end of one task and the start
 of the next (the scheduler's round trip: result back, next task out), over the task's time.

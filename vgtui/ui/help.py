@@ -168,9 +168,9 @@ nothing ever covers a chart.
 (vgtui sweep writes runs/TIME-sweep/) and fills in as its cells finish:
 test accuracy over sigma_w^2 (across) and depth (deepest on top), one
 block per cell, its digit the accuracy in tens of % (dark: chance,
-bright: learned). In each column *d* marks the cell nearest 6 xi_c, the
-depth up to which mean-field theory says a network trains (the 6xi_c
-row gives its value); v marks the critical sigma_w^2 (chi_1 = 1).
+bright: learned). A digit in parentheses is a cell theory says does not
+train: depth >= 6 xi_c (6 xi_grad where xi_c is infinite; the 6xi_c row,
+or 6xi_g, gives it); v marks the critical sigma_w^2 (chi_1 = 1).
   arrows   move the cursor; also [ ] (sigma_w^2) and {{ }} (shallower,
            deeper). The lines under the map read its cell: test and
            train accuracy, diagnosis, spread over seeds, theory
