@@ -132,8 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--preset",
         choices=tuple(PRESETS),
         default="notebook",
-        help="an experiment from the literature to start from; the other flags change it "
-        "(default notebook; see the README)",
+        metavar="NAME",  # the choices in braces would not fit the usage line
+        help="an experiment from the literature to start from; the other flags change it: "
+        f"{', '.join(PRESETS)} (default notebook; see the README)",
     )
     for option in (*RUN_OPTIONS, *MONITOR_OPTIONS):
         _add_option(parser, option)
