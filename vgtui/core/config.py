@@ -347,8 +347,8 @@ RUN_OPTIONS: tuple[Option, ...] = (
         "--seeds",
         "seeds",
         "train each setup with N seeds (seed, seed+1, ...: each its own initial weights and "
-        "mini-batches): charts draw the mean and the min-max band, the summary mean ± sd "
-        "(the standard deviation over the seeds)",
+        "mini-batches): charts draw the mean and the min-max band, the summary the mean and "
+        "the standard deviation over the seeds (sd)",
         parse=lambda text: parse_int("seeds", text),
         check=check_seeds,
     ),
