@@ -29,7 +29,7 @@ async def test_accuracy_charts_draw_the_mean_and_the_band_of_the_seeds(mnist, tm
             assert series.setup == "relu-he" and series.seeds == seeds
             assert len(app.tabs.accuracy_grid.charts) == 4  # one chart per setup, not per seed
             if seeds == 2:
-                assert "mean of 2 seeds" in chart.legend
+                assert "mean of 2" in chart.legend and "train" in chart.legend
                 low, high = series.test_low[-1], series.test_high[-1]
                 assert low <= series.test_accuracy[-1] <= high and low < high
                 await pilot.press("4")

@@ -85,7 +85,6 @@ def _combined(name: str, group: list[SetupSummary]) -> SetupSummary:
     status = next((st for st in (SetupStatus.DIVERGED, SetupStatus.OK) if st in statuses),
                   group[0].status)  # fmt: skip
     best = finite_mean(s.best_test_accuracy for s in group)
-    ratios = [s.grad_ratio for s in group if math.isfinite(s.grad_ratio) and s.grad_ratio > 0]
     return SetupSummary(
         setup=name,
         status=status,
@@ -96,8 +95,7 @@ def _combined(name: str, group: list[SetupSummary]) -> SetupSummary:
         final_train_accuracy=finite_mean(s.final_train_accuracy for s in group),
         final_train_loss=finite_mean(s.final_train_loss for s in group),
         seconds=max(s.seconds for s in group),
-        # a geometric mean: the ratios span orders of magnitude
-        grad_ratio=math.exp(finite_mean(map(math.log, ratios))) if ratios else math.nan,
+        grad_ratio=mean_ratio(s.grad_ratio for s in group),
         seeds=len(group),
         final_test_sd=seed_sd(finals),
         final_test_min=min(finals, default=math.nan),
@@ -223,6 +221,13 @@ def format_number(value: float, spec: str, missing: str = "-") -> str:
 def format_percent(value: float) -> str:
     """An accuracy in 0..1 as a percentage, e.g. ``94.8%``."""
     return format_number(100 * value, ".1f") + ("" if math.isnan(value) else "%")
+
+
+def mean_ratio(ratios: Iterable[float]) -> float:
+    """The seeds' gradient ratio: the geometric mean of their positive finite ratios (they
+    span orders of magnitude); the summary and the app's strip and titles show this one."""
+    logs = [math.log(r) for r in ratios if math.isfinite(r) and r > 0]
+    return math.exp(finite_mean(logs)) if logs else math.nan
 
 
 def format_ratio(value: float) -> str:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from vgtui.core.config import base_setup
 from vgtui.core.records import MetricRecord
-from vgtui.core.summary import finite_mean
+from vgtui.core.summary import finite_mean, mean_ratio
 from vgtui.core.vocabulary import SetupStatus
 from vgtui.ui.view import GradientQuantity
 
@@ -32,6 +32,10 @@ class SetupSeries:
     """With several seeds: the lowest and highest test accuracy at each iteration (the other
     lists hold the seeds' means)."""
     seeds: int = 1
+    grad_ratio: list[float] = field(default_factory=list)
+    """First/last-layer gradient ratio per iteration; with several seeds the geometric mean of
+    theirs (core.summary.mean_ratio), the number the summary shows, not the ratio of the
+    mean norms."""
     _records: dict[int, list[MetricRecord]] = field(default_factory=dict, repr=False)
 
     def add(self, record: MetricRecord) -> None:
@@ -55,7 +59,7 @@ class SetupSeries:
 
     def _lists(self) -> list[list]:
         return [self.train_accuracy, self.test_accuracy, self.train_loss, self.grad_norms,
-                self.delta_std, self.test_low, self.test_high]  # fmt: skip
+                self.delta_std, self.test_low, self.test_high, self.grad_ratio]  # fmt: skip
 
     def _aggregate(self, at: int, group: list[MetricRecord]) -> None:
         """The means (and the test accuracy's range) of the seeds recorded at ``at``."""
@@ -63,7 +67,7 @@ class SetupSeries:
             (record,) = group
             values = (record.train_accuracy, record.test_accuracy, record.train_loss,
                       record.grad_norms, _delta_std(record), record.test_accuracy,
-                      record.test_accuracy)  # fmt: skip
+                      record.test_accuracy, record.grad_ratio)  # fmt: skip
         else:
             tests = [r.test_accuracy for r in group if math.isfinite(r.test_accuracy)]
             values = (
@@ -74,6 +78,7 @@ class SetupSeries:
                 tuple(map(finite_mean, zip(*(_delta_std(r) for r in group), strict=True))),
                 min(tests, default=math.nan),
                 max(tests, default=math.nan),
+                mean_ratio(r.grad_ratio for r in group),
             )
         for values_list, value in zip(self._lists(), values, strict=True):
             values_list[at] = value

@@ -41,15 +41,15 @@ class AccuracyChart(SetupChart, AccuracyAxis):
         ]
 
     def curve_legend(self) -> list[str]:
-        if self.series.seeds > 1:
-            return [f"{series_marker(self.index)}⠤ test, mean of {self.series.seeds} seeds",
-                    "·· min-max", "• train"]  # fmt: skip
+        if self.series.seeds > 1:  # train before the band: its dots are drawn too
+            return [f"{series_marker(self.index)}⠤ test, mean of {self.series.seeds}",
+                    "• train", "·· seeds' min-max"]  # fmt: skip
         return [f"{series_marker(self.index)}⠤ test", "• train (batch)"]
 
     def tab_legend(self) -> list[str]:
         if self.series.seeds > 1:
-            return [f"⠤ line: test, mean of {self.series.seeds} seeds", "·· min-max",
-                    "• dots: train (batch)"]  # fmt: skip
+            return [f"⠤ line: test, mean of {self.series.seeds} seeds",
+                    "• dots: train (batch)", "·· min-max of test"]  # fmt: skip
         return ["⠤ line: test accuracy (the setup's marker)", "• dots: train (batch)"]
 
     def cursor_readout(self, iteration: int) -> str:

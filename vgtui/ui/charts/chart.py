@@ -13,13 +13,14 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 from rich.text import Text
 from textual.app import RenderResult
 from textual.widget import Widget
 from textual_plotext import PlotextPlot
 
 from vgtui.ui.history import SetupSeries
-from vgtui.ui.look import BAND_COLOR
+from vgtui.ui.look import BAND_COLOR, no_color
 from vgtui.ui.view import ChartView, ema, in_range
 
 LINE = "braille"
@@ -77,6 +78,8 @@ class Chart(PlotextPlot):
         format."""
         self.view = ChartView()
         """Smoothing, scale, x range and cursor: the app shares one view among its charts."""
+        self.marks: list[tuple[list[float], list[float], str, Any]] = []
+        """The curves' markers, drawn after every line (plot_curve collects them)."""
 
     def mark_dirty(self) -> None:
         self.dirty = True
@@ -87,7 +90,10 @@ class Chart(PlotextPlot):
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
+        self.marks: list[tuple[list[float], list[float], str, Any]] = []
         self.draw()
+        for xs, ys, marker, color in self.marks:  # over every line: none hides another's
+            plt.scatter(xs, ys, marker=marker, color=color)
         self.refresh()
 
     def draw(self) -> None:  # pragma: no cover - overridden
@@ -137,9 +143,19 @@ class Chart(PlotextPlot):
         plt.plot(xs, ys, marker=LINE, color=color)
         if not xs:
             return
+        low, high = self.x_limits()
+        if no_color():  # the markers alone tell the curves apart: one every 3 columns
+            width = self.size.width or self.app.size.width  # (0 before its first layout)
+            count = max(MARKS_PER_CURVE, (width - 6) // 3)
+            shift = (offset * 0.37) % 1.0
+            spacing = max(high - low, 1) / count
+            targets = [low + (j + shift) * spacing for j in range(count)]
+            targets = [x for x in targets if xs[0] <= x <= xs[-1]]
+            marks = np.interp(targets, xs, ys) if len(xs) > 1 else ys
+            self.marks.append((targets if len(xs) > 1 else xs, list(marks), marker, color))
+            return
         # markers spread over the x range (not over the points: few points, few markers),
         # shifted per curve so that curves on top of each other still show theirs
-        low, high = self.x_limits()
         spacing = max(high - low, 1) / MARKS_PER_CURVE
         shift = (offset * 0.37) % 1.0
         picks = []
@@ -148,7 +164,7 @@ class Chart(PlotextPlot):
             nearest = min(range(len(xs)), key=lambda i: abs(xs[i] - target))
             if abs(xs[nearest] - target) <= spacing / 2 and nearest not in picks:
                 picks.append(nearest)
-        plt.scatter([xs[i] for i in picks], [ys[i] for i in picks], marker=marker, color=color)
+        self.marks.append(([xs[i] for i in picks], [ys[i] for i in picks], marker, color))
 
     def title_options(self) -> list[str]:
         """Titles from the most to the least detailed; the first that fits is shown."""

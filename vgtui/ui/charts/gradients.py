@@ -260,6 +260,10 @@ class GradientChart(SetupChart):
         """The y axis for the rows the panel has now (at paint time: the size may change)."""
         if self.scale is None:
             return
+        panels = [c for c in self.parent.children if isinstance(c, GradientChart)] if (
+            self.parent is not None
+        ) else [self]  # fmt: skip
+        self.scale.rows = min(panel.plot_rows for panel in panels)  # their sizes now
         ticks, labels, limits = self.scale.axis(self.plot_rows)
         self.plt.yticks(ticks, labels)
         self.plt.ylim(*limits)

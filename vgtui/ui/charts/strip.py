@@ -148,4 +148,6 @@ def series_until(series: SetupSeries, iteration: int) -> SetupSeries:
         series.test_accuracy[:count],
         series.train_loss[:count],
         series.grad_norms[:count],
+        seeds=series.seeds,
+        grad_ratio=series.grad_ratio[:count],
     )

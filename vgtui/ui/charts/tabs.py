@@ -238,10 +238,8 @@ class ChartTabs(TabbedContent):
             scale = GradientScale.of(
                 self.history, log=self.view.log_y, quantity=self.view.gradient_quantity
             )
-            panels = [c for c in self.gradient_grid.charts if isinstance(c, GradientChart)]
-            if scale is not None and panels:
-                scale.rows = min(chart.plot_rows for chart in panels)
-            for chart in panels:
+            for chart in self.gradient_grid.charts:
+                assert isinstance(chart, GradientChart)
                 chart.scale = scale
         for chart in charts:
             chart.redraw()
