@@ -14,6 +14,7 @@ so every braille character is placed in its own terminal cell before converting
 from __future__ import annotations
 
 import asyncio
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -121,5 +122,10 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
+    if shutil.which("rsvg-convert") is None:
+        sys.exit(
+            "make_screenshots: rsvg-convert is not installed; it turns the SVG screenshots into "
+            "PNG (Debian/Ubuntu: sudo apt install librsvg2-bin)"
+        )
     limit_blas_threads(1)  # the entry points' policy, as the vgtui command sets it
     asyncio.run(main())

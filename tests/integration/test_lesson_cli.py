@@ -11,6 +11,7 @@ import re
 import stat
 import subprocess
 import sys
+from pathlib import Path
 
 VGTUI = [sys.executable, "-m", "vgtui"]
 SMALL = ("--iters", "20", "--eval-every", "10", "--hidden", "8", "--probe-size", "20")
@@ -178,3 +179,33 @@ def test_sweep_progress_lines_wrap_between_words():
     assert len(lines) == 2 and max(map(len, lines)) <= 80
     assert " ".join(" ".join(lines).split()) == line
     assert "runs/20261130-071500-sweep:" in lines[0]
+
+
+FIXTURE_RUN = Path(__file__).parents[1] / "fixtures" / "run_folders" / "20261129-152238-format2"
+
+
+def test_exported_svgs_fit_each_dot_to_its_cell_in_a_font_with_braille(tmp_path):
+    """export --svg: the font stack names fonts with braille (DejaVu Sans Mono has none: every
+    dot was a box), and each dot is its own element squeezed to its cell (dots ran past the
+    chart's frame in a wider fallback font)."""
+    result = run_cli("export", str(FIXTURE_RUN), "--svg", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    svg = (tmp_path / f"{FIXTURE_RUN.name}-accuracy.svg").read_text(encoding="utf-8")
+    assert '"Noto Sans Symbols 2"' in svg and '"DejaVu Sans"' in svg and "monospace" in svg
+    dots = re.findall(r"<text[^>]*>[\u2800-\u28ff]</text>", svg)
+    assert len(dots) > 20
+    widths = {re.search(r'textLength="([\d.]+)"', dot).group(1) for dot in dots}
+    assert len(widths) == 1 and all('lengthAdjust="spacingAndGlyphs"' in dot for dot in dots)
+
+
+def test_make_screenshots_without_rsvg_convert_says_what_to_install():
+    script = Path(__file__).parents[2] / "assets" / "make_screenshots.py"
+    result = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PATH": "/nonexistent"},
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and "librsvg2-bin" in result.stderr, result.stderr

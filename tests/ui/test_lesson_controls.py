@@ -158,3 +158,17 @@ async def test_only_the_keys_of_the_screen_shown_act_and_show(mnist, tmp_path):
         await pilot.pause()
         footer = screen_lines(replay)[-1]
         assert footer.count("Back") == 1, footer
+
+
+async def test_s_saves_the_screen_as_export_svg_does(mnist, tmp_path):
+    app = VgtuiApp(SHORT, mnist, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("r")
+        await wait_for_state(pilot, app, "done")
+        await pilot.press("s")
+        await pilot.pause()
+    (saved,) = app.current_run.path.glob("screen-*.svg")
+    svg = saved.read_text(encoding="utf-8")
+    assert '"Noto Sans Symbols 2"' in svg
+    dots = re.findall(r"<text[^>]*>[\u2800-\u28ff]</text>", svg)
+    assert dots and all('lengthAdjust="spacingAndGlyphs"' in dot for dot in dots)

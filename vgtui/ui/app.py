@@ -41,6 +41,7 @@ from vgtui.ui.outbox import RecordOutbox
 from vgtui.ui.pace import Pace, RunClock, show_pace
 from vgtui.ui.pacer import FLUSH_HZ, RedrawPacer
 from vgtui.ui.saved.runs_list import RunsScreen
+from vgtui.ui.saved.svg import place_braille_in_cells
 from vgtui.ui.sidebar import ConfigSidebar
 from vgtui.ui.status import Part
 from vgtui.ui.sweep.messages import OpenSweepCell
@@ -409,6 +410,8 @@ class VgtuiApp(ChartsApp):
             folder.mkdir(parents=True, exist_ok=True)
             name = f"screen-{self.active_tab}-{time.strftime('%H%M%S')}.svg"
             saved = self.save_screenshot(filename=name, path=str(folder))
+            shot = Path(saved)
+            shot.write_text(place_braille_in_cells(shot.read_text("utf-8")), "utf-8")
         except OSError as error:
             self.notify(str(error), title="cannot save", severity="error")
             return

@@ -2,7 +2,8 @@
 saved-runs view drawn headless, each tab saved as Textual's screenshot.
 
 librsvg (rsvg-convert) and some browsers ignore SVG ``textLength`` and draw braille (the chart
-dots) in a wider fallback font, so every braille character is placed in its own terminal cell.
+dots) in a wider fallback font, so every braille character is placed in its own terminal cell
+(and squeezed to it where ``textLength`` is honoured). The app's ``s`` saves the same way.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ TEXT_ELEMENT = re.compile(
 )
 BRAILLE = re.compile("[\u2800-\u28ff\u2580-\u259f]")
 """Braille (the chart dots) and block elements (the histograms' bars): drawn cell by cell."""
+FONTS = '"DejaVu Sans Mono", "DejaVu Sans", "Noto Sans Symbols 2", "Segoe UI Symbol", monospace'
+"""The SVG's font stack: DejaVu Sans Mono has no braille; DejaVu Sans, Noto Sans Symbols 2
+(Linux) and Segoe UI Symbol (Windows) do, so the dots render instead of boxes."""
 
 
 def place_braille_in_cells(svg: str) -> str:
@@ -42,13 +46,17 @@ def place_braille_in_cells(svg: str) -> str:
                 f'<text{before} x="{start:.1f}"{middle} textLength="{cell * len(rest):.1f}"'
                 f"{after}>{html.escape(rest)}</text>"
             )
+        # Each glyph squeezed into its cell (browsers): a wider braille font's dots would run
+        # past the chart's frame.
+        fit = f' textLength="{cell:.1f}" lengthAdjust="spacingAndGlyphs"'
         return "".join(
-            f'<text{before} x="{float(x) + i * cell:.1f}"{middle}{after}>{html.escape(c)}</text>'
+            f'<text{before} x="{float(x) + i * cell:.1f}"{middle}{fit}{after}>'
+            f"{html.escape(c)}</text>"
             for i, c in enumerate(chars)
             if not c.isspace()
         )
 
-    svg = svg.replace("Fira Code, monospace", "DejaVu Sans Mono")
+    svg = svg.replace("Fira Code, monospace", FONTS)
     return TEXT_ELEMENT.sub(split, svg)
 
 
