@@ -2,7 +2,8 @@
 and two real runs (the exact gradient and the notebook's) compared in the saved-runs view.
 
 Run from the repository root with the dev venv: ``.venv/bin/python assets/make_screenshots.py``
-(``... compare`` for the comparison only; ``... remedies`` for the notebook-remedies preset
+(``... compare`` for the comparison only; ``... profile`` for the Profile tab at 80x24;
+``... remedies`` for the notebook-remedies preset
 at 120x40; ``... sweep [RUNS]`` for the Sweep tab on the newest
 sweep under RUNS, default runs, after ``vgtui sweep``). Needs ``rsvg-convert`` (Debian:
 librsvg2-bin).
@@ -46,6 +47,8 @@ async def shoot(
         for keys, name in shots:
             if keys:
                 await pilot.press(*keys)
+            while keys == ("7",) and not app.tabs.profile.initial:  # the profile at init
+                await asyncio.sleep(0.2)
             await pilot.pause(0.5)
             with tempfile.TemporaryDirectory() as folder:
                 svg = Path(app.save_screenshot(filename=f"{name}.svg", path=folder))
@@ -102,6 +105,9 @@ async def main() -> None:
     if sys.argv[1:2] == ["sweep"]:  # sweep [RUNS]: after vgtui sweep --out RUNS
         await shoot_sweep(Path(sys.argv[2] if len(sys.argv) > 2 else "runs"))
         return
+    if sys.argv[1:] == ["profile"]:
+        await shoot((80, 24), [(("7",), "profile-80x24")])
+        return
     if sys.argv[1:] == ["remedies"]:
         await shoot((120, 40), [((), "remedies")], PRESETS["notebook-remedies"].config)
         return
@@ -118,7 +124,7 @@ async def main() -> None:
             (("6",), "activations"),
         ],
     )
-    await shoot((80, 24), [((), "compact-80x24")])
+    await shoot((80, 24), [((), "compact-80x24"), (("7",), "profile-80x24")])
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ async def test_the_profile_tab_at_init_and_at_the_cursor(mnist, tmp_path, size):
         text = "\n".join(lines)
         assert any(caption in text for caption in CAPTIONS)  # one line, whole
         assert "Profile 7" in lines[1] and "Sweep 8" in lines[1]  # every tab visible
-        assert "solid: latest" in text and "dotted: init" in text
+        assert "line: latest" in text and "dots: init" in text
         for chart in app.query(ProfileChart):
             rendered = chart.render().plain
             assert len(re.findall(r"1e-?\d+┤", rendered)) >= 2  # a log axis with labels
@@ -45,7 +45,7 @@ async def test_the_profile_tab_at_init_and_at_the_cursor(mnist, tmp_path, size):
         at = view.at_cursor("relu-he")
         assert at == LayerProfile.of_record(record, expected["relu-he"].prescribed_std)
         assert at.activation_std == tuple(a.std for a in record.activations)
-        assert "solid: @10" in "\n".join(screen_lines(app))
+        assert "line: @10" in "\n".join(screen_lines(app))
 
 
 def test_the_help_explains_the_profile():

@@ -99,9 +99,9 @@ class ProfileChart(Chart):
                 if not points:
                     continue
                 xs, ys_shown = [p[0] for p in points], [p[1] for p in points]
-                if marker is None:
+                if marker is None:  # its markers over every line (Chart.redraw)
                     plt.plot(xs, ys_shown, marker=LINE, color=color)
-                    plt.scatter(xs, ys_shown, marker=series_marker(index), color=color)
+                    self.marks.append((xs, ys_shown, series_marker(index), color))
                 else:
                     plt.plot(xs, ys_shown, marker=marker, color=color)
         self.fit_axis()
@@ -189,7 +189,7 @@ class ProfileView(Vertical):
             chart.redraw()
         iteration = self.view.cursor
         where = f"@{iteration}" if iteration is not None else "latest"
-        parts = [f"solid: {where}", "dotted: init" if self.initial else self.pending]
+        parts = [f"⠤ line: {where}", "• dots: init" if self.initial else self.pending]
         parts += [f"{series_marker(i)} {names[i]}" for i, _, _ in profiles]
         self.legend.update(fit_legend(parts, width - 2))  # (its padding)
 
