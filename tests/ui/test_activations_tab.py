@@ -111,14 +111,11 @@ async def test_vgtui_probe_draws_each_layers_histogram_in_a_terminal():
         assert len(panels) == 2 and panels[0].startswith("sigmoid-gauss:1")
         first = results[0].layers[0]
         assert f"saturated {100 * first.saturated:.0f}%" in panels[0]
-        assert [line.split()[0] for line in panels[1].splitlines() if line.startswith("L")] == [
-            "L1",
-            "L2",
-            "L3",
-        ]
+        # the layers side by side, as in the book's figure (issue 19.21)
+        assert re.findall(r"L(\d) μ", panels[1]) == ["1", "2", "3"]
         # the two ends of sigmoid-gauss:1's first layer are the tallest bars
-        bars_row = next(line for line in panels[0].splitlines() if line.startswith("L1"))
-        assert bars_row[4] == "█" and bars_row[4 + 19] == "█"
+        bars_row = panels[0].splitlines()[-3]  # the histograms' bottom row
+        assert bars_row[0] == "█" and bars_row[19] == "█"
         await pilot.press("q")
     assert app.return_code in (0, None)
 
@@ -159,3 +156,28 @@ async def test_d_turns_the_gradients_tab_to_the_error_std_per_layer(mnist, tmp_p
         await pilot.press("d")
         await pilot.pause()
         assert "error std" not in chart.title and chart.values[-1] == record.grad_norms
+
+
+async def test_vgtui_probe_shows_all_five_setups_at_120x40():
+    """At 120x40 it showed 1.5 of its 5 setups in a 30-column strip: each setup's layers sit
+    side by side, and the five setups fit the screen."""
+    import numpy as np
+
+    from tests.ui.apptools import screen_lines
+    from vgtui.cli.probe import PROBE_SETUPS
+    from vgtui.core.probe import probe, probe_inputs
+    from vgtui.ui.probe_view import ProbeApp
+
+    inputs = probe_inputs("randn", 300, 100, np.random.default_rng(0))
+    setups = parse_setups(PROBE_SETUPS)
+    results = probe(inputs, setups, layers=5, width=100, seed=0)
+    app = ProbeApp(results, "300 randn inputs")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        lines = screen_lines(app)
+        assert [line.strip() for line in lines if line.strip() in {s.name for s in setups}] == [
+            s.name for s in setups
+        ]
+        last = max(i for i, line in enumerate(lines) if "saturated" in line or "zero" in line)
+        assert last < 39  # the last setup's last line is on screen, above the footer
+        assert max(len(line) for line in lines) > 100  # the width is used

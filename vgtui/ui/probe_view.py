@@ -8,41 +8,58 @@ from typing import Any
 
 from rich.style import Style
 from rich.text import Text
+from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Footer, Static
 
-from vgtui.core.histogram import bars
+from vgtui.core.histogram import BINS, bars
 from vgtui.core.probe import LayerActivations, ProbeResult
 from vgtui.ui.look import series_color
 
 ROWS = 3  # text rows per histogram
+LAYER_WIDTH = BINS + 2
+"""A layer's histogram (a bar per bin) and the gap after it: the layers of a setup sit side by
+side, as in the book's figure, as many to a band as the width takes."""
 
 
 def layer_panel_text(result: ProbeResult, index: int, width: int) -> Text:
-    """One setup: per layer its histogram (one bar per bin, ``ROWS`` rows) with its numbers."""
+    """One setup: its layers side by side (wrapped into bands to ``width``), each a header
+    (layer, mean and std), its histogram in ``ROWS`` rows, the x axis and what share of its
+    units saturate or are zero."""
     color = Style(color="rgb({},{},{})".format(*series_color(index)), bold=True)
     text = Text(no_wrap=True, overflow="crop")
     text.append(result.setup, color)
-    for layer in result.layers:
-        numbers = _numbers(layer)
-        scale = layer.histogram_scale
-        for row, line in enumerate(bars(layer.counts, ROWS, 1, scale.top(layer.counts))):
-            text.append("\n" + (f"L{layer.layer}" if row == ROWS - 1 else "").ljust(4))
-            text.append(line, color)
-            if row < len(numbers):
-                text.append("  " + numbers[row])
-        text.append("\n    " + scale.axis(1))
+    per_band = max(1, (width + 2) // LAYER_WIDTH)
+    layers = list(result.layers)
+    for start in range(0, len(layers), per_band):
+        blocks = [_layer_block(layer) for layer in layers[start : start + per_band]]
+        for row in range(ROWS + 3):
+            text.append("\n")
+            for block in blocks:
+                style = color if 1 <= row <= ROWS else None
+                text.append(block[row].ljust(LAYER_WIDTH)[:LAYER_WIDTH], style)
+        text.rstrip()
     return text
 
 
-def _numbers(layer: LayerActivations) -> list[str]:
+def _layer_block(layer: LayerActivations) -> list[str]:
+    """A layer's lines, each at most BINS wide: header, ROWS bar rows, axis, shares."""
+    scale = layer.histogram_scale
+    header = f"L{layer.layer} μ {layer.mean:.3f} σ {layer.std:.3f}"
+    return [
+        header,
+        *bars(layer.counts, ROWS, 1, scale.top(layer.counts)),
+        scale.axis(1),
+        _share(layer),
+    ]
+
+
+def _share(layer: LayerActivations) -> str:
     if layer.saturated == layer.saturated:  # bounded activation
-        share = f"saturated {100 * layer.saturated:.0f}%"
-    else:
-        share = f"zero {100 * layer.zero:.0f}%  dead units {layer.dead_units}"
-    return [f"mean {layer.mean:.3f}  std {layer.std:.3f}", share]
+        return f"saturated {100 * layer.saturated:.0f}%"
+    return f"zero {100 * layer.zero:.0f}% dead {layer.dead_units}"
 
 
 class ProbeApp(App[int]):
@@ -51,7 +68,7 @@ class ProbeApp(App[int]):
     TITLE = "vgtui probe"
     BINDINGS = [Binding("q,escape", "quit", "Quit")]
     CSS = """
-    .probe-panel { width: 1fr; height: auto; margin: 0 1 1 1; }
+    .probe-panel { width: 1fr; height: auto; margin: 0 1; }
     #probe-title { padding: 0 1; text-style: bold; }
     """
 
@@ -63,6 +80,14 @@ class ProbeApp(App[int]):
     def compose(self) -> ComposeResult:
         yield Static(self.title_text, id="probe-title")
         with VerticalScroll(id="probe-panels"):
-            for index, result in enumerate(self.results):
-                yield Static(layer_panel_text(result, index, 80), classes="probe-panel")
+            for _ in self.results:
+                yield Static(classes="probe-panel")
         yield Footer()
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Lay each setup's layers out side by side in the width there is."""
+        width = max(event.size.width - 2, LAYER_WIDTH)
+        for index, (panel, result) in enumerate(
+            zip(self.query(".probe-panel").results(Static), self.results, strict=True)
+        ):
+            panel.update(layer_panel_text(result, index, width))
