@@ -182,3 +182,20 @@ def test_mutated_pickles_give_a_dataset_or_data_error(scratch, data, protocol):
         load_pickle(scratch)
     except DataError as error:
         assert str(error).startswith(str(scratch)) and "\n" not in str(error)
+
+
+def test_a_pickled_name_with_a_line_break_is_refused_on_one_line(tmp_path):
+    """A pickle naming a class in a module "\\nnumpy" (the fuzzer above found one) is refused
+    in one line that shows the break escaped."""
+    path = tmp_path / "mnist.pkl"
+    module, name = b"\nnumpy", b"array"
+    # protocol 4: two short strings, STACK_GLOBAL, STOP
+    path.write_bytes(
+        b"\x80\x04\x8c" + bytes([len(module)]) + module
+        + b"\x8c" + bytes([len(name)]) + name + b"\x93."
+    )  # fmt: skip
+    with pytest.raises(DataError) as refused:
+        load_pickle(path)
+    message = str(refused.value)
+    assert "\n" not in message and message.startswith(str(path))
+    assert "\\nnumpy" in message

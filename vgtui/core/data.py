@@ -24,6 +24,7 @@ from vgtui.core.data_pickle import (
     kind_of,
     unpickle_arrays,
 )
+from vgtui.core.safe_text import safe_text
 
 IMAGE_MAGIC = 0x00000803
 LABEL_MAGIC = 0x00000801
@@ -39,10 +40,16 @@ TEST_LABELS = "t10k-labels-idx1-ubyte"
 
 GZIP_MAGIC = b"\x1f\x8b"
 READ_CHUNK = 1 << 20  # bytes per read: memory follows the data actually there, not the header
+MESSAGE_LIMIT = 2000  # characters of an error line: a name read from a file may be any length
 
 
 class DataError(Exception):
-    """The dataset is missing or malformed; the message names the file and the problem."""
+    """The dataset is missing or malformed; the message names the file and the problem, on
+    one line: a name read from a hostile file (a pickled class called "\\nnumpy...") or a
+    path is shown escaped, never as a line break or an escape sequence."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(safe_text(message, limit=MESSAGE_LIMIT))
 
 
 @dataclass(frozen=True)
