@@ -14,6 +14,7 @@ from typing import Any, TextIO, TypeVar
 
 from vgtui.cli.main import COMMANDS
 from vgtui.core.config import ConfigError, Option, parse_int
+from vgtui.core.safe_text import safe_text
 
 EXIT_OK = 0
 EXIT_DATA_ERROR = 1
@@ -40,9 +41,14 @@ def command_parser(name: str, details: str = "", epilog: str | None = None) -> O
     )
 
 
+USAGE_ERROR_CHARACTERS = 500
+"""A usage error quotes the arguments: longer is cut."""
+
+
 def usage_error_line(message: str) -> str:
-    """The one line every usage error is (from a parser, or found later, as a model too big)."""
-    return f"vgtui: error: {message} (see vgtui --help)"
+    """The one line every usage error is (from a parser, or found later, as a model too big);
+    what it quotes of the arguments escaped (a newline, an escape sequence) and cut."""
+    return f"vgtui: error: {safe_text(message, USAGE_ERROR_CHARACTERS)} (see vgtui --help)"
 
 
 def argument_type(reader: Option | Callable[[str], T], label: str = "") -> Callable[[str], Any]:
