@@ -40,7 +40,8 @@ def test_the_estimate_covers_the_optimizers_state_and_batch_norm():
                          hidden=(100, 100))  # fmt: skip
     bank = NetworkBank((784, 100, 100, 10), remedies.setups, np.random.default_rng(0))
     bank.apply_gradients(0.1)
-    held = sum(a.nbytes for _, _, o in bank._optimizers for a in [*o.state, o._work])  # noqa: SLF001
+    held = sum(a.nbytes for g in bank._optimizers  # noqa: SLF001
+               for a in [*g.optimizer.state, g.optimizer._work, g._params, g._grads])  # fmt: skip
     held += sum(a.nbytes for a in [*bank.norms.running_mean, *bank.norms.running_var,
                                    *bank.params.gammas, *bank.params.betas])  # fmt: skip
     assert held > 2 * 4 * parameter_count(plain)  # Adam's two arrays and more

@@ -36,7 +36,7 @@ from vgtui.core.bank_norm import BatchNorms
 from vgtui.core.config import SetupSpec
 from vgtui.core.inference import InferenceParameters, inference_snapshot, residual_layers
 from vgtui.core.init import initial_parameters
-from vgtui.core.optimizers import Optimizer
+from vgtui.core.optimizers import OptimizerGroup
 
 TINY_SQUARES = 1e-30
 """A float32 sum of squares below this holds squares under float32's normal range (1.2e-38),
@@ -106,8 +106,9 @@ class NetworkBank:
         self.weights, self.biases = self.params.weights, self.params.biases
         self.weights_grad, self.biases_grad = grads.weights, grads.biases
         self.gammas_grad, self.betas_grad = grads.gammas, grads.betas
+        self._grad_views = grads
         self.norms = BatchNorms(self.bn_runs, self.params, grads, width, self.dtype)
-        self._optimizers: list[tuple[np.ndarray | None, np.ndarray, Optimizer]] | None = None
+        self._optimizers: list[OptimizerGroup] | None = None
         # the parameters before the last update (with a remedy: layer_statistics' ratio)
         self._before = self._params[:0] if self.plain else self._params.copy()
         self._weights_t = [w.transpose(0, 2, 1) for w in self.weights]
@@ -440,35 +441,42 @@ class NetworkBank:
         if self._optimizers is None:
             self._optimizers = self._optimizer_groups(learning_rate)
         np.copyto(self._before, self._params)  # for the update's own size (layer_statistics)
-        for elements, _, optimizer in self._optimizers:
-            if elements is None:
-                optimizer.step(self._params, self._grads)
-            else:
-                params = self._params[elements]
-                optimizer.step(params, self._grads[elements])
-                self._params[elements] = params
+        for group in self._optimizers:
+            group.step()
 
-    def _optimizer_groups(
-        self, learning_rate: float
-    ) -> list[tuple[np.ndarray | None, np.ndarray, Optimizer]]:
-        """One optimizer per (optimizer, learning rate) among the setups: the flat elements it
-        owns (None: all), their slots and the optimizer."""
+    def _optimizer_groups(self, learning_rate: float) -> list[OptimizerGroup]:
+        """One optimizer per (optimizer, learning rate) among the setups, over the blocks of
+        the parameter arrays its slots own (the whole flat array if there is one)."""
+        kinds: dict[tuple[str, float], list[int]] = {}
+        for slot, setup in enumerate(self.slot_order):
+            spec = self.setups[setup]
+            kinds.setdefault((spec.optimizer, spec.rate(learning_rate)), []).append(slot)
         owner = self._views(np.empty(self._params.size, dtype=np.intp))
         slots = np.arange(self.num_setups)
         owner.first_layer.reshape(-1, self.num_setups, self.width)[...] = slots[None, :, None]
         for array in [*owner.weights[1:], *owner.biases[1:], *owner.gammas, *owner.betas]:
             array.reshape(self.num_setups, -1)[...] = slots[:, None]
-        kinds: dict[tuple[str, float], list[int]] = {}
-        for slot, setup in enumerate(self.slot_order):
-            spec = self.setups[setup]
-            kinds.setdefault((spec.optimizer, spec.rate(learning_rate)), []).append(slot)
         groups = []
         for (name, rate), members in kinds.items():
-            mine = np.isin(owner.flat, members)
-            elements = None if len(kinds) == 1 else np.flatnonzero(mine)
-            size = owner.flat.size if elements is None else elements.size
-            groups.append((elements, owner.flat[mine], Optimizer(name, rate, size, self.dtype)))
+            if len(kinds) == 1:
+                arrays = [self._params], [self._grads], [owner.flat]
+            else:
+                mine = runs(np.isin(slots, members))
+                layouts = (self.params, self._grad_views, owner)
+                arrays = tuple(self._slot_views(layout, mine) for layout in layouts)
+            groups.append(OptimizerGroup(name, rate, *arrays, dtype=self.dtype))
         return groups
+
+    def _slot_views(self, arrays: Parameters, slot_runs: list[slice]) -> list[np.ndarray]:
+        """The blocks of ``arrays`` (a flat layout's views) that runs of slots own: their
+        layer-1 columns, their part of every stacked array (each view's first axis: rows of
+        layer 1, or the slots)."""
+        views = []
+        for run in slot_runs:
+            views.append(arrays.first_layer[:, run.start * self.width : run.stop * self.width])
+            stacks = (*arrays.weights[1:], *arrays.biases[1:], *arrays.gammas, *arrays.betas)
+            views += [stack[run] for stack in stacks]
+        return views
 
     def freeze(self, setup: int) -> None:
         """Stop training one setup (after divergence): zero its parameters so it stays finite
@@ -479,5 +487,5 @@ class NetworkBank:
             self.weight(setup, layer)[...] = 0.0
             self.bias(setup, layer)[...] = 0.0
         self.norms.forget(slot)
-        for _, owners, optimizer in self._optimizers or []:
-            optimizer.forget(np.flatnonzero(owners == slot))
+        for group in self._optimizers or []:
+            group.forget(slot)

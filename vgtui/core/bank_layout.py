@@ -60,12 +60,16 @@ def slots(
     activations: Sequence[Activation], width: int, setups: Sequence[SetupSpec]
 ) -> tuple[np.ndarray, tuple[ActivationGroup, ...]]:
     """The setups in slot order (grouped by activation, in order of first appearance; within
-    an activation, the +bn setups after the others, the +res ones after those without) and
-    the groups of slots that share an activation."""
+    an activation, the +bn setups after the others, the +res ones after those without, then
+    by optimizer and rate, so each runs over few blocks of slots) and the groups of slots that
+    share an activation."""
     names = list(dict.fromkeys(a.name for a in activations))
+    trainings = list(dict.fromkeys((s.optimizer, s.learning_rate) for s in setups))
 
-    def key(s: int) -> tuple[int, bool, bool]:
-        return names.index(activations[s].name), setups[s].batch_norm, setups[s].residual
+    def key(s: int) -> tuple[int, bool, bool, int]:
+        spec = setups[s]
+        training = trainings.index((spec.optimizer, spec.learning_rate))
+        return names.index(activations[s].name), spec.batch_norm, spec.residual, training
 
     order = sorted(range(len(activations)), key=key)
     groups, start = [], 0

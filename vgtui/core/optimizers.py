@@ -96,3 +96,50 @@ class Optimizer:
         stay where they are)."""
         for array in self.state:
             array[elements] = 0.0
+
+
+class OptimizerGroup:
+    """An :class:`Optimizer` over blocks of a bank's parameter arrays (the setups that share
+    it): ``params`` and ``grads`` views, gathered into one contiguous buffer each, stepped and
+    scattered back (a single 1-D block, the whole flat array, is stepped in place);
+    ``owners`` the slot of every element, in the same blocks."""
+
+    def __init__(
+        self,
+        name: str,
+        learning_rate: float,
+        params: list[np.ndarray],
+        grads: list[np.ndarray],
+        owners: list[np.ndarray],
+        dtype: np.dtype,
+    ) -> None:
+        self.params, self.grads = params, grads
+        size = sum(view.size for view in params)
+        self.optimizer = Optimizer(name, learning_rate, size, dtype)
+        self.owners = np.concatenate([view.reshape(-1) for view in owners])
+        self.in_place = len(params) == 1 and params[0].ndim == 1
+        self._params = np.empty(0 if self.in_place else size, dtype=dtype)
+        self._grads = np.empty_like(self._params)
+
+    def step(self) -> None:
+        if self.in_place:
+            self.optimizer.step(self.params[0], self.grads[0])
+            return
+        _gather(self.params, self._params)
+        _gather(self.grads, self._grads)
+        self.optimizer.step(self._params, self._grads)
+        offset = 0
+        for view in self.params:
+            view[...] = self._params[offset : offset + view.size].reshape(view.shape)
+            offset += view.size
+
+    def forget(self, slot: int) -> None:
+        """Zero the state of one slot's elements (a frozen setup's)."""
+        self.optimizer.forget(np.flatnonzero(self.owners == slot))
+
+
+def _gather(views: list[np.ndarray], out: np.ndarray) -> None:
+    offset = 0
+    for view in views:
+        np.copyto(out[offset : offset + view.size].reshape(view.shape), view)
+        offset += view.size
