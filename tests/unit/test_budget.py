@@ -49,3 +49,21 @@ def test_the_estimate_covers_the_optimizers_state_and_batch_norm():
     assert estimated_bytes(plain, lanes=1) == estimated_bytes(
         RunConfig(setups=parse_setups("relu-he,tanh-xavier@sgd"), hidden=(100, 100)), lanes=1
     )
+
+
+def test_the_long_run_estimate_counts_how_busy_the_machine_is():
+    """--hidden 30000 was announced as about 33 minutes and ran for about 83 on the shared
+    machine (issue 19.13): the estimate is the idle one times how much the processes already
+    running slow the run down."""
+    from vgtui.core.budget import busy_factor, estimated_seconds, long_run_warning
+
+    config = RunConfig(hidden=(30000,))
+    idle = estimated_seconds(config)
+    assert long_run_warning(config, busy=1.0) == (
+        f"this run will take about {idle / 60:.0f} minutes (an estimate from its size)"
+    )
+    busy = long_run_warning(config, busy=2.5)
+    assert busy is not None and f"{idle * 2.5 / 3600:.1f} hours on this machine as busy" in busy
+    assert f"({idle / 60:.0f} minutes idle" in busy
+    assert busy_factor(lanes=2, load=0.0) == 1.0  # an idle machine
+    assert busy_factor(lanes=2, load=20.0) > busy_factor(lanes=2, load=5.0) > 1.0

@@ -11,7 +11,7 @@ from vgtui.core.activation_stats import HISTOGRAM_STRIDE, ProbeLayout
 from vgtui.core.config import ConfigError, RunConfig
 from vgtui.core.data import NUM_CLASSES, PIXELS
 from vgtui.core.eval_blocks import TEST_BLOCK_ROWS
-from vgtui.core.evaluation.interface import evaluation_lanes
+from vgtui.core.evaluation.interface import available_cores, evaluation_lanes
 from vgtui.core.evaluation.shared import RING_ENTRIES
 from vgtui.core.inference import probe_buffer_fits
 from vgtui.core.optimizers import STATE_ARRAYS
@@ -130,10 +130,39 @@ def estimated_seconds(config: RunConfig, test_size: int = 10_000) -> float:
     return flops / FLOPS_PER_SECOND + SECONDS_PER_ITERATION * config.iterations
 
 
-def long_run_warning(config: RunConfig) -> str | None:
-    """A line announcing a run that will take long, or None."""
-    seconds = estimated_seconds(config)
+CONTENTION = 0.75
+"""A busy machine slows a run by about CONTENTION * (load + lanes) / cores (measured on the
+shared 2-core machine at loads 5 to 14: bench/README.md, 'The long-run estimate')."""
+
+
+def busy_factor(lanes: int | None = None, load: float | None = None) -> float:
+    """How much slower than on an idle machine a run goes now: the processes already running
+    (the 1-minute load average) share the cores with the run's ``lanes``; 1 when idle."""
+    lanes = evaluation_lanes() if lanes is None else lanes
+    if load is None:
+        try:
+            load = os.getloadavg()[0]
+        except (OSError, AttributeError):
+            return 1.0
+    cores = available_cores()
+    return max(1.0, CONTENTION * (load + lanes) / cores)
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds / 60:.0f} minutes" if seconds < 3600 else f"{seconds / 3600:.1f} hours"
+
+
+def long_run_warning(config: RunConfig, busy: float | None = None) -> str | None:
+    """A line announcing a run that will take long (on this machine as busy as it is now:
+    ``busy``, by default :func:`busy_factor`), or None."""
+    idle = estimated_seconds(config)
+    busy = busy_factor() if busy is None else busy
+    seconds = idle * busy
     if seconds <= LONG_RUN_SECONDS:
         return None
-    duration = f"{seconds / 60:.0f} minutes" if seconds < 3600 else f"{seconds / 3600:.1f} hours"
-    return f"this run will take about {duration} (an estimate from its size)"
+    if busy < 1.2:
+        return f"this run will take about {_duration(seconds)} (an estimate from its size)"
+    return (
+        f"this run will take about {_duration(seconds)} on this machine as busy as it is now "
+        f"({_duration(idle)} idle; an estimate from its size)"
+    )
