@@ -40,6 +40,9 @@ async def test_the_run_end_and_a_save_say_so_in_the_status_line_over_no_chart(
         for toast in app.screen.query("Toast"):
             assert not any(overlaps(toast.region, chart) for chart in charts)
         assert not any(overlaps(status.region, chart) for chart in charts)
+        await pilot.press("minus")  # the pace: said in the status line, no toast
+        await wait_until(pilot, lambda: "full speed" not in status.plain, "the new pace")
+        assert re.search(r"pace \d+ it/s", status.plain) and not status.message
         await pilot.press("s")  # a one-off event: a message, under the charts
         await wait_until(pilot, lambda: "saved" in status.plain, "the saved message")
         saved = next(tmp_path.rglob("screen-*.svg"))
