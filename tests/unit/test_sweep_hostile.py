@@ -163,3 +163,19 @@ def test_a_writers_own_lines_pass_its_own_check(tmp_path):
     reopened = SweepFolder.open(folder.path)
     assert reopened.finished_tasks() == {Task("tanh", 2, 0)}
     assert len(reopened.cells()) == 2
+
+
+def test_the_memory_estimate_refuses_a_huge_spec_in_a_line_that_ends_with_why(tmp_path, capsys):
+    """sweep.json and the flags alike, before any worker starts; 500 layers of 10,000 units
+    are '10000x500' in the line, not 3,000 characters that hide the reason."""
+    path = folder_with(tmp_path, sweep=HOSTILE_SPECS["more memory than there is"])
+    assert sweep_main(["--resume", str(path)]) == 1
+    error = assert_one_escaped_line(capsys)
+    assert "hidden sizes 10000x500 with 2 setups need about" in error
+    assert error.endswith("is available)")
+    with pytest.raises(SystemExit) as usage:
+        sweep_main(["--width", "10000", "--depths", "500", "--out", str(tmp_path)])
+    assert usage.value.code == 2
+    error = assert_one_escaped_line(capsys)
+    assert "hidden sizes 10000x500 with 9 setups need about" in error
+    assert error.endswith("is available (see vgtui --help)")

@@ -100,9 +100,22 @@ def check_memory(config: RunConfig, available: int | None = None) -> None:
     needed = estimated_bytes(config)
     if available is not None and needed > available:
         raise ConfigError(
-            f"hidden sizes {','.join(map(str, config.hidden))} with {len(config.setups)} setups "
+            f"hidden sizes {_sizes(config.hidden)} with {len(config.setups)} setups "
             f"need about {_gib(needed)} of memory; {_gib(available)} is available"
         )
+
+
+def _sizes(hidden: tuple[int, ...]) -> str:
+    """``40,20``, with a run of equal sizes as ``100x500``: a deep network's message stays
+    one short line that ends with the reason."""
+    runs: list[list[int]] = []
+    for size in hidden:
+        if runs and runs[-1][0] == size:
+            runs[-1][1] += 1
+        else:
+            runs.append([size, 1])
+    return ",".join(f"{size}x{count}" if count > 2 else ",".join([str(size)] * count)
+                    for size, count in runs)  # fmt: skip
 
 
 def _gib(count: int) -> str:
