@@ -129,7 +129,8 @@ def test_screenshots_keep_bars_and_leading_spaces_in_their_cells():
     )
     fixed = place_braille_in_cells(svg)
     assert '<text class="r1" x="30.0" y="5" textLength="20.0">ab</text>' in fixed  # librsvg
-    assert 'x="10.0" y="9">█</text>' in fixed and 'x="20.0" y="9">▁</text>' in fixed
+    fit = 'textLength="10.0" lengthAdjust="spacingAndGlyphs"'  # each glyph squeezed to its cell
+    assert f'x="10.0" y="9" {fit}>█</text>' in fixed and f'x="20.0" y="9" {fit}>▁</text>' in fixed
 
 
 async def test_d_turns_the_gradients_tab_to_the_error_std_per_layer(mnist, tmp_path):
