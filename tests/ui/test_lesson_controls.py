@@ -19,6 +19,7 @@ from tests.ui.apptools import (
 )
 from vgtui.core.run import Run
 from vgtui.ui.app import VgtuiApp
+from vgtui.ui.charts.accuracy import AccuracyChart
 from vgtui.ui.saved.opener import saved_screen
 from vgtui.ui.saved.runs_list import RunsScreen
 from vgtui.ui.saved.screen import SavedRunsApp
@@ -172,3 +173,22 @@ async def test_s_saves_the_screen_as_export_svg_does(mnist, tmp_path):
     assert '"Noto Sans Symbols 2"' in svg
     dots = re.findall(r"<text[^>]*>[\u2800-\u28ff]</text>", svg)
     assert dots and all('lengthAdjust="spacingAndGlyphs"' in dot for dot in dots)
+
+
+async def test_compared_runs_show_each_setup_s_panels_side_by_side(mnist, tmp_path):
+    """Two runs of four setups: eight panels, each setup's two in the same row (in a grid of
+    three columns the pairs broke across rows)."""
+    paths = []
+    for changes in ({"learning_rate": 0.5}, {"notebook_grad": True}):
+        run = Run(replace(SHORT, iterations=20, **changes), mnist, tmp_path)
+        run.execute()
+        paths.append(run.path)
+    app = SavedRunsApp(saved_screen(paths))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        charts = list(app.query(AccuracyChart))
+        names = [chart.series.setup for chart in charts]
+        assert names[:2] == ["lr0.5,exact-grad/sigmoid-gauss", "lr0.1,notebook-grad/sigmoid-gauss"]
+        for first, second in zip(charts[::2], charts[1::2], strict=True):
+            assert first.series.setup.split("/")[1] == second.series.setup.split("/")[1]
+            assert first.region.y == second.region.y and first.region.x < second.region.x

@@ -21,7 +21,7 @@ from textual.widgets import Static
 from vgtui.core.config import parse_setup
 from vgtui.core.histogram import BINS, BOUNDED, bars, histogram_scale, sparkline
 from vgtui.core.records import ActivationStats, MetricRecord
-from vgtui.ui.charts.chart import fit_parts, shape_grid
+from vgtui.ui.charts.chart import fit_parts, runs_compared, shape_grid
 from vgtui.ui.history import RunHistory
 from vgtui.ui.look import series_color, series_marker
 from vgtui.ui.view import ChartView
@@ -172,7 +172,7 @@ class ActivationsGrid(Grid):
 
     async def mount_panels(self, history: RunHistory) -> None:
         await self.remove_children()
-        shape_grid(self, len(history.setup_names))
+        shape_grid(self, len(history.setup_names), runs_compared(history.setup_names))
         await self.mount_all(
             ActivationPanel(name, index, id=f"act-{index}", classes="activation-panel")
             for index, name in enumerate(history.setup_names)

@@ -32,16 +32,27 @@ DIVERGED_COLOR = (230, 60, 60)
 CURSOR_COLOR = (255, 255, 255)
 
 
-def grid_columns(count: int) -> int:
-    """Columns of the chart grid: 2x2 for four setups, side by side for two or three."""
-    if count <= 3:
-        return max(count, 1)
-    return math.ceil(math.sqrt(count))
+def grid_columns(count: int, together: int = 1) -> int:
+    """Columns of the chart grid: 2x2 for four setups, side by side for two or three; a
+    multiple of ``together`` (the runs compared: each setup's panels side by side)."""
+    columns = max(count, 1) if count <= 3 else math.ceil(math.sqrt(count))
+    if together > 1:
+        columns = together * max(1, round(columns / together))
+    return columns
 
 
-def shape_grid(grid: Widget, count: int) -> None:
+def runs_compared(names: Sequence[str]) -> int:
+    """How many runs' panels of one setup come in a row (``a/relu-he, b/relu-he, ...``: the
+    saved-runs view orders them so); 1 for a single run."""
+    suffixes = [name.partition("/")[2] for name in names]
+    if not suffixes or not suffixes[0]:
+        return 1
+    return next((i for i, s in enumerate(suffixes) if s != suffixes[0]), len(suffixes))
+
+
+def shape_grid(grid: Widget, count: int, together: int = 1) -> None:
     """Lay a grid out for ``count`` setups (see :func:`grid_columns`)."""
-    columns = grid_columns(count)
+    columns = grid_columns(count, together)
     grid.styles.grid_size_columns = columns
     grid.styles.grid_size_rows = math.ceil(count / columns)
 

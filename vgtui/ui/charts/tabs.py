@@ -22,7 +22,7 @@ from vgtui.core.summary import SUMMARY_COLUMNS, fit_summary_columns, summarize, 
 from vgtui.core.vocabulary import SetupStatus
 from vgtui.ui.charts.accuracy import AccuracyChart, OverlayChart
 from vgtui.ui.charts.activations import ActivationsGrid
-from vgtui.ui.charts.chart import Chart, SetupChart, fit_legend, shape_grid
+from vgtui.ui.charts.chart import Chart, SetupChart, fit_legend, runs_compared, shape_grid
 from vgtui.ui.charts.gradients import GradientChart, GradientScale
 from vgtui.ui.charts.loss import LossChart
 from vgtui.ui.charts.profile import ProfileView
@@ -62,7 +62,7 @@ class SetupGrid(Grid):
     async def mount_charts(self, history: RunHistory, total_iterations: int) -> None:
         """Replace the charts by one per setup of ``history``."""
         await self.remove_children()
-        shape_grid(self, len(history.setup_names))
+        shape_grid(self, len(history.setup_names), runs_compared(history.setup_names))
         await self.mount_all(
             self.chart_type(
                 history.series[name],
