@@ -225,3 +225,14 @@ async def test_a_nine_setup_overlay_names_all_or_counts_the_rest(mnist, tmp_path
         named = [name for name in config.setup_names if f" {name}" in text]
         more = re.search(r"\+(\d+) more", text)
         assert len(named) + (int(more.group(1)) if more else 0) == 9
+
+
+@pytest.mark.parametrize("size", [(80, 24), (100, 30), (120, 40)])
+async def test_every_tab_title_stays_visible(mnist, tmp_path, size):
+    """Eight tabs (the Profile tab added one): titles shorten rather than scroll away."""
+    app = VgtuiApp(RUN, mnist, tmp_path)
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        bar = next(line for line in screen_lines(app) if " 1  " in line)
+        numbers = re.findall(r"[A-Z][a-z]+ (\d)", bar)
+        assert numbers == [str(n) for n in range(1, 9)], bar

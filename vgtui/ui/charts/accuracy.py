@@ -50,7 +50,7 @@ class AccuracyChart(SetupChart, AccuracyAxis):
         if self.series.seeds > 1:
             return [f"⠤ line: test, mean of {self.series.seeds} seeds",
                     "• dots: train (batch)", "·· min-max of test"]  # fmt: skip
-        return ["⠤ line: test accuracy (the setup's marker)", "• dots: train (batch)"]
+        return ["⠤ line: test accuracy", "• dots: train (batch)"]
 
     def cursor_readout(self, iteration: int) -> str:
         series = self.series

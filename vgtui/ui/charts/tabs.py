@@ -33,8 +33,13 @@ from vgtui.ui.status import StatusLine
 from vgtui.ui.sweep.tab import SweepTab
 from vgtui.ui.view import CURSOR_PAGE, ChartView
 
-SHORT_TITLES = {"accuracy": "Acc", "gradients": "Grad", "activations": "Activ"}
-"""Tab titles at 80 columns, where the eight whole ones do not fit."""
+SHORT_TITLES = (
+    {"accuracy": "Acc", "gradients": "Grad", "activations": "Activ"},
+    {"accuracy": "Acc", "overlay": "Over", "gradients": "Grad", "summary": "Sum",
+     "activations": "Act", "profile": "Prof"},
+)  # fmt: skip
+"""Tab titles where the eight whole ones do not fit (80 columns, or beside the sidebar), and
+shorter ones where those do not either."""
 TAB_IDS = (
     "accuracy", "overlay", "gradients", "summary", "loss", "activations", "profile", "sweep"
 )  # fmt: skip
@@ -194,11 +199,11 @@ class ChartTabs(TabbedContent):
         at 80 columns, or beside the sidebar)."""
         if not self.query(TabPane):  # (not composed yet)
             return
-        titles = [f"{tab.title()} {n}" for n, tab in enumerate(TAB_IDS, start=1)]
-        short = len("  ".join(titles)) + 2 > event.size.width
-        for number, tab in enumerate(TAB_IDS, start=1):
-            title = SHORT_TITLES.get(tab, tab.title()) if short else tab.title()
-            label = f"{title} {number}"
+        for names in ({}, *SHORT_TITLES):
+            labels = [f"{names.get(tab, tab.title())} {n}" for n, tab in enumerate(TAB_IDS, 1)]
+            if len("  ".join(labels)) + 2 <= event.size.width:
+                break
+        for tab, label in zip(TAB_IDS, labels, strict=True):
             if str(self.get_tab(tab).label) != label:
                 self.get_tab(tab).label = label
 
