@@ -67,11 +67,14 @@ class FixedClockHeader(RunHeader):
 
 
 class FixedClockApp(VgtuiApp):
-    """The app with a :class:`FixedClockHeader`."""
+    """The app with a :class:`FixedClockHeader` and the run folder fixed in its status line."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.header = FixedClockHeader(id="header")
+
+    def folder_text(self, path: Path, short: bool = False) -> str:
+        return "<run folder>"  # the status line's too
 
 
 class Notifications:

@@ -219,6 +219,10 @@ class VgtuiApp(ChartsApp):
         )
         self.tabs.status.show_run(self.status_parts())
 
+    def folder_text(self, path: Path, short: bool = False) -> str:
+        """A run folder as the status line names it: its path, or its name when narrow."""
+        return path.name if short else shown_path(path)
+
     def status_parts(self) -> list[Part]:
         """The run's state (where its results are, once it ended: the path, or the folder's
         name when narrow) and the pace, for the status line: persistent, where a toast would
@@ -227,8 +231,9 @@ class VgtuiApp(ChartsApp):
         run = self.current_run
         ended = self.run_state not in (*ACTIVE_PHASES, RunPhase.READY, RunPhase.PREPARING)
         if ended and run is not None and run.path is not None:
-            state = (f"{state}: results in {shown_path(run.path)}",
-                     f"{state}: results in {run.path.name}", state)  # fmt: skip
+            state = (f"{state}: results in {self.folder_text(run.path)}",
+                     f"{state}: results in {self.folder_text(run.path, short=True)}",
+                     state)  # fmt: skip
         rate = self.pace.rate
         return [state, f"pace {show_pace(rate)} it/s" if rate else "full speed"]
 
