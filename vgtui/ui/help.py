@@ -60,7 +60,8 @@ PgUp/PgDn or the mouse; esc closes it.
   p        pause / resume (stops between iterations)
   n        step: advance to the next evaluation point, then pause
            (after a run has ended, press n twice, like r)
-  x        stop the run (results are kept); when stopped: reset
+  x        stop the run (results are kept); when stopped: reset the
+           charts (press x twice: the first press asks)
   b        hide / show the config sidebar
   1 to 8   tabs: accuracy, overlay, gradients, summary, loss,
            activations, profile, sweep
