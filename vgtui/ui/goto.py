@@ -14,13 +14,13 @@ class GoToScreen(ModalScreen[int | None]):
 
     DEFAULT_CSS = """
     GoToScreen { align: left bottom; background: $background 0%; }
-    GoToScreen Input { dock: bottom; width: 100%; height: 1; border: none; padding: 0 1; }
+    GoToScreen Input { dock: bottom; width: 100%; }
     """
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="go to iteration (enter; esc cancels)", type="integer",
-                    id="go-to")  # fmt: skip
+                    id="go-to", compact=True)  # fmt: skip
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
