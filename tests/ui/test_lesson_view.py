@@ -79,7 +79,10 @@ async def test_cursor_pages_jumps_and_says_where_it_is_without_toasts(mnist, tmp
         assert view.cursor == 300
         await pilot.press("g")
         assert isinstance(app.screen, GoToScreen)
-        await pilot.press("1", "5", "4", "enter")
+        await pilot.press("1", "5", "4")
+        await pilot.pause()
+        assert screen_lines(app)[-1].strip() == "154"  # one line at the bottom, readable
+        await pilot.press("enter")
         await pilot.pause()
         assert view.cursor == 150 and not isinstance(app.screen, GoToScreen)
         assert shown.shown == []  # no toast per key: the status line says it
