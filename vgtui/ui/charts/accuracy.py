@@ -10,17 +10,47 @@ from vgtui.ui.history import RunHistory
 from vgtui.ui.look import BAND_COLOR, TRAIN_COLOR, format_accuracy, series_color, series_marker
 from vgtui.ui.view import ALL_HIDDEN, hidden_parts, in_range, value_at
 
-ACCURACY_TICKS = [0, 0.25, 0.5, 0.75, 1.0]
-COMPACT_ACCURACY_TICKS = [0, 0.5, 1.0]
+ACCURACY_STEPS = (0.25, 0.5, 1.0)
+COMPACT_ACCURACY_STEPS = (0.5, 1.0)
+MOST_HEADROOM = 1.15
+"""The highest top of the axis that labels may ask for: a few rows over 1.0 buy labels at
+their true heights when the rows do not divide evenly."""
+
+
+def accuracy_axis(rows: int, steps: tuple[float, ...]) -> tuple[list[float], list[str], float]:
+    """Ticks, labels and the top of a 0..1 axis ``rows`` rows high (0 on the bottom row), so
+    that every label sits exactly on the row of its value: the finest step in ``steps`` that
+    takes a whole number of rows with the top at most :data:`MOST_HEADROOM`, else 0 and 1
+    alone (4 rows would put 0.5 between two rows)."""
+    intervals = max(rows - 1, 1)
+    for step in steps:
+        rows_per_step = intervals // round(1 / step)
+        if rows_per_step < 1:
+            continue
+        top = intervals / rows_per_step * step
+        if top <= MOST_HEADROOM + 1e-9:
+            ticks = [i * step for i in range(round(1 / step) + 1)]
+            return ticks, [f"{tick:.2f}" for tick in ticks], top
+    return [0.0, 1.0], ["0.00", "1.00"], 1.0
 
 
 class AccuracyAxis(Chart):
-    """A chart with accuracy (0 to 1) on the y axis: fewer ticks when it is short."""
+    """A chart with accuracy (0 to 1) on the y axis: fewer ticks when it is short, each at
+    its true height."""
 
     def fit_to_size(self) -> None:
         super().fit_to_size()
         short = self.size.height < COMPACT_CHART_HEIGHT
-        self.plt.yticks(COMPACT_ACCURACY_TICKS if short else ACCURACY_TICKS)
+        ticks, labels, top = accuracy_axis(
+            self.plot_rows, COMPACT_ACCURACY_STEPS if short else ACCURACY_STEPS
+        )
+        self.plt.yticks(ticks, labels)
+        self.plt.ylim(0, top)
+
+    @property
+    def plot_rows(self) -> int:
+        """The rows inside the frame: the height but the title, frame, ticks and legend."""
+        return max(2, self.size.height - 4 - (1 if self.legend else 0))
 
 
 class AccuracyChart(SetupChart, AccuracyAxis):
