@@ -58,7 +58,8 @@ async def test_x_on_a_stopped_run_asks_before_clearing_the_charts(mnist, tmp_pat
 async def test_the_runs_screen_shows_what_differs_and_every_number_whole(mnist, tmp_path):
     """At 80x24 the Runs screen names the settings that differ (lr, gradient) under each run
     and every setup's best accuracy whole on a line of its own (it showed 'relu-he 9')."""
-    for changes in ({"learning_rate": 0.5}, {"notebook_grad": True}):
+    long = {"notebook_grad": True, "batch_size": 50, "seed": 3}  # a long folder name
+    for changes in ({"learning_rate": 0.5}, long):
         Run(replace(SHORT, iterations=20, **changes), mnist, tmp_path).execute()
     app = VgtuiApp(SHORT, mnist, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -73,10 +74,13 @@ async def test_the_runs_screen_shows_what_differs_and_every_number_whole(mnist, 
         best = re.findall(r"(sigmoid-gauss|relu-gauss|sigmoid-xavier|relu-he) +(\d+\.\d%)", text)
         assert len(best) == 8, text
         names = [path.name for path in runs.paths]
-        assert all(name in text for name in names)
+        for row, name in enumerate(names):  # a long name on two lines, each on screen
+            cell = str(runs.table.get_row_at(row)[1])
+            assert cell.replace("\n", "").startswith(name)
+            assert all(line in text for line in cell.splitlines())
         assert {name.split("-", 2)[2] for name in names} == {
             "notebook-iters20-lr0.5",
-            "notebook-iters20-notebook-grad",
+            "notebook-iters20-batch50-notebook-grad-seed3",
         }
 
 

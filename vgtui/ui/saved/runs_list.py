@@ -4,6 +4,7 @@ here after a new run has started."""
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,8 @@ from vgtui.core.traits import Trait, differing
 from vgtui.ui.saved.screen import SavedRunsScreen, read_all
 
 MARK = "✓"
+NAME_WIDTH = 26
+"""The run column's width: with the status and the best accuracies, 80 columns."""
 
 
 @dataclass
@@ -100,14 +103,15 @@ class RunsScreen(Screen[None]):
         """The run's name with its settings that differ from the other runs' below it, its
         status and progress, and one line per setup's best test accuracy: every item whole,
         on lines of its own (the table is narrow at 80 columns)."""
-        lines = [path.name]
+        # a long name on several lines (after its hyphens): the numbers keep their room
+        lines = textwrap.wrap(path.name, NAME_WIDTH, break_on_hyphens=True) or [path.name]
         if path == self.current:
             lines.append("(this run)")
         elif path == self.last:
             lines.append("(last run)")
         if isinstance(run, RunFolderError):
             return ["\n".join(lines), "unreadable", str(run)]
-        lines += [f"{trait.label} {trait.value(run.config)}" for trait in differ]
+        lines += [f"  {trait.label} {trait.value(run.config)}" for trait in differ]
         status = [str(run.status), f"{run.iterations_done}/{run.config.iterations}"]
         if run.diverged:
             status.append(f"{len(run.diverged)} diverged")
