@@ -77,7 +77,7 @@ async def test_runs_compared_named_in_every_legend_and_row_and_an_unreadable_one
         # the same setup's runs side by side (issue 19.19)
         names = ["seed0/relu-he", "seed1/relu-he", "seed0/sigmoid-gauss", "seed1/sigmoid-gauss"]
         assert list(screen.history.setup_names) == names
-        assert "unreadable: " in screen.notes_text and "config.json: not valid JSON" in (
+        assert "unreadable: " in screen.notes_text and "config.json (not valid JSON" in (
             screen.notes_text
         )
         assert f"seed1 = {paths[1].name}" in screen.notes_text

@@ -22,15 +22,16 @@ from vgtui.cli.common import (
 )
 from vgtui.cli.report import format_summary
 from vgtui.core.records import MetricRecord
+from vgtui.core.safe_text import safe_text
 from vgtui.core.store.follow import polls
+from vgtui.core.store.listing import RunListing, find_runs, list_runs
 from vgtui.core.store.run_folder import atomic_write_text, json_safe
 from vgtui.core.store.saved_runs import (
+    CONFIG_FILE,
     RunFolderError,
     RunFollower,
     SavedRun,
-    find_runs,
     read_run,
-    read_runs,
 )
 from vgtui.core.summary import format_percent
 from vgtui.core.traits import TRAITS, differing, folder_description, traits
@@ -60,22 +61,42 @@ def runs_main(argv: Sequence[str]) -> int:
     parser.add_argument("--json", action="store_true", help="one JSON object per run")
     args = parser.parse_args(argv)
     try:
-        found = read_runs(find_runs(args.dir))
+        paths = find_runs(args.dir)
     except RunFolderError as error:
-        say(f"vgtui: error: {error}")
+        warn(error)
         return EXIT_DATA_ERROR
-    runs = [r for r in found if isinstance(r, SavedRun)]
-    if args.json:
-        write_stdout("".join(json.dumps(run_document(r)) + "\n" for r in runs))
-    else:
-        write_stdout(runs_table(runs) + "\n" if runs else f"no runs under {args.dir}\n")
-    unreadable = [r for r in found if isinstance(r, RunFolderError)]
-    for error in unreadable:
-        say(f"vgtui: error: {error}")
+    runs: list[RunListing] = []
+    unreadable = 0
+    for entry in list_runs(paths):  # one run in memory at a time
+        if isinstance(entry, RunFolderError):
+            warn(entry)
+            unreadable += 1
+        elif args.json:
+            emit(json.dumps(run_document(entry)) + "\n")
+        else:
+            runs.append(entry)
+    if not args.json:
+        emit(runs_table(runs) + "\n" if runs else f"no runs under {args.dir}\n")
     return EXIT_DATA_ERROR if unreadable else EXIT_OK
 
 
-def run_document(run: SavedRun) -> dict:
+def emit(text: str) -> None:
+    """Standard output of the commands on saved runs: whatever a run folder holds, no control
+    character reaches the terminal."""
+    write_stdout(safe_text(text, None, lines=True))
+
+
+def warn(error: object) -> None:
+    """One error line on stderr, made safe to show."""
+    say(safe_text(f"vgtui: error: {error}", 1000))
+
+
+def reading(path: Path, done: int, total: int) -> None:
+    """Progress while a large records file is read."""
+    say(safe_text(f"vgtui: reading {path}: {100 * done // max(total, 1)}%", 1000))
+
+
+def run_document(run: RunListing | SavedRun) -> dict:
     """What ``vgtui runs --json`` says of one run."""
     return {
         "run": run.name,
@@ -93,23 +114,22 @@ def run_document(run: SavedRun) -> dict:
     }
 
 
-def runs_table(runs: Sequence[SavedRun]) -> str:
+def runs_table(runs: Sequence[RunListing | SavedRun]) -> str:
     """One line per run, the settings that differ between the runs listed and its setups'
     best test accuracy below it, each item whole (wrapped, never cut): 80 columns."""
-    name_width = max(len("run"), *(len(r.name) for r in runs))
+    names = [safe_text(r.name, 60) for r in runs]
+    name_width = max(len("run"), *map(len, names))
     status_width = max(len(r.status_text) for r in runs)
     apart = name_width + 2 + 16 + 2 + 11 + 2 + status_width > WIDTH  # the name on its own line
     lead = " " * 2 if apart else f"{'':<{name_width}}  "
     lines = [("run\n" if apart else f"{'run':<{name_width}}  ")
              + f"{lead if apart else ''}{'started':<16}  {'iterations':>11}  status"]  # fmt: skip
     differ = differing([run.config for run in runs])
-    for run in runs:
+    for run, name in zip(runs, names, strict=True):
         started = run.started.replace("T", " ")[:16]
         iterations = f"{run.iterations_done}/{run.config.iterations}"
         facts = f"{started:<16}  {iterations:>11}  {run.status_text}"
-        lines.append(
-            f"{run.name}\n{lead}{facts}" if apart else f"{run.name:<{name_width}}  {facts}"
-        )
+        lines.append(f"{name}\n{lead}{facts}" if apart else f"{name:<{name_width}}  {facts}")
         settings = [
             f"{trait.label} {trait.value(run.config)}" for trait in differ if trait.key != "setups"
         ]
@@ -167,12 +187,12 @@ def show_main(argv: Sequence[str]) -> int:
     status = EXIT_OK
     for path in args.runs:
         try:
-            run = read_run(path)
+            run = read_run(path, reading)
         except RunFolderError as error:
-            say(f"vgtui: error: {error}")
+            warn(error)
             status = EXIT_DATA_ERROR
             continue
-        write_stdout(summary_of(run) + "\n")
+        emit(summary_of(run) + "\n")
     return status
 
 
@@ -209,19 +229,19 @@ def follow(path: Path) -> int:
     shown = 0
     for _ in polls():
         try:
-            run = follower.read()
+            run = follower.read(reading)
         except RunFolderError as error:
-            say(f"vgtui: error: {error}")
+            warn(error)
             return EXIT_DATA_ERROR
         new = run.records[shown:]
         if new:
-            write_stdout("".join(progress_lines(new, run.config.iterations)))
+            emit("".join(progress_lines(new, run.config.iterations)))
             shown = len(run.records)
         if run.finished:
             break
-    write_stdout(summary_of(run) + "\n")
+    emit(summary_of(run) + "\n")
     if run.status == RunStatus.DIED:
-        say(f"vgtui: error: {path}: its writer stopped without finishing the run")
+        warn(f"{path}: its writer stopped without finishing the run")
         return EXIT_DATA_ERROR
     return EXIT_OK
 
@@ -264,42 +284,68 @@ def export_main(argv: Sequence[str]) -> int:
     parser.add_argument("--svg", type=Path, metavar="DIR",
                         help="instead of the table: the charts, one SVG per tab, into DIR "
                         "(several runs: compared)")  # fmt: skip
+    parser.add_argument("--force", action="store_true",
+                        help="replace files that exist already")  # fmt: skip
     args = parser.parse_args(argv)
+    target = args.svg if args.svg is not None else args.output
+    if target is not None and (refusal := refused_output(target, args.runs)):
+        warn(refusal)
+        return EXIT_DATA_ERROR
     if args.svg is not None:
-        return export_svg(args.runs, args.svg)
+        return export_svg(args.runs, args.svg, args.force)
+    if args.output is not None and args.output.exists() and not args.force:
+        warn(f"{args.output} exists: add --force to replace it")
+        return EXIT_DATA_ERROR
     runs = []
     for path in args.runs:
         try:
-            runs.append(read_run(path))
+            runs.append(read_run(path, reading))
         except RunFolderError as error:
-            say(f"vgtui: error: {error}")
+            warn(error)
             return EXIT_DATA_ERROR
     labels = export_labels(runs)
     rows = [row for run, label in zip(runs, labels, strict=True) for row in tidy_rows(run, label)]
     text = tidy_csv(rows) if args.format == "csv" else tidy_json(rows)
     if args.output is None:
-        write_stdout(text)
+        emit(text)
         return EXIT_OK
     try:
         atomic_write_text(args.output, text)
     except OSError as error:
-        say(f"vgtui: error: cannot write {args.output}: {error.strerror or error}")
+        warn(f"cannot write {args.output}: {error.strerror or error}")
         return EXIT_DATA_ERROR
     return EXIT_OK
 
 
-def export_svg(paths: Sequence[Path], folder: Path) -> int:
+def refused_output(target: Path, runs: Sequence[Path]) -> str | None:
+    """Why ``export`` must not write ``target`` (a file, or the folder of --svg): a run folder
+    is never written into (``-o RUN/records.jsonl`` would replace the run's own records)."""
+    folders = {_resolved(run) for run in runs}
+    for place in (_resolved(target), _resolved(target).parent):
+        if place in folders or (place / CONFIG_FILE).exists():
+            return f"{target}: inside the run folder {place}: write it elsewhere"
+    return None
+
+
+def _resolved(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # a symlink loop
+        return path.absolute()
+
+
+def export_svg(paths: Sequence[Path], folder: Path, force: bool = False) -> int:
     """``export --svg``: the app's tabs drawn headless, one SVG file each."""
     from vgtui.ui.saved.svg import export_svgs
 
     try:
-        written, errors = export_svgs(paths, folder)
+        written, errors = export_svgs(paths, folder, force)
     except OSError as error:
-        say(f"vgtui: error: cannot write {folder}: {error.strerror or error}")
+        warn(f"cannot write {folder}: {error.strerror or error}")
         return EXIT_DATA_ERROR
     for error in errors:
-        say(f"vgtui: error: {error}")
-    write_stdout("".join(f"{path}\n" for path in written))
+        warn(error)
+    emit("".join(f"{path}\n" for path in written))
     return EXIT_DATA_ERROR if errors else EXIT_OK
 
 

@@ -42,10 +42,11 @@ class FileFollower:
         """Where the whole lines read so far end: a partial last line starts there."""
         return self.offset - len(self._partial)
 
-    def read(self) -> tuple[list[bytes], bool]:
+    def read(self, limit: int = -1) -> tuple[list[bytes], bool]:
         """The lines appended since the last call (without their newline), and whether the file
-        was replaced or cut (then they are its lines from the start). A missing file has no
-        lines yet. OSError if it cannot be read or is not a regular file."""
+        was replaced or cut (then they are its lines from the start); at most ``limit`` bytes
+        are read (-1: all), the rest at the next call. A missing file has no lines yet.
+        OSError if it cannot be read or is not a regular file."""
         try:
             status = os.stat(self.path)
         except FileNotFoundError:
@@ -62,7 +63,7 @@ class FileFollower:
             if reset or self._identity is None:
                 self._identity, self.offset, self._partial = identity, 0, b""
             handle.seek(self.offset)
-            data = handle.read()
+            data = handle.read(limit)
         self.offset += len(data)
         self.bytes_read += len(data)
         data = self._partial + data

@@ -9,29 +9,55 @@ whose message names the file and what is wrong.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import os
-import socket
-from collections.abc import Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from vgtui.core.config import ConfigError, RunConfig
 from vgtui.core.records import MetricRecord
-from vgtui.core.store.follow import FileFollower, open_regular
-from vgtui.core.store.run_folder import FORMAT_VERSION, RECORDS_FILE, folder_order
+from vgtui.core.safe_text import safe_text
+from vgtui.core.store.follow import FileFollower
+from vgtui.core.store.run_checks import RecordCheck, checked_summary, records_at_most
+from vgtui.core.store.run_folder import FORMAT_VERSION, RECORDS_FILE
+from vgtui.core.store.untrusted import (
+    MAX_LINE_BYTES,
+    DamagedFileError,
+    csv_rows,
+    parse_line,
+    read_document,
+)
+from vgtui.core.store.writer_check import writer_alive
 from vgtui.core.summary import SetupSummary, summarize
 from vgtui.core.vocabulary import RunPhase, RunStatus, SetupStatus
 
 CONFIG_FILE = "config.json"
 SUMMARY_FILE = "summary.json"
 METRICS_FILE = "metrics.csv"
+MAX_RECORDS_BYTES = 2**30
+"""records.jsonl at most: 1 GB (a default run writes 400 kB)."""
+READ_CHUNK_BYTES = 8 * 2**20
+"""records.jsonl is read this much at a time, with progress in between."""
+Progress = Callable[[Path, int, int], None]
+"""Told (file, bytes read, bytes in all) while a large file is read."""
 
 
-class RunFolderError(Exception):
-    """A run folder that cannot be read; the message names the file and the problem."""
+class RunFolderError(DamagedFileError):
+    """A run folder that cannot be read: the file and what is wrong with it. ``damaged``
+    False: there is no run folder there at all."""
+
+    def __init__(self, path: Path | str, problem: str, *, damaged: bool = True) -> None:
+        super().__init__(path, problem)
+        self.damaged = damaged
+
+    def __str__(self) -> str:
+        if self.damaged:
+            return f"damaged run folder: {self.path} ({self.problem})"
+        return f"{self.path}: {self.problem}"
+
+    @classmethod
+    def of(cls, error: DamagedFileError) -> RunFolderError:
+        return cls(error.path, error.problem)
 
 
 @dataclass(frozen=True)
@@ -74,9 +100,66 @@ class SavedRun:
         return self.status != RunPhase.RUNNING
 
 
-def read_run(path: Path | str) -> SavedRun:
+def read_run(path: Path | str, progress: Progress | None = None) -> SavedRun:
     """Read the run folder at ``path`` (RunFolderError if it is not a readable run)."""
-    return RunFollower(path).read()
+    return RunFollower(path).read(progress)
+
+
+@dataclass(frozen=True)
+class RunHead:
+    """config.json as read: what the writer wrote before any record."""
+
+    document: dict
+    format: int
+    config: RunConfig
+    dataset: str
+    started: str
+
+
+def read_head(path: Path) -> RunHead:
+    """The run folder's config.json, checked (RunFolderError if it is not a run's)."""
+    if not path.is_dir():
+        raise RunFolderError(path, "no such run folder", damaged=False)
+    config_path = path / CONFIG_FILE
+    if not config_path.exists() and (leftover := interrupted_write(path, CONFIG_FILE)):
+        raise RunFolderError(
+            config_path, f"missing: its writer was stopped while writing it (left {leftover})"
+        )
+    try:
+        document = read_document(config_path, "run configuration")
+    except DamagedFileError as error:
+        raise RunFolderError.of(error) from None
+    try:
+        config = RunConfig.from_dict(document["config"])
+        version = document.get("format", 1)
+        if type(version) is not int or version < 1:
+            raise ValueError(f"format {version!r}")
+    except (KeyError, TypeError, ValueError, ConfigError, OverflowError) as error:
+        raise RunFolderError(
+            config_path, f"not a vgtui run configuration: {safe_text(error, 100)}"
+        ) from None
+    if version > FORMAT_VERSION:
+        raise RunFolderError(
+            config_path,
+            f"format {version} is newer than this vgtui reads ({FORMAT_VERSION}): update vgtui",
+        )
+    dataset = safe_text(document.get("dataset", "?"), 40)
+    started = safe_text(document.get("started", ""), 40)
+    return RunHead(document, version, config, dataset, started)
+
+
+def interrupted_write(folder: Path, name: str) -> str | None:
+    """The temporary file an atomic write of ``name`` left in ``folder`` when its writer was
+    killed mid-write (``.config.json.x1y2.tmp``), if any."""
+    prefix = f".{name}."
+    try:
+        with os.scandir(folder) as entries:
+            return next(
+                (e.name for e in entries if e.name.startswith(prefix) and e.name.endswith(".tmp")),
+                None,
+            )
+    except OSError:
+        return None
 
 
 class RunFollower:
@@ -88,149 +171,104 @@ class RunFollower:
         self.path = Path(path)
         self.lines = FileFollower(self.path / RECORDS_FILE)
         self._records: list[MetricRecord] = []
-        self._head: tuple[dict, int, RunConfig, str, str] | None = None
+        self._head: RunHead | None = None
+        self._check: RecordCheck | None = None
 
-    def read(self) -> SavedRun:
-        """The run as it is now (RunFolderError if it is not a readable run)."""
+    def read(self, progress: Progress | None = None) -> SavedRun:
+        """The run as it is now (RunFolderError if it is not a readable run); ``progress`` is
+        told how far a large records file has been read."""
         path = self.path
-        document, version, config, dataset, started = self._read_head()
-        records = self._read_records()
+        head = self._head = self._head or read_head(path)
+        records = self._read_records(head.config, progress)
         summary_path = path / SUMMARY_FILE
         if summary_path.exists():
-            summary = _read_json(summary_path, what="run summary")
             try:
-                status: RunStatus | RunPhase = RunStatus(summary["status"])
-                wall = float(summary.get("wall_seconds") or 0.0)
-                trained = int(summary.get("iterations_done") or 0)
+                summary = read_document(summary_path, "run summary")
+                status, wall, trained = checked_summary(summary, head.config)
+            except DamagedFileError as error:
+                raise RunFolderError.of(error) from None
             except (KeyError, TypeError, ValueError) as error:
-                raise RunFolderError(f"{summary_path}: not a vgtui run summary ({error})") from None
+                raise RunFolderError(
+                    summary_path, f"not a vgtui run summary: {safe_text(error, 100)}"
+                ) from None
         else:
-            status = RunPhase.RUNNING if writer_alive(document.get("writer")) else RunStatus.DIED
+            writer = head.document.get("writer")
+            alive = writer_alive(writer, head.started, path)
+            status = RunPhase.RUNNING if alive else RunStatus.DIED
             wall = records[-1].seconds if records else 0.0
             trained = 0
         done = max([trained, *(r.iteration for r in records)])
-        return SavedRun(path, version, config, dataset, started, records, status, wall, done)
+        return SavedRun(
+            path, head.format, head.config, head.dataset, head.started, records, status, wall,
+            done,
+        )  # fmt: skip
 
-    def _read_head(self) -> tuple[dict, int, RunConfig, str, str]:
-        """config.json, read once: the writer writes it, atomically, before any record."""
-        if self._head is not None:
-            return self._head
-        path = self.path
-        if not path.is_dir():
-            raise RunFolderError(f"{path}: not a run folder (no such folder)")
-        document = _read_json(path / CONFIG_FILE, what="run configuration")
-        try:
-            config = RunConfig.from_dict(document["config"])
-            dataset = str(document.get("dataset", "?"))
-            started = str(document.get("started", ""))
-            version = int(document.get("format", 1))
-        except (KeyError, TypeError, ValueError, ConfigError) as error:
-            raise RunFolderError(
-                f"{path / CONFIG_FILE}: not a vgtui run configuration ({error})"
-            ) from None
-        if version > FORMAT_VERSION:
-            raise RunFolderError(
-                f"{path / CONFIG_FILE}: format {version} is newer than this vgtui reads "
-                f"({FORMAT_VERSION}): update vgtui"
-            )
-        self._head = (document, version, config, dataset, started)
-        return self._head
-
-    def _read_records(self) -> tuple[MetricRecord, ...]:
+    def _read_records(
+        self, config: RunConfig, progress: Progress | None
+    ) -> tuple[MetricRecord, ...]:
         """records.jsonl's whole lines (only the new ones parsed); metrics.csv in a folder of
         format 1; none before the writer recorded anything."""
         if (self.path / RECORDS_FILE).exists():
-            return self._follow_jsonl()
+            return self._follow_jsonl(config, progress)
         metrics = self.path / METRICS_FILE
         if metrics.exists():
-            return tuple(_read_csv(metrics))
+            return tuple(_read_csv(metrics, config))
         return ()
 
-    def _follow_jsonl(self) -> tuple[MetricRecord, ...]:
+    def _follow_jsonl(
+        self, config: RunConfig, progress: Progress | None
+    ) -> tuple[MetricRecord, ...]:
         path = self.lines.path
         try:
-            lines, reset = self.lines.read()
+            size = path.stat().st_size
+            if size > MAX_RECORDS_BYTES:
+                raise RunFolderError(path, f"larger than {MAX_RECORDS_BYTES // 2**20} MB")
+            while True:
+                before = self.lines.offset
+                lines, reset = self.lines.read(READ_CHUNK_BYTES)
+                if reset:
+                    self._records = []
+                self._parse(lines, config)
+                if self.lines.offset - self.lines.lines_end > MAX_LINE_BYTES:
+                    raise RunFolderError(path, f"a line longer than {MAX_LINE_BYTES} bytes")
+                if progress is not None and size > READ_CHUNK_BYTES:
+                    progress(path, self.lines.offset, size)
+                if self.lines.offset - (0 if reset else before) < READ_CHUNK_BYTES:
+                    break
         except OSError as error:
-            raise RunFolderError(f"{path}: cannot read ({error.strerror or error})") from None
-        if reset:
+            raise RunFolderError(path, f"cannot read: {error.strerror or error}") from None
+        except RunFolderError:
             self._records = []
-        for line in lines:
-            try:
-                self._records.append(MetricRecord.from_dict(json.loads(line)))
-            except (ValueError, KeyError, TypeError, AttributeError):
-                number = len(self._records) + 1
-                self._records = []
-                self.lines = FileFollower(path)  # read again from the start next time
-                raise RunFolderError(f"{path}: line {number} is not a vgtui record") from None
+            self.lines = FileFollower(path)  # read again from the start next time
+            raise
         return tuple(self._records)
 
-
-def writer_alive(writer: object) -> bool:
-    """Whether the process that writes a run folder is still running (on this machine; a
-    folder written elsewhere counts as alive: it cannot be checked from here)."""
-    if not isinstance(writer, dict):
-        return False
-    if writer.get("host") != socket.gethostname():
-        return True
-    try:
-        pid = int(writer["pid"])
-        os.kill(pid, 0)
-    except (KeyError, TypeError, ValueError, ProcessLookupError):
-        return False
-    except PermissionError:  # someone else's process with that number
-        return True
-    return True
+    def _parse(self, lines: list[bytes], config: RunConfig) -> None:
+        path = self.lines.path
+        limit = records_at_most(config)
+        check = self._check = self._check or RecordCheck(config)
+        for line in lines:
+            number = len(self._records) + 1
+            if number > limit:
+                raise RunFolderError(path, f"more than the {limit} records its run can write")
+            try:
+                self._records.append(check(parse_line(path, number, line)))
+            except DamagedFileError as error:
+                raise RunFolderError.of(error) from None
+            except ValueError as error:
+                raise RunFolderError(path, f"line {number}: {error}") from None
 
 
-def find_runs(root: Path | str) -> list[Path]:
-    """The run folders directly under ``root`` (those with a config.json), newest first (run
-    folder names start with their start time)."""
-    root = Path(root)
-    if not root.is_dir():
-        raise RunFolderError(f"{root}: no such folder")
-    found = [p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")]
-    runs = (p for p in found if (p / CONFIG_FILE).exists())
-    return sorted(runs, key=lambda p: folder_order(p.name), reverse=True)
-
-
-def read_runs(paths: Iterable[Path]) -> list[SavedRun | RunFolderError]:
-    """Each folder read, or the error that says why it could not be."""
-    results: list[SavedRun | RunFolderError] = []
-    for path in paths:
-        try:
-            results.append(read_run(path))
-        except RunFolderError as error:
-            results.append(error)
-    return results
-
-
-def _read_json(path: Path, what: str) -> dict:
-    try:
-        with open_regular(path) as handle:
-            text = handle.read().decode("utf-8")
-    except FileNotFoundError:
-        raise RunFolderError(f"{path}: missing ({what})") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise RunFolderError(f"{path}: cannot read ({error})") from None
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise RunFolderError(f"{path}: not valid JSON ({error.msg}, line {error.lineno})") from None
-    if not isinstance(document, dict):
-        raise RunFolderError(f"{path}: not a vgtui {what}")
-    return document
-
-
-def _read_csv(path: Path) -> list[MetricRecord]:
-    try:
-        with io.TextIOWrapper(open_regular(path), encoding="utf-8", newline="") as handle:
-            rows = list(csv.DictReader(handle))
-    except (OSError, UnicodeDecodeError, csv.Error) as error:
-        raise RunFolderError(f"{path}: cannot read ({error})") from None
+def _read_csv(path: Path, config: RunConfig) -> list[MetricRecord]:
+    """A format-1 folder's metrics.csv, row by row (never the whole file in memory)."""
     records = []
-    for number, row in enumerate(rows, start=2):
-        try:
-            records.append(MetricRecord.from_dict(row))
-        except (ValueError, KeyError, TypeError):
-            raise RunFolderError(f"{path}: line {number} is not a vgtui metrics row") from None
+    check = RecordCheck(config)
+    try:
+        for number, row in csv_rows(path, records_at_most(config)):
+            try:
+                records.append(check(row))
+            except ValueError:
+                raise RunFolderError(path, f"line {number} is not a vgtui metrics row") from None
+    except DamagedFileError as error:
+        raise RunFolderError.of(error) from None
     return records

@@ -10,6 +10,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from textual.app import App
+
+from vgtui.core.safe_text import safe_text
 from vgtui.ui.saved.replay import ReplayScreen
 from vgtui.ui.saved.screen import SavedRunsApp, SavedRunsScreen, read_all
 
@@ -28,9 +31,17 @@ def show_saved(paths: Sequence[Path], replay: float | None = None) -> int:
     on stderr, after the app; none readable: the app does not open)."""
     screen = saved_screen(paths, replay)
     errors = [e.error for e in screen.entries if e.error is not None]
+    crashed = False
     if screen.readable:
-        SavedRunsApp(screen).run()
+        crashed = run_app(SavedRunsApp(screen)) != 0
         errors = [e.error for e in screen.entries if e.error is not None]
     for error in errors:
-        print(f"vgtui: error: {error}", file=sys.stderr)
-    return 1 if errors else 0
+        print(safe_text(f"vgtui: error: {error}", 1000), file=sys.stderr)
+    return 1 if errors or crashed else 0
+
+
+def run_app(app: App, headless: bool = False) -> int:
+    """Run ``app`` to its end: 0, or 1 if it crashed (Textual printed the error; the exit
+    status must say it too)."""
+    app.run(headless=headless)
+    return 1 if app.return_code else 0

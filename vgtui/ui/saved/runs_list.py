@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -16,7 +17,9 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from vgtui.core.store.saved_runs import RunFolderError, SavedRun, find_runs, read_runs
+from vgtui.core.safe_text import NAME_LIMIT, safe_text
+from vgtui.core.store.listing import RunListing, find_runs, list_runs
+from vgtui.core.store.saved_runs import RunFolderError
 from vgtui.core.summary import format_percent
 from vgtui.core.traits import Trait, differing
 from vgtui.ui.saved.screen import SavedRunsScreen, read_all
@@ -62,55 +65,58 @@ class RunsScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.title_line.update(f" Runs under {self.root}: reading...")
+        self.title_line.update(Text(f" Runs under {safe_text(self.root, NAME_LIMIT)}: reading..."))
         self.table.add_columns(" ", "run (settings that differ)", "status", "best test")
         self.table.focus()
         self.list_runs()
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def list_runs(self) -> None:
-        """Thread worker: read the folders; it only posts the result."""
+        """Thread worker: read the folders; it only posts the result (or why there is none:
+        the screen never stays at "reading...")."""
         try:
             paths = find_runs(self.root)
-        except RunFolderError as error:
+            self.post_message(RunsListed(list(list_runs(paths)), paths))
+        except Exception as error:  # noqa: BLE001 - whatever it is, the screen says it
             self.post_message(RunsListed([], [], error))
-            return
-        self.post_message(RunsListed(read_runs(paths), paths))
 
     @on(RunsListed)
     def show_runs(self, message: RunsListed) -> None:
         if message.error is not None:
-            self.title_line.update(f" No runs yet: {message.error}")
+            self.title_line.update(Text(f" No runs: {safe_text(message.error, 1000)}"))
             return
         self.paths = message.paths
         self.table.clear()
-        readable = [run for run in message.runs if isinstance(run, SavedRun)]
+        readable = [run for run in message.runs if isinstance(run, RunListing)]
         differ = [t for t in differing([r.config for r in readable]) if t.key != "setups"]
         for path, run in zip(message.paths, message.runs, strict=True):
             cells = self.cells(path, run, differ)
             height = max(cell.count("\n") + 1 for cell in cells)
-            self.table.add_row(" ", *cells, key=str(path), height=height)
+            texts = [Text(cell) for cell in cells]  # never markup: names come from files
+            self.table.add_row(" ", *texts, key=str(path), height=height)
         count = len(self.paths)
+        root = safe_text(self.root, NAME_LIMIT)
         self.title_line.update(
-            f" Runs under {self.root}: {count} (space marks runs to compare, enter opens)"
+            Text(f" Runs under {root}: {count} (space marks runs to compare, enter opens)")
             if count
-            else f" No runs under {self.root} yet"
+            else Text(f" No runs under {root} yet")
         )
 
     def cells(
-        self, path: Path, run: SavedRun | RunFolderError, differ: Sequence[Trait] = ()
+        self, path: Path, run: RunListing | RunFolderError, differ: Sequence[Trait] = ()
     ) -> list[str]:
         """The run's name with its settings that differ from the other runs' below it, its
         status and progress, and one line per setup's best test accuracy: every item whole,
         on lines of its own (the table is narrow at 80 columns)."""
         # a long name on several lines (after its hyphens): the numbers keep their room
-        lines = textwrap.wrap(path.name, NAME_WIDTH, break_on_hyphens=True) or [path.name]
+        name = safe_text(path.name, 60)
+        lines = textwrap.wrap(name, NAME_WIDTH, break_on_hyphens=True) or [name]
         if path == self.current:
             lines.append("(this run)")
         elif path == self.last:
             lines.append("(last run)")
         if isinstance(run, RunFolderError):
-            return ["\n".join(lines), "unreadable", str(run)]
+            return ["\n".join(lines), "unreadable", safe_text(run.problem, 1000)]
         lines += [f"  {trait.label} {trait.value(run.config)}" for trait in differ]
         status = [str(run.status), f"{run.iterations_done}/{run.config.iterations}"]
         if run.diverged:

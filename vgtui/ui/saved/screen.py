@@ -14,6 +14,8 @@ import dataclasses
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from rich.markup import escape
+from rich.text import Text
 from textual import on, work
 from textual.binding import Binding
 from textual.message import Message
@@ -23,6 +25,7 @@ from textual.widgets import Static
 from textual.worker import get_current_worker
 
 from vgtui.core.records import MetricRecord
+from vgtui.core.safe_text import safe_text
 from vgtui.core.store.follow import polls
 from vgtui.core.store.run_folder import FolderName
 from vgtui.core.store.saved_runs import RunFolderError, RunFollower, SavedRun
@@ -81,7 +84,8 @@ class Shown:
 
     @property
     def name(self) -> str:
-        return self.path.name
+        """The folder's name, safe to show."""
+        return safe_text(self.path.name, 60)
 
 
 @dataclasses.dataclass
@@ -108,13 +112,19 @@ def run_labels(runs: Sequence[SavedRun]) -> list[str]:
 
     candidates = [
         config_labels([run.config for run in runs]),
-        [started(run) for run in runs],
-        [run.name for run in runs],
+        [label_text(started(run)) for run in runs],
+        [label_text(run.name) for run in runs],
     ]
     for labels in candidates:
         if all(labels) and len(set(labels)) == len(labels):
             return labels
-    return [f"{run.name}#{number}" for number, run in enumerate(runs, start=1)]
+    return [f"{label_text(run.name)}#{number}" for number, run in enumerate(runs, start=1)]
+
+
+def label_text(name: str) -> str:
+    """A folder's name as a label: safe to show and free of brackets, so that no widget can
+    take it for markup."""
+    return safe_text(name, 40).replace("[", "(").replace("]", ")")
 
 
 def labelled(records: Sequence[MetricRecord], label: str) -> list[MetricRecord]:
@@ -252,12 +262,12 @@ class SavedRunsScreen(ChartsScreen):
     def show_notes(self) -> None:
         """Under the header: the runs that cannot be read (and why), and which run each
         label names when several are compared."""
-        lines = [f"unreadable: {e.error}" for e in self.entries if e.error is not None]
+        lines = [f"unreadable: {safe_text(e.error, 1000)}" for e in self.entries if e.error]
         compared = [f"{e.label} = {e.name}" for e in self.readable if e.label not in ("", e.name)]
         if compared:
             lines.append("compared: " + "  ".join(compared))
         self.notes_text = "\n".join(lines)
-        self.notes.update(self.notes_text)
+        self.notes.update(Text(self.notes_text))
         self.notes.display = bool(lines)
 
     # -- following runs still being written -------------------------------------------------------
@@ -290,7 +300,12 @@ class SavedRunsScreen(ChartsScreen):
         entry = self.entries[message.index]
         if message.run is None:
             entry.error = message.error
-            self.notify(str(message.error), title="unreadable", severity="error", timeout=10)
+            self.notify(
+                escape(safe_text(message.error, 1000)),
+                title="unreadable",
+                severity="error",
+                timeout=10,
+            )
             self.show_notes()
             self.update_header()
             return
@@ -304,13 +319,13 @@ class SavedRunsScreen(ChartsScreen):
         if run.finished:
             if run.status == RunStatus.DIED:
                 self.notify(
-                    f"{entry.name}: its writer stopped without finishing the run",
+                    escape(f"{entry.name}: its writer stopped without finishing the run"),
                     title="writer died",
                     severity="error",
                     timeout=10,
                 )
             else:
-                self.notify(f"{entry.name}: run {run.status}", title="writer finished")
+                self.notify(escape(f"{entry.name}: run {run.status}"), title="writer finished")
         self.update_header()
 
     # -- actions ----------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from vgtui.core.store.run_folder import atomic_write_text
 from vgtui.ui.charts.tabs import TAB_IDS
 from vgtui.ui.saved.screen import SavedRunsApp, SavedRunsScreen, read_all
 
@@ -74,21 +75,32 @@ async def save_tabs(app: SavedRunsApp, folder: Path, prefix: str, size=SIZE) -> 
             with tempfile.TemporaryDirectory() as scratch:
                 shot = Path(app.save_screenshot(filename="tab.svg", path=scratch))
                 text = place_braille_in_cells(shot.read_text(encoding="utf-8"))
-            target = folder / f"{prefix}-{tab}.svg"
-            target.write_text(text, encoding="utf-8")
+            target = folder / svg_name(prefix, tab)
+            atomic_write_text(target, text)  # an interrupted export leaves no half file
             written.append(target)
         await pilot.press("q")
     return written
 
 
-def export_svgs(paths: Sequence[Path], folder: Path) -> tuple[list[Path], list[str]]:
+def svg_name(prefix: str, tab: str) -> str:
+    return f"{prefix}-{tab}.svg"
+
+
+def export_svgs(
+    paths: Sequence[Path], folder: Path, force: bool = False
+) -> tuple[list[Path], list[str]]:
     """One SVG per tab of the runs at ``paths`` (several: compared) in ``folder``; the files
-    written and the runs that could not be read. Nothing is written to the run folders."""
+    written and the runs that could not be read (or the files that exist, without
+    ``force``). Nothing is written to the run folders."""
     entries = read_all(paths)
     errors = [str(e.error) for e in entries if e.error is not None]
     if errors:
         return [], errors
-    folder.mkdir(parents=True, exist_ok=True)
     prefix = entries[0].name if len(entries) == 1 else "compare"
+    existing = [folder / svg_name(prefix, tab) for tab in TAB_IDS]
+    existing = [path for path in existing if path.exists() or path.is_symlink()]
+    if existing and not force:
+        return [], [f"{existing[0]} exists: add --force to replace it"]
+    folder.mkdir(parents=True, exist_ok=True)
     app = SavedRunsApp(SavedRunsScreen(entries, follow=False))
     return asyncio.run(save_tabs(app, folder, prefix)), []

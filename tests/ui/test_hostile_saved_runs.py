@@ -1,0 +1,128 @@
+"""Hostile run folders in the app (issue 22 items 2-3, issue 23 items 8 and 12): escape
+sequences and Rich markup from a file are shown as text on every tab; damaged values are named
+as unreadable, never a crash; the Runs screen always ends its "reading..."; a crashed app is
+exit status 1."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.hostile_runs import ESCAPES, escaped_folder, hostile_folder, write_run
+from tests.ui.apptools import SHORT, wait_until
+from vgtui.core.store.saved_runs import read_run
+from vgtui.ui.app import VgtuiApp
+from vgtui.ui.charts.tabs import TAB_IDS
+from vgtui.ui.saved.opener import run_app, saved_screen
+from vgtui.ui.saved.runs_list import RunsScreen
+from vgtui.ui.saved.screen import SavedRunsApp, SavedRunsScreen, Shown
+
+RAW_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+async def every_tab(app: SavedRunsApp, pilot) -> str:
+    """Each tab shown in turn; the screenshots' text, all of them."""
+    shots = []
+    for number, _ in enumerate(TAB_IDS, start=1):
+        await pilot.press(str(number), "right", "left")
+        await pilot.pause()
+        shots.append(app.export_screenshot())
+    return "\n".join(shots)
+
+
+@pytest.mark.parametrize("family", sorted(ESCAPES))
+async def test_escapes_and_markup_from_files_are_shown_as_text_on_every_tab(tmp_path, family):
+    first = escaped_folder(tmp_path / "a", family)
+    second = escaped_folder(tmp_path / "b", family)
+    unreadable = write_run(tmp_path / "c" / f"20261129-152238-y{ESCAPES[family].replace('/', '|')}")
+    config = json.loads((unreadable / "config.json").read_text())
+    config["config"]["setups"] = [ESCAPES[family]]  # its error message quotes it
+    (unreadable / "config.json").write_text(json.dumps(config))
+    app = SavedRunsApp(saved_screen([first, second, unreadable]))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.saved
+        shots = await every_tab(app, pilot)
+        assert not RAW_CONTROL.search(screen.header.text + screen.notes_text)
+        assert not RAW_CONTROL.search(shots)
+        assert "unreadable: damaged run folder" in screen.notes_text
+        assert "evil.example" not in "".join(re.findall(r'href="[^"]*"', shots))  # no link
+        if family == "markup":
+            assert "[/]" in screen.notes_text  # shown as it is, not taken for markup
+    assert not app.return_code
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "more-gradient-layers",
+        "summary-wall-Infinity",
+        "summary-wall-1e308",
+        "histogram-infinite",
+        "histogram-100000-bins",
+    ],  # fmt: skip
+)
+async def test_damaged_values_are_named_not_a_crash(tmp_path, damage):
+    good = write_run(tmp_path / "ok" / "20261129-152238-custom")
+    bad = hostile_folder(tmp_path / "bad", damage)
+    app = SavedRunsApp(saved_screen([good, bad]))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await every_tab(app, pilot)
+        assert f"damaged run folder: {bad}" in app.saved.notes_text
+    assert not app.return_code
+
+
+def test_a_crash_of_the_app_is_exit_status_1(tmp_path):
+    """23.8: ``vgtui show`` said 0 after a traceback. Records the reader would refuse (more
+    gradient layers than the network), given to the app directly, crash it."""
+    run = read_run(write_run(tmp_path / "20261129-152238-custom"))
+    hostile = [dataclasses.replace(r, grad_norms=(*r.grad_norms, 1.0, 2.0)) for r in run.records]
+    entry = Shown(run.path, dataclasses.replace(run, records=tuple(hostile)))
+    assert run_app(SavedRunsApp(SavedRunsScreen([entry])), headless=True) == 1
+
+
+async def test_the_runs_screen_names_unreadable_folders_and_ends_its_reading(mnist, tmp_path):
+    """23.12: a folder with an out-of-range value killed the screen's worker silently."""
+    root = tmp_path / "runs"
+    write_run(root / "20261129-152238-custom")
+    hostile_folder(root, "config-iterations-Infinity", "20261129-152239-custom")
+    hostile_folder(root, "config-fifo", "20261129-152240-custom")
+    app = VgtuiApp(SHORT, mnist, root)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("o")
+        runs = app.screen
+        assert isinstance(runs, RunsScreen)
+        await wait_until(pilot, lambda: runs.table.row_count == 3, "the run folders listed")
+        rows = [" ".join(map(str, runs.table.get_row_at(n))) for n in range(3)]
+        assert sum("unreadable" in row for row in rows) == 2
+
+
+async def test_the_runs_screen_of_a_file_says_why(mnist, tmp_path):
+    out = tmp_path / "not-a-folder"
+    out.write_text("")
+    app = VgtuiApp(SHORT, mnist, out)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("o")
+        runs = app.screen
+        await wait_until(pilot, lambda: "reading" not in str(runs.title_line.render()),
+                         "the listing ended")  # fmt: skip
+        assert "No runs" in str(runs.title_line.render())
+
+
+async def test_a_screenshot_of_names_that_are_not_utf8(mnist, tmp_path):
+    """22.3: ``s`` on the Runs screen listing a folder named with invalid UTF-8."""
+    root = tmp_path / "runs"
+    name = b"20261129-152238-\xff\xfe".decode("utf-8", "surrogateescape")
+    write_run(root / name)
+    app = VgtuiApp(SHORT, mnist, root)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("o")
+        runs = app.screen
+        await wait_until(pilot, lambda: runs.table.row_count == 1, "the run folder listed")
+        await pilot.press("s")
+        await pilot.pause()
+    shots = list(Path(root).glob("screen-*.svg"))
+    assert len(shots) == 1 and "\\udcff" in shots[0].read_text(encoding="utf-8")
