@@ -240,8 +240,9 @@ def hostile_folder(root: Path, damage: str, name: str = "20261129-152238-custom"
 
 
 def escaped_folder(root: Path, family: str) -> Path:
-    """A valid run whose folder name and dataset hold the escape ``family``."""
-    text = ESCAPES[family]
+    """A valid run whose folder name and dataset hold the escape ``family`` (a key of
+    :data:`ESCAPES`, or the text itself)."""
+    text = ESCAPES.get(family, family)
     folder = write_run(root / f"20261129-152238-x{text.replace('/', '|')}")
     _edit_json("config.json", lambda d: d.update(dataset=f"mn{text}ist"))(folder)
     return folder

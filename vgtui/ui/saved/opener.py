@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from textual.app import App
+from textual.app import App, AutopilotCallbackType
 
 from vgtui.core.safe_text import safe_text
 from vgtui.ui.saved.replay import ReplayScreen
@@ -40,8 +40,10 @@ def show_saved(paths: Sequence[Path], replay: float | None = None) -> int:
     return 1 if errors or crashed else 0
 
 
-def run_app(app: App, headless: bool = False) -> int:
+def run_app(
+    app: App, headless: bool = False, auto_pilot: AutopilotCallbackType | None = None
+) -> int:
     """Run ``app`` to its end: 0, or 1 if it crashed (Textual printed the error; the exit
     status must say it too)."""
-    app.run(headless=headless)
+    app.run(headless=headless, auto_pilot=auto_pilot)
     return 1 if app.return_code else 0

@@ -33,9 +33,9 @@ NAME_WIDTH = 26
 class RunsListed(Message):
     """The worker read the run folders (or says why it could not)."""
 
-    runs: list[SavedRun | RunFolderError]
+    runs: list[RunListing | RunFolderError]
     paths: list[Path]
-    error: RunFolderError | None = None
+    error: Exception | None = None
 
 
 class RunsScreen(Screen[None]):
