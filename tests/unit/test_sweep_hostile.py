@@ -73,6 +73,8 @@ HOSTILE_SPECS = {
     "sweep a list": json.dumps({"format": 1, "sweep": []}).encode(),
     "seeds 10^7": sweep_json(seeds=10**7),
     "width 10^9": sweep_json(width=10**9),
+    "iterations 10^30": sweep_json(iterations=10**30),
+    "eval_every 10^30": sweep_json(eval_every=10**30),
     "more memory than there is": sweep_json(width=10_000, depths=[500]),
     "100,000 weight variances": sweep_json(weight_variances=[1 + k for k in range(100_000)]),
     "activations a string": sweep_json(activations="tanh"),
@@ -114,6 +116,14 @@ def test_a_hostile_sweep_json_is_one_line_and_exit_1(damage, tmp_path, capsys):
     assert sweep_main(["--resume", str(path)]) == 1
     assert str(path) in assert_one_escaped_line(capsys)
     assert (path / SWEEP_FILE).read_bytes() == HOSTILE_SPECS[damage]
+
+
+@pytest.mark.parametrize("key", ["iterations", "eval_every"])
+def test_10_to_the_30_iterations_in_sweep_json_are_refused_by_name(key, tmp_path, capsys):
+    """There was no upper bound: such a sweep.json resumed and would have run forever."""
+    path = folder_with(tmp_path, sweep=HOSTILE_SPECS[f"{key} 10^30"])
+    assert sweep_main(["--resume", str(path)]) == 1
+    assert "must be at most 100,000,000, got 1e+30" in assert_one_escaped_line(capsys)
 
 
 def test_format_99_is_refused_by_name(tmp_path, capsys):

@@ -18,7 +18,8 @@ from vgtui.core.sweep.spec import PRESETS, SWEEP_OPTIONS, SweepSpec
 RUN = {option.key: option for option in RUN_OPTIONS}
 SWEEP = {option.key: option for option in SWEEP_OPTIONS}
 SHARED = sorted({f.name for f in fields(SweepSpec)} & {f.name for f in fields(RunConfig)})
-TEXTS = ("-1", "0", "1", "2", "50", "51", "1000", "0.5", "1e9", "x", "")
+TEXTS = ("-1", "0", "1", "2", "50", "51", "1000", "0.5", "1e9", "x", "", "100000000",
+         "100000001", "1" + "0" * 30)  # fmt: skip
 
 
 def test_every_shared_setting_is_in_both_tables():
@@ -72,3 +73,18 @@ def test_seeds_51_is_refused_by_the_command_and_by_the_spec():
     with pytest.raises(ConfigError, match="seeds must be in 1..50"):
         replace(PRESETS["quick"], seeds=51).validate()
     assert replace(PRESETS["quick"], seeds=50).validate().seeds == 50
+
+
+@pytest.mark.parametrize("flag", ["--iters", "--eval-every"])
+@pytest.mark.parametrize("main", [sweep_cli.main, train_cli.main], ids=["sweep", "vgtui"])
+def test_10_to_the_30_iterations_are_refused_by_both_commands(flag, main, tmp_path):
+    """An upper bound (there was none): 10^30 steps would be accepted and run forever."""
+    args = ["--out", str(tmp_path / "runs"), flag, "1" + "0" * 30]
+    with pytest.raises(SystemExit) as exit_, contextlib.redirect_stderr(io.StringIO()) as err:
+        main(["--no-ui", *args] if main is train_cli.main else args)
+    assert exit_.value.code == 2 and not (tmp_path / "runs").exists()
+    (line,) = err.getvalue().splitlines()
+    assert "must be at most 100,000,000, got 1e+30" in line
+    with pytest.raises(ConfigError, match="at most 100,000,000"):
+        replace(PRESETS["quick"], iterations=10**8 + 1).validate()
+    assert replace(PRESETS["quick"], iterations=10**8).iterations == 10**8

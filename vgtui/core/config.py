@@ -158,12 +158,20 @@ def _preset(setups: str, **changes: Any) -> RunConfig:
 # -- checks and parsers: one per kind of value, shared by RunConfig.validate, CLI and sidebar --
 
 
-def check_positive_int(label: str, value: int, minimum: int = 1) -> None:
+def check_positive_int(
+    label: str, value: int, minimum: int = 1, maximum: int | None = None
+) -> None:
     if value < minimum:
         raise ConfigError(f"{label} must be >= {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ConfigError(f"{label} must be at most {maximum:,}, got {value:.3g}")
 
 
 MAX_SEEDS = 50
+MAX_ITERATIONS = 10**8
+"""Iterations (and the evaluation interval) of one run or sweep task: 10^8 steps of the
+smallest network already take days, and a number beyond it (a typo, or a hostile sweep.json
+with 10^30) would otherwise be accepted and run forever."""
 
 
 def check_seeds(value: int) -> None:
@@ -272,14 +280,16 @@ class Option:
         return getattr(RunConfig(), self.key)
 
 
-def _whole(key: str, flag: str, label: str, help: str, minimum: int = 1) -> Option:
+def _whole(
+    key: str, flag: str, label: str, help: str, minimum: int = 1, maximum: int | None = None
+) -> Option:
     return Option(
         key,
         flag,
         label,
         help,
         parse=lambda text: parse_int(label, text),
-        check=lambda value: check_positive_int(label, value, minimum),
+        check=lambda value: check_positive_int(label, value, minimum, maximum),
     )
 
 
@@ -299,7 +309,7 @@ def _real(
 
 
 RUN_OPTIONS: tuple[Option, ...] = (
-    _whole("iterations", "--iters", "iterations", "SGD iterations"),
+    _whole("iterations", "--iters", "iterations", "SGD iterations", maximum=MAX_ITERATIONS),
     _whole("batch_size", "--batch-size", "batch size", "mini-batch size"),
     _real("learning_rate", "--lr", "learning rate", "learning rate", check_learning_rate, "RATE"),
     Option(
@@ -312,7 +322,13 @@ RUN_OPTIONS: tuple[Option, ...] = (
         check=check_hidden,
         show=lambda sizes: ",".join(map(str, sizes)),
     ),
-    _whole("eval_every", "--eval-every", "eval interval", "record metrics every N iterations"),
+    _whole(
+        "eval_every",
+        "--eval-every",
+        "eval interval",
+        "record metrics every N iterations",
+        maximum=MAX_ITERATIONS,
+    ),
     _whole("seed", "--seed", "seed", "random seed", minimum=0),
     Option(
         "setups",
