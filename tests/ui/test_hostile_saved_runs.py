@@ -10,6 +10,8 @@ import json
 import re
 from pathlib import Path
 
+from textual.widgets import Input
+
 from tests.hostile_runs import ESCAPES, escaped_folder, hostile_folder, write_run
 from tests.ui.apptools import SHORT, wait_until
 from vgtui.core.store.saved_runs import read_run
@@ -125,3 +127,19 @@ async def test_a_screenshot_of_names_that_are_not_utf8(mnist, tmp_path):
         await pilot.pause()
     shots = list(Path(root).glob("screen-*.svg"))
     assert len(shots) == 1 and "\\udcff" in shots[0].read_text(encoding="utf-8")
+
+
+async def test_markup_typed_into_any_sidebar_field_is_text(mnist, tmp_path):
+    """23.6: ``[/]`` typed into a field crashed the monitor (its message read as markup)."""
+    app = VgtuiApp(SHORT, mnist, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        fields = [field for field in app.query(Input) if field.id]
+        assert len(fields) >= 10
+        for field in fields:
+            field.focus()
+            await pilot.pause()
+            field.value += "[/]"  # as typed: Input.Changed, then validation
+            await pilot.pause()
+        said = [str(label.render()) for label in app.query(".field-error") if label.display]
+        assert said  # the fields said why, as text
+    assert not app.return_code

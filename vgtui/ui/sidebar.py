@@ -309,7 +309,7 @@ class ConfigSidebar(VerticalScroll, can_focus=False):
     def show_error(self, selector: str, reason: str) -> None:
         """Show ``reason`` under a field (hidden when empty)."""
         label = self.query_one(selector, Static)
-        label.update(reason)
+        label.update(Text(reason))  # text, never markup: it may quote what was typed
         label.display = bool(reason)
 
     def read_config(self) -> RunConfig:
