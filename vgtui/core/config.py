@@ -164,7 +164,9 @@ def check_positive_int(
     if value < minimum:
         raise ConfigError(f"{label} must be >= {minimum}, got {value}")
     if maximum is not None and value > maximum:
-        raise ConfigError(f"{label} must be at most {maximum:,}, got {value:.3g}")
+        # no float(value), no str(value): either fails for the numbers this check refuses
+        shown = f"{value:,}" if value < 10**12 else f"about 10^{int(value.bit_length() * 0.30103)}"
+        raise ConfigError(f"{label} must be at most {maximum:,}, got {shown}")
 
 
 MAX_SEEDS = 50
