@@ -4,16 +4,19 @@ bench/hostile_runs.py (which counts tracebacks and hangs per command)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from vgtui.cli.main import COMMANDS as REGISTRY
 from vgtui.core.config import RunConfig, parse_setups
 
 CONFIG = RunConfig(iterations=20, hidden=(40, 20), eval_every=10,
@@ -251,3 +254,38 @@ def escaped_folder(root: Path, family: str) -> Path:
 def copy_run(source: Path, target: Path) -> Path:
     shutil.copytree(source, target, symlinks=True)
     return target
+
+
+HANG_SECONDS = 20
+
+
+class Hang(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def watchdog(seconds: float = HANG_SECONDS) -> Iterator[None]:
+    """A call that takes longer than ``seconds`` fails as a hang instead of blocking."""
+
+    def expire(signum, frame):
+        raise Hang(f"no answer in {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def call(argv: list[str], capsys) -> tuple[int, str, str]:
+    """``vgtui ARGV`` in this process: its exit status, stdout and stderr."""
+    capsys.readouterr()
+    with watchdog():
+        try:
+            status = REGISTRY[argv[0]].load()(argv[1:])
+        except SystemExit as exit_:
+            status = exit_.code if isinstance(exit_.code, int) else 1
+    out, err = capsys.readouterr()
+    return status, out, err

@@ -14,8 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.hostile_runs import write_run
-from tests.integration.test_hostile_runs import call
+from tests.hostile_runs import call, write_run
 
 FUZZ = settings(
     max_examples=40,

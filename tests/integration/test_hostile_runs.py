@@ -5,14 +5,11 @@ escape sequence from a file reaches the terminal."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
-import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 
 import pytest
 
@@ -22,50 +19,18 @@ from tests.hostile_runs import (
     DAMAGE_ENDING_IN_ERROR,
     ESCAPES,
     RECORDS_DAMAGE,
+    call,
     escaped_folder,
     hostile_folder,
     record,
     write_run,
 )
-from vgtui.cli.main import COMMANDS as REGISTRY
 from vgtui.core.store.listing import find_runs, list_runs
 from vgtui.core.store.saved_runs import READ_CHUNK_BYTES, RunFolderError, read_run
 from vgtui.core.store.writer_check import writer_alive
 
 HANG_SECONDS = 20
 RAW_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-class Hang(Exception):
-    pass
-
-
-@contextlib.contextmanager
-def watchdog(seconds: float = HANG_SECONDS) -> Iterator[None]:
-    """A call that takes longer than ``seconds`` fails as a hang instead of blocking."""
-
-    def expire(signum, frame):
-        raise Hang(f"no answer in {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
-def call(argv: list[str], capsys) -> tuple[int, str, str]:
-    """``vgtui ARGV`` in this process: its exit status, stdout and stderr."""
-    capsys.readouterr()
-    with watchdog():
-        try:
-            status = REGISTRY[argv[0]].load()(argv[1:])
-        except SystemExit as exit_:
-            status = exit_.code if isinstance(exit_.code, int) else 1
-    out, err = capsys.readouterr()
-    return status, out, err
 
 
 def errors(err: str) -> list[str]:
