@@ -4,6 +4,7 @@ helper process), (b) on an embedded Dask LocalCluster with one single-threaded w
     python bench/sweep.py            # the stated bench sweep (about 2 minutes on 2 cores)
     python bench/sweep.py --preset   # the schoenholz preset (2 seeds: about 12 minutes on 2 cores)
     python bench/sweep.py --task     # the preset's depth-50 task alone, against its FLOP floor
+    python bench/sweep.py --task --coretype SkylakeX   # the same with those OpenBLAS kernels
 
 Dask's overhead per task: on each worker, the gap between the end of one task and the start
 of the next (the scheduler's round trip: result back, next task out), over the task's time.
@@ -27,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from speed import PEAK_SIZES, cpu_model, default_run_flops  # noqa: E402
 
-from vgtui.core.blas import limit_blas_threads, openblas_kernels, worker_environment  # noqa: E402
+from vgtui.core.blas import limit_blas_threads, openblas_kernels  # noqa: E402
 from vgtui.core.data import load_bundled  # noqa: E402
 from vgtui.core.sweep.spec import PRESETS, SweepSpec, Task  # noqa: E402
 from vgtui.core.sweep.task import run_task  # noqa: E402
@@ -48,7 +49,8 @@ evaluations of the 10,000 test images."""
 
 
 def single_core_peak() -> float:
-    """GFLOP/s of NumPy's float32 matmul on one BLAS thread, best of 5 per size."""
+    """GFLOP/s of NumPy's float32 matmul on one BLAS thread, best of 5 per size, by CPU time
+    (one thread: what other processes take of the core does not count)."""
     rng = np.random.default_rng(0)
     best = 0.0
     for n in PEAK_SIZES:
@@ -56,9 +58,9 @@ def single_core_peak() -> float:
         out = np.empty((n, n), dtype=np.float32)
         np.matmul(a, b, out=out)
         for _ in range(5):
-            started = time.perf_counter()
+            started = time.process_time()
             np.matmul(a, b, out=out)
-            best = max(best, 2 * n**3 / (time.perf_counter() - started) / 1e9)
+            best = max(best, 2 * n**3 / (time.process_time() - started) / 1e9)
     return best
 
 
@@ -77,12 +79,15 @@ def task_worker() -> None:
                       "test_accuracy": accuracy}))  # fmt: skip
 
 
-def task_against_floor() -> None:
+def task_against_floor(coretype: str | None) -> None:
     """The depth-50 task alone in a process of its own, against its FLOP floor: its matmul
-    FLOPs over the single-core peak measured in that process."""
+    FLOPs over the single-core peak measured in that process (with ``coretype``, the OpenBLAS
+    kernels it names). Under load, read the CPU ratio: the task is one thread."""
     spec = PRESETS["schoenholz"]
     flops = default_run_flops(spec.config(TASK), load_bundled().test_size)["total"]
-    environment = {**os.environ, **worker_environment()}
+    environment = dict(os.environ)
+    if coretype:
+        environment["OPENBLAS_CORETYPE"] = coretype
     command = [sys.executable, str(Path(__file__).resolve()), "--task-worker"]
     done = subprocess.run(command, env=environment, capture_output=True, text=True, check=True)
     result = json.loads(done.stdout.strip().splitlines()[-1])
@@ -144,13 +149,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", action="store_true", help="the schoenholz preset")
     parser.add_argument("--task", action="store_true", help="the depth-50 task against its floor")
+    parser.add_argument("--coretype", help="with --task: OPENBLAS_CORETYPE for it (SkylakeX...)")
     parser.add_argument("--task-worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args()
     if args.task_worker:
         return task_worker()
     if args.task:
-        return task_against_floor()
+        return task_against_floor(args.coretype)
     spec = PRESETS["schoenholz"] if args.preset else BENCH
     cells = spec.cell_count * spec.seeds
     print(f"sweep: {len(spec.tasks())} tasks, {cells} cell-seeds; {args.workers} workers")

@@ -150,28 +150,6 @@ def test_local_cluster_sweep_end_to_end(tmp_path, capsys):
         assert shown[1:] == expected
 
 
-def test_embedded_cluster_workers_load_the_kernels_worker_environment_names():
-    """On a CPU with AVX-512 whose OpenBLAS fell back to AVX2 kernels (an AMD EPYC of family
-    26: half the matmul rate), the workers load the AVX-512 ones; this process keeps its own
-    kernels and environment. Elsewhere the workers load what this process did."""
-    import os
-
-    from vgtui.cli.scheduler import close, connect
-    from vgtui.core.blas import openblas_kernels, worker_environment
-
-    extra = worker_environment()
-    before = os.environ.get("OPENBLAS_CORETYPE")
-    client, cluster = connect(None, 1)
-    try:
-        kernels = client.submit(openblas_kernels, pure=False).result(timeout=60)
-    finally:
-        close(client, cluster)
-    mine = openblas_kernels()
-    assert kernels == (extra["OPENBLAS_CORETYPE"] if extra else mine)
-    assert os.environ.get("OPENBLAS_CORETYPE") == before
-    assert openblas_kernels() == mine
-
-
 def test_heatmap_fits_80_columns_for_many_columns():
     spec = SweepSpec(weight_variances=tuple(0.5 + 0.1 * k for k in range(40)), depths=(5, 50))
     assert all(len(line) <= 80 for line in heatmap(spec, {}).splitlines())

@@ -22,7 +22,6 @@ import signal
 from collections.abc import Iterator
 
 from vgtui.cli.latch import Interrupted
-from vgtui.core.blas import worker_environment
 
 CONNECT_TIMEOUT_SECONDS = 3
 CLOSE_TIMEOUT_SECONDS = 10
@@ -171,23 +170,13 @@ def connect(address: str | None, workers: int | None):
     import dask
 
     dask.config.set({"distributed.worker.preload": [__name__]})  # dask_setup, in each worker
-    # set by Dask's nanny before each worker process starts, so its OpenBLAS loads with them
-    # (an environment variable of the same name, if set, wins); the nanny sets them in this
-    # process too, which does no BLAS work of note: taken back once the workers have started
-    extra = worker_environment()
-    for name, value in extra.items():
-        dask.config.set({f"distributed.nanny.pre-spawn-environ.{name}": value})
-    try:
-        cluster = LocalCluster(
-            n_workers=workers or os.cpu_count() or 1,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            silence_logs=logging.CRITICAL,
-        )
-    finally:
-        for name in extra:
-            os.environ.pop(name, None)
+    cluster = LocalCluster(
+        n_workers=workers or os.cpu_count() or 1,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        silence_logs=logging.CRITICAL,
+    )
     try:
         client = Client(cluster, set_as_default=False)
     except BaseException:

@@ -6,24 +6,13 @@ measurements).
 threadpoolctl finds the BLAS libraries loaded in the process, whichever NumPy is linked to
 (OpenBLAS, MKL, BLIS), and sizes their pools.
 
-OpenBLAS picks its kernels when it loads, from the CPU model it knows: on CPUs newer than it
-(an AMD EPYC of family 26) it falls back to its AVX2 kernels although the CPU has AVX-512,
-and a product takes twice as long (bench/README.md, "OpenBLAS's kernels"). Sweep workers are
-new processes, so :func:`worker_environment` can give them the AVX-512 kernels.
+The kernels OpenBLAS runs are its choice at load time, unless ``OPENBLAS_CORETYPE`` names them
+(:func:`openblas_kernels` reports them; bench/README.md, "OpenBLAS's kernels").
 """
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 from threadpoolctl import threadpool_info, threadpool_limits
-
-AVX512_FLAGS = frozenset({"avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"})
-"""The CPU flags OpenBLAS's SkylakeX kernels use."""
-AVX2_KERNELS = frozenset({"haswell", "zen"})
-"""OpenBLAS kernel sets that leave AVX-512 unused."""
-AVX512_KERNELS = "SkylakeX"
 
 
 def blas_threads() -> int | None:
@@ -49,32 +38,3 @@ def openblas_kernels() -> str | None:
         if pool["internal_api"] == "openblas":
             return pool.get("architecture")
     return None
-
-
-def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> frozenset[str]:
-    """The instruction-set flags of the first CPU listed (empty where there is no cpuinfo)."""
-    try:
-        text = cpuinfo.read_text()
-    except OSError:
-        return frozenset()
-    for line in text.splitlines():
-        if line.startswith("flags"):
-            return frozenset(line.partition(":")[2].split())
-    return frozenset()
-
-
-def worker_environment() -> dict[str, str]:
-    """Environment variables for new worker processes: see :func:`kernel_environment`, for
-    this process's OpenBLAS and this CPU."""
-    return kernel_environment(openblas_kernels(), cpu_flags())
-
-
-def kernel_environment(kernels: str | None, flags: frozenset[str]) -> dict[str, str]:
-    """OpenBLAS's AVX-512 kernels where OpenBLAS chose the AVX2 ``kernels`` on a CPU with the
-    AVX-512 ``flags`` (None: not OpenBLAS). Nothing when ``OPENBLAS_CORETYPE`` is already
-    set: the user's choice stands."""
-    if "OPENBLAS_CORETYPE" in os.environ:
-        return {}
-    if kernels is None or kernels.lower() not in AVX2_KERNELS or not AVX512_FLAGS.issubset(flags):
-        return {}
-    return {"OPENBLAS_CORETYPE": AVX512_KERNELS}
