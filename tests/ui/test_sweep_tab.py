@@ -201,7 +201,31 @@ async def test_a_sweep_of_several_activations_shows_one_at_a_time(mnist, tmp_pat
         await pilot.press("a")
         assert sweep_map.plain.startswith("relu (2 of 2, a: next): test accuracy")
         assert "critical sigma_w^2 2.000" in sweep_map.plain  # He's init
-        assert "relu, depth" in sweep_map.plain and "a: next activation" in sweep_map.plain
+        assert "relu, depth" in sweep_map.plain and "a: next grid" in sweep_map.plain
+
+
+async def test_a_sweep_of_variants_shows_a_grid_per_lane_theory_on_plain_only(mnist, tmp_path):
+    """At 80x24, a switches between the lanes: the plain grid has the mean-field overlay, the
+    +bn and +res grids say that none is drawn (and the readout that there is none)."""
+    spec = replace(SPEC, variants=("plain", "bn", "res"))
+    SweepFolder.create(tmp_path, spec).close()
+    app = VgtuiApp(SHORT, mnist, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        sweep_map = await show_sweep_tab(pilot, app)
+        assert sweep_map.plain.startswith("tanh (1 of 3, a: next): test accuracy")
+        assert "critical sigma_w^2" in sweep_map.plain and "6xi_c" in sweep_map.plain
+        for number, lane in ((2, "tanh+bn"), (3, "tanh+res")):
+            await pilot.press("a")
+            shown = sweep_map.plain
+            assert shown.startswith(f"{lane} ({number} of 3, a: next): test accuracy")
+            assert "no mean-field prediction drawn" in shown and "6xi" not in shown
+            assert f"{lane}, depth 12, sigma_w^2" in shown
+            said = " ".join(shown.split())
+            assert f"no mean-field prediction (+{lane[5:]})" in said and "theory:" not in said
+            assert max(map(len, shown.splitlines())) <= 80
+            assert sweep_map.size.height <= app.tabs.sweep.size.height
+        await pilot.press("a")
+        assert sweep_map.plain.startswith("tanh (1 of 3")
 
 
 async def test_a_cell_appended_to_cells_jsonl_appears_live(mnist, tmp_path, results):

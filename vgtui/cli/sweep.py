@@ -262,7 +262,7 @@ def _submit_and_collect(client, folder: SweepFolder, todo: list[Task], done: int
 
 def _progress_line(done: int, total: int, task: Task, result: dict | None, error: str | None,
                    spec: SweepSpec) -> str:  # fmt: skip
-    head = f"vgtui: [{done}/{total}] {task.activation} depth {task.depth} seed {task.seed}"
+    head = f"vgtui: [{done}/{total}] {task.lane} depth {task.depth} seed {task.seed}"
     if result is None:
         return f"{head}: failed: {error}"
     scores = [

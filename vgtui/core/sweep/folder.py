@@ -318,47 +318,47 @@ class SweepFolder:
             task
             for task in self.spec.tasks()
             if all(
-                seeds.get((task.activation, task.depth, w), {}).get(task.seed, {}).get("status")
+                seeds.get((task.lane, task.depth, w), {}).get(task.seed, {}).get("status")
                 == RunStatus.DONE
                 for w in self.spec.weight_variances
             )
         }
 
-    def seed_results(self, activation: str, depth: int) -> dict[float, dict[int, dict]]:
-        """The latest seed line of each (sigma_w^2, seed) of one (activation, depth)."""
+    def seed_results(self, lane: str, depth: int) -> dict[float, dict[int, dict]]:
+        """The latest seed line of each (sigma_w^2, seed) of one (lane, depth)."""
         return {
             w: dict(seeds)
             for (a, d, w), seeds in self.lines.seeds.items()
-            if a == activation and d == depth
+            if a == lane and d == depth
         }
 
     def add_task(self, task: Task, result: dict | None, error: str | None) -> list[dict]:
-        """Append a finished task's seed lines and, once every seed of its (activation, depth)
+        """Append a finished task's seed lines and, once every seed of its (lane, depth)
         has a line, its cell lines, in one write; return the cell lines."""
         seeds = seed_lines(self.spec, task, result, error)
-        cells = self._cells_of(task.activation, task.depth, seeds)
+        cells = self._cells_of(task.lane, task.depth, seeds)
         self.append(seeds + cells)
         return cells
 
-    def _cells_of(self, activation: str, depth: int, new: Sequence[dict] = ()) -> list[dict]:
-        found = self.seed_results(activation, depth)
+    def _cells_of(self, lane: str, depth: int, new: Sequence[dict] = ()) -> list[dict]:
+        found = self.seed_results(lane, depth)
         for line in new:
             found.setdefault(line["weight_variance"], {})[line["seed"]] = line
         seeds = range(self.spec.seeds)
         if any(s not in found.get(w, {}) for w in self.spec.weight_variances for s in seeds):
             return []
         return [
-            cell_line(self.spec, activation, depth, w, [found[w][s] for s in seeds])
+            cell_line(self.spec, lane, depth, w, [found[w][s] for s in seeds])
             for w in self.spec.weight_variances
         ]
 
     def complete_cells(self) -> None:
         """Append the cell lines a writer stopped before writing (every seed done, no cell)."""
         have = self.cells()
-        for activation in self.spec.activations:
+        for lane in self.spec.lanes:
             for depth in self.spec.depths:
-                if any((activation, depth, w) not in have for w in self.spec.weight_variances):
-                    cells = self._cells_of(activation, depth)
+                if any((lane, depth, w) not in have for w in self.spec.weight_variances):
+                    cells = self._cells_of(lane, depth)
                     if cells:
                         self.append(cells)
 

@@ -1,8 +1,9 @@
 """The sweep's heatmap as a model, drawn by both renderings: the text one that ``vgtui sweep``
 prints (:mod:`vgtui.core.sweep.text`) and the Sweep tab's (:mod:`vgtui.ui.sweep`).
 
-Per activation, a grid of cells over (sigma_w^2, depth): each cell's test accuracy band and
-mean-field theory's prediction (vgtui.core.theory: it trains when its depth is below 6 xi_c),
+Per lane (an activation, plain or with a remedy), a grid of cells over (sigma_w^2, depth): each
+cell's test accuracy band and, in a plain lane only, mean-field theory's prediction
+(vgtui.core.theory: it trains when its depth is below 6 xi_c),
 the 6 xi_c row, the critical sigma_w^2 and the legend. One notation for both renderings:
 
 - a cell's mark is the tens digit of its test accuracy (``x`` diverged, ``?`` failed, ``.`` not
@@ -24,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 
-from vgtui.core.sweep.spec import CellKey, SweepSpec
+from vgtui.core.sweep.spec import PLAIN, CellKey, SweepSpec, split_lane
 from vgtui.core.theory import MeanField, critical_weight_variance, mean_field
 
 BAND_DIGITS = "0123456789"
@@ -109,7 +110,8 @@ class GridCell:
 
 @dataclass(frozen=True)
 class Grid:
-    """One activation's heatmap: ``rows`` deepest first, one cell per sigma_w^2."""
+    """One lane's heatmap: ``rows`` deepest first, one cell per sigma_w^2. ``activation`` is
+    the lane's name (``tanh``, ``tanh+bn``): only a plain lane gets the theory overlay."""
 
     spec: SweepSpec
     activation: str
@@ -123,21 +125,35 @@ class Grid:
     """Per column: ``xi_c`` or ``xi_grad``, the depth scale of its limit."""
 
     @classmethod
-    def of(cls, spec: SweepSpec, activation: str, cells: Mapping[CellKey, Mapping]) -> Grid:
+    def of(cls, spec: SweepSpec, lane: str, cells: Mapping[CellKey, Mapping]) -> Grid:
+        activation, variant = split_lane(lane)
         columns = spec.weight_variances
         models = [theory(activation, w, spec.bias_variance) for w in columns]
         limits = tuple(m.trainable_depth for m in models)
+        predicts = variant == PLAIN
         depths = tuple(sorted(spec.depths, reverse=True))
         rows = tuple(
             tuple(
-                GridCell(cells.get((activation, depth, w)), depth < limit)
+                GridCell(cells.get((lane, depth, w)), not predicts or depth < limit)
                 for w, limit in zip(columns, limits, strict=True)
             )
             for depth in depths
         )
         names = tuple(m.depth_scale_name for m in models)
         crit = critical(activation, spec.bias_variance)
-        return cls(spec, activation, depths, rows, limits, crit, names)
+        return cls(spec, lane, depths, rows, limits, crit, names)
+
+    @property
+    def predicts(self) -> bool:
+        """Mean-field theory's prediction is drawn: a plain lane. The theory is of plain
+        networks; for +bn or +res it predicts nothing this grid could be held to."""
+        return split_lane(self.activation)[1] == PLAIN
+
+    @property
+    def no_theory(self) -> str:
+        """What a grid without the overlay says instead."""
+        variant = split_lane(self.activation)[1]
+        return f"+{variant}: no mean-field prediction drawn (the theory is of plain networks)"
 
     @property
     def limit_name(self) -> str:
@@ -175,6 +191,8 @@ class Grid:
         """``v`` over the critical sigma_w^2 (between the columns it falls between, whose
         middles are at ``centers``), named; ``indent``: where the columns start."""
         columns, crit = self.columns, self.critical
+        if not self.predicts:
+            return " " * indent + self.no_theory
         if crit is None:
             return " " * indent + f"no critical sigma_w^2 for {self.activation}"
         name = f"critical sigma_w^2 {crit:.3f}"
@@ -193,6 +211,9 @@ class Grid:
     def legend(self, narrow: bool) -> str:
         """What the marks mean (``narrow``: one-character cells), and the marks shown."""
         entries = ["digit: test accuracy in tens of % (0 below 10%, 9 from 90%)"]
+        if not self.predicts:
+            shown = self.marks()
+            return "; ".join(entries + [t for mark, t in MARKS.items() if mark in shown])
         limit = self.limit_words
         if narrow:
             entries.append(f"a-j: 0-9 where depth >= {limit} (theory: does not train)")

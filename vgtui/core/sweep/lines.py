@@ -18,7 +18,16 @@ from vgtui.core.store.run_folder import json_safe
 from vgtui.core.summary import seed_sd
 from vgtui.core.sweep.grid import theory
 from vgtui.core.sweep.scores import trains as cell_trains
-from vgtui.core.sweep.spec import MAX_DEPTH, CellKey, SweepSpec, Task
+from vgtui.core.sweep.spec import (
+    MAX_DEPTH,
+    PLAIN,
+    VARIANTS,
+    CellKey,
+    SweepSpec,
+    Task,
+    lane_name,
+    split_lane,
+)
 from vgtui.core.vocabulary import RunStatus, SetupStatus
 
 SEED_LINE = "seed"
@@ -44,6 +53,7 @@ def seed_lines(spec: SweepSpec, task: Task, result: dict | None, error: str | No
         line = {
             "kind": SEED_LINE,
             "activation": task.activation,
+            "variant": task.variant,
             "depth": task.depth,
             "weight_variance": weight_variance,
             "seed": task.seed,
@@ -57,20 +67,22 @@ def seed_lines(spec: SweepSpec, task: Task, result: dict | None, error: str | No
     return lines
 
 
-def cell_line(spec: SweepSpec, activation: str, depth: int, weight_variance: float,
+def cell_line(spec: SweepSpec, lane: str, depth: int, weight_variance: float,
               seeds: Sequence[dict]) -> dict:  # fmt: skip
-    """A cell from its seeds' lines: mean and spread over the seeds that finished."""
+    """A cell from its seeds' lines: mean and spread over the seeds that finished. Only a
+    plain lane gets the mean-field prediction (and so ``agrees``): the theory is of plain
+    networks, and says nothing usable about +bn or +res ones (README, Remedies)."""
+    activation, variant = split_lane(lane)
     done = [s for s in seeds if s.get("status") == RunStatus.DONE]
     failed = [s for s in seeds if s.get("status") != RunStatus.DONE]
     diverged = [s for s in done if s.get("setup_status") == SetupStatus.DIVERGED]
     scored = [s for s in done if s.get("test_accuracy") is not None]
     tests = [s["test_accuracy"] for s in scored]
     trains_ = [s["train_accuracy"] for s in scored if s.get("train_accuracy") is not None]
-    model = theory(activation, weight_variance, spec.bias_variance)
-    predicted = depth < model.trainable_depth
     line: dict = {
         "kind": CELL_LINE,
         "activation": activation,
+        "variant": variant,
         "depth": depth,
         "weight_variance": weight_variance,
         "seeds": len(seeds),
@@ -84,16 +96,21 @@ def cell_line(spec: SweepSpec, activation: str, depth: int, weight_variance: flo
         "per_seed_test_accuracy": [s.get("test_accuracy") for s in done],
         "diverged_seeds": len(diverged),
         "diagnosis": _most_common([tuple(s.get("diagnosis", ())) for s in done]),
-        "xi_c": model.xi_c,
-        "xi_grad": model.xi_grad,
-        "depth_scale": model.depth_scale_name,
-        "trainable_depth": model.trainable_depth,
-        "predicted_trains": predicted,
     }
+    if variant == PLAIN:
+        model = theory(activation, weight_variance, spec.bias_variance)
+        line.update(
+            xi_c=model.xi_c,
+            xi_grad=model.xi_grad,
+            depth_scale=model.depth_scale_name,
+            trainable_depth=model.trainable_depth,
+            predicted_trains=depth < model.trainable_depth,
+        )
     if done:
         trains = cell_trains(line["test_accuracy"], len(diverged), spec.threshold)
         line["trains"] = trains
-        line["agrees"] = trains == predicted
+        if variant == PLAIN:
+            line["agrees"] = trains == line["predicted_trains"]
     if failed:
         line["errors"] = sorted({str(s.get("error")) for s in failed})
     return json_safe(line)
@@ -106,8 +123,10 @@ def _most_common(values: list[tuple]) -> list:
 
 
 def cell_key(line: Mapping) -> CellKey:
-    """The (activation, depth, sigma_w^2) a line is about (a line :func:`line_damage` passed)."""
-    return (line["activation"], line["depth"], float(line["weight_variance"]))
+    """The (lane, depth, sigma_w^2) a line is about (a line :func:`line_damage` passed); a
+    line without a variant (written before variants) is plain."""
+    lane = lane_name(line["activation"], line.get("variant", PLAIN))
+    return (lane, line["depth"], float(line["weight_variance"]))
 
 
 def _whole(value: object) -> bool:
@@ -130,8 +149,10 @@ def line_damage(line: object) -> str | None:
     kind = line.get("kind")
     if kind not in (SEED_LINE, CELL_LINE):
         return "its kind is neither seed nor cell"
-    if not isinstance(line.get("activation"), str):
+    if not isinstance(line.get("activation"), str) or "+" in line["activation"]:
         return "no activation name"
+    if line.get("variant", PLAIN) not in VARIANTS:
+        return "an unknown variant"
     if not _whole(line.get("depth")) or not 1 <= line["depth"] <= MAX_DEPTH:
         return "no depth"
     if not _number(line.get("weight_variance")) or line["weight_variance"] <= 0:

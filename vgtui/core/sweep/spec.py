@@ -1,10 +1,11 @@
-"""What a sweep is: its grid of (activation, depth, sigma_w^2) cells, its presets, and its
+"""What a sweep is: its grid of (lane, depth, sigma_w^2) cells, its presets, and its
 option table (the flags of ``vgtui sweep``, whose shared bounds are the run's).
 
-A sweep is a grid of cells (activation, depth, sigma_w^2), each trained with ``seeds`` seeds.
-One *task* is one (activation, depth, seed): it trains every sigma_w^2 of the sweep together,
-as the setups ``ACT-var:W`` of one RunConfig, so they step in lockstep in one bank on the same
-mini-batches (:mod:`vgtui.core.sweep.task` runs one).
+A sweep is a grid of cells (lane, depth, sigma_w^2), each trained with ``seeds`` seeds; a
+*lane* is an activation with a variant, a remedy or none (``tanh``, ``tanh+bn``, ``tanh+res``).
+One *task* is one (lane, depth, seed): it trains every sigma_w^2 of the sweep together,
+as the setups ``ACT-var:W[+bn][+res]`` of one RunConfig, so they step in lockstep in one bank
+on the same mini-batches (:mod:`vgtui.core.sweep.task` runs one).
 """
 
 from __future__ import annotations
@@ -34,7 +35,25 @@ MAX_DEPTH = 10_000
 MAX_WIDTH = 10_000
 
 CellKey = tuple[str, int, float]
-"""A cell of the grid: (activation, depth, sigma_w^2)."""
+"""A cell of the grid: (lane, depth, sigma_w^2); the lane is :func:`lane_name`'s."""
+
+PLAIN = "plain"
+VARIANTS = (PLAIN, "bn", "res", "bn+res")
+"""What a lane adds to its networks: nothing, batch normalization, residual connections, or
+both (the setup grammar's ``+bn`` and ``+res``). A cell line without a variant (a sweep
+folder written before variants) is ``plain``."""
+
+
+def lane_name(activation: str, variant: str) -> str:
+    """``tanh`` (plain), ``tanh+bn``, ``tanh+bn+res``: what the grids and the cell keys call a
+    lane, in the setup grammar's spelling."""
+    return activation if variant == PLAIN else f"{activation}+{variant}"
+
+
+def split_lane(lane: str) -> tuple[str, str]:
+    """Inverse of :func:`lane_name`: (activation, variant)."""
+    activation, _, variant = lane.partition("+")
+    return activation, variant or PLAIN
 
 
 @dataclass(frozen=True)
@@ -46,6 +65,8 @@ class SweepSpec:
     weight_variances: tuple[float, ...] = tuple(1.0 + 0.375 * k for k in range(9))
     """1 to 4 in 9 steps: 1.75 is a column, next to the critical 1.761 of tanh at 0.05."""
     depths: tuple[int, ...] = (10, 25, 40, 55, 70, 85, 100)
+    variants: tuple[str, ...] = (PLAIN,)
+    """Each activation's lanes: :data:`VARIANTS`."""
     bias_variance: float = 0.05
     width: int = 100
     seeds: int = 1
@@ -63,9 +84,15 @@ class SweepSpec:
         for option in SWEEP_OPTIONS:
             option.check(getattr(self, option.key))
         for activation in self.activations:
-            config = self.config(Task(activation, max(self.depths), 0)).validate()
-            check_memory(config)
+            for variant in self.variants:
+                config = self.config(Task(activation, max(self.depths), 0, variant)).validate()
+                check_memory(config)
         return self
+
+    @property
+    def lanes(self) -> tuple[str, ...]:
+        """Every lane, one grid each: the variants of the first activation, then the next's."""
+        return tuple(lane_name(a, v) for a in self.activations for v in self.variants)
 
     @property
     def setups(self) -> tuple[str, ...]:
@@ -80,24 +107,38 @@ class SweepSpec:
             hidden=(self.width,) * task.depth,
             eval_every=self.eval_every,
             seed=task.seed,
-            setups=tuple(SetupSpec(task.activation, "var", w) for w in self.weight_variances),
+            setups=tuple(
+                SetupSpec(
+                    task.activation,
+                    "var",
+                    w,
+                    batch_norm="bn" in task.variant.split("+"),
+                    residual="res" in task.variant.split("+"),
+                )
+                for w in self.weight_variances
+            ),
             bias_variance=self.bias_variance,
         )
 
     def tasks(self) -> list[Task]:
         """Every task, the most expensive first (so the last ones to finish are short)."""
         tasks = [
-            Task(a, d, s) for a in self.activations for d in self.depths for s in range(self.seeds)
+            Task(a, d, s, v)
+            for a in self.activations
+            for v in self.variants
+            for d in self.depths
+            for s in range(self.seeds)
         ]
-        return sorted(tasks, key=lambda t: (-t.depth, t.activation, t.seed))
+        return sorted(tasks, key=lambda t: (-t.depth, t.activation, VARIANTS.index(t.variant),
+                                            t.seed))  # fmt: skip
 
     @property
     def cell_count(self) -> int:
-        return len(self.activations) * len(self.depths) * len(self.weight_variances)
+        return len(self.lanes) * len(self.depths) * len(self.weight_variances)
 
     def to_dict(self) -> dict:
         document = asdict(self)
-        for key in ("activations", "weight_variances", "depths"):
+        for key in ("activations", "weight_variances", "depths", "variants"):
             document[key] = list(document[key])
         return document
 
@@ -109,7 +150,7 @@ class SweepSpec:
         for key, value in values.items():
             _check_json_type(key, value)
         try:
-            for key in ("activations", "weight_variances", "depths"):
+            for key in ("activations", "weight_variances", "depths", "variants"):
                 if key in values:
                     values[key] = tuple(values[key])
             spec = cls(**values)
@@ -123,7 +164,7 @@ class SweepSpec:
             raise ConfigError(f"malformed sweep settings: {error}") from None
 
 
-AXIS_TYPES = {"activations": str, "weight_variances": float, "depths": int}
+AXIS_TYPES = {"activations": str, "weight_variances": float, "depths": int, "variants": str}
 WHOLE_FIELDS = ("width", "seeds", "iterations", "batch_size", "eval_every")
 NUMBER_FIELDS = ("bias_variance", "learning_rate", "threshold")
 
@@ -175,15 +216,20 @@ PRESETS: dict[str, SweepSpec] = {
 
 @dataclass(frozen=True, order=True)
 class Task:
-    """One unit of work: every sigma_w^2 of one (activation, depth, seed)."""
+    """One unit of work: every sigma_w^2 of one (lane, depth, seed)."""
 
     activation: str
     depth: int
     seed: int
+    variant: str = PLAIN
+
+    @property
+    def lane(self) -> str:
+        return lane_name(self.activation, self.variant)
 
     @property
     def key(self) -> str:
-        return f"{self.activation}-depth{self.depth}-seed{self.seed}"
+        return f"{self.lane}-depth{self.depth}-seed{self.seed}"
 
 
 # -- the axes: parsed from text, checked as values ---------------------------------------------
@@ -261,6 +307,25 @@ def check_activations(values: tuple[str, ...]) -> None:
         parse_activation(activation)
 
 
+def parse_variants(text: str) -> tuple[str, ...]:
+    """``plain,bn,res`` (or ``bn+res``): the variants, each once, in the given order."""
+    items = [p.strip() for p in text.split(",")]
+    if not text.strip() or any(not p for p in items):
+        raise ConfigError(f"variants must look like plain,bn,res, got {text.strip()!r}")
+    found = tuple(dict.fromkeys(items))
+    check_variants(found)
+    return found
+
+
+def check_variants(values: tuple[str, ...]) -> None:
+    if not values:
+        raise ConfigError("no variants given")
+    for variant in values:
+        if variant not in VARIANTS:
+            shown = variant if len(variant) < 40 else variant[:40] + "..."
+            raise ConfigError(f"unknown variant {shown!r}: the variants are {', '.join(VARIANTS)}")
+
+
 def check_weight_variances(values: tuple[float, ...]) -> None:
     if not values or any(not math.isfinite(w) or w <= 0 for w in values):
         raise ConfigError("weight variances must be positive numbers")
@@ -299,6 +364,10 @@ SWEEP_OPTIONS: tuple[Option, ...] = (
            "sigma_w^2 values: weights N(0, sigma_w^2 / n_in); LOW:HIGH:N is N evenly spaced "
            "values, ends included", metavar="LOW:HIGH:N|LIST", parse=parse_weight_variances,
            check=check_weight_variances, show=_values),
+    Option("variants", "--variants", "variants",
+           "each activation's lanes, one grid each: plain, bn (batch normalization), res "
+           "(residual connections) or bn+res; the mean-field prediction is drawn for plain only",
+           metavar="LIST", parse=parse_variants, check=check_variants, show=",".join),
     _run_option("bias_variance", "sigma_b^2: biases N(0, VAR)"),
     Option("depths", "--depths", "depths",
            "hidden layer counts (LOW:HIGH:N rounded to whole numbers)", metavar="LOW:HIGH:N|LIST",
@@ -320,8 +389,13 @@ SWEEP_OPTIONS: tuple[Option, ...] = (
 
 
 __all__ = [
+    "PLAIN",
     "PRESETS",
+    "VARIANTS",
     "CellKey",
+    "lane_name",
+    "parse_variants",
+    "split_lane",
     "SWEEP_OPTIONS",
     "SweepSpec",
     "Task",

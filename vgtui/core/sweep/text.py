@@ -37,18 +37,19 @@ def join_parts(parts: list[str], width: int) -> list[str]:
 
 
 def heatmap(spec: SweepSpec, cells: Mapping[CellKey, Mapping], width: int = WIDTH) -> str:
-    """Per activation, a grid of test accuracy over (sigma_w^2, depth) with the theory
-    overlay and the legend, then the agreement with theory, in ``width`` columns."""
-    grids = [Grid.of(spec, activation, cells) for activation in spec.activations]
+    """Per lane, a grid of test accuracy over (sigma_w^2, depth) with the theory overlay
+    (plain lanes only) and the legend, then the agreement with theory over the plain lanes'
+    cells, in ``width`` columns."""
+    grids = [Grid.of(spec, lane, cells) for lane in spec.lanes]
     blocks = [grid_text(grid, width) for grid in grids]
     own = scores(cells, spec.threshold)
-    names = {grid.limit_name for grid in grids}
+    names = {grid.limit_name for grid in grids if grid.predicts}
     limit = "6 xi_c" if names == {"6xi_c"} else "6 xi_c (6 xi_grad where xi_c is infinite)"
     percent = f"{100 * own.theory / own.judged:.0f}%" if own.judged else "-"
     summary = wrap(
         f"Agreement with theory: {own.theory}/{own.judged} cells ({percent}) match "
         f'"trains (mean test accuracy >= {100 * spec.threshold:.0f}%, no seed diverged) iff '
-        f'depth < {limit}".',
+        f'depth < {limit}"' + (" (plain lanes only)." if len(spec.variants) > 1 else "."),
         width,
     )
     for line in score_lines(cells, spec.threshold):
@@ -70,7 +71,9 @@ def grid_text(grid: Grid, width: int = WIDTH) -> str:
         lines.append("depth  (columns: sigma_w^2 below)")
     for depth, row in zip(grid.depths, grid.rows, strict=True):
         lines.append(f"{depth:>5}  " + "".join(c.text(cell) for c in row).rstrip())
-    if cell == 5:
+    if not grid.predicts:
+        pass
+    elif cell == 5:
         row = "".join(f"{t:^5}" for t in grid.limit_labels(4))
         lines.append((f"{grid.limit_name:<{LABEL}}" + row).rstrip())
     else:

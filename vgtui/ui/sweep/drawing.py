@@ -18,7 +18,7 @@ from rich.text import Text
 
 from vgtui.core.summary import format_percent
 from vgtui.core.sweep.grid import BAND_DIGITS, Grid, GridCell, axis_label, band, theory
-from vgtui.core.sweep.spec import SweepSpec
+from vgtui.core.sweep.spec import PLAIN, SweepSpec, split_lane
 from vgtui.core.vocabulary import RunStatus
 from vgtui.ui.sweep.state import Cursor, SweepState
 
@@ -123,7 +123,7 @@ class SweepDrawing:
     ) -> None:
         self.state, self.cursor, self.width = state, cursor, max(20, width)
         spec = state.spec
-        self.grid = Grid.of(spec, spec.activations[cursor.activation], state.cells)
+        self.grid = Grid.of(spec, spec.lanes[cursor.activation], state.cells)
         narrow = Geometry.fit(spec, self.width, height, 0).cell == 1  # the width decides
         footer = [*wrap(self.grid.legend(narrow), self.width), *self.readout()]
         footer += wrap(status, self.width) + (wrap(hints, self.width) if hints else [])
@@ -135,10 +135,10 @@ class SweepDrawing:
         return "\n".join(line.plain.rstrip() for line in self.lines)
 
     def block(self) -> list[Text]:
-        """The cursor's activation's grid (a sweep of several shows one at a time): title,
+        """The cursor's lane's grid (a sweep of several shows one at a time): title,
         critical marker, sigma_w^2 labels, the rows (deepest on top), 6 xi_c per column."""
         grid, geometry, cursor = self.grid, self.geometry, self.cursor
-        count = len(grid.spec.activations)
+        count = len(grid.spec.lanes)
         which = f" ({cursor.activation + 1} of {count}, a: next)" if count > 1 else ""
         lines = [Text(fit_line(grid.title_parts(which), self.width), style="bold")]
         centers = [geometry.center(k) for k in range(len(grid.columns))]
@@ -167,7 +167,9 @@ class SweepDrawing:
                     pieces.append(Text(text, style=style) if style else text)
                     pieces.append(" " * geometry.gap)
                 lines.append(Text.assemble(*pieces))
-        if geometry.cell > 1:
+        if not grid.predicts:
+            pass
+        elif geometry.cell > 1:
             labels = "".join(
                 f"{label:^{geometry.cell}}" + " " * geometry.gap
                 for label in grid.limit_labels(geometry.cell)
@@ -181,15 +183,18 @@ class SweepDrawing:
         """What the cursor's cell is: accuracy, diagnosis, seed spread and theory."""
         state, spec = self.state, self.state.spec
         key = self.cursor.key(spec)
-        activation, depth, weight_variance = key
+        lane, depth, weight_variance = key
         cell = state.cells.get(key)
-        where = f"{activation}, depth {depth}, sigma_w^2 {weight_variance:g}"
+        where = f"{lane}, depth {depth}, sigma_w^2 {weight_variance:g}"
+        activation, variant = split_lane(lane)
         mean_field = theory(activation, weight_variance, spec.bias_variance)
         limit = mean_field.trainable_depth
         predicted = depth < limit
         shown = "infinite" if math.isinf(limit) else f"{limit:.0f}"
         scale = mean_field.depth_scale_name
         model = f"theory: 6 {scale} {shown}, {'trains' if predicted else 'does not train'}"
+        if variant != PLAIN:
+            model = "no mean-field prediction (+" + variant + ")"
         if cell is None:
             seeds = state.seeds_in(key)
             waiting = f"{seeds} of {spec.seeds} seeds in" if seeds else "not run yet"

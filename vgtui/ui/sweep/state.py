@@ -42,14 +42,13 @@ class SweepState:
 
     def grid(self) -> list[CellKey]:
         spec = self.spec
-        return [
-            (a, d, w) for a in spec.activations for d in spec.depths for w in spec.weight_variances
-        ]
+        return [(a, d, w) for a in spec.lanes for d in spec.depths for w in spec.weight_variances]
 
 
 @dataclass
 class Cursor:
-    """The cell read: indices into the spec's activations, depths (ascending) and sigma_w^2."""
+    """The cell read: indices into the spec's lanes (its activations, each plain or with a
+    remedy: one grid each), depths (ascending) and sigma_w^2."""
 
     activation: int = 0
     depth: int = 0
@@ -68,7 +67,7 @@ class Cursor:
     def key(self, spec: SweepSpec) -> CellKey:
         depths = sorted(spec.depths)
         return (
-            spec.activations[self.activation],
+            spec.lanes[self.activation],
             depths[self.depth],
             spec.weight_variances[self.column],
         )

@@ -32,7 +32,7 @@ from vgtui.core.config import ConfigError
 from vgtui.core.store.follow import polls
 from vgtui.core.sweep.folder import SweepReader, newest_sweep
 from vgtui.core.sweep.scores import scores, share
-from vgtui.core.sweep.spec import Task
+from vgtui.core.sweep.spec import Task, split_lane
 from vgtui.ui.sweep.drawing import SweepDrawing, wrap
 from vgtui.ui.sweep.messages import OpenSweepCell, SweepEnded, SweepProgress, SweepRead
 from vgtui.ui.sweep.process import SweepProcess
@@ -127,7 +127,7 @@ class SweepMap(Widget, can_focus=True):
     def action_next_activation(self) -> None:
         state = self.tab.state
         if state is not None:
-            self.cursor.activation = (self.cursor.activation + 1) % len(state.spec.activations)
+            self.cursor.activation = (self.cursor.activation + 1) % len(state.spec.lanes)
             self.redraw()
 
     def action_open_cell(self) -> None:
@@ -207,9 +207,9 @@ class SweepTab(VerticalScroll):
     def hints(self) -> str:
         if self.read_only:
             return "arrows or [ ] { }: move the cursor"
-        several = self.state is not None and len(self.state.spec.activations) > 1
+        several = self.state is not None and len(self.state.spec.lanes) > 1
         keys = ["arrows or [ ] { }: move", "enter: open as a run (r runs it)"]
-        keys += ["a: next activation"] * several
+        keys += ["a: next grid"] * several
         running = self.process is not None and self.process.running()
         keys.append("k: stop the sweep" if running else "w W: start a sweep")
         return "  ".join(keys)
@@ -337,11 +337,13 @@ class SweepTab(VerticalScroll):
         if self.read_only:
             self.notify("saved runs are read-only: open cells from the monitor (vgtui)")
             return
-        activation, depth, weight_variance = cursor.key(state.spec)
-        config = state.spec.config(Task(activation, depth, 0))
+        lane, depth, weight_variance = cursor.key(state.spec)
+        activation, variant = split_lane(lane)
+        config = state.spec.config(Task(activation, depth, 0, variant))
+        name = config.setups[state.spec.weight_variances.index(weight_variance)].name
         description = (
-            f"{activation}, {depth} layers of {state.spec.width}: every sigma_w^2 of the "
-            f"sweep as a setup (the cell's is {activation}-var:{weight_variance:g}), seed 0"
+            f"{lane}, {depth} layers of {state.spec.width}: every sigma_w^2 of the "
+            f"sweep as a setup (the cell's is {name}), seed 0"
         )
         self.post_message(OpenSweepCell(config, description))
 
