@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.integration.sweeptools import TINY
 from vgtui.cli.sweep import main as sweep_main
 from vgtui.core.sweep.folder import SweepFolder, read_cells
@@ -44,6 +46,15 @@ def test_a_variant_sweep_draws_a_grid_per_lane_and_theory_on_plain_only(tmp_path
     assert "Agreement with theory: " in stdout and "/6 cells" in stdout  # plain cells only
     assert "(plain lanes only)" in " ".join(stdout.split())
     assert "tanh+bn depth 4 seed 0" in captured.err
+
+
+def test_an_unknown_variant_is_one_line_and_exit_2(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        sweep_main(["--variants", "bn,batchnorm", "--out", str(tmp_path / "runs")])
+    assert exit_.value.code == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert "unknown variant 'batchnorm': the variants are plain, bn, res, bn+res" in line
+    assert not (tmp_path / "runs").exists()
 
 
 def test_the_bn_lane_trains_networks_with_batch_normalization():

@@ -224,8 +224,12 @@ async def test_a_sweep_of_variants_shows_a_grid_per_lane_theory_on_plain_only(mn
             assert f"no mean-field prediction (+{lane[5:]})" in said and "theory:" not in said
             assert max(map(len, shown.splitlines())) <= 80
             assert sweep_map.size.height <= app.tabs.sweep.size.height
-        await pilot.press("a")
-        assert sweep_map.plain.startswith("tanh (1 of 3")
+        await pilot.press("a", "a", "enter")  # the bn lane's cell, opened as a run
+        await pilot.pause()
+        config = app.sidebar.read_config()
+        assert config == spec.config(Task("tanh", max(spec.depths), 0, "bn"))
+        assert "tanh-var:1.76+bn" in config.setup_names
+        assert all(setup.batch_norm and not setup.residual for setup in config.setups)
 
 
 async def test_a_cell_appended_to_cells_jsonl_appears_live(mnist, tmp_path, results):

@@ -182,7 +182,7 @@ or 6xi_g, gives it); v marks the critical sigma_w^2 (chi_1 = 1).
            (about 3 min) in the background, writing to the output folder
   k        stop that sweep (quitting stops it too); its finished cells
            stay: vgtui sweep --resume DIR finishes it
-  a        next activation, in a sweep of several
+  a        next grid, in a sweep of several activations or --variants
 
 Every run writes config.json, metrics.csv and summary.json to its run
 folder (named in the header), exactly like [b]vgtui --no-ui[/b].
