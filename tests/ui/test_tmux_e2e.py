@@ -102,7 +102,7 @@ def only_run(tmp_path: Path) -> Path:
 
 def test_run_watch_switch_tabs_and_quit(start_vgtui, tmp_path):
     pane = start_vgtui("--iters 40 --eval-every 10 --hidden 40,20")
-    screen = pane.wait_for("READY", "Accuracy", "sigmoid-gauss", "relu-he", "Quit")
+    screen = pane.wait_for("READY", "Acc 1", "sigmoid-gauss", "relu-he", "Quit")
     assert "iter 0/40" in screen
     pane.keys("r")
     screen = pane.wait_for("DONE", "iter 40/40")
