@@ -69,8 +69,10 @@ def write_runs(root: Path, count: int, lines: int) -> None:
         record(config.eval_every * (1 + n // len(names)), names[n % len(names)], layers)
         for n in range(lines)
     )
-    setups = [{"setup": name, "status": "ok", "iterations": 2000, "best_test_accuracy": 0.9,
-               "final_test_accuracy": 0.9, "best_iteration": 2000} for name in names]  # fmt: skip
+    setups = [{"setup": name, "status": "ok", "iterations": 2000, "final_test_accuracy": 0.9,
+               "best_test_accuracy": 0.9, "best_iteration": 2000, "final_train_accuracy": 0.9,
+               "final_train_loss": 0.3, "seconds": 10.0, "grad_ratio": 0.5,
+               "evaluations": 201} for name in names]  # fmt: skip
     summary = json.dumps({"status": "done", "iterations_done": 2000, "wall_seconds": 10.0,
                           "setups": setups})  # fmt: skip
     for number in range(count):
