@@ -89,6 +89,8 @@ class VgtuiApp(ChartsApp):
     run_state: var[RunPhase | RunStatus] = var(RunPhase.READY, always_update=True)
     """Where the current run is (ready, running, paused, stopping) or how it ended."""
     sidebar_visible: reactive[bool] = reactive(True)
+    early_signal_status: int | None = None
+    """The status of a stop signal that came before the screen was mounted (see on_load)."""
 
     def __init__(
         self,
@@ -138,14 +140,26 @@ class VgtuiApp(ChartsApp):
         return self.current_run is not None and not self.current_run.finished.is_set()
 
     # -- layout -----------------------------------------------------------------------------------
+    def on_load(self) -> None:
+        """Stop signals are the loop's from its first moment: one that comes while the screen
+        is composed is kept until it is mounted, then quits (the command line's latch would
+        raise it inside Textual's compose, which printed a traceback)."""
+
+        def keep(status: int) -> None:
+            self.early_signal_status = status
+
+        signals.handle_signals(keep, lambda: None)
+
     async def on_mount(self) -> None:
         await self.show_new_run(self.config)
         self.set_interval(1 / FLUSH_HZ, self.flush_pending)
         self.update_header()
-        signals.handle_signals(
-            lambda status: self.run_worker(self.action_quit(status), group="quit", exclusive=True),
-            lambda: self.current_run,
-        )
+        def quit_with(status: int) -> None:
+            self.run_worker(self.action_quit(status), group="quit", exclusive=True)
+
+        signals.handle_signals(quit_with, lambda: self.current_run)
+        if self.early_signal_status is not None:
+            quit_with(self.early_signal_status)
         # Most widgets live as long as the app: keep the cyclic GC, which holds the GIL the
         # trainer needs, from scanning them again and again during a run. (Charts replaced
         # when the setups change stay frozen: a small, one-off cost.)
