@@ -60,6 +60,17 @@ def seed_sd(values: Sequence[float]) -> float:
     return statistics.stdev(values) if len(values) > 1 else math.nan
 
 
+def diverged_setups(summaries: Iterable[SetupSummary]) -> list[str]:
+    """The setups of a run that diverged, in order."""
+    return [s.setup for s in summaries if s.status == SetupStatus.DIVERGED]
+
+
+def status_text(status: object, summaries: Iterable[SetupSummary]) -> str:
+    """A run's status and how many setups diverged: ``done, 1 diverged``."""
+    diverged = len(diverged_setups(summaries))
+    return f"{status}, {diverged} diverged" if diverged else str(status)
+
+
 def finite_mean(values: Iterable[float]) -> float:
     """The mean of the finite values (a diverged seed's NaN or inf left out); NaN if none."""
     finite = [v for v in values if math.isfinite(v)]

@@ -23,8 +23,8 @@ from vgtui.core.store.saved_runs import (
 )
 from vgtui.core.store.untrusted import DamagedFileError, read_document
 from vgtui.core.store.writer_check import writer_alive
-from vgtui.core.summary import SetupSummary
-from vgtui.core.vocabulary import RunPhase, RunStatus, SetupStatus
+from vgtui.core.summary import SetupSummary, diverged_setups, status_text
+from vgtui.core.vocabulary import RunPhase, RunStatus
 
 WRITTEN_ATOMICALLY = ("config.json", "summary.json", "metrics.csv", "layers.csv",
                       "activations.csv")  # fmt: skip
@@ -48,13 +48,12 @@ class RunListing:
 
     @property
     def diverged(self) -> list[str]:
-        return [s.setup for s in self.summaries if s.status == SetupStatus.DIVERGED]
+        return diverged_setups(self.summaries)
 
     @property
     def status_text(self) -> str:
         """Its status and how many setups diverged: ``done, 1 diverged``."""
-        diverged = len(self.diverged)
-        return f"{self.status}, {diverged} diverged" if diverged else str(self.status)
+        return status_text(self.status, self.summaries)
 
 
 def find_runs(root: Path | str) -> list[Path]:

@@ -28,8 +28,8 @@ from vgtui.core.store.untrusted import (
     read_document,
 )
 from vgtui.core.store.writer_check import writer_alive
-from vgtui.core.summary import SetupSummary, summarize
-from vgtui.core.vocabulary import RunPhase, RunStatus, SetupStatus
+from vgtui.core.summary import SetupSummary, diverged_setups, status_text, summarize
+from vgtui.core.vocabulary import RunPhase, RunStatus
 
 CONFIG_FILE = "config.json"
 SUMMARY_FILE = "summary.json"
@@ -86,13 +86,12 @@ class SavedRun:
 
     @property
     def diverged(self) -> list[str]:
-        return [s.setup for s in self.summaries if s.status == SetupStatus.DIVERGED]
+        return diverged_setups(self.summaries)
 
     @property
     def status_text(self) -> str:
         """Its status and how many setups diverged: ``done, 1 diverged``."""
-        diverged = len(self.diverged)
-        return f"{self.status}, {diverged} diverged" if diverged else str(self.status)
+        return status_text(self.status, self.summaries)
 
     @property
     def finished(self) -> bool:
