@@ -334,3 +334,32 @@ def test_the_summary_table_names_a_stalled_setup_as_the_strip_does(tmp_path):
     summary = json.loads((only_run_dir(tmp_path) / "summary.json").read_text())
     states = {s["setup"]: (s["status"], s["state"]) for s in summary["setups"]}
     assert states == {"sigmoid-gauss": ("ok", "stalled"), "relu-he": ("ok", "ok")}
+
+
+def test_layers_csv_carries_the_batch_norm_statistics_of_the_records(tmp_path):
+    """Issue 20 item 7: a +bn layer's gamma, beta, running mean and running std in layers.csv,
+    the numbers records.jsonl holds; empty for the output layer and the setup without +bn."""
+    out = tmp_path / "runs"
+    setups = "sigmoid-gauss,sigmoid-gauss+bn+res"
+    result = run_cli("--no-ui", "--iters", "20", "--eval-every", "10", "--hidden", "30,20,20",
+                     "--setups", setups, "--out", str(out))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    run_dir = only_run_dir(out)
+    lines = (run_dir / "records.jsonl").read_text().splitlines()
+    records = {(r["iteration"], r["setup"]): r for r in map(json.loads, lines)}
+    with (run_dir / "layers.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    fields = ("gamma", "beta", "running_mean", "running_std")
+    assert list(rows[0])[-4:] == list(fields)
+    assert len(rows) == len(records) * 4
+    checked = 0
+    for row in rows:
+        layer = records[int(row["iteration"]), row["setup"]]["layers"][int(row["layer"]) - 1]
+        assert float(row["delta_std"]) == layer["delta_std"]
+        if row["setup"] == "sigmoid-gauss+bn+res" and row["layer"] != "4":
+            assert all(float(row[key]) == layer[key] for key in fields)  # every digit
+            checked += 1
+        else:
+            assert all(row[key] == "" for key in fields) and "gamma" not in layer
+    assert checked == 2 * 3  # two evaluation points, three hidden layers
+    assert {float(r["gamma"]) for r in rows if r["gamma"]} != {1.0}  # it learned: not the init

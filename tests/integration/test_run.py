@@ -269,7 +269,9 @@ def test_layer_statistics_are_saved_streamed_and_read_back(mnist, tmp_path):
     assert set(rows[0]) == {
         "iteration", "setup", "layer", "grad_norm",
         "delta_std", "weight_std", "update_ratio", "grad_zeros",
+        "gamma", "beta", "running_mean", "running_std",
     }  # fmt: skip
+    assert {r["gamma"] for r in rows} == {""}  # no batch norm in this run
     back = read_run(run.path)
     assert [r.layers for r in back.records] == [r.layers for r in run.records]
     assert all(len(r.layers) == 3 for r in run.records)

@@ -24,7 +24,7 @@ from vgtui import __version__
 from vgtui.core.config import RunConfig, base_setup
 from vgtui.core.diagnosis import diagnose
 from vgtui.core.histogram import BINS, histogram_scale
-from vgtui.core.records import MetricRecord
+from vgtui.core.records import BATCH_NORM_FIELDS, MetricRecord
 from vgtui.core.summary import SetupSummary, seeds_vary, summarize
 from vgtui.core.traits import folder_description
 from vgtui.core.vocabulary import RunStatus
@@ -125,17 +125,23 @@ LAYER_COLUMNS = ("delta_std", "weight_std", "update_ratio", "grad_zeros")
 
 def layers_csv(records: Sequence[MetricRecord]) -> str:
     """Tidy CSV of the per-layer statistics: one row per record and weight layer (input layer
-    1), ``pandas.read_csv("layers.csv")`` in one line."""
+    1), then a batch-norm layer's gamma, beta, running mean and running std (means over its
+    units; empty for layers and setups without batch norm), ``pandas.read_csv("layers.csv")``
+    in one line."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(("iteration", "setup", "layer", "grad_norm", *LAYER_COLUMNS))
+    writer.writerow(("iteration", "setup", "layer", "grad_norm", *LAYER_COLUMNS,
+                     *BATCH_NORM_FIELDS))  # fmt: skip
     for record in records:
         for number, (norm, layer) in enumerate(
             zip(record.grad_norms, record.layers, strict=False), start=1
         ):
             values = [norm, layer.delta_std, layer.weight_std, layer.update_ratio]
             cells = ["" if _is_nan(v) else v for v in values]
-            writer.writerow((record.iteration, record.setup, number, *cells, layer.grad_zeros))
+            norms = [getattr(layer, key) for key in BATCH_NORM_FIELDS]
+            norm_cells = ["" if v is None or _is_nan(v) else v for v in norms]
+            writer.writerow((record.iteration, record.setup, number, *cells, layer.grad_zeros,
+                             *norm_cells))  # fmt: skip
     return buffer.getvalue()
 
 
