@@ -226,7 +226,8 @@ class RemedyNet:
         return float(-log_p[np.arange(len(labels)), labels].mean())
 
     def gradients(self, x, labels):
-        """The loss and the gradient of each of :meth:`parameters`, by the chain rule."""
+        """The loss and the gradient of each of :meth:`parameters`, by the chain rule; the
+        error dL/du at each weight layer's output u = aW + b is left in ``deltas``."""
         logits, cache, last = self.forward(x)
         p = np.exp(logits - logits.max(axis=1, keepdims=True))
         p /= p.sum(axis=1, keepdims=True)
@@ -238,6 +239,7 @@ class RemedyNet:
         layers = len(self.weights)
         dw, db = [None] * layers, [None] * layers
         dgamma, dbeta = [None] * (layers - 1), [None] * (layers - 1)
+        self.deltas = [delta]
         dw[-1], db[-1] = last.T @ delta, delta.sum(axis=0)
         g = delta @ self.weights[-1].T  # dL/d(output of the last hidden layer)
         for layer in range(layers - 2, -1, -1):
@@ -251,6 +253,7 @@ class RemedyNet:
                 du = (n * dx_hat - dx_hat.sum(axis=0) - x_hat * (dx_hat * x_hat).sum(axis=0)) / (
                     n * np.sqrt(var + BN_EPSILON)
                 )
+            self.deltas.insert(0, du)
             dw[layer], db[layer] = a.T @ du, du.sum(axis=0)
             g = du @ self.weights[layer].T + (g if self.shortcut(layer) else 0.0)
         norms = [*dgamma, *dbeta] if self.batch_norm else []

@@ -10,6 +10,7 @@ import math
 import numpy as np
 import pytest
 
+from tests.reference import RemedyNet, f64_activation
 from vgtui.core.config import RunConfig, parse_setups
 from vgtui.core.layer_profile import initial_profiles, profile_images
 
@@ -82,3 +83,46 @@ def test_small_weights_shrink_the_error_layer_by_layer_and_he_keeps_it_level(mni
     assert max(signal) / min(signal) < 2
     shrinking = profiles["relu-gauss"].activation_std
     assert all(a > 10 * b for a, b in zip(shrinking, shrinking[1:], strict=False))
+
+
+REMEDIES = RunConfig(
+    hidden=(60, 40, 40, 30),  # a shortcut around hidden layer 3 only (40 -> 40)
+    setups=parse_setups(
+        "sigmoid-gauss+bn,relu-he+res,sigmoid-xavier+bn+res,tanh-gauss+res,relu-gauss+bn"
+    ),
+)
+
+
+def test_the_profile_at_initialisation_of_batch_norm_and_residual_setups(mnist):
+    """Issue 20 item 7: +bn normalises by the probe images' own statistics (gamma 1, beta 0,
+    the exact backward pass), +res adds the identity where widths match; checked against
+    tests/reference.py's float64 RemedyNet, given the trainer's draws written here."""
+    profiles = initial_profiles(REMEDIES, mnist)
+    images, labels = profile_images(REMEDIES, mnist)
+    sizes = [784, *REMEDIES.hidden, 10]
+    rng = np.random.default_rng(REMEDIES.seed)
+    draws = [rng.standard_normal((a, b)) for a, b in zip(sizes, sizes[1:], strict=False)]
+    for spec in REMEDIES.setups:
+        weights = [d * SCALES[spec.init](d.shape[0]) for d in draws]
+        net = RemedyNet(weights, [np.zeros(n) for n in sizes[1:]], spec.activation,
+                        spec.batch_norm, spec.residual)  # fmt: skip
+        net.gradients(images, labels)
+        cache = net.forward(images)[1]
+        forward = [f64_activation(spec.activation, y).std() for _, _, _, y, _ in cache]
+        scale = len(labels) / REMEDIES.batch_size  # the reference divides by the images
+        backward = [(d * scale).std() for d in net.deltas]
+        profile = profiles[spec.name]
+        assert profile.activation_std == pytest.approx(forward, rel=1e-9)
+        assert profile.delta_std == pytest.approx(backward, rel=1e-9)
+        assert profile.weight_std == pytest.approx([w.std() for w in weights], rel=1e-12)
+        if spec.batch_norm:
+            stds = [np.sqrt(var).mean() for _, _, var, _, _ in cache]
+            assert profile.batch_std == pytest.approx(stds, rel=1e-12)
+        else:
+            assert profile.batch_std == ()
+    # what the remedies do at initialisation, on the numbers the Profile tab draws
+    plain = initial_profiles(CONFIG, mnist)["sigmoid-gauss"].delta_std
+    normed = profiles["sigmoid-gauss+bn"].delta_std
+    assert plain[0] / plain[-1] < 1e-5 < normed[0] / normed[-1]  # BN keeps the error alive
+    assert profiles["sigmoid-gauss+bn"].batch_std[1] < 0.1  # BN multiplies u by over 10
+    assert profiles["relu-gauss+bn"].activation_std[-1] > 0.1  # the signal does not shrink

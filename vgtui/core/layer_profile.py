@@ -6,7 +6,11 @@ scaled inits keep them level.
 
 At initialisation the profile is computed here, from the run's own initial weights (the
 trainer's draws: the same seed, the same order); at an evaluation point it is read from the
-record (:meth:`LayerProfile.of_record`).
+record (:meth:`LayerProfile.of_record`). A +res setup's pass adds the identity shortcut where
+the engine has one (hidden layers whose widths match, never the first); a +bn setup's pass
+normalises each hidden layer's pre-activations by the probe images' own mean and variance
+(gamma 1, beta 0), as a training step does with its batch, and back-propagates through that
+batch norm exactly. (At an evaluation point the probe runs with the running averages.)
 """
 
 from __future__ import annotations
@@ -17,9 +21,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vgtui.core.activations import get_activation
+from vgtui.core import layers as batch_norm
+from vgtui.core.activations import NOTEBOOK_QUIRK_ACTIVATIONS, get_activation
 from vgtui.core.config import RunConfig, SetupSpec
 from vgtui.core.data import NUM_CLASSES, PIXEL_SCALE, PIXELS, Dataset
+from vgtui.core.inference import residual_layers
 from vgtui.core.init import init_scale, initial_parameters
 from vgtui.core.records import MetricRecord
 
@@ -53,6 +59,10 @@ class LayerProfile:
     weight_std: tuple[float, ...]
     prescribed_std: tuple[float, ...]
     """Per weight layer, what the init prescribes (the same at every iteration)."""
+    batch_std: tuple[float, ...] = ()
+    """A +bn setup at initialisation: per hidden layer, the mean over its units of the std of
+    the pre-activations u = aW + b on the probe images (what batch norm divides by; comparable
+    with the recorded running std). Empty otherwise."""
 
     @classmethod
     def of_record(cls, record: MetricRecord, prescribed: Sequence[float]) -> LayerProfile:
@@ -103,8 +113,7 @@ def initial_profiles(config: RunConfig, data: Dataset) -> dict[str, LayerProfile
     """Each setup's profile at initialisation (its first seed's weights, as the trainer draws
     them), in float64: the forward pass of :func:`profile_images` and the error of their
     softmax cross-entropy back-propagated as in a training step (divided by the batch size,
-    so it is on the scale of the recorded one). Setups with batch normalization or residual
-    connections have none (their pass is not this plain one)."""
+    so it is on the scale of the recorded one); +bn and +res setups' pass as the module says."""
     sizes = layer_sizes(config)
     draws = initial_parameters(
         sizes, config.setups, np.random.default_rng(config.seed), config.bias_variance
@@ -116,13 +125,13 @@ def initial_profiles(config: RunConfig, data: Dataset) -> dict[str, LayerProfile
     images, labels = profile_images(config, data)
     profiles = {}
     for index, spec in enumerate(config.setups):
-        if spec.batch_norm or spec.residual:  # another forward pass than the plain one here
-            continue
         layers = params[index]
+        shortcuts = residual_layers(sizes) if spec.residual else []
         with np.errstate(all="ignore"):  # a scale too large: infinite, shown as such
-            activations, deltas = forward_backward(
-                spec.activation, layers, images, labels, config.batch_size, config.notebook_grad
-            )
+            activations, deltas, stds = forward_backward(
+                spec.activation, layers, images, labels, config.batch_size,
+                config.notebook_grad, spec.batch_norm, shortcuts,
+            )  # fmt: skip
         profiles[spec.name] = LayerProfile(
             spec.name,
             0,
@@ -130,6 +139,7 @@ def initial_profiles(config: RunConfig, data: Dataset) -> dict[str, LayerProfile
             tuple(float(d.std()) for d in deltas),
             tuple(float(w.std()) for w, _ in layers),
             prescribed_stds(config, spec),
+            tuple(float(s.mean()) for s in stds),
         )
     return profiles
 
@@ -141,16 +151,29 @@ def forward_backward(
     labels: np.ndarray,
     batch_size: int,
     notebook_grad: bool = False,
-) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """The hidden activations and, per weight layer, the error at its output."""
+    normalize: bool = False,
+    shortcuts: Sequence[bool] = (),
+) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
+    """The hidden activations (what the activation gives, without the shortcut's input, as
+    the probe measures them), per weight layer the error at its output u = aW + b and, with
+    ``normalize`` (batch norm by the inputs' own statistics, gamma 1, beta 0), per hidden layer
+    each unit's std of u. ``shortcuts``: per hidden layer, an identity shortcut around it."""
     f = get_activation(activation)
-    hidden, pre = [], []
+    hidden, pre, norms, stds = [], [], [], []
+    skip = list(shortcuts) or [False] * (len(layers) - 1)
     a = inputs
-    for weights, bias in layers[:-1]:
+    for (weights, bias), shortcut in zip(layers[:-1], skip, strict=True):
         z = a @ weights + bias
+        if normalize:
+            x = np.empty_like(z)
+            _, var = batch_norm.normalize(z, x, 0)
+            norms.append((x, var))
+            stds.append(np.sqrt(var))
+            z = x  # gamma 1, beta 0
         pre.append(z)
-        a = f.forward(z, np.empty_like(z))
-        hidden.append(a)
+        out = f.forward(z, np.empty_like(z))
+        hidden.append(out)
+        a = out + a if shortcut else out
     weights, bias = layers[-1]
     logits = a @ weights + bias
     logits -= logits.max(axis=1, keepdims=True)
@@ -160,12 +183,21 @@ def forward_backward(
     delta[np.arange(len(labels)), labels] -= 1.0
     delta /= batch_size
     deltas = [delta]
-    for layer in range(len(layers) - 1, 0, -1):
-        back = delta @ layers[layer][0].T
-        z, y = pre[layer - 1], hidden[layer - 1]
-        slope = f.grad_at(y, np.empty_like(y)) if notebook_grad else (
+    back = delta @ weights.T  # dL/d(the last hidden layer's output)
+    # the notebook's quirk (f' at the output) where the engine has it: not where a shortcut
+    # adds to the output
+    quirk = notebook_grad and activation in NOTEBOOK_QUIRK_ACTIVATIONS
+    for layer in range(len(layers) - 2, -1, -1):
+        z, y = pre[layer], hidden[layer]
+        slope = f.grad_at(y, np.empty_like(y)) if quirk and not skip[layer] else (
             f.grad_from_output(y, z.copy())
         )  # fmt: skip
         delta = back * slope
+        if normalize:
+            x, var = norms[layer]
+            batch_norm.backward(delta, x, var, np.float64(1.0), 0)  # delta becomes dL/du
         deltas.insert(0, delta)
-    return hidden, deltas
+        if layer:
+            through = delta @ layers[layer][0].T
+            back = through + back if skip[layer] else through
+    return hidden, deltas, stds

@@ -152,7 +152,12 @@ nothing ever covers a chart.
   weights: the std the init prescribes, 0.01, 1/sqrt(n_in) for Xavier,
   sqrt(2/n_in) for He). With std 0.01 weights the signal and the error
   shrink layer by layer; Xavier keeps the signal level (sigmoid's slope,
-  at most 1/4, still shrinks the error), He keeps both level.
+  at most 1/4, still shrinks the error), He keeps both level. At
+  initialisation a +bn setup normalises each layer by the probe images'
+  own mean and variance (gamma 1, beta 0), as a training step does with
+  its batch (at an evaluation point the probe uses the running
+  averages); a +res setup adds the shortcut where widths match. The
+  signal is what the activation gives, without the shortcut's input.
   Activations: each setup's hidden layers on the probe images (1000
   test images chosen by the seed), as in Deep Learning from Scratch
   ch. 6: a histogram per layer (deep networks: first, middle, last),
