@@ -1,18 +1,23 @@
-"""Accuracy axes label each value at its true height (issue 19, item 6, for the linear axes):
-a label sits on the row its value falls on, so a 4-row chart at 80x24 labels 0 and 1 only
-(0.5 would fall between two rows), and a taller one whose rows do not divide evenly reaches
-a little over 1.0 rather than misplace its labels."""
+"""Axes label each value at its true height (issue 19, item 6): a label sits on the row its
+value falls on, so a 4-row accuracy chart at 80x24 labels 0 and 1 only (0.5 would fall
+between two rows), a taller one whose rows do not divide evenly reaches a little over 1.0
+rather than misplace its labels, and the Loss tab's log axis labels decades alone, none
+skipped (2 and 5 never fall on a row)."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
-from tests.ui.apptools import SHORT, wait_for_state
+from tests.ui.apptools import SHORT, plot_rows, wait_for_state
+from vgtui.core.config import RunConfig
 from vgtui.ui.app import VgtuiApp
 from vgtui.ui.charts.accuracy import AccuracyChart, OverlayChart, accuracy_axis
+from vgtui.ui.look import series_marker
 
 
-def labels_by_row(chart) -> tuple[list[tuple[int, float]], int]:
+def labels_by_row(chart) -> tuple[list[tuple[int, str]], int]:
     """(row counted from the bottom, label) for each y label inside the chart's frame, read
     from what the chart renders, and the number of rows."""
     lines = chart.render().plain.splitlines()
@@ -22,7 +27,7 @@ def labels_by_row(chart) -> tuple[list[tuple[int, float]], int]:
     shown = []
     for index, line in enumerate(rows):
         if "┤" in line:
-            shown.append((len(rows) - 1 - index, float(line.split("┤", 1)[0])))
+            shown.append((len(rows) - 1 - index, line.split("┤", 1)[0].strip()))
     return shown, len(rows)
 
 
@@ -53,10 +58,54 @@ async def test_every_accuracy_label_sits_at_its_true_height(mnist, tmp_path, siz
             shown = [c for c in charts if c.display and c.size.height > 0 and c.region.area]
             assert shown
             for chart in shown:
-                labels, rows = labels_by_row(chart)
+                shown, rows = labels_by_row(chart)
+                labels = [(row, float(label)) for row, label in shown]
                 values = dict(labels)
                 assert values.get(0) == 0.0 and 1.0 in values.values(), (size, labels)
                 per_row = max(values.values()) / max(values)  # from 0.00 on the bottom row
                 for row, label in labels:
                     assert label == pytest.approx(row * per_row, abs=1e-9), (size, labels)
                 assert (rows - 1) * per_row <= 1.15 + 1e-9  # not much over 1.0 at the top
+
+
+async def test_every_loss_label_sits_at_its_true_height_none_skipped(mnist, tmp_path):
+    """The Loss tab's log axis at 80x24, 120x40 and sizes between: each label, a plain decade
+    (0.1, 1, 10), is on the row where the axis' limits put its value, every decade from the
+    first label to the last is there, and they cover every loss drawn. Before, 1-2-5 labels
+    sat where plotext rounded them, up to half a row off (1 half-way between rows 5 and 6 of
+    12 at 80x24). The linear scale keeps its own labels."""
+    app = VgtuiApp(RunConfig(iterations=300, eval_every=10), mnist, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("r")
+        await wait_for_state(pilot, app, "done")
+        await pilot.press("5")
+        await pilot.pause()
+        chart = app.tabs.loss
+        losses = [math.log10(v) for s in app.history.series.values() for v in s.train_loss]
+        for size in ((80, 24), (90, 27), (100, 30), (110, 35), (120, 40)):
+            await pilot.resize_terminal(*size)
+            await pilot.pause()
+            assert app.size == size
+            shown, rows = labels_by_row(chart)
+            assert rows == chart.plot_rows and chart.y_axis is not None, size
+            _, _, (bottom, top) = chart.y_axis
+            per_row = (top - bottom) / (rows - 1)
+            assert all("e" not in label for _, label in shown), (size, shown)  # 0.1, not 1e-1
+            exponents = []
+            for row, label in sorted(shown):
+                value = math.log10(float(label))
+                assert value == pytest.approx(bottom + row * per_row, abs=1e-9), (size, shown)
+                assert value == pytest.approx(round(value), abs=1e-12), (size, shown)
+                exponents.append(round(value))
+            assert len(exponents) >= 2, (size, shown)
+            steps = {b - a for a, b in zip(exponents, exponents[1:], strict=False)}
+            assert len(steps) == 1 and min(steps) > 0, (size, shown)  # none skipped
+            assert exponents[0] <= min(losses) and top >= max(losses), (size, shown)
+        await pilot.press("l")
+        await pilot.pause()
+        assert chart.title == "train loss (linear scale)" and chart.y_axis is None
+        shown, _ = labels_by_row(chart)
+        values = [float(label) for _, label in sorted(shown)]
+        assert len(values) >= 2 and values == sorted(values)
+        assert values[-1] <= max(10**v for v in losses) * 1.05
+        assert series_marker(0) in "\n".join(plot_rows(chart))

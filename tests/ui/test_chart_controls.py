@@ -70,7 +70,7 @@ async def test_loss_tab_draws_every_setup_on_a_log_scale(mnist, tmp_path):
         assert len(setups_drawn(chart)) >= 2  # (curves on top of each other hide their colour)
         assert all(series.train_loss for series in app.history.series.values())
         ticks = [line.split("┤")[0].strip() for line in chart.render().plain.splitlines()]
-        assert "1" in ticks or "2" in ticks  # 1-2-5 ticks on the log axis
+        assert "1" in ticks  # decades on the log axis, as plain numbers (test_axis_labels.py)
         assert "mean cross-entropy" in legend(chart)
 
 

@@ -12,8 +12,9 @@ import pytest
 from tests.ui.apptools import Notifications, screen_lines, wait_for_state, wait_until
 from vgtui.core.config import RunConfig, parse_setups
 from vgtui.ui.app import VgtuiApp
+from vgtui.ui.charts.axes import decade_axis, decade_labels
 from vgtui.ui.charts.chart import Chart, fit_legend
-from vgtui.ui.charts.gradients import GradientChart, decade_axis
+from vgtui.ui.charts.gradients import GradientChart
 from vgtui.ui.goto import GoToScreen
 from vgtui.ui.view import CURSOR_PAGE, ChartView
 
@@ -125,6 +126,14 @@ def test_every_decade_label_sits_on_its_own_row_at_its_true_height(rows, low, hi
     assert len(set(map(round, where))) == len(ticks) <= rows  # none shares a row
     assert labels[0] == ("0" if zero else f"1e{int(ticks[0])}")
     assert labels[1:] == [f"1e{int(t)}" for t in ticks[1:]]
+
+
+def test_decades_read_as_plain_numbers_only_where_all_of_an_axis_are_short():
+    assert decade_labels([-2.0, -1.0, 0.0, 1.0], plain=True) == ["0.01", "0.1", "1", "10"]
+    assert decade_labels([-3.0, 3.0], plain=True) == ["0.001", "1000"]
+    assert decade_labels([-4.0, -2.0, 0.0], plain=True) == ["1e-4", "1e-2", "1e0"]  # one form
+    assert decade_labels([-3.0, -2.0], zero=True, plain=True) == ["0", "0.01"]
+    assert decade_labels([-1.0, 0.0]) == ["1e-1", "1e0"]
 
 
 def y_labels(chart) -> list[tuple[int, str]]:

@@ -44,13 +44,7 @@ class AccuracyAxis(Chart):
         ticks, labels, top = accuracy_axis(
             self.plot_rows, COMPACT_ACCURACY_STEPS if short else ACCURACY_STEPS
         )
-        self.plt.yticks(ticks, labels)
-        self.plt.ylim(0, top)
-
-    @property
-    def plot_rows(self) -> int:
-        """The rows inside the frame: the height but the title, frame, ticks and legend."""
-        return max(2, self.size.height - 4 - (1 if self.legend else 0))
+        self.set_y_axis(ticks, labels, (0, top))
 
 
 class AccuracyChart(SetupChart, AccuracyAxis):

@@ -19,6 +19,7 @@ from textual.app import RenderResult
 from textual.widget import Widget
 from textual_plotext import PlotextPlot
 
+from vgtui.ui.charts.axes import decade_axis
 from vgtui.ui.history import SetupSeries
 from vgtui.ui.look import BAND_COLOR, no_color
 from vgtui.ui.view import ChartView, ema, in_range
@@ -81,6 +82,9 @@ def fit_legend(parts: Sequence[str], width: int, separator: str = "  ") -> str:
 class Chart(PlotextPlot):
     """A plot that owns its data, is rebuilt only when shown and fits its title to its width."""
 
+    plain_decades = False
+    """A log axis (:attr:`decades`) labelled 0.01, 0.1, 1 rather than 1e-2, 1e-1, 1e0."""
+
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.dirty = True
@@ -91,6 +95,11 @@ class Chart(PlotextPlot):
         """Smoothing, scale, x range and cursor: the app shares one view among its charts."""
         self.marks: list[tuple[list[float], list[float], str, Any]] = []
         """The curves' markers, drawn after every line (plot_curve collects them)."""
+        self.decades: tuple[float, float] | None = None
+        """The log10 range of a log y axis that :meth:`draw` asks for: fitted to the plot rows
+        when painted (:func:`decade_axis`), as the size may change after the draw."""
+        self.y_axis: tuple[list[float], list[str], tuple[float, float]] | None = None
+        """The y ticks, labels and limits last set by :meth:`set_y_axis` (None: plotext's)."""
 
     def mark_dirty(self) -> None:
         self.dirty = True
@@ -102,6 +111,7 @@ class Chart(PlotextPlot):
         plt.clear_data()
         plt.clear_figure()
         self.marks: list[tuple[list[float], list[float], str, Any]] = []
+        self.decades = self.y_axis = None
         self.draw()
         for xs, ys, marker, color in self.marks:  # over every line: none hides another's
             plt.scatter(xs, ys, marker=marker, color=color)
@@ -223,11 +233,27 @@ class Chart(PlotextPlot):
         """Every series' exact value at the cursor's iteration."""
         return f"@{iteration}"
 
+    @property
+    def plot_rows(self) -> int:
+        """The rows inside the frame: the height but the title, frame, ticks and legend."""
+        return max(2, self.size.height - 4 - (1 if self.legend else 0))
+
+    def set_y_axis(
+        self, ticks: list[float], labels: list[str], limits: tuple[float, float]
+    ) -> None:
+        """Ticks and limits that put every label on the row of its value (the caller fits them
+        to :attr:`plot_rows`)."""
+        self.plt.yticks(ticks, labels)
+        self.plt.ylim(*limits)
+        self.y_axis = (ticks, labels, limits)
+
     def fit_to_size(self) -> None:
         """Adapt what depends on the size; called at paint time, as the size may have changed
         since :meth:`draw`."""
         self.plt.title(self.title)
         self.plt.xlabel(self.legend)
+        if self.decades is not None:
+            self.set_y_axis(*decade_axis(*self.decades, self.plot_rows, plain=self.plain_decades))
 
     def render(self) -> RenderResult:
         self.fit_to_size()

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from vgtui.core.summary import format_ratio
+from vgtui.ui.charts.axes import decade_axis, decade_labels
 from vgtui.ui.charts.chart import TRAIN_MARKER, SetupChart
 from vgtui.ui.history import RunHistory
 from vgtui.ui.look import BAND_COLOR, format_gradient_ratio, series_color
@@ -16,28 +17,6 @@ from vgtui.ui.view import GradientQuantity, in_range, value_at
 ALL_LAYERS_UP_TO = 4
 """Deeper networks show the first, middle and last layer plus a band of all layers."""
 UNDERFLOW = "0 / underflow"
-
-
-def decade_axis(
-    low: float, high: float, rows: int, zero: bool = False
-) -> tuple[list[float], list[str], tuple[float, float]]:
-    """Ticks, labels and y limits of a log axis of ``rows`` plot rows covering ``low..high``
-    (log10 values) whose every label sits exactly on a row at its true height: decades a
-    whole number of steps apart, each step a whole number of rows (plotext drops a tick
-    that shares a row with another, which skipped decades: 1e1, 1e0, 1e-1, 1e-3). With
-    ``zero``, a row labelled 0 one step below the lowest decade, for exact zeros."""
-    first, last = math.floor(low), max(math.ceil(high), math.floor(low) + 1)
-    intervals_free = max(rows - 1, 1)
-    span, extra = last - first, 1 if zero else 0
-    fits = [s for s in range(1, span + 1) if -(-span // s) + extra <= intervals_free]
-    step = fits[0] if fits else span  # (too few rows for a zero row too: degenerate)
-    intervals = -(-span // step) + extra
-    bottom = first - step if zero else first
-    rows_per_step = intervals_free // intervals
-    top = bottom + (intervals_free * step / rows_per_step if rows_per_step else intervals * step)
-    ticks = [bottom + j * step for j in range(int((top - bottom) // step) + 1)]
-    labels = ["0" if zero and j == 0 else f"1e{int(t)}" for j, t in enumerate(ticks)]
-    return [float(t) for t in ticks], labels, (float(bottom), float(top))
 
 
 @dataclass
@@ -84,7 +63,7 @@ class GradientScale:
             return self.ticks, self.labels, self.limits
         zero = self.zero_level is not None
         shortest = min(rows, self.rows or rows)
-        ticks, labels, (bottom, top) = decade_axis(*self.decades, shortest, zero)
+        ticks, _, (bottom, top) = decade_axis(*self.decades, shortest, zero)
         if zero:  # the zero row: one step below, as drawn
             self.zero_level = ticks[0]
         per_row = (top - bottom) / max(shortest - 1, 1)
@@ -92,8 +71,7 @@ class GradientScale:
         step = ticks[1] - ticks[0] if len(ticks) > 1 else 1.0
         while ticks[-1] + step <= top + 1e-9:
             ticks.append(ticks[-1] + step)
-            labels.append(f"1e{int(ticks[-1])}")
-        return ticks, labels, (bottom, top)
+        return ticks, decade_labels(ticks, zero), (bottom, top)
 
     @property
     def limits(self) -> tuple[float, float]:
@@ -264,14 +242,7 @@ class GradientChart(SetupChart):
             self.parent is not None
         ) else [self]  # fmt: skip
         self.scale.rows = min(panel.plot_rows for panel in panels)  # their sizes now
-        ticks, labels, limits = self.scale.axis(self.plot_rows)
-        self.plt.yticks(ticks, labels)
-        self.plt.ylim(*limits)
-
-    @property
-    def plot_rows(self) -> int:
-        """The rows inside the frame: the height but the title, frame, ticks and legend."""
-        return max(2, self.size.height - 4 - (1 if self.legend else 0))
+        self.set_y_axis(*self.scale.axis(self.plot_rows))
 
     def fit_to_size(self) -> None:
         super().fit_to_size()

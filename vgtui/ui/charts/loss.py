@@ -14,20 +14,11 @@ from vgtui.ui.view import ALL_HIDDEN, hidden_parts, value_at
 LOSS_MEASURE = "mean cross-entropy of the mini-batches since the previous evaluation"
 
 
-def loss_ticks(low: float, high: float) -> tuple[list[float], list[str]]:
-    """log10 positions and labels of 1-2-5 steps (0.1 0.2 0.5 1 2 ...) covering low..high
-    (both log10 values); only powers of ten when the range spans many decades."""
-    first, last = math.floor(low), math.ceil(high)
-    if first == last:
-        last += 1
-    steps = (1, 2, 5) if last - first <= 3 else (1,)
-    values = [m * 10.0**e for e in range(first, last + 1) for m in steps]
-    values = [v for v in values if 10**first <= v <= 10**last]
-    return [math.log10(v) for v in values], [f"{v:g}" for v in values]
-
-
 class LossChart(Chart):
     """Train loss per setup over iterations, log y; markers and colours as in the strip."""
+
+    plain_decades = True
+    """A student reads a loss of 0.1 more easily than one of 1e-1."""
 
     def __init__(self, history: RunHistory, total_iterations: int, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -81,8 +72,6 @@ class LossChart(Chart):
             low, high = min(low, *ys), max(high, *ys)
             self.plot_noisy(xs, ys, series_color(index), series_marker(index), offset=index)
         if math.isfinite(low) and log:
-            ticks, labels = loss_ticks(low, high)
-            plt.yticks(ticks, labels)
-            plt.ylim(ticks[0], ticks[-1])
+            self.decades = (low, high)  # its labels: fitted to the rows when painted
         elif math.isfinite(low):
             plt.ylim(0, high * 1.05)

@@ -17,7 +17,6 @@ from textual.widgets import Static
 from vgtui.core.layer_profile import LayerProfile
 from vgtui.core.records import MetricRecord
 from vgtui.ui.charts.chart import LINE, TRAIN_MARKER, Chart, fit_legend
-from vgtui.ui.charts.gradients import decade_axis
 from vgtui.ui.history import RunHistory
 from vgtui.ui.look import series_color, series_marker
 from vgtui.ui.view import ChartView
@@ -91,7 +90,7 @@ class ProfileChart(Chart):
         plt.xticks(list(range(1, layers + 1)), [f"L{n}" for n in range(1, layers + 1)])
         if not finite:
             return
-        self.axis = (min(finite), max(finite))
+        self.decades = (min(finite), max(finite))  # its axis: fitted when painted
         for index, dotted, solid in values:
             color = series_color(index)
             for ys, marker in ((dotted, TRAIN_MARKER), (solid, None)):
@@ -104,23 +103,6 @@ class ProfileChart(Chart):
                     self.marks.append((xs, ys_shown, series_marker(index), color))
                 else:
                     plt.plot(xs, ys_shown, marker=marker, color=color)
-        self.fit_axis()
-
-    @property
-    def plot_rows(self) -> int:
-        return max(2, self.size.height - 4 - (1 if self.legend else 0))
-
-    def fit_axis(self) -> None:
-        axis = getattr(self, "axis", None)
-        if axis is None:
-            return
-        ticks, labels, limits = decade_axis(*axis, self.plot_rows)
-        self.plt.yticks(ticks, labels)
-        self.plt.ylim(*limits)
-
-    def fit_to_size(self) -> None:
-        super().fit_to_size()
-        self.fit_axis()
 
 
 def _log(values: Sequence[float]) -> list[float]:
