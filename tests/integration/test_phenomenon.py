@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 
 from vgtui.core.config import RunConfig, parse_setups
+from vgtui.core.diagnosis.evidence import CHANCE_ACCURACY
 from vgtui.core.summary import summarize
 from vgtui.core.trainer import Trainer
 
@@ -52,6 +54,30 @@ def test_full_notebook_run_reproduces_the_brief(tmp_path, run_vgtui):
     assert "Diagnosis:" in table and "relu-gauss: plateau, then learning" in table
     diagnosis = table[table.index("Diagnosis:") : table.index("Results:")]
     assert all(len(line) <= 80 for line in diagnosis.splitlines())
+
+
+def test_the_plateau_ends_at_one_iteration_wherever_it_is_said(tmp_path, run_vgtui):
+    """Issue 19: the seed-0 run's relu-gauss plateau read "(from iteration 10 to 520): flat
+    at chance until iteration 530", two ends to a student. Its span ends at the last
+    evaluation at chance, the evidence says so and names the first one above chance as
+    that, both read here from the run's records.jsonl."""
+    completed = run_vgtui("--no-ui", "--seed", "0", "--out", str(tmp_path), timeout=600)
+    assert completed.returncode == 0, completed.stderr
+    (run_dir,) = tmp_path.iterdir()
+    lines = (run_dir / "records.jsonl").read_text().splitlines()
+    relu = [r for r in map(json.loads, lines) if r["setup"] == "relu-gauss"]
+    above = next(i for i, r in enumerate(relu) if r["test_accuracy"] > CHANCE_ACCURACY)
+    start, last, first = (relu[i]["iteration"] for i in (0, above - 1, above))
+    printed = completed.stdout.splitlines()
+    head = next(i for i, line in enumerate(printed) if "relu-gauss: plateau" in line)
+    end = next(i for i in range(head + 1, len(printed)) if not printed[i].startswith("    "))
+    said = " ".join(" ".join(printed[head:end]).split())
+    assert said.startswith(f"relu-gauss: plateau, then learning (from iteration {start} to {last})")
+    assert f"evaluation up to iteration {last}, first above chance at iteration {first}," in said
+    assert set(map(int, re.findall(r"(?<![\d.])\d+(?![\d.%])", said))) == {start, last, first}
+    summary = json.loads((run_dir / "summary.json").read_text())
+    (plateau,) = [f for f in summary["diagnosis"] if f["finding"] == "plateau, then learning"]
+    assert (plateau["since"], plateau["until"]) == (start, last)
 
 
 def test_notebook_gradient_quirk_slows_sigmoid_xavier(mnist):

@@ -142,7 +142,10 @@ def test_a_plateau_is_blamed_on_small_weights_only_where_they_are_small():
         rows = [record(10 * (i + 1), setup, test=t) for i, t in enumerate(flat_then_learns)]
         (plateau,) = diagnose(rows, [setup])
         assert plateau.kind == Diagnosis.PLATEAU and plateau.when == "from iteration 10 to 80"
-        assert plateau.evidence == "flat at chance until iteration 90, then test accuracy 90.0%"
+        assert plateau.evidence == (
+            "at chance at every evaluation up to iteration 80, first above chance at "
+            "iteration 90, then test accuracy 90.0%"
+        )
         assert ("small initial weights" in plateau.meaning) == small
         assert plateau.advice == ("He init" if small else "")
 

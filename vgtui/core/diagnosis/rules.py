@@ -315,11 +315,14 @@ def _outcome(setup: str, records: Sequence[MetricRecord], spec: SetupSpec | None
         flat = records.index(first_learning)
         if flat >= ev.STREAK and flat >= ev.PLATEAU_SHARE * len(records):
             slow_start = wording.small_init(spec)
+            # one end, said alike: the span's last iteration is the last evaluation at chance
+            # (not "until" the first one above it, which read as a second end)
             return Finding(
                 setup,
                 Diagnosis.PLATEAU,
                 records[0].iteration,
-                f"flat at chance until iteration {first_learning.iteration}, then {final}",
+                f"at chance at every evaluation up to iteration {records[flat - 1].iteration}, "
+                f"first above chance at iteration {first_learning.iteration}, then {final}",
                 "slow, not dead: "
                 + ("small initial weights took a while to grow before it learned"
                    if slow_start else "it sat at chance a while before it found its way"),
