@@ -63,6 +63,13 @@ class LayerProfile:
     """A +bn setup at initialisation: per hidden layer, the mean over its units of the std of
     the pre-activations u = aW + b on the probe images (what batch norm divides by; comparable
     with the recorded running std). Empty otherwise."""
+    running_std: tuple[float, ...] = ()
+    """A +bn setup at an evaluation point: per hidden layer, the mean over its units of the
+    running std of u (what evaluation divides by); empty otherwise."""
+    gamma: tuple[float, ...] = ()
+    """... and the means over its units of gamma ..."""
+    beta: tuple[float, ...] = ()
+    """... and of beta."""
 
     @classmethod
     def of_record(cls, record: MetricRecord, prescribed: Sequence[float]) -> LayerProfile:
@@ -75,7 +82,16 @@ class LayerProfile:
             tuple(s.delta_std for s in record.layers) or (math.nan,) * layers,
             tuple(s.weight_std for s in record.layers) or (math.nan,) * layers,
             tuple(prescribed),
+            running_std=_batch_norm(record, "running_std"),
+            gamma=_batch_norm(record, "gamma"),
+            beta=_batch_norm(record, "beta"),
         )
+
+
+def _batch_norm(record: MetricRecord, field: str) -> tuple[float, ...]:
+    """A recorded batch-norm statistic of each layer that has one (the hidden layers)."""
+    values = (getattr(layer, field) for layer in record.layers)
+    return tuple(v for v in values if v is not None)
 
 
 PROFILE_WEIGHTS = 20_000_000

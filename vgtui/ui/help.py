@@ -158,6 +158,11 @@ nothing ever covers a chart.
   its batch (at an evaluation point the probe uses the running
   averages); a +res setup adds the shortcut where widths match. The
   signal is what the activation gives, without the shortcut's input.
+  Under the charts, a row per +bn setup, per hidden layer (L1 first),
+  means over its units: σ, the running std of u = aW + b that batch
+  norm divides by; init σ, u's std at initialisation (the probe as one
+  batch); the learned scale γ and shift β. With std 0.01 weights u's
+  std is small: batch norm multiplies the signal back up by 1/σ.
   Activations: each setup's hidden layers on the probe images (1000
   test images chosen by the seed), as in Deep Learning from Scratch
   ch. 6: a histogram per layer (deep networks: first, middle, last),

@@ -11,12 +11,14 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from rich.text import Text
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
 from vgtui.core.layer_profile import LayerProfile
 from vgtui.core.records import MetricRecord
 from vgtui.ui.charts.chart import LINE, TRAIN_MARKER, Chart, fit_legend
+from vgtui.ui.charts.profile_bn import batch_norm_lines
 from vgtui.ui.history import RunHistory
 from vgtui.ui.look import series_color, series_marker
 from vgtui.ui.view import ChartView
@@ -119,6 +121,8 @@ class ProfileView(Vertical):
         self.charts = [ProfileChart(q, id=f"profile-{q}", classes="profile-chart")
                        for q in QUANTITIES]  # fmt: skip
         self.legend = Static("", id="profile-legend")
+        self.batch_norm = Static("", id="profile-bn")
+        """The +bn setups' batch-norm numbers (vgtui.ui.charts.profile_bn); hidden without."""
         self.history: RunHistory | None = None
         self.initial: dict[str, LayerProfile] = {}
         """Each setup's profile at initialisation (computed when a run starts)."""
@@ -130,6 +134,7 @@ class ProfileView(Vertical):
         yield self.caption
         with Horizontal(id="profile-charts"):
             yield from self.charts
+        yield self.batch_norm
         yield self.legend
 
     def mark_dirty(self) -> None:
@@ -171,6 +176,10 @@ class ProfileView(Vertical):
             chart.redraw()
         iteration = self.view.cursor
         where = f"@{iteration}" if iteration is not None else "latest"
+        rows = (self.size.height or 24) // 2 - 6  # the charts keep at least about half
+        bn = batch_norm_lines(profiles, names, where, width - 2, rows)
+        self.batch_norm.display = bool(bn)
+        self.batch_norm.update(Text("\n".join(bn)))  # names from files: never markup
         parts = [f"⠤ line: {where}", "• dots: init" if self.initial else self.pending]
         parts += [f"{series_marker(i)} {names[i]}" for i, _, _ in profiles]
         self.legend.update(fit_legend(parts, width - 2))  # (its padding)
