@@ -14,6 +14,7 @@ from tests.ui.apptools import SHORT, plot_rows, wait_for_state
 from vgtui.core.config import RunConfig
 from vgtui.ui.app import VgtuiApp
 from vgtui.ui.charts.accuracy import AccuracyChart, OverlayChart, accuracy_axis
+from vgtui.ui.charts.axes import linear_axis
 from vgtui.ui.look import series_marker
 
 
@@ -45,6 +46,22 @@ def test_labels_fall_on_rows():
             assert position == pytest.approx(round(position), abs=1e-9)
 
 
+@pytest.mark.parametrize("high", [2.51, 2.3, 1.0, 0.07, 13.0, 1e-9])
+def test_linear_labels_fall_on_rows_at_1_2_5_steps(high):
+    for rows in range(2, 60):
+        ticks, labels, (bottom, top) = linear_axis(high, rows)
+        assert bottom == 0 and ticks[0] == 0 and top >= high * (1 - 1e-12), (rows, labels)
+        assert [float(label) for label in labels] == pytest.approx(ticks, rel=1e-12)
+        if rows >= 3:
+            step = ticks[1]
+            assert f"{step / 10 ** math.floor(math.log10(step)):.9g}" in ("1", "2", "5")
+            assert len(ticks) >= 2 and top < ticks[-1] + step, (rows, labels)
+        for tick in ticks:
+            position = tick / top * (rows - 1)
+            assert position == pytest.approx(round(position), abs=1e-9), (rows, labels)
+    assert linear_axis(2.51, 28)[1] == ["0", "0.5", "1", "1.5", "2", "2.5"]
+
+
 @pytest.mark.parametrize("size", [(80, 24), (100, 30), (120, 40)])
 async def test_every_accuracy_label_sits_at_its_true_height(mnist, tmp_path, size):
     app = VgtuiApp(SHORT, mnist, tmp_path)
@@ -68,12 +85,31 @@ async def test_every_accuracy_label_sits_at_its_true_height(mnist, tmp_path, siz
                 assert (rows - 1) * per_row <= 1.15 + 1e-9  # not much over 1.0 at the top
 
 
+def at_true_heights(chart, scale=lambda value: value) -> list[float]:
+    """The values of a chart's y labels from the bottom up (``scale``d: log10 for a log
+    axis), each checked to be the axis' value at the label's row, from the limits the chart
+    set and the rows it renders."""
+    shown, rows = labels_by_row(chart)
+    assert rows == chart.plot_rows and chart.y_axis is not None, shown
+    _, _, (bottom, top) = chart.y_axis
+    per_row = (top - bottom) / (rows - 1)
+    values = []
+    for row, label in sorted(shown):
+        value = scale(float(label))
+        assert value == pytest.approx(bottom + row * per_row, abs=1e-9), shown
+        values.append(value)
+    assert len(values) >= 2, shown
+    steps = [b - a for a, b in zip(values, values[1:], strict=False)]
+    assert steps[0] > 0 and steps == pytest.approx([steps[0]] * len(steps)), shown  # no skip
+    return values
+
+
 async def test_every_loss_label_sits_at_its_true_height_none_skipped(mnist, tmp_path):
-    """The Loss tab's log axis at 80x24, 120x40 and sizes between: each label, a plain decade
-    (0.1, 1, 10), is on the row where the axis' limits put its value, every decade from the
-    first label to the last is there, and they cover every loss drawn. Before, 1-2-5 labels
-    sat where plotext rounded them, up to half a row off (1 half-way between rows 5 and 6 of
-    12 at 80x24). The linear scale keeps its own labels."""
+    """The Loss tab at 80x24, 120x40 and sizes between: on the log scale each label, a plain
+    decade (0.1, 1, 10), is on the row where the axis' limits put its value, every decade
+    from the first label to the last is there, and they cover every loss drawn. Before, 1-2-5
+    labels sat where plotext rounded them, up to half a row off (0.2 at 80x24). The linear
+    scale's labels (0, 0.5, 1 ...; plotext's were 0.42, 0.84 ... half a row off) likewise."""
     app = VgtuiApp(RunConfig(iterations=300, eval_every=10), mnist, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("r")
@@ -81,31 +117,22 @@ async def test_every_loss_label_sits_at_its_true_height_none_skipped(mnist, tmp_
         await pilot.press("5")
         await pilot.pause()
         chart = app.tabs.loss
-        losses = [math.log10(v) for s in app.history.series.values() for v in s.train_loss]
-        for size in ((80, 24), (90, 27), (100, 30), (110, 35), (120, 40)):
-            await pilot.resize_terminal(*size)
-            await pilot.pause()
-            assert app.size == size
-            shown, rows = labels_by_row(chart)
-            assert rows == chart.plot_rows and chart.y_axis is not None, size
-            _, _, (bottom, top) = chart.y_axis
-            per_row = (top - bottom) / (rows - 1)
-            assert all("e" not in label for _, label in shown), (size, shown)  # 0.1, not 1e-1
-            exponents = []
-            for row, label in sorted(shown):
-                value = math.log10(float(label))
-                assert value == pytest.approx(bottom + row * per_row, abs=1e-9), (size, shown)
-                assert value == pytest.approx(round(value), abs=1e-12), (size, shown)
-                exponents.append(round(value))
-            assert len(exponents) >= 2, (size, shown)
-            steps = {b - a for a, b in zip(exponents, exponents[1:], strict=False)}
-            assert len(steps) == 1 and min(steps) > 0, (size, shown)  # none skipped
-            assert exponents[0] <= min(losses) and top >= max(losses), (size, shown)
-        await pilot.press("l")
-        await pilot.pause()
-        assert chart.title == "train loss (linear scale)" and chart.y_axis is None
-        shown, _ = labels_by_row(chart)
-        values = [float(label) for _, label in sorted(shown)]
-        assert len(values) >= 2 and values == sorted(values)
-        assert values[-1] <= max(10**v for v in losses) * 1.05
-        assert series_marker(0) in "\n".join(plot_rows(chart))
+        losses = [v for s in app.history.series.values() for v in s.train_loss]
+        for scale in ("log", "linear"):
+            if scale == "linear":
+                await pilot.press("l")
+            for size in ((80, 24), (90, 27), (100, 30), (110, 35), (120, 40)):
+                await pilot.resize_terminal(*size)
+                await pilot.pause()
+                assert app.size == size and chart.title == f"train loss ({scale} scale)"
+                shown, _ = labels_by_row(chart)
+                top = chart.y_axis[2][1] if chart.y_axis else None
+                if scale == "log":
+                    exponents = at_true_heights(chart, math.log10)
+                    assert all("e" not in label for _, label in shown), shown  # 0.1, not 1e-1
+                    assert exponents == [round(e) for e in exponents], shown  # decades only
+                    assert 10 ** exponents[0] <= min(losses) and 10**top >= max(losses)
+                else:
+                    values = at_true_heights(chart)
+                    assert values[0] == 0 and top >= max(losses), shown
+                assert series_marker(0) in "\n".join(plot_rows(chart))

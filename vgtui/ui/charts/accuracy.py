@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from vgtui.ui.charts.axes import MOST_HEADROOM
 from vgtui.ui.charts.chart import COMPACT_CHART_HEIGHT, NO_DATA, TRAIN_MARKER, Chart, SetupChart
 from vgtui.ui.history import RunHistory
 from vgtui.ui.look import BAND_COLOR, TRAIN_COLOR, format_accuracy, series_color, series_marker
@@ -12,9 +13,6 @@ from vgtui.ui.view import ALL_HIDDEN, hidden_parts, in_range, value_at
 
 ACCURACY_STEPS = (0.25, 0.5, 1.0)
 COMPACT_ACCURACY_STEPS = (0.5, 1.0)
-MOST_HEADROOM = 1.15
-"""The highest top of the axis that labels may ask for: a few rows over 1.0 buy labels at
-their true heights when the rows do not divide evenly."""
 
 
 def accuracy_axis(rows: int, steps: tuple[float, ...]) -> tuple[list[float], list[str], float]:
@@ -44,7 +42,7 @@ class AccuracyAxis(Chart):
         ticks, labels, top = accuracy_axis(
             self.plot_rows, COMPACT_ACCURACY_STEPS if short else ACCURACY_STEPS
         )
-        self.set_y_axis(ticks, labels, (0, top))
+        self.set_y_axis((ticks, labels, (0.0, top)))
 
 
 class AccuracyChart(SetupChart, AccuracyAxis):

@@ -19,7 +19,7 @@ from textual.app import RenderResult
 from textual.widget import Widget
 from textual_plotext import PlotextPlot
 
-from vgtui.ui.charts.axes import decade_axis
+from vgtui.ui.charts.axes import Axis, AxisFit
 from vgtui.ui.history import SetupSeries
 from vgtui.ui.look import BAND_COLOR, no_color
 from vgtui.ui.view import ChartView, ema, in_range
@@ -82,9 +82,6 @@ def fit_legend(parts: Sequence[str], width: int, separator: str = "  ") -> str:
 class Chart(PlotextPlot):
     """A plot that owns its data, is rebuilt only when shown and fits its title to its width."""
 
-    plain_decades = False
-    """A log axis (:attr:`decades`) labelled 0.01, 0.1, 1 rather than 1e-2, 1e-1, 1e0."""
-
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.dirty = True
@@ -95,10 +92,10 @@ class Chart(PlotextPlot):
         """Smoothing, scale, x range and cursor: the app shares one view among its charts."""
         self.marks: list[tuple[list[float], list[float], str, Any]] = []
         """The curves' markers, drawn after every line (plot_curve collects them)."""
-        self.decades: tuple[float, float] | None = None
-        """The log10 range of a log y axis that :meth:`draw` asks for: fitted to the plot rows
-        when painted (:func:`decade_axis`), as the size may change after the draw."""
-        self.y_axis: tuple[list[float], list[str], tuple[float, float]] | None = None
+        self.fit_y: AxisFit | None = None
+        """The y axis :meth:`draw` asks for (:mod:`vgtui.ui.charts.axes`), fitted to the plot
+        rows when painted, as the size may change after the draw; None: plotext's own."""
+        self.y_axis: Axis | None = None
         """The y ticks, labels and limits last set by :meth:`set_y_axis` (None: plotext's)."""
 
     def mark_dirty(self) -> None:
@@ -111,7 +108,7 @@ class Chart(PlotextPlot):
         plt.clear_data()
         plt.clear_figure()
         self.marks: list[tuple[list[float], list[float], str, Any]] = []
-        self.decades = self.y_axis = None
+        self.fit_y = self.y_axis = None
         self.draw()
         for xs, ys, marker, color in self.marks:  # over every line: none hides another's
             plt.scatter(xs, ys, marker=marker, color=color)
@@ -238,22 +235,21 @@ class Chart(PlotextPlot):
         """The rows inside the frame: the height but the title, frame, ticks and legend."""
         return max(2, self.size.height - 4 - (1 if self.legend else 0))
 
-    def set_y_axis(
-        self, ticks: list[float], labels: list[str], limits: tuple[float, float]
-    ) -> None:
+    def set_y_axis(self, axis: Axis) -> None:
         """Ticks and limits that put every label on the row of its value (the caller fits them
         to :attr:`plot_rows`)."""
+        ticks, labels, limits = axis
         self.plt.yticks(ticks, labels)
         self.plt.ylim(*limits)
-        self.y_axis = (ticks, labels, limits)
+        self.y_axis = axis
 
     def fit_to_size(self) -> None:
         """Adapt what depends on the size; called at paint time, as the size may have changed
         since :meth:`draw`."""
         self.plt.title(self.title)
         self.plt.xlabel(self.legend)
-        if self.decades is not None:
-            self.set_y_axis(*decade_axis(*self.decades, self.plot_rows, plain=self.plain_decades))
+        if self.fit_y is not None:
+            self.set_y_axis(self.fit_y(self.plot_rows))
 
     def render(self) -> RenderResult:
         self.fit_to_size()

@@ -242,7 +242,7 @@ class GradientChart(SetupChart):
             self.parent is not None
         ) else [self]  # fmt: skip
         self.scale.rows = min(panel.plot_rows for panel in panels)  # their sizes now
-        self.set_y_axis(*self.scale.axis(self.plot_rows))
+        self.set_y_axis(self.scale.axis(self.plot_rows))
 
     def fit_to_size(self) -> None:
         super().fit_to_size()

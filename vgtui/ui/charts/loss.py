@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import math
+from functools import partial
 from typing import Any
 
 from vgtui.core.summary import format_number
+from vgtui.ui.charts.axes import decade_axis, linear_axis
 from vgtui.ui.charts.chart import NO_DATA, Chart
 from vgtui.ui.history import RunHistory
 from vgtui.ui.look import series_color, series_marker
@@ -16,9 +18,6 @@ LOSS_MEASURE = "mean cross-entropy of the mini-batches since the previous evalua
 
 class LossChart(Chart):
     """Train loss per setup over iterations, log y; markers and colours as in the strip."""
-
-    plain_decades = True
-    """A student reads a loss of 0.1 more easily than one of 1e-1."""
 
     def __init__(self, history: RunHistory, total_iterations: int, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -71,7 +70,7 @@ class LossChart(Chart):
             xs, ys = (list(column) for column in zip(*points, strict=True))
             low, high = min(low, *ys), max(high, *ys)
             self.plot_noisy(xs, ys, series_color(index), series_marker(index), offset=index)
-        if math.isfinite(low) and log:
-            self.decades = (low, high)  # its labels: fitted to the rows when painted
+        if math.isfinite(low) and log:  # 0.1 reads more easily than 1e-1 for a student
+            self.fit_y = partial(decade_axis, low, high, plain=True)  # fitted when painted
         elif math.isfinite(low):
-            plt.ylim(0, high * 1.05)
+            self.fit_y = partial(linear_axis, high)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 from rich.text import Text
@@ -17,6 +18,7 @@ from textual.widgets import Static
 
 from vgtui.core.layer_profile import LayerProfile
 from vgtui.core.records import MetricRecord
+from vgtui.ui.charts.axes import decade_axis
 from vgtui.ui.charts.chart import LINE, TRAIN_MARKER, Chart, fit_legend
 from vgtui.ui.charts.profile_bn import batch_norm_lines
 from vgtui.ui.history import RunHistory
@@ -92,7 +94,7 @@ class ProfileChart(Chart):
         plt.xticks(list(range(1, layers + 1)), [f"L{n}" for n in range(1, layers + 1)])
         if not finite:
             return
-        self.decades = (min(finite), max(finite))  # its axis: fitted when painted
+        self.fit_y = partial(decade_axis, min(finite), max(finite))  # fitted when painted
         for index, dotted, solid in values:
             color = series_color(index)
             for ys, marker in ((dotted, TRAIN_MARKER), (solid, None)):
