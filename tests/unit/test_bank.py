@@ -261,3 +261,37 @@ def test_notebook_gradient_leaves_activations_the_notebook_lacks_exact(mnist, ac
         grads[notebook] = [bank.weight_grad(0, layer).copy() for layer in range(3)]
     for exact, quirk in zip(grads[False], grads[True], strict=True):
         assert np.array_equal(exact, quirk)
+
+
+def test_train_step_updates_each_layer_in_turn_with_the_same_bits(mnist):
+    """Plain SGD inside the backward pass (each layer updated once its gradient is complete,
+    the back-propagated errors in two arrays per width, in turns) gives the bits of the whole
+    backward pass followed by the update, step after step."""
+    sizes = (784, 30, 30, 30, 20, 10)
+    setups = [
+        SetupSpec("tanh", "xavier"),
+        SetupSpec("relu", "he"),
+        SetupSpec("sigmoid", "gauss"),
+        SetupSpec("silu", "xavier"),
+    ]
+    fused, apart = (NetworkBank(sizes, setups, np.random.default_rng(4)) for _ in "ab")
+    rng = np.random.default_rng(5)
+    for _ in range(4):
+        index = rng.integers(0, mnist.train_size, size=100)
+        labels = mnist.train_labels[index].astype(np.intp)
+        passes = []
+        for bank in (fused, apart):
+            buffers = bank.buffers(100)
+            buffers.active_inputs[:, :-1] = mnist.train_images[index] * np.float32(1 / 255)
+            buffers.active_inputs[:, -1] = 1.0
+            passes.append((buffers, buffers.active_inputs, np.arange(785), labels))
+        losses = fused.train_step(*passes[0], learning_rate=0.1)
+        np.testing.assert_array_equal(losses, apart.backward_active(*passes[1]))
+        apart.apply_gradients(0.1)
+        np.testing.assert_array_equal(fused.params.flat, apart.params.flat)
+        for setup in range(len(setups)):
+            for layer in range(fused.num_layers):
+                for grad in ("weight_grad", "bias_grad"):
+                    np.testing.assert_array_equal(
+                        getattr(fused, grad)(setup, layer), getattr(apart, grad)(setup, layer)
+                    )

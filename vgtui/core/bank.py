@@ -33,14 +33,11 @@ import numpy as np
 from vgtui.core.activations import NOTEBOOK_QUIRK_ACTIVATIONS, get_activation
 from vgtui.core.bank_layout import Parameters, TrainingBuffers, runs, slots, stacked
 from vgtui.core.bank_norm import BatchNorms
+from vgtui.core.bank_stats import TINY_SQUARES, layer_statistics
 from vgtui.core.config import SetupSpec
 from vgtui.core.inference import InferenceParameters, inference_snapshot, residual_layers
 from vgtui.core.init import initial_parameters
 from vgtui.core.optimizers import OptimizerGroup
-
-TINY_SQUARES = 1e-30
-"""A float32 sum of squares below this holds squares under float32's normal range (1.2e-38),
-which lose their digits or flush to 0: such sums are taken again in float64."""
 
 
 class NetworkBank:
@@ -97,6 +94,12 @@ class NetworkBank:
         grads = self._views(np.zeros(size, dtype=self.dtype))
         self._params, self._grads = self.params.flat, grads.flat
         self._update = np.empty_like(self._params)
+        ends = np.cumsum([math.prod(shape) for shape in self._shapes])
+        self._layer_spans = [slice(0, int(ends[0]))] + [
+            slice(int(ends[2 * layer - 2]), int(ends[2 * layer]))
+            for layer in range(1, self.num_layers)
+        ]
+        """Per weight layer: its weights and biases in the flat arrays."""
         self.first_layer = self.params.first_layer
         self.first_weights = self.first_layer[:n_in]
         self.first_bias = self.first_layer[n_in]
@@ -209,67 +212,13 @@ class NetworkBank:
         return tuple(norms)
 
     def layer_statistics(self, buffers: TrainingBuffers, learning_rate: float) -> np.ndarray:
-        """Per setup (in setup order) and weight layer, from the last backward pass: the std of
-        the back-propagated error at the layer's output (its delta), the weights' std, the
-        update/weight ratio lr * |grad| / |W| (with a remedy, the update's own |dW| / |W|), the
-        count of gradient entries exactly 0
-        (the pixels a mini-batch leaves out give exact zeros in layer 1). Shape (setups,
-        layers, 4), one vectorised reduction per layer and statistic. Call right after
-        ``backward_active``, before another pass reuses the buffers. With +bn setups, four
-        more columns (see :meth:`BatchNorms.statistics`)."""
+        """Per setup (in setup order) and weight layer, from the last backward pass: see
+        :func:`~vgtui.core.bank_stats.layer_statistics`; with +bn setups, four more columns
+        (see :meth:`BatchNorms.statistics`)."""
         moved = None if self.plain else self._views(self._params - self._before)
-        count, layers, width = self.num_setups, self.num_layers, self.width
-        stats = np.empty((count, layers, 4))
-
-        def per_setup(columns: np.ndarray) -> np.ndarray:  # layer 1: (setups * width,) sums
-            return columns.reshape(count, width).sum(axis=1, dtype=np.float64)
-
-        def squares(subscripts: str, a: np.ndarray, reduce=lambda sums: sums) -> np.ndarray:
-            """Sums of squares in float32 as ever, again in float64 where they underflow."""
-            sums = np.asarray(reduce(np.einsum(subscripts, a, a)), dtype=np.float64)
-            tiny = sums < TINY_SQUARES
-            if tiny.any():
-                exact = np.asarray(reduce(np.einsum(subscripts, a, a, dtype=np.float64)))
-                sums = np.where(tiny, exact, sums)
-            return sums
-
-        for layer in range(layers):
-            if layer == 0:  # columns grouped by setup: reduce columns, then each group
-                w, g, d = self.first_weights, self.first_weights_grad, buffers.first_pre
-                sizes, delta_sizes = w.shape[0] * width, d.shape[0] * width
-                weight_sq = per_setup(np.einsum("ij,ij->j", w, w))
-                weight_sum = per_setup(w.sum(axis=0))
-                grad_sq = squares("ij,ij->j", g, per_setup)
-                zeros = sizes - per_setup(np.count_nonzero(g, axis=0))
-                delta_sq = squares("ij,ij->j", d, per_setup)
-                delta_sum = per_setup(d.sum(axis=0))
-                if moved is not None:
-                    step = moved.first_layer[:-1]
-                    update_sq = per_setup(np.einsum("ij,ij->j", step, step))
-            else:
-                w, g = self.weights[layer], self.weights_grad[layer]
-                d = buffers.pre[layer]  # the delta of this layer's output (or the logits')
-                sizes, delta_sizes = w.shape[1] * w.shape[2], d.shape[1] * d.shape[2]
-                weight_sq = np.einsum("sij,sij->s", w, w).astype(np.float64)
-                weight_sum = w.sum(axis=(1, 2), dtype=np.float64)
-                grad_sq = squares("sij,sij->s", g)
-                zeros = sizes - np.count_nonzero(g, axis=(1, 2))
-                delta_sq = squares("sij,sij->s", d)
-                delta_sum = d.sum(axis=(1, 2), dtype=np.float64)
-                if moved is not None:
-                    step = moved.weights[layer]
-                    update_sq = np.einsum("sij,sij->s", step, step).astype(np.float64)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                delta_var = delta_sq / delta_sizes - (delta_sum / delta_sizes) ** 2
-                weight_var = weight_sq / sizes - (weight_sum / sizes) ** 2
-                stats[:, layer, 0] = np.sqrt(np.maximum(delta_var, 0.0))
-                stats[:, layer, 1] = np.sqrt(np.maximum(weight_var, 0.0))
-                stats[:, layer, 2] = learning_rate * np.sqrt(grad_sq / weight_sq)
-                if moved is not None:
-                    stats[:, layer, 2] = np.sqrt(update_sq / weight_sq)
-            stats[:, layer, 3] = zeros
+        stats = layer_statistics(self.params, self._grad_views, buffers, learning_rate, moved)
         if self.bn_runs:
-            stats = np.concatenate([stats, self.norms.statistics(layers)], axis=2)
+            stats = np.concatenate([stats, self.norms.statistics(self.num_layers)], axis=2)
         return stats[self.slot_of]
 
     def is_frozen(self, setup: int) -> bool:
@@ -286,11 +235,15 @@ class NetworkBank:
             pre = [np.empty(0, dtype=dtype)]
             post = [np.empty(0, dtype=dtype)]
             back = [np.empty(0, dtype=dtype)]
+            widths = set(self.layer_sizes[1:-1])
+            # back-propagated errors are dead once multiplied by f'(u): two arrays per width,
+            # in turns (a +res layer adds the one of the layer after it)
+            turns = {n: [np.empty((count, rows, n), dtype=dtype) for _ in "ab"] for n in widths}
             for layer in range(1, self.num_layers):
                 n = self.layer_sizes[layer + 1]
                 pre.append(np.empty((count, rows, n), dtype=dtype))
                 post.append(np.empty((count, rows, n), dtype=dtype))
-                back.append(np.empty((count, rows, self.layer_sizes[layer]), dtype=dtype))
+                back.append(turns[self.layer_sizes[layer]][layer % 2])
             buffers = TrainingBuffers(
                 first_pre=first_pre,
                 first_post=first_post,
@@ -352,22 +305,59 @@ class NetworkBank:
         logits += params.biases[last][:, None, :]
         return logits
 
+    def train_step(
+        self,
+        buffers: TrainingBuffers,
+        inputs: np.ndarray,
+        rows: np.ndarray,
+        labels: np.ndarray,
+        learning_rate: float,
+    ) -> np.ndarray:
+        """:meth:`backward_active`, then :meth:`apply_gradients`: the losses per slot. Plain
+        SGD updates each layer as soon as its gradient is complete, while it and the layer's
+        parameters are in cache (the same operations on the same values: the same bits; a
+        separate update streams a deep net's parameters and gradients through memory again)."""
+        if not self.plain:
+            losses = self.backward_active(buffers, inputs, rows, labels)
+            self.apply_gradients(learning_rate)
+            return losses
+        return self.backward_active(buffers, inputs, rows, labels, self.dtype.type(learning_rate))
+
     def backward_active(
-        self, buffers: TrainingBuffers, inputs: np.ndarray, rows: np.ndarray, labels: np.ndarray
+        self,
+        buffers: TrainingBuffers,
+        inputs: np.ndarray,
+        rows: np.ndarray,
+        labels: np.ndarray,
+        sgd_rate: np.floating | None = None,
     ) -> np.ndarray:
         """Forward and backward pass of ``inputs`` as in :meth:`forward_active`: fills the
         gradient arrays (the first layer's is exactly zero in the rows left out) and returns
-        the losses per slot."""
+        the losses per slot; with an ``sgd_rate`` (plain banks only), also the SGD update."""
         logits = self.forward_active(buffers, inputs, rows, train=True)
-        losses = self._backpropagate(buffers, labels, logits)
+        losses = self._backpropagate(buffers, labels, logits, sgd_rate)
         grad = buffers.active_grad[: rows.size]
         np.matmul(inputs.T, buffers.first_pre, out=grad)
         self.first_layer_grad.fill(0.0)
         self.first_layer_grad[rows] = grad
+        if sgd_rate is not None:
+            self._sgd(0, sgd_rate)
         return losses
 
+    def _sgd(self, layer: int, rate: np.floating) -> None:
+        """Plain SGD of one weight layer (its weights and biases: one span of the flat
+        arrays), as :meth:`apply_gradients` does it for all (the update in a reused scratch)."""
+        span = self._layer_spans[layer]
+        update = self._update[: span.stop - span.start]
+        np.multiply(self._grads[span], rate, out=update)
+        np.subtract(self._params[span], update, out=self._params[span])
+
     def _backpropagate(
-        self, buffers: TrainingBuffers, labels: np.ndarray, logits: np.ndarray
+        self,
+        buffers: TrainingBuffers,
+        labels: np.ndarray,
+        logits: np.ndarray,
+        sgd_rate: np.floating | None = None,
     ) -> np.ndarray:
         """Softmax cross-entropy losses per slot; gradients of layers 2..L and the layer-1
         deltas (left in ``buffers.first_pre``) of every slot."""
@@ -404,6 +394,8 @@ class NetworkBank:
             np.matmul(buffers.ones_rows, delta, out=self.biases_grad[layer][:, None, :])
             back = buffers.back[layer]
             np.matmul(delta, self._weights_t[layer], out=back)
+            if sgd_rate is not None:  # the layer's gradient is complete, its weights used
+                self._sgd(layer, sgd_rate)
             if self.res_runs and self.shortcut[layer]:  # the shortcut's share: dL/d(output)
                 for _, run in self.res_runs:
                     back[run] += buffers.back[layer + 1][run]

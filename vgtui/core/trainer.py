@@ -224,12 +224,10 @@ class Trainer:
             for group in self.groups:
                 self._next_batch(group)
                 bank = group.bank
-                parts.append(
-                    bank.backward_active(group.buffers, group.batch, group.rows, group.labels)[
-                        bank.slot_of
-                    ]
+                losses = bank.train_step(
+                    group.buffers, group.batch, group.rows, group.labels, self.config.learning_rate
                 )
-                bank.apply_gradients(self.config.learning_rate)
+                parts.append(losses[bank.slot_of])
             losses = parts[0] if len(parts) == 1 else np.concatenate(parts)
             self.iteration += 1
             records: list[MetricRecord] = []
