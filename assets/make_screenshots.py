@@ -15,6 +15,7 @@ so every braille character is placed in its own terminal cell before converting
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import subprocess
 import sys
@@ -29,7 +30,7 @@ from vgtui.ui.app import VgtuiApp
 from vgtui.ui.saved.screen import SavedRunsApp, SavedRunsScreen, read_all
 from vgtui.ui.saved.svg import place_braille_in_cells
 
-ASSETS = Path(__file__).parent
+ASSETS = Path(__file__).resolve().parent
 
 
 async def shoot(
@@ -37,7 +38,9 @@ async def shoot(
     shots: list[tuple[tuple[str, ...], str]],
     config: RunConfig | None = None,
 ) -> None:
-    app = VgtuiApp(config or RunConfig(), load_bundled(), Path(tempfile.mkdtemp()))
+    # a relative results folder, so the status line reads "results in runs/..." as a user's does
+    os.chdir(tempfile.mkdtemp())
+    app = VgtuiApp(config or RunConfig(), load_bundled(), Path("runs"))
     async with app.run_test(size=size) as pilot:
         await pilot.press("r")
         while app.run_state != "done":
