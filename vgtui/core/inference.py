@@ -190,8 +190,8 @@ class InferenceBuffers:
     gathered_rare: np.ndarray  # the same, for the rare pixels
     rare_pre: np.ndarray  # (setups * hidden[0], rows): the rare pixels' share
     pre: list[np.ndarray]  # (setups, n, rows) pre-activations of layers 1..L (one per width)
-    post: list[np.ndarray]  # (setups, n, rows) activations of the hidden layers: views of ...
-    hidden: np.ndarray  # ... (setups, hidden units, rows)
+    post: list[np.ndarray]  # (setups, n, rows) activations of the hidden layers (two per width)
+    probe_rows: np.ndarray  # (setups, hidden units, rows): a block's probe rows, all layers
     steps: list[list[tuple[Forward, np.ndarray, np.ndarray, np.ndarray]]]  # per hidden layer
     row_max: np.ndarray  # (setups, rows) largest logit per image
     is_max: np.ndarray  # (setups, classes, rows) bool: logit equals the largest
@@ -304,10 +304,11 @@ class InferenceBank:
         # memory: 50 layers of 100 for 9 setups, 88 MB a block)
         shared = {n: np.empty((count, n, rows), dtype=dtype) for n in set(self.layer_sizes[1:])}
         pre = [shared[n] for n in self.layer_sizes[1:]]
-        # every hidden layer's activations in one array, so a block's probe rows are copied
-        # in one call (each setup's layer is still one contiguous matrix)
-        hidden = np.empty((count, sum(self.layer_sizes[1:-1]), rows), dtype=dtype)
-        post = [hidden[:, first : first + units, :] for first, units in self.hidden_spans]
+        # so are a hidden layer's activations once the next layer's pre-activations and the
+        # shortcut after it are computed: two arrays per width, in turns
+        widths = set(self.layer_sizes[1:-1])
+        pairs = {n: [np.empty((count, n, rows), dtype=dtype) for _ in "ab"] for n in widths}
+        post = [pairs[n][h % 2] for h, n in enumerate(self.layer_sizes[1:-1])]
         zeros = np.zeros(max(p.size for p in post), dtype=dtype)
         steps = []
         for layer in range(len(post)):
@@ -324,7 +325,7 @@ class InferenceBank:
             rare_pre=np.empty((first[1], rows), dtype=dtype),
             pre=pre,
             post=post,
-            hidden=hidden,
+            probe_rows=np.empty((count, sum(self.layer_sizes[1:-1]), 0), dtype=dtype),
             steps=steps,
             row_max=np.empty((count, rows), dtype=dtype),
             is_max=np.empty((count, self.layer_sizes[-1], rows), dtype=bool),
@@ -333,9 +334,16 @@ class InferenceBank:
         self._buffers[rows] = buffers
         return buffers
 
-    def logits(self, block: InferenceBlock, params: InferenceParameters) -> np.ndarray:
+    def logits(
+        self,
+        block: InferenceBlock,
+        params: InferenceParameters,
+        probe_rows: np.ndarray | None = None,
+    ) -> np.ndarray:
         """Logits per slot of the images of ``block``, shape (setups, classes, rows) (a work
-        array: valid until the next call)."""
+        array: valid until the next call). With ``probe_rows`` (setups, hidden units, probe
+        rows of the block), the hidden activations of the block's probe rows go there, as the
+        activation gives them (see :meth:`_activation_only`)."""
         buffers = self.buffers(block.rows)
         layer = buffers.gathered[: block.layer_rows.size]
         np.take(params.first_layer, block.layer_rows, axis=0, out=layer)
@@ -354,6 +362,12 @@ class InferenceBank:
             if self._shortcuts and self._shortcuts[hidden]:
                 for run in self._shortcut_runs:
                     buffers.post[hidden][run] += buffers.post[hidden - 1][run]
+            if probe_rows is not None:
+                first, units = self.hidden_spans[hidden]
+                start, stop = block.probe_rows
+                rows = probe_rows[:, first : first + units]
+                np.copyto(rows, buffers.post[hidden][:, :, start:stop])
+                self._activation_only(rows, hidden, buffers, start, stop)
             pre = buffers.pre[hidden + 1]
             np.matmul(params.weights_t[hidden + 1], buffers.post[hidden], out=pre)
             pre += params.biases_col[hidden + 1]
@@ -368,29 +382,21 @@ class InferenceBank:
         """Images of ``block`` each slot classifies correctly (the first largest logit, as
         ``argmax`` picks it). The hidden activations of the block's probe rows go to
         ``probe``, if given: copied into its buffer, or tallied into its tallies."""
-        logits = self.logits(block, params)
         buffers = self.buffers(block.rows)
+        rows = None
         if probe is not None and block.probe_size:
-            start, stop = block.probe_rows
             if probe.buffer is not None:
-                at = block.probe_at
-                np.copyto(
-                    probe.buffer[:, :, at : at + stop - start], buffers.hidden[:, :, start:stop]
-                )
-                for hidden, (first, units) in enumerate(self.hidden_spans):
-                    self._activation_only(
-                        probe.buffer[:, first : first + units, at : at + stop - start],
-                        hidden, buffers, start, stop)  # fmt: skip
+                rows = probe.buffer[:, :, block.probe_at : block.probe_at + block.probe_size]
             else:
-                assert probe.tallies is not None
-                tally = self.probe_tally()
-                hidden = [post[:, :, start:stop] for post in buffers.post]
-                if self._shortcut_runs:
-                    hidden = [h.copy() for h in hidden]
-                    for number, h in enumerate(hidden):
-                        self._activation_only(h, number, buffers, start, stop)
-                tally(hidden, probe.scratch, first=block.probe_at)
-                probe.tallies += probe.scratch
+                if buffers.probe_rows.shape[2] < block.probe_size:
+                    shape = (*buffers.probe_rows.shape[:2], block.probe_size)
+                    buffers.probe_rows = np.empty(shape, dtype=self.dtype)
+                rows = buffers.probe_rows[:, :, : block.probe_size]
+        logits = self.logits(block, params, rows)
+        if rows is not None and probe is not None and probe.tallies is not None:
+            hidden = [rows[:, first : first + units] for first, units in self.hidden_spans]
+            self.probe_tally()(hidden, probe.scratch, first=block.probe_at)
+            probe.tallies += probe.scratch
         row_max, is_max = buffers.row_max, buffers.is_max
         np.max(logits, axis=1, out=row_max)
         np.equal(logits, row_max[:, None, :], out=is_max)
@@ -399,7 +405,6 @@ class InferenceBank:
         true_logit = buffers.true_logit
         np.take(logits.reshape(logits.shape[0], -1), block.label_index, axis=1, out=true_logit)
         return np.count_nonzero(true_logit == row_max, axis=1)
-
 
     def _activation_only(
         self, out: np.ndarray, hidden: int, buffers: InferenceBuffers, start: int, stop: int
