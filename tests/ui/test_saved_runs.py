@@ -13,7 +13,11 @@ from vgtui.cli.runs import export_main
 from vgtui.core.config import RunConfig, parse_setups
 from vgtui.core.run import Run
 from vgtui.core.vocabulary import RunStatus
+from vgtui.ui.charts.accuracy import AccuracyChart
+from vgtui.ui.charts.chart import TOO_SMALL
+from vgtui.ui.charts.gradients import GradientChart
 from vgtui.ui.charts.tabs import TAB_IDS
+from vgtui.ui.look import format_gradient_ratio
 from vgtui.ui.saved.opener import saved_screen
 from vgtui.ui.saved.screen import SavedRunsApp
 
@@ -145,3 +149,32 @@ def test_export_svg_writes_one_file_per_tab_with_braille_in_cells(tmp_path):
     assert re.search(r">[\u2800-\u28ff]</text>", overlay)  # one braille character per cell
     assert not re.search(r">[^<]*[\u2800-\u28ff][^<]+</text>", overlay)
     assert folder_state(FIXTURES) == before
+
+
+async def test_two_runs_compared_keep_every_title_and_draw_no_axis_without_rows(mnist, tmp_path):
+    """Issue 19 (items 7, 19) on two 4-setup runs with long labels (lr0.5,exact-grad): at
+    120x40 every gradient panel kept no title (a label/setup name wider than the panel is not
+    drawn), so no ratio; at 80x24 the panels had no plot row, and plotext drew 0.00 above 1.00
+    on the frame, with no data."""
+    paths = []
+    for settings in ({"learning_rate": 0.5}, {"notebook_grad": True}):
+        run = Run(RunConfig(iterations=20, eval_every=10, **settings), mnist, tmp_path)
+        run.execute()
+        paths.append(run.path)
+    app = SavedRunsApp(saved_screen(paths))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.saved
+        assert "lr0.5,exact-grad/relu-he" in screen.history.setup_names
+        await pilot.press("3")
+        await pilot.pause()
+        for chart in screen.query(GradientChart):
+            ratio = format_gradient_ratio(chart.series, short=True)
+            assert chart.title.endswith(ratio) and len(chart.title) <= chart.size.width - 6
+            assert chart.title in chart.render().plain
+        await pilot.resize_terminal(80, 24)
+        await pilot.press("1")
+        await pilot.pause()
+        for chart in screen.query(AccuracyChart):
+            text = chart.render().plain
+            assert TOO_SMALL in text or "1.00┤" in text, text
+            assert "0.00┌" not in text and "1.00└" not in text

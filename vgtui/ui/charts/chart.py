@@ -21,12 +21,13 @@ from textual_plotext import PlotextPlot
 
 from vgtui.ui.charts.axes import Axis, AxisFit
 from vgtui.ui.history import SetupSeries
-from vgtui.ui.look import BAND_COLOR, no_color
+from vgtui.ui.look import BAND_COLOR, no_color, series_marker
 from vgtui.ui.view import ChartView, ema, in_range
 
 LINE = "braille"
 TRAIN_MARKER = "dot"
 NO_DATA = "waiting for the first evaluation"
+TOO_SMALL = "(too small to draw)"
 COMPACT_CHART_HEIGHT = 14
 MARKS_PER_CURVE = 6
 DIVERGED_COLOR = (230, 60, 60)
@@ -197,8 +198,12 @@ class Chart(PlotextPlot):
 
     @property
     def title(self) -> str:
+        return self.title_within(self.size.width - 6)
+
+    def title_within(self, room: int) -> str:
+        """The first title option that fits ``room`` columns (less the name's padding)."""
         options = self.title_options()
-        room = self.size.width - 6 - self.name_padding()
+        room -= self.name_padding()
         for option in options:
             if len(option) <= room:
                 return option
@@ -253,6 +258,10 @@ class Chart(PlotextPlot):
 
     def render(self) -> RenderResult:
         self.fit_to_size()
+        if self.size.height - 4 - (1 if self.legend else 0) < 1:
+            # no plot row left (9 setups, or 2 runs compared, at 80x24): plotext drew the
+            # axis labels on the frame, 1.00 below 0.00, and no data
+            return Text(f"{self.title_within(self.size.width)}\n{TOO_SMALL}", no_wrap=True)
         try:
             return super().render()
         except Exception as error:  # plotext can fail on degenerate sizes
@@ -272,6 +281,20 @@ class SetupChart(Chart):
 
     def name_padding(self) -> int:
         return max(0, self.name_width - len(self.series.setup))
+
+    def title_within(self, room: int) -> str:
+        """A compared run's panel whose ``label/setup`` title does not fit is named by the
+        strip's marker instead of the run's label (``x sigmoid-gauss  first/last 1.0e-3``):
+        else the title, and the ratio in it, vanished (a long name is not drawn at all)."""
+        title = super().title_within(room)
+        label, _, setup = self.series.setup.rpartition("/")
+        if not label or len(title) <= room - self.name_padding():
+            return title
+        short = f"{series_marker(self.index)} {setup}"
+        for option in self.title_options():
+            if len(named := option.replace(self.series.setup, short, 1)) <= room:
+                return named
+        return short
 
     def x_limits(self) -> tuple[float, float]:
         last = self.series.iterations[-1] if self.series.iterations else 0
