@@ -10,13 +10,15 @@ import pytest
 from textual.widgets import Input
 
 from tests.ui.apptools import SHORT, drawn_colors, plot_rows, wait_for_state
-from vgtui.core.config import RunConfig
+from vgtui.core.config import RunConfig, parse_setups
+from vgtui.core.run import Run
 from vgtui.core.summary import format_percent
 from vgtui.ui.app import VgtuiApp
 from vgtui.ui.charts.accuracy import AccuracyChart
 from vgtui.ui.charts.gradients import GradientChart
 from vgtui.ui.charts.strip import HIDDEN_MARK, SetupStrip
 from vgtui.ui.look import BAND_COLOR, series_color, series_marker
+from vgtui.ui.pace import Pace
 from vgtui.ui.series import SeriesScreen
 from vgtui.ui.view import ALL_HIDDEN, ChartView, ema
 
@@ -144,6 +146,23 @@ async def test_pace_slows_a_run_to_the_chosen_rate(mnist, tmp_path):
         await wait_for_state(pilot, app, "done")
         # 30 iterations after the first evaluation at 100 it/s: at least 0.3 s
         assert time.monotonic() - started >= 0.29
+
+
+def test_training_holds_to_the_pace_at_every_iteration(mnist, tmp_path):
+    """Issue 19 item 12: training held to the pace only when records arrived, so it ran ahead
+    by the evaluations still pending (--eval-every 100 at 30 it/s: 300 iterations in the first
+    second, then ten seconds still). Iteration k may start k - 1 paced steps after the start,
+    never before; a slow machine only makes it later."""
+    run = Run(RunConfig(iterations=60, eval_every=30, setups=parse_setups("relu-he")), mnist,
+              tmp_path)  # fmt: skip
+    seen: list[tuple[int, float]] = []
+    started = time.monotonic()
+
+    def deliver(records) -> None:  # on the training thread: its own iteration count, now
+        seen.append((run.iteration, time.monotonic() - started))
+
+    run.execute(Pace(30.0).paced(deliver, run))
+    assert len(seen) == 2 and all(done <= 30 * seconds + 1 for done, seconds in seen), seen
 
 
 async def test_h_shows_one_setup_alone_then_all_again(mnist, tmp_path):

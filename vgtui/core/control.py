@@ -16,6 +16,9 @@ class RunControl:
         self._interval = 1
         self._pending_intervals = 0  # step requests not yet turned into a target iteration
         self._run_until = 0  # while paused, run while the iteration is below this
+        self.throttle: Callable[[int], None] | None = None
+        """Called on the training thread before each iteration with the iterations done (the
+        app's pace waits there, so training never runs ahead of it)."""
 
     @property
     def paused(self) -> bool:
@@ -72,7 +75,9 @@ class RunControl:
         with self._condition:
             while not self._may_run(iteration) and not self._cancelled:
                 self._condition.wait()
-            return not self._cancelled
+        if self.throttle is not None and iteration is not None and not self._cancelled:
+            self.throttle(iteration)
+        return not self._cancelled
 
     def _may_run(self, iteration: int | None) -> bool:
         """Whether one more iteration may run (call with the lock held)."""

@@ -2,7 +2,7 @@
 seconds can be watched (in a classroom, say). Full speed by default.
 
 The app sets :attr:`Pace.rate` (from the sidebar's field or the - and + keys); the training
-worker holds after each batch of records until the iterations so far are due. Only the worker
+worker holds before each iteration until it is due (RunControl.throttle). Only the worker
 thread sleeps; it never touches widgets.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 
 from vgtui.core.pace_option import parse_pace, show_pace
 from vgtui.core.records import MetricRecord
@@ -80,16 +81,13 @@ class Pace:
     def paced(
         self, deliver: Callable[[Sequence[MetricRecord]], None], run: Run
     ) -> Callable[[Sequence[MetricRecord]], None]:
-        """``deliver``, then hold: the callback for ``run.execute``. The schedule starts now,
-        at iteration 0 (else the first evaluation's iterations would come free)."""
+        """``deliver``: the callback for ``run.execute``, whose training holds to the pace
+        before each iteration. The schedule starts now, at iteration 0. (Holding when records
+        arrived let training run ahead by the evaluations still pending: with --eval-every
+        100 at 30 it/s, 300 iterations came at once.)"""
         self._mark = (time.monotonic(), 0, self.rate) if self.rate > 0 else None
-
-        def callback(records: Sequence[MetricRecord]) -> None:
-            deliver(records)
-            if records:
-                self.hold(records[-1].iteration, lambda: run.control.cancelled)
-
-        return callback
+        run.control.throttle = partial(self.hold, stopped=lambda: run.control.cancelled)
+        return deliver
 
 
 class RunClock:
