@@ -16,6 +16,7 @@ from vgtui.core.config import RunConfig
 from vgtui.core.summary import format_ratio, summarize
 from vgtui.ui.app import VgtuiApp
 from vgtui.ui.charts.accuracy import AccuracyChart
+from vgtui.ui.charts.chart import BAND_MARKER
 from vgtui.ui.charts.strip import SetupStrip
 from vgtui.ui.look import series_color, series_marker
 
@@ -78,4 +79,5 @@ async def test_seeds_the_strip_and_the_summary_agree_and_train_stays_named(mnist
         assert chart.series.train_accuracy  # the train dots are drawn (the mean's) ...
         legend = chart.legend if not chart.short else app.tabs.legend_line.render()
         assert "train" in str(legend)  # ... and named (the band, as far as it fits)
+        assert BAND_MARKER in "".join(plot_rows(chart))  # the band its legend's "··" names
         assert any("train" in line for line in screen_lines(app))

@@ -22,6 +22,7 @@ from vgtui.core.summary import SUMMARY_COLUMNS
 from vgtui.core.vocabulary import ACTIVATION_NAMES, init_forms
 from vgtui.ui.app import VgtuiApp
 from vgtui.ui.charts.accuracy import AccuracyChart, OverlayChart
+from vgtui.ui.charts.chart import BAND_MARKER
 from vgtui.ui.charts.gradients import GradientChart
 from vgtui.ui.charts.strip import SetupStrip
 from vgtui.ui.header import short_folder
@@ -164,6 +165,7 @@ async def test_a_deep_network_shows_first_middle_last_and_a_band(mnist, tmp_path
         assert "range of all 8" in legend
         drawn = set("".join(plot_rows(chart)))
         assert {"f", "m", "l"} <= drawn  # first, middle and last layer: not one per layer
+        assert BAND_MARKER in drawn  # the range the legend's "··" names (not the "•" of train)
         assert not drawn & set("12345678")
 
 

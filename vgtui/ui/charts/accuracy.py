@@ -6,7 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from vgtui.ui.charts.axes import MOST_HEADROOM
-from vgtui.ui.charts.chart import COMPACT_CHART_HEIGHT, NO_DATA, TRAIN_MARKER, Chart, SetupChart
+from vgtui.ui.charts.chart import (
+    BAND_MARKER,
+    COMPACT_CHART_HEIGHT,
+    NO_DATA,
+    Chart,
+    SetupChart,
+)
 from vgtui.ui.history import RunHistory
 from vgtui.ui.look import BAND_COLOR, TRAIN_COLOR, format_accuracy, series_color, series_marker
 from vgtui.ui.view import ALL_HIDDEN, hidden_parts, in_range, value_at
@@ -90,7 +96,7 @@ class AccuracyChart(SetupChart, AccuracyAxis):
             if series.seeds > 1:  # the seeds' range of test accuracy, dotted, behind the mean
                 for bound in (series.test_low, series.test_high):
                     xs, ys = in_range(series.iterations, bound, self.x_limits())
-                    self.plt.plot(xs, ys, marker=TRAIN_MARKER, color=BAND_COLOR)
+                    self.plt.plot(xs, ys, marker=BAND_MARKER, color=BAND_COLOR)
             self.plot_noisy(
                 series.iterations,
                 series.test_accuracy,

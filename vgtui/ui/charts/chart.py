@@ -26,6 +26,9 @@ from vgtui.ui.view import ChartView, ema, in_range
 
 LINE = "braille"
 TRAIN_MARKER = "dot"
+BAND_MARKER = "·"
+"""A range (the seeds' min-max, a deep network's layers): the ``··`` its legend names, apart
+from the train dots (``•``) also without colour."""
 NO_DATA = "waiting for the first evaluation"
 TOO_SMALL = "(too small to draw)"
 COMPACT_CHART_HEIGHT = 14

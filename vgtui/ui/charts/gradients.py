@@ -9,7 +9,7 @@ from typing import Any
 
 from vgtui.core.summary import format_ratio
 from vgtui.ui.charts.axes import decade_axis, decade_labels
-from vgtui.ui.charts.chart import TRAIN_MARKER, SetupChart
+from vgtui.ui.charts.chart import BAND_MARKER, SetupChart
 from vgtui.ui.history import RunHistory
 from vgtui.ui.look import BAND_COLOR, format_gradient_ratio, series_color
 from vgtui.ui.view import GradientQuantity, in_range, value_at
@@ -262,4 +262,4 @@ class GradientChart(SetupChart):
         limits = self.x_limits()
         for ys in (lows, highs):
             shown_x, shown_y = in_range(xs, ys, limits)
-            self.plt.plot(shown_x, shown_y, marker=TRAIN_MARKER, color=BAND_COLOR)
+            self.plt.plot(shown_x, shown_y, marker=BAND_MARKER, color=BAND_COLOR)
