@@ -12,6 +12,7 @@ import pytest
 from rich.color import Color, ColorSystem
 
 from tests.ui.apptools import SHORT, plot_rows, screen_lines, wait_for_state
+from vgtui.cli.report import format_summary
 from vgtui.core.config import RunConfig
 from vgtui.core.summary import format_ratio, summarize
 from vgtui.ui.app import VgtuiApp
@@ -80,4 +81,11 @@ async def test_seeds_the_strip_and_the_summary_agree_and_train_stays_named(mnist
         legend = chart.legend if not chart.short else app.tabs.legend_line.render()
         assert "train" in str(legend)  # ... and named (the band, as far as it fits)
         assert BAND_MARKER in "".join(plot_rows(chart))  # the band its legend's "··" names
+        # the findings read the first seed (9.6% under a table of 10.4%): their heading says so
+        await pilot.press("4")
+        await pilot.pause()
+        heading = "Diagnosis of each setup's first seed (the table shows the mean of 3):"
+        assert " ".join(app.tabs.diagnosis.plain.split()).startswith(heading)
+        report = format_summary(app.history.records, "done", config, 0.0, None, "mnist")
+        assert heading in " ".join(report.split())
         assert any("train" in line for line in screen_lines(app))

@@ -65,7 +65,7 @@ def format_summary(
     ]
     findings = diagnose(records, config.setup_names)
     if findings:
-        lines.append(describe(findings, width))
+        lines.append(describe(findings, width, config.seeds))
     lines.append(f"Results: {run_dir}" if run_dir else "Results: none (nothing was recorded)")
     return "\n".join(lines)
 

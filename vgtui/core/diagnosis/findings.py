@@ -42,9 +42,14 @@ class Finding:
         }
 
 
-def describe(findings: Sequence[Finding], width: int = 80) -> str:
-    """The findings as text for a terminal of ``width`` columns."""
-    lines = ["Diagnosis:"]
+def describe(findings: Sequence[Finding], width: int = 80, seeds: int = 1) -> str:
+    """The findings as text for a terminal of ``width`` columns. With several ``seeds`` the
+    findings read each setup's first seed (vgtui.core.diagnosis.rules.diagnose), and their
+    numbers are that seed's, not the mean the table beside them shows: the heading says so."""
+    heading = "Diagnosis:" if seeds < 2 else (
+        f"Diagnosis of each setup's first seed (the table shows the mean of {seeds}):"
+    )  # fmt: skip
+    lines = textwrap.wrap(heading, width, break_on_hyphens=False)
     for finding in findings:
         head = f"  {finding.setup}: {finding.kind} ({finding.when}): "
         lines += textwrap.wrap(

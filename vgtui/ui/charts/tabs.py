@@ -141,7 +141,8 @@ class Diagnosis(VerticalScroll):
         self.history = history
         findings = diagnose(history.records, history.setup_names)
         width = max(20, (self.size.width or 80) - 3)
-        self.text.update(describe(findings, width) if findings else "")
+        seeds = max((series.seeds for series in history.series.values()), default=1)
+        self.text.update(describe(findings, width, seeds) if findings else "")
 
     def on_resize(self) -> None:
         if self.history is not None:
