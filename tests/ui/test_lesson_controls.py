@@ -158,6 +158,7 @@ async def test_only_the_keys_of_the_screen_shown_act_and_show(mnist, tmp_path):
         assert not any(word in footer for word in ("Run", "Pause", "Step", "Stop", "Sidebar"))
         await pilot.press("escape", "r")  # the monitor again: its keys act
         await wait_until(pilot, lambda: app.current_run is not None, "a run started")
+        await pilot.press("q")  # as a user quits: the run stops and is saved first
     replay = SavedRunsApp(saved_screen([runs.paths[0]], replay=100.0))
     async with replay.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
