@@ -7,10 +7,17 @@ change, or a change of the engine's numerics, review and refresh them with
 
 from __future__ import annotations
 
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input
 
 from tests.ui.apptools import SHORT, FixedClockApp, wait_for_state
+
+
+@pytest.fixture(autouse=True)
+def textual_animations() -> None:
+    """Textual's default animations, not tests/ui/conftest.py's none: a snapshot is of the
+    screen a user sees (without animations Textual draws the tab underline otherwise)."""
 
 
 async def finish_short_run(pilot: Pilot) -> None:
