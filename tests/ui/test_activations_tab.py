@@ -12,6 +12,15 @@ from vgtui.ui.app import VgtuiApp
 from vgtui.ui.charts.activations import layer_text, shown_layers
 
 
+def assert_every_mark_named(app: VgtuiApp) -> None:
+    """The tab's legend line names sat, off, dead and the bottom row, whole (issue 19 item 4:
+    the Activations tab had no legend at any size)."""
+    legend = str(app.tabs.legend_line.render())
+    assert app.tabs.legend_line.display and "more" not in legend, legend
+    for part in ("sat: ", "off: ", "dead: ", "worst layer over time"):
+        assert part in legend, legend
+
+
 def test_deep_networks_show_their_first_middle_and_last_layer():
     assert shown_layers(2) == [0, 1] and shown_layers(30) == [0, 15, 29]
 
@@ -26,6 +35,7 @@ async def test_every_setup_shows_its_latest_histograms_at_80x24(mnist, tmp_path)
         assert app.tabs.active == "activations"
         panels = app.tabs.activations.panels
         assert [p.setup for p in panels] == list(SHORT.setup_names)
+        assert_every_mark_named(app)
         last = {r.setup: r for r in app.tabs.history.records}
         for panel in panels:
             text = panel.render_text(panel.size.width, panel.size.height).plain
@@ -49,6 +59,7 @@ async def test_the_cursor_scrubs_the_histograms_back(mnist, tmp_path):
         await pilot.pause(0.2)
         cursor = app.tabs.view.cursor
         assert cursor is not None and cursor < SHORT.iterations
+        assert_every_mark_named(app)
         panel = app.tabs.activations.panels[0]
         text = panel.render_text(panel.size.width, panel.size.height).plain
         assert f"it {cursor} (cursor)" in text.splitlines()[0]

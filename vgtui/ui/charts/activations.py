@@ -184,3 +184,15 @@ class ActivationsGrid(Grid):
             panel.history = history
             panel.view = self.view
             panel.mark_dirty()
+
+    def tab_legend(self) -> list[str]:
+        """What the panels' marks mean, for the tab's legend line (the panels have no legend
+        of their own): the bounded activations' sat, the ReLU-like ones' off and dead, and
+        the bottom row (the words of the help, shortened to fit 80 columns)."""
+        if not any(panel.records() for panel in self.panels):
+            return []
+        kinds = {panel.activation in BOUNDED for panel in self.panels}
+        parts = ["sat: >99% of range"] if True in kinds else []
+        if False in kinds:
+            parts += ["off: <=0", "dead: never active"]
+        return [*parts, "▁▂▄ worst layer over time"]

@@ -265,6 +265,8 @@ class ChartTabs(TabbedContent):
         charts = [chart for chart in self.visible_charts() if isinstance(chart, Chart)]
         short = bool(charts) and all(chart.short for chart in charts)
         parts = charts[0].tab_legend() if short else []
+        if self.active == "activations":  # its panels have no legends of their own
+            parts = self.activations.tab_legend()
         text = fit_legend(parts, (self.legend_line.size.width or self.size.width) - 2)
         self.legend_line.display = bool(text)
         if str(self.legend_line.render()) != text:
