@@ -77,6 +77,8 @@ def runs_main(argv: Sequence[str]) -> int:
             runs.append(entry)
     if not args.json:
         emit(runs_table(runs) + "\n" if runs else f"no runs under {args.dir}\n")
+        if runs and args.dir.resolve() != RUNS_DIR.resolve():  # a bare name means runs/NAME
+            emit(f"to open one: vgtui show {args.dir / 'NAME'}\n")
     return EXIT_DATA_ERROR if unreadable else EXIT_OK
 
 
