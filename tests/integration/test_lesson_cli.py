@@ -62,6 +62,9 @@ def test_a_setup_diverged_before_its_first_evaluation_has_no_best(tmp_path):
     assert diverged["best_test_accuracy"] is None and diverged["best_iteration"] is None
     learning = setups["sigmoid-gauss"]
     assert learning["best_iteration"] > 0 and learning["best_test_accuracy"] is not None
+    listed = run_cli("runs", str(out))  # it was 'damaged run folder: summary.json (...
+    assert listed.returncode == 0 and not listed.stderr, listed.stderr  # best_iteration ...)'
+    assert "1 diverged" in listed.stdout
 
 
 def test_a_closed_pipe_ends_the_table_at_what_was_recorded(tmp_path):

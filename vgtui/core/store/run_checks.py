@@ -126,8 +126,10 @@ def _summary_number(row: dict, key: str) -> float:
     return float(value)
 
 
-def _summary_count(row: dict, key: str) -> int:
+def _summary_count(row: dict, key: str) -> int | None:
     value = row[key]
+    if value is None and key == "best_iteration":  # no best: diverged before evaluating
+        return None
     if type(value) is not int or not 0 <= value <= MAX_COUNT:
         raise ValueError(f"setups: {key} out of range")
     return value
