@@ -18,7 +18,8 @@ Times, each in a fresh subprocess so memory and thread settings do not leak betw
 
 Wall times exclude loading the data. vgtui's peak memory is that of its process plus its
 helper processes' (each its own peak resident set: shared pages count twice, so this is an
-upper bound). Results are also written to ``bench/results/``.
+upper bound). Results are also written to ``bench/results/``. What recording the probe costs
+is ``probe_overhead.py``'s to measure.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ import json
 import os
 import platform
 import resource
-import statistics
 import subprocess
 import sys
 import time
@@ -268,48 +268,6 @@ def run_worker(name: str, *args: str, quiet_wait: float = 0.0) -> dict:
     return result
 
 
-def probe_overhead(pairs: int, quiet_wait: float, as_json: bool) -> int:
-    """Full default runs without and with the probe, interleaved (so a slower moment of a
-    shared machine hits both), each in a fresh process; best and median of each and their
-    ratios."""
-    times: dict[str, list[float]] = {"without": [], "with": []}
-    for _ in range(pairs):
-        for name, size in (("without", 0), ("with", RunConfig.probe_size)):
-            result = run_worker(
-                "vgtui", "--repeats", "1", "--probe-size", str(size), quiet_wait=quiet_wait
-            )
-            if "error" in result:
-                print(f"vgtui failed: {result['error']}", file=sys.stderr)
-                return 1
-            times[name] += result["seconds"]
-    best = {name: min(values) for name, values in times.items()}
-    median = {name: statistics.median(values) for name, values in times.items()}
-    report = {
-        "seconds": times,
-        "best": best,
-        "median": median,
-        "overhead_best": best["with"] / best["without"] - 1,
-        "overhead_median": median["with"] / median["without"] - 1,
-        # each pair ran back to back: the median of their ratios shrugs off a slow moment
-        "overhead_paired": statistics.median(
-            w / o for w, o in zip(times["with"], times["without"], strict=True)
-        )
-        - 1,
-    }
-    if as_json:
-        print(json.dumps(report, indent=2))
-    else:
-        print(f"probe of {RunConfig.probe_size} images, {pairs} interleaved pairs of full runs")
-        for name in times:
-            print(f"  {name:8} best {best[name]:.3f} s  median {median[name]:.3f} s")
-        print(
-            f"  overhead: {100 * report['overhead_best']:+.1f}% (best), "
-            f"{100 * report['overhead_median']:+.1f}% (median), "
-            f"{100 * report['overhead_paired']:+.1f}% (median of the pairs); target at most +5%"
-        )
-    return 0
-
-
 # -- report ------------------------------------------------------------------------------------
 def summarise(results: dict) -> dict:
     """Best times, ratios and target checks from the workers' results."""
@@ -420,14 +378,6 @@ def main(argv: list[str] | None = None) -> int:
         "go quiet (0: do not wait)",
     )
     parser.add_argument(
-        "--probe-overhead",
-        type=int,
-        metavar="PAIRS",
-        default=0,
-        help="only measure what recording the probe's activation statistics costs: PAIRS "
-        "full default runs without (--probe-size 0) and with the default probe, interleaved",
-    )
-    parser.add_argument(
         "--probe-size", type=int, default=RunConfig.probe_size, help=argparse.SUPPRESS
     )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -443,8 +393,6 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(workers[args.worker]()))
         return 0
 
-    if args.probe_overhead:
-        return probe_overhead(args.probe_overhead, args.quiet_wait, args.json)
     config = RunConfig()
     results: dict = {
         "machine": {
