@@ -1,6 +1,6 @@
 """The bench scripts' command lines (no timing here: the timed runs are the scripts' own job).
-What the probe costs moved from bench/speed.py to bench/probe_overhead.py (which reuses
-speed.py's fresh-process worker)."""
+bench/speed.py runs the remedies row unless told to skip it; what the probe costs moved to
+bench/probe_overhead.py (which reuses speed.py's fresh-process worker)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,10 @@ def help_text(script: str) -> str:
         timeout=60,
     )
     return done.stdout
+
+
+def test_speed_runs_the_remedies_row_unless_told_to_skip_it():
+    assert "--skip-remedies" in help_text("speed.py")
 
 
 def test_probe_overhead_is_its_own_script():
