@@ -78,7 +78,8 @@ def runs_main(argv: Sequence[str]) -> int:
     if not args.json:
         emit(runs_table(runs) + "\n" if runs else f"no runs under {args.dir}\n")
         if runs and args.dir.resolve() != RUNS_DIR.resolve():  # a bare name means runs/NAME
-            emit(f"to open one: vgtui show {args.dir / 'NAME'}\n")
+            hint = f"to open one: vgtui show {args.dir / 'NAME'}"
+            emit((hint if len(hint) <= WIDTH else "to open one: vgtui show DIR/NAME") + "\n")
     return EXIT_DATA_ERROR if unreadable else EXIT_OK
 
 
