@@ -212,7 +212,7 @@ def test_unreachable_scheduler_is_one_line_and_exit_1(tmp_path):
     started = time.monotonic()
     result = subprocess.run(
         [str(VGTUI), "sweep", *TINY, "--depths", "2", "--out", str(tmp_path / "runs"),
-         "--scheduler", f"tcp://127.0.0.1:{free_port()}"],
+         "--scheduler", f"tcp://127.0.0.1:{free_port()}", "--connect-timeout", "0.5"],
         capture_output=True, text=True, env=env(), timeout=30,
     )  # fmt: skip
     assert result.returncode == 1

@@ -137,14 +137,19 @@ ADDRESSES = [
 def test_a_wrong_scheduler_address_is_one_line_and_exit_1(address, silent_port, chatty_port,
                                                           tmp_path):  # fmt: skip
     """No hang (under 10 s), no traceback, no 'Exception ignored in Client.__del__' later,
-    no sweep folder; the address shown escaped."""
+    no sweep folder; the address shown escaped. A port that says nothing is waited for as long
+    as --connect-timeout says (the default is test_an_address_from_the_environment's)."""
+    silent = "SILENT" in address and not address.startswith("tls")
     address = address.replace("SILENT", str(silent_port)).replace("CHATTY", str(chatty_port))
     out = tmp_path / "runs"
-    result = run("--preset", "quick", "--out", str(out), "--scheduler", address, timeout=10)
+    result = run("--preset", "quick", "--out", str(out), "--scheduler", address,
+                 "--connect-timeout", "0.5", timeout=10)  # fmt: skip
     assert result.returncode == 1, result.stderr
     assert len(errors(result.stderr)) == 1 == len(result.stderr.splitlines())
     assert "\x1b" not in result.stderr and "\x07" not in result.stderr
     assert not out.exists()
+    if silent:
+        assert "no Dask answer within 0.5 s (is it a Dask scheduler's address?)" in result.stderr
 
 
 def test_an_address_from_the_environment_is_checked_alike(silent_port, tmp_path):

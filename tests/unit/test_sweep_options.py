@@ -75,6 +75,14 @@ def test_seeds_51_is_refused_by_the_command_and_by_the_spec():
     assert replace(PRESETS["quick"], seeds=50).validate().seeds == 50
 
 
+def test_the_connect_timeout_is_seconds_from_a_tenth_to_ten_minutes():
+    parser = sweep_cli.build_parser()
+    assert parser.parse_args([]).connect_timeout == 3
+    assert parser.parse_args(["--connect-timeout", "0.5"]).connect_timeout == 0.5
+    for text in ["0", "0.05", "601", "nan", "inf", "-1", "1s", ""]:
+        assert not accepts(parser, "--connect-timeout", text), text
+
+
 @pytest.mark.parametrize("flag", ["--iters", "--eval-every"])
 @pytest.mark.parametrize("main", [sweep_cli.main, train_cli.main], ids=["sweep", "vgtui"])
 def test_10_to_the_30_iterations_are_refused_by_both_commands(flag, main, tmp_path):

@@ -129,7 +129,8 @@ def test_the_cli_changes_nothing_before_the_scheduler_answers(tmp_path, capsys):
 
     path = written(tmp_path)
     before = replace_line(path, 4, b"{garbage")
-    assert sweep_main(["--resume", str(path), "--scheduler", "tcp://127.0.0.1:1"]) == 1
+    assert sweep_main(["--resume", str(path), "--scheduler", "tcp://127.0.0.1:1",
+                       "--connect-timeout", "0.2"]) == 1
     errors = capsys.readouterr().err.splitlines()
     assert len(errors) == 1 and "line 4" in errors[0] and "nothing was changed" in errors[0]
     assert (path / CELLS_FILE).read_bytes() == before
@@ -137,7 +138,8 @@ def test_the_cli_changes_nothing_before_the_scheduler_answers(tmp_path, capsys):
     path = written(tmp_path / "second")
     before = (path / CELLS_FILE).read_bytes() + b'{"kind": "se'
     (path / CELLS_FILE).write_bytes(before)
-    assert sweep_main(["--resume", str(path), "--scheduler", "tcp://127.0.0.1:1"]) == 1
+    assert sweep_main(["--resume", str(path), "--scheduler", "tcp://127.0.0.1:1",
+                       "--connect-timeout", "0.2"]) == 1
     errors = capsys.readouterr().err.splitlines()
     assert len(errors) == 1 and "scheduler" in errors[0]
     assert (path / CELLS_FILE).read_bytes() == before

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TextIO, TypeVar
 
 from vgtui.cli.main import COMMANDS
-from vgtui.core.config import ConfigError, Option, parse_int
+from vgtui.core.config import ConfigError, Option, parse_float, parse_int
 from vgtui.core.safe_text import safe_text
 
 EXIT_OK = 0
@@ -74,10 +74,18 @@ def argument_type(reader: Option | Callable[[str], T], label: str = "") -> Calla
 def bounded_int(label: str, low: int, high: int) -> Callable[[str], int]:
     """A reader of a whole number in ``low..high`` (ConfigError otherwise), for
     :func:`argument_type`: the options of commands other than a run's."""
+    return _bounded(parse_int, label, low, high)
 
-    def read(text: str) -> int:
-        value = parse_int(label, text)
-        if not low <= value <= high:
+
+def bounded_float(label: str, low: float, high: float) -> Callable[[str], float]:
+    """A reader of a finite number in ``low..high``, as :func:`bounded_int`."""
+    return _bounded(parse_float, label, low, high)
+
+
+def _bounded(parse: Callable[[str, str], T], label: str, low: T, high: T) -> Callable[[str], T]:
+    def read(text: str) -> T:
+        value = parse(label, text)
+        if not low <= value <= high:  # type: ignore[operator]
             raise ConfigError(f"{label} must be in {low}..{high}, got {value}")
         return value
 

@@ -23,7 +23,9 @@ from collections.abc import Iterator
 
 from vgtui.cli.latch import Interrupted
 
-CONNECT_TIMEOUT_SECONDS = 3
+CONNECT_TIMEOUT_SECONDS = 3.0
+"""How long a sweep waits for a scheduler to answer, unless --connect-timeout says otherwise:
+long enough for a scheduler on the network, short enough that a wrong address is soon said."""
 CLOSE_TIMEOUT_SECONDS = 10
 SCHEMES = ("tcp", "tls")
 """The transports a sweep reaches a scheduler by (inproc is in-process only, ucx needs its own
@@ -120,9 +122,9 @@ def quiet_dask() -> None:
             logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
-def probe(address: str) -> None:
+def probe(address: str, timeout: float = CONNECT_TIMEOUT_SECONDS) -> None:
     """SchedulerError unless a Dask server answers Dask's handshake at ``address`` within
-    CONNECT_TIMEOUT_SECONDS (with the TLS settings of Dask's configuration)."""
+    ``timeout`` seconds (with the TLS settings of Dask's configuration)."""
     import asyncio
 
     from distributed.comm import connect
@@ -130,18 +132,18 @@ def probe(address: str) -> None:
 
     async def handshake() -> None:
         arguments = Security().get_connection_args("client")
-        comm = await connect(address, timeout=CONNECT_TIMEOUT_SECONDS, **arguments)
+        comm = await connect(address, timeout=timeout, **arguments)
         await comm.close()
 
     async def bounded() -> None:
-        await asyncio.wait_for(handshake(), CONNECT_TIMEOUT_SECONDS + 1)
+        await asyncio.wait_for(handshake(), timeout + 1)
 
     try:
         asyncio.run(bounded())
     except TimeoutError:
         raise SchedulerError(
             f"cannot reach the Dask scheduler at {address}: no Dask answer within "
-            f"{CONNECT_TIMEOUT_SECONDS} s (is it a Dask scheduler's address?)"
+            f"{timeout:g} s (is it a Dask scheduler's address?)"
         ) from None
     except OSError as error:
         raise unreachable(address, error) from None
@@ -151,19 +153,19 @@ def probe(address: str) -> None:
         ) from None
 
 
-def connect(address: str | None, workers: int | None):
+def connect(address: str | None, workers: int | None, timeout: float = CONNECT_TIMEOUT_SECONDS):
     """A Dask client and the embedded cluster it owns (None with an address). Raises
-    SchedulerError when the scheduler cannot be used, within a few seconds."""
+    SchedulerError when the scheduler cannot be used, within about ``timeout`` seconds."""
     quiet_dask()
     if address is not None:
         address = scheduler_address(address)
-        probe(address)
+        probe(address, timeout)
     from distributed import Client, LocalCluster
 
     quiet_dask()  # again: importing distributed set its own loggers' levels
     if address is not None:
         try:
-            client = Client(address, timeout=f"{CONNECT_TIMEOUT_SECONDS}s", set_as_default=False)
+            client = Client(address, timeout=f"{timeout}s", set_as_default=False)
         except Exception as error:
             raise unreachable(address, error) from None
         return client, None
@@ -219,10 +221,11 @@ class DaskSession:
         self.client = None
         self.cluster = None
 
-    def connect(self, address: str | None, workers: int | None):
+    def connect(self, address: str | None, workers: int | None,
+                timeout: float = CONNECT_TIMEOUT_SECONDS):  # fmt: skip
         """The client (see :func:`connect`); Interrupted if a stop signal came meanwhile."""
         with held_signals() as held:
-            self.client, self.cluster = connect(address, workers)
+            self.client, self.cluster = connect(address, workers, timeout)
         if held:
             raise Interrupted(held[0])
         return self.client
@@ -251,6 +254,7 @@ def close(client, cluster) -> None:
 
 
 __all__ = [
+    "CONNECT_TIMEOUT_SECONDS",
     "DaskSession",
     "SchedulerError",
     "SchedulerLost",

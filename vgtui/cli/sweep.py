@@ -25,6 +25,7 @@ from vgtui.cli.common import (
     EXIT_OK,
     OutputError,
     argument_type,
+    bounded_float,
     bounded_int,
     command_parser,
     say,
@@ -32,7 +33,13 @@ from vgtui.cli.common import (
     silence_stdout,
     write_stdout,
 )
-from vgtui.cli.scheduler import DaskSession, SchedulerLost, lost_scheduler, submit
+from vgtui.cli.scheduler import (
+    CONNECT_TIMEOUT_SECONDS,
+    DaskSession,
+    SchedulerLost,
+    lost_scheduler,
+    submit,
+)
 from vgtui.core.config import ConfigError
 from vgtui.core.safe_text import safe_text
 from vgtui.core.store.run_folder import RunWriteError
@@ -70,6 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
     add("--scheduler", metavar="ADDRESS",
         help="a running Dask scheduler, e.g. tcp://HOST:8786 (default: $DASK_SCHEDULER_ADDRESS, "
         "else an embedded LocalCluster)")  # fmt: skip
+    add("--connect-timeout", type=argument_type(bounded_float("connect timeout", 0.1, 600)),
+        default=CONNECT_TIMEOUT_SECONDS, metavar="SECONDS",
+        help="how long to wait for the scheduler to answer before saying it cannot be reached "
+        f"(default {CONNECT_TIMEOUT_SECONDS:g})")  # fmt: skip
     add("--workers", type=argument_type(bounded_int("workers", 1, 1024)), default=None, metavar="N",
         help="worker processes of the embedded cluster (default: one per core)")  # fmt: skip
     return parser
@@ -129,7 +140,7 @@ def _sweep(args: argparse.Namespace, spec: SweepSpec, folder: SweepFolder | None
         client = None
         if todo:  # before the folder exists: an unreachable scheduler leaves nothing behind
             try:
-                client = dask.connect(address, args.workers)
+                client = dask.connect(address, args.workers, args.connect_timeout)
             except OSError as error:
                 error_line(error)
                 return EXIT_DATA_ERROR
