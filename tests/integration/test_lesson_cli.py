@@ -65,6 +65,7 @@ def test_a_setup_diverged_before_its_first_evaluation_has_no_best(tmp_path):
     listed = run_cli("runs", str(out))  # it was 'damaged run folder: summary.json (...
     assert listed.returncode == 0 and not listed.stderr, listed.stderr  # best_iteration ...)'
     assert "1 diverged" in listed.stdout
+    assert len(folder.name) > 60 and folder.name in listed.stdout  # whole: it was cut at 60
 
 
 def test_a_closed_pipe_ends_the_table_at_what_was_recorded(tmp_path):

@@ -22,7 +22,7 @@ from vgtui.cli.common import (
 )
 from vgtui.cli.report import format_summary
 from vgtui.core.records import MetricRecord
-from vgtui.core.safe_text import safe_text
+from vgtui.core.safe_text import fitted_name, safe_text
 from vgtui.core.store.follow import polls
 from vgtui.core.store.listing import RunListing, find_runs, list_runs
 from vgtui.core.store.run_folder import atomic_write_text, json_safe
@@ -120,7 +120,7 @@ def run_document(run: RunListing | SavedRun) -> dict:
 def runs_table(runs: Sequence[RunListing | SavedRun]) -> str:
     """One line per run, the settings that differ between the runs listed and its setups'
     best test accuracy below it, each item whole (wrapped, never cut): 80 columns."""
-    names = [safe_text(r.name, 60) for r in runs]
+    names = [fitted_name(r.name, WIDTH) for r in runs]
     name_width = max(len("run"), *map(len, names))
     status_width = max(len(r.status_text) for r in runs)
     apart = name_width + 2 + 16 + 2 + 11 + 2 + status_width > WIDTH  # the name on its own line

@@ -45,4 +45,15 @@ def safe_text(text: object, limit: int | None = None, *, lines: bool = False) ->
     return shown
 
 
-__all__ = ["NAME_LIMIT", "safe_text"]
+def fitted_name(name: str, width: int = 80) -> str:
+    """A folder's name, safe to show: whole when it fits ``width`` columns (every name vgtui
+    gives a run folder does: stamp, a description of at most 60 and a same-second number), else
+    cut so that it and the note of its length fit. (Cut at 60, a 66-character name could not be
+    typed into vgtui show.)"""
+    shown = safe_text(name, width)
+    if len(shown) <= width:
+        return shown
+    return safe_text(name, max(1, width - len(f"... ({len(name)} characters)")))
+
+
+__all__ = ["NAME_LIMIT", "fitted_name", "safe_text"]

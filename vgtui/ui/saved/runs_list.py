@@ -17,7 +17,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from vgtui.core.safe_text import NAME_LIMIT, safe_text
+from vgtui.core.safe_text import NAME_LIMIT, fitted_name, safe_text
 from vgtui.core.store.listing import RunListing, find_runs, list_runs
 from vgtui.core.store.saved_runs import RunFolderError
 from vgtui.core.summary import format_percent
@@ -109,7 +109,7 @@ class RunsScreen(Screen[None]):
         status and progress, and one line per setup's best test accuracy: every item whole,
         on lines of its own (the table is narrow at 80 columns)."""
         # a long name on several lines (after its hyphens): the numbers keep their room
-        name = safe_text(path.name, 60)
+        name = fitted_name(path.name)
         lines = textwrap.wrap(name, NAME_WIDTH, break_on_hyphens=True) or [name]
         if path == self.current:
             lines.append("(this run)")

@@ -25,7 +25,7 @@ from textual.widgets import Static
 from textual.worker import get_current_worker
 
 from vgtui.core.records import MetricRecord
-from vgtui.core.safe_text import safe_text
+from vgtui.core.safe_text import fitted_name, safe_text
 from vgtui.core.store.follow import polls
 from vgtui.core.store.run_folder import FolderName
 from vgtui.core.store.saved_runs import RunFolderError, RunFollower, SavedRun
@@ -85,7 +85,7 @@ class Shown:
     @property
     def name(self) -> str:
         """The folder's name, safe to show."""
-        return safe_text(self.path.name, 60)
+        return fitted_name(self.path.name)
 
 
 @dataclasses.dataclass
