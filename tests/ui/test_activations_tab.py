@@ -193,3 +193,4 @@ async def test_vgtui_probe_shows_all_five_setups_at_120x40():
         last = max(i for i, line in enumerate(lines) if "saturated" in line or "zero" in line)
         assert last < 39  # the last setup's last line is on screen, above the footer
         assert max(len(line) for line in lines) > 100  # the width is used
+        assert "palette" not in lines[-1]  # only the probe's own keys in its footer

@@ -66,6 +66,7 @@ class ProbeApp(App[int]):
     """The probe's histograms, read-only; q quits."""
 
     TITLE = "vgtui probe"
+    ENABLE_COMMAND_PALETTE = False  # its footer advertised '^p palette', Textual's, not ours
     BINDINGS = [Binding("q,escape", "quit", "Quit")]
     CSS = """
     .probe-panel { width: 1fr; height: auto; margin: 0 1; }
