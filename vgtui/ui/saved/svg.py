@@ -103,4 +103,7 @@ def export_svgs(
         return [], [f"{existing[0]} exists: add --force to replace it"]
     folder.mkdir(parents=True, exist_ok=True)
     app = SavedRunsApp(SavedRunsScreen(entries, follow=False))
+    # Drawn for no one to watch: the tab underline's slide would only hold each tab's
+    # screenshot back until it ends (half the export's time); the files are the same.
+    app.animation_level = "none"
     return asyncio.run(save_tabs(app, folder, prefix)), []
