@@ -138,3 +138,29 @@ def plot_rows(chart: Widget) -> list[str]:
     top = next(i for i, line in enumerate(lines) if "┌" in line)
     bottom = next(i for i, line in enumerate(lines) if "└" in line)
     return [line.split("┤", 1)[-1].split("│", 1)[-1] for line in lines[top + 1 : bottom]]
+
+
+STRIP_NUMBER = re.compile(r"(?<!\S)(\d+(?:\.\d+)?%|\d\.\de-?\d+)(?!\S)")
+"""A test accuracy (9.6%) or a gradient ratio (4.3e-3) in the strip."""
+
+
+def unnamed_strip_numbers(app: App) -> list[str]:
+    """The strip's numbers that nothing on screen names: a number is named by its label just
+    before it (``test 9.6%``) or by the strip's header, whose name for it (``test`` for an
+    accuracy, ``1st/last`` for a ratio) stands over it; the strip's lines are read on screen."""
+    from vgtui.ui.charts.strip import SetupStrip
+
+    strip = app.query_one(SetupStrip)
+    top = strip.region.y
+    lines = screen_lines(app)[top : top + strip.region.height]
+    header = lines[0] if lines and not STRIP_NUMBER.search(lines[0]) else ""
+    unnamed = []
+    for line in lines:
+        for number in STRIP_NUMBER.finditer(line):
+            name = "test" if number.group().endswith("%") else "1st/last"
+            if line[: number.start()].endswith(f"{name} "):
+                continue
+            over = (m.span() for m in re.finditer(re.escape(name), header))
+            if not any(a < number.end() and number.start() < b for a, b in over):
+                unnamed.append(number.group())
+    return unnamed

@@ -13,6 +13,7 @@ from tests.ui.apptools import (
     SHORT,
     Notifications,
     plot_rows,
+    unnamed_strip_numbers,
     wait_for_state,
     wait_until,
 )
@@ -121,6 +122,7 @@ async def test_strip_shows_every_setup_on_every_tab(mnist, tmp_path):
             entry = line[line.index("sigmoid-gauss") :].split()
             assert entry[1] in ("ok", "stalled") and entry[2].endswith("%")
             assert RATIO.match(entry[-1]), entry
+            assert not unnamed_strip_numbers(app), strip.plain  # each labelled or under its name
 
 
 async def test_one_title_format_and_legends_below_the_data(mnist, tmp_path):
@@ -141,12 +143,15 @@ async def test_one_title_format_and_legends_below_the_data(mnist, tmp_path):
             assert re.match(r"^\S+  first/last \S+$", chart.title), chart.title
             assert not any("L1" in row for row in plot_rows(chart))
             assert "1 L1 in" in below_plot(chart)
+        strip = app.query_one(SetupStrip)  # beside the sidebar: every number named on screen
+        assert strip.region.x > 30 and not unnamed_strip_numbers(app), strip.plain
         # 80x24 with the sidebar open: neighbours still share one format
         await pilot.resize_terminal(80, 24)
         await pilot.press("b")
         await pilot.pause()
         shapes = {len(chart.title.split()) for chart in app.query(GradientChart)}
         assert len(shapes) == 1, [chart.title for chart in app.query(GradientChart)]
+        assert not unnamed_strip_numbers(app), strip.plain
 
 
 async def test_a_deep_network_shows_first_middle_last_and_a_band(mnist, tmp_path):

@@ -201,8 +201,9 @@ def test_the_lessons_numbers_are_whole_at_80x24(start_vgtui, tmp_path):
     pane.keys("r")
     pane.wait_for("DONE", "iter 40/40")
     pane.keys("4")
-    # the strip (its entries start with the setups' markers): the "run done" toast sits above it
-    screen = pane.wait_for("1st/last", "o sigmoid-gauss", "x relu-gauss", "* relu-he")
+    # the summary's header (the strip's names 1st/last too) and the strip (its entries start
+    # with the setups' markers): the "run done" toast sits above it
+    screen = pane.wait_for("status", "1st/last", "o sigmoid-gauss", "x relu-gauss", "* relu-he")
     ratio = re.compile(r"\d\.\de-?\d+\b|\d\.\d\de[+-]\d\d")  # 4.3e-3 (or 4.30e-03)
     for name in ("sigmoid-gauss", "relu-gauss", "sigmoid-xavier", "relu-he"):
         rows = [line for line in screen.splitlines() if line.lstrip().startswith(name)]

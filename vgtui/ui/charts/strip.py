@@ -1,5 +1,7 @@
 """The per-setup strip under the tabs: every setup's state, test accuracy and gradient ratio,
-on every tab and at every size (entries wrap onto more lines rather than being cut)."""
+on every tab and at every size (entries wrap onto more lines rather than being cut). Every
+number is named: after its label, or, where two labelled entries do not fit on a line (80
+columns, or beside the sidebar), under a header line that names the columns."""
 
 from __future__ import annotations
 
@@ -25,6 +27,8 @@ GAP = 3
 HIDDEN_MARK = "-"
 """In place of the marker of a setup the overlay and loss charts leave out (H); its name is
 also struck through. In place, not an extra word: at 80 columns two entries fill a line."""
+LABELS = {3: "test", 4: "1st/last"}
+"""The names of the number columns: before each number, or in the header over them."""
 
 
 class SetupStrip(Widget):
@@ -53,7 +57,7 @@ class SetupStrip(Widget):
         needs another number of lines."""
         if self.dirty:
             self.dirty = False
-            lines = len(self.entry_lines(self.size.width)) if self.size.width else 0
+            lines = len(self.text_lines(self.size.width)) if self.size.width else 0
             self.refresh(layout=lines != self.size.height)
 
     def columns(self, labels: bool) -> list[list[str]]:
@@ -74,15 +78,16 @@ class SetupStrip(Widget):
                     format_gradient_ratio(series, short=not labels),
                 ]
             )
-        for column, label in ((3, "test "), (4, "1st/last ")):
+        for column, label in LABELS.items():
             width = max((len(row[column]) for row in rows), default=0)
             for row in rows:
-                row[column] = (label if labels else "") + row[column].rjust(width)
+                row[column] = (f"{label} " if labels else "") + row[column].rjust(width)
         return rows
 
-    def layout_for(self, width: int) -> tuple[list[list[str]], list[int], int]:
-        """Rows, column widths and entries per line: with labels when at least two entries
-        (or all of them) still fit on a line, else without."""
+    def layout_for(self, width: int) -> tuple[list[list[str]], list[int], int, bool]:
+        """Rows, column widths, entries per line and whether the numbers carry labels: they
+        do when at least two entries (or all of them) still fit on a line, else a header
+        names the columns."""
         count = len(self.history.setup_names)
         for labels in (True, False):
             rows = self.columns(labels)
@@ -91,24 +96,46 @@ class SetupStrip(Widget):
             per_line = max(1, (width + GAP) // (entry + GAP))
             if per_line >= min(2, count):
                 break
-        return rows, widths, per_line
+        return rows, widths, per_line, labels
+
+    def header(self, width: int) -> str | None:
+        """The line naming the number columns of unlabelled entries (None: they are labelled):
+        ``test`` over the accuracies, ``1st/last`` over the ratios. The ratios are narrower
+        than their name, which reaches into the gap after them as far as the width lets it
+        (at 80 columns, one column), else starts left of them."""
+        rows, widths, per_line, labels = self.layout_for(width)
+        if labels or not rows:
+            return None
+        slots = min(per_line, len(rows))
+        slot = sum(widths) + len(widths) - 1 + GAP
+        room = min(GAP - 1, max(0, width - slots * slot + GAP))
+        ratio_at = sum(widths[:4]) + 4
+        ratio_end = ratio_at + widths[4] + min(room, max(0, len(LABELS[4]) - widths[4]))
+        names = f"{LABELS[3]} {LABELS[4]}".rjust(ratio_end)
+        return "".join(names.ljust(slot) for _ in range(slots)).rstrip()
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        count = len(self.history.setup_names)
-        per_line = self.layout_for(width)[2]
-        return max(1, -(-count // per_line))
+        return max(1, len(self.text_lines(width)))
 
     def entry_lines(self, width: int) -> list[list[tuple[int, str]]]:
         """The strip's lines as (setup index, text) entries."""
-        rows, widths, per_line = self.layout_for(width)
+        rows, widths, per_line, _ = self.layout_for(width)
         entries = []
         for index, row in enumerate(rows):
             cells = [cell.ljust(w) for cell, w in zip(row, widths, strict=True)]
             entries.append((index, " ".join(cells)))
         return [entries[i : i + per_line] for i in range(0, len(entries), per_line)]
 
+    def text_lines(self, width: int) -> list[str]:
+        """The strip's lines as shown, the header first if there is one."""
+        header = self.header(width)
+        return [header] * (header is not None) + [
+            (" " * GAP).join(text for _, text in line).rstrip() for line in self.entry_lines(width)
+        ]
+
     def render(self) -> RenderResult:
-        lines = []
+        header = self.header(self.size.width)
+        lines = [Text(header, style="dim")] if header is not None else []
         for line in self.entry_lines(self.size.width):
             parts: list[tuple[str, str] | str] = []
             for number, (index, text) in enumerate(line):
@@ -130,10 +157,7 @@ class SetupStrip(Widget):
     @property
     def plain(self) -> str:
         """The text shown (for tests)."""
-        return "\n".join(
-            (" " * GAP).join(text for _, text in line).rstrip()
-            for line in self.entry_lines(self.size.width)
-        )
+        return "\n".join(self.text_lines(self.size.width))
 
 
 def series_until(series: SetupSeries, iteration: int) -> SetupSeries:
