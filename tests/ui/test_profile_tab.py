@@ -3,6 +3,7 @@ initialisation and at the cursor."""
 
 from __future__ import annotations
 
+import math
 import re
 
 import pytest
@@ -41,7 +42,12 @@ async def test_the_profile_tab_at_init_and_at_the_cursor(mnist, tmp_path, size):
         text = "\n".join(lines)
         assert any(caption in text for caption in CAPTIONS)  # one line, whole
         assert "Profile 7" in lines[1] and "Sweep 8" in lines[1]  # every tab visible
-        assert "line: latest" in text and "dots: init" in text
+        assert "line: latest" in text and "dots: init (weights: prescribed)" in text
+        weights = app.query_one("#profile-weights", ProfileChart)  # its dots: the prescribed
+        for index, name in enumerate(RUN.setup_names):
+            drawn = next(dotted for i, dotted, _ in weights.shown_values() if i == index)
+            assert drawn == [math.log10(v) for v in expected[name].prescribed_std]
+            assert drawn != [math.log10(v) for v in expected[name].weight_std]
         for chart in app.query(ProfileChart):
             rendered = chart.render().plain
             assert len(re.findall(r"1e-?\d+┤", rendered)) >= 2  # a log axis with labels

@@ -40,6 +40,10 @@ TITLES = {
     "weights": ("weight std vs prescribed", "weights vs prescribed", "weights"),
 }
 
+DOTS = "• dots: init (weights: prescribed)"
+"""The dotted lines, in the legend the three charts share: the weights chart's dots are what
+the init prescribes (0.01, 1/sqrt(n_in), sqrt(2/n_in)), not a measurement at init."""
+
 
 def layer_values(profile: LayerProfile, quantity: str) -> list[float]:
     if quantity == "forward":
@@ -182,7 +186,7 @@ class ProfileView(Vertical):
         bn = batch_norm_lines(profiles, names, where, width - 2, rows)
         self.batch_norm.display = bool(bn)
         self.batch_norm.update(Text("\n".join(bn)))  # names from files: never markup
-        parts = [f"⠤ line: {where}", "• dots: init" if self.initial else self.pending]
+        parts = [f"⠤ line: {where}", DOTS if self.initial else self.pending]
         parts += [f"{series_marker(i)} {names[i]}" for i, _, _ in profiles]
         self.legend.update(fit_legend(parts, width - 2))  # (its padding)
 
