@@ -168,6 +168,7 @@ def test_seeds_on_the_command_line(tmp_path, run_vgtui):
     (xavier,) = summary["setups"]
     assert xavier["setup"] == "sigmoid-xavier" and xavier["seeds"] == 2
     assert summary["seeds"] == 2 and summary["seeds_vary"] == "initial weights and mini-batches"
+    assert summary["diagnosis_seed"] == 0  # the findings are the first seed's, it says
     assert "final_test_spread" not in xavier
     low, high = xavier["final_test_min"], xavier["final_test_max"]
     assert xavier["final_test_sd"] == pytest.approx((high - low) / math.sqrt(2))
@@ -179,13 +180,14 @@ def test_seeds_on_the_command_line(tmp_path, run_vgtui):
     assert config["seeds"] == 2 and config["same_batches"] is False
     same = run_vgtui(
         "--no-ui", "--seeds", "2", "--same-batches", "--iters", "20", "--setups",
-        "sigmoid-xavier", "--probe-size", "0", "--out", str(tmp_path / "same"),
+        "sigmoid-xavier", "--probe-size", "0", "--seed", "5", "--out", str(tmp_path / "same"),
     )  # fmt: skip
     assert same.returncode == 0, same.stderr
     (same_dir,) = (tmp_path / "same").iterdir()
     document = json.loads((same_dir / "summary.json").read_text())
-    vary = "initial weights only (all on the mini-batches of seed 0)"
+    vary = "initial weights only (all on the mini-batches of seed 5)"
     assert document["seeds_vary"] == vary and vary in " ".join(same.stdout.split())
+    assert document["diagnosis_seed"] == 5  # seeds 5 and 6: the findings read seed 5's copy
     with (run_dir / "activations.csv").open() as handle:
         scales = {(r["setup"], r["hist_scale"]) for r in csv.DictReader(handle)}
     assert scales == {("sigmoid-xavier", "linear"), ("sigmoid-xavier#2", "linear")}

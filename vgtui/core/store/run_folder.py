@@ -352,6 +352,9 @@ class RunWriter:
             "seeds_vary": seeds_vary(self.config),
             "setups": [json_safe({**asdict(s), "state": s.state}) for s in summaries],
             "diagnosis": [f.to_dict() for f in diagnose(self.records, self.config.setup_names)],
+            # whose records the findings read: each setup's first copy (--seed), also with
+            # --seeds, where the setups' numbers above are means (older folders lack it)
+            "diagnosis_seed": self.config.seed,
         }
         try:
             self._write("summary.json", json.dumps(document, indent=2))
