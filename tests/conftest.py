@@ -80,7 +80,7 @@ def _run_vgtui(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[
     )
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def run_vgtui() -> Callable[..., subprocess.CompletedProcess[str]]:
     """``run_vgtui(*args, timeout=120)``: ``python -m vgtui ARGS`` run to its end, with no
     standard input and its output captured as text."""

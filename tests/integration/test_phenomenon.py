@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+from pathlib import Path
 
 import numpy as np
+import pytest
 
 from vgtui.core.config import RunConfig, parse_setups
 from vgtui.core.diagnosis.evidence import CHANCE_ACCURACY
@@ -19,6 +22,17 @@ def final_summaries(config: RunConfig, mnist) -> dict:
     return {s.setup: s for s in summarize(records, config.setup_names)}
 
 
+@pytest.fixture(scope="module")
+def seed_0_run(tmp_path_factory, run_vgtui) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """``vgtui --no-ui --seed 0`` run once, its output and its run folder, for the tests that
+    read it (each used to train the same 2000 iterations again)."""
+    out = tmp_path_factory.mktemp("seed-0")
+    completed = run_vgtui("--no-ui", "--seed", "0", "--out", str(out), timeout=600)
+    assert completed.returncode == 0, completed.stderr
+    (run_dir,) = out.iterdir()
+    return completed, run_dir
+
+
 def test_short_run_shows_the_phenomenon(mnist):
     result = final_summaries(RunConfig(iterations=300, eval_every=50), mnist)
     assert result["relu-he"].final_test_accuracy > 0.8
@@ -27,11 +41,9 @@ def test_short_run_shows_the_phenomenon(mnist):
     assert result["sigmoid-gauss"].grad_ratio < 0.05 * result["relu-he"].grad_ratio
 
 
-def test_full_notebook_run_reproduces_the_brief(tmp_path, run_vgtui):
+def test_full_notebook_run_reproduces_the_brief(seed_0_run):
     """``vgtui --no-ui --seed 0``: the four setups of the course, 2000 iterations."""
-    completed = run_vgtui("--no-ui", "--seed", "0", "--out", str(tmp_path), timeout=600)
-    assert completed.returncode == 0, completed.stderr
-    (run_dir,) = tmp_path.iterdir()
+    completed, run_dir = seed_0_run
     assert run_dir.name.endswith("-notebook")
     summary = json.loads((run_dir / "summary.json").read_text())
     final = {s["setup"]: s["final_test_accuracy"] for s in summary["setups"]}
@@ -56,14 +68,12 @@ def test_full_notebook_run_reproduces_the_brief(tmp_path, run_vgtui):
     assert all(len(line) <= 80 for line in diagnosis.splitlines())
 
 
-def test_the_plateau_ends_at_one_iteration_wherever_it_is_said(tmp_path, run_vgtui):
+def test_the_plateau_ends_at_one_iteration_wherever_it_is_said(seed_0_run):
     """Issue 19: the seed-0 run's relu-gauss plateau read "(from iteration 10 to 520): flat
     at chance until iteration 530", two ends to a student. Its span ends at the last
     evaluation at chance, the evidence says so and names the first one above chance as
     that, both read here from the run's records.jsonl."""
-    completed = run_vgtui("--no-ui", "--seed", "0", "--out", str(tmp_path), timeout=600)
-    assert completed.returncode == 0, completed.stderr
-    (run_dir,) = tmp_path.iterdir()
+    completed, run_dir = seed_0_run
     lines = (run_dir / "records.jsonl").read_text().splitlines()
     relu = [r for r in map(json.loads, lines) if r["setup"] == "relu-gauss"]
     above = next(i for i, r in enumerate(relu) if r["test_accuracy"] > CHANCE_ACCURACY)
