@@ -5,18 +5,29 @@ ends."""
 from __future__ import annotations
 
 import gc
+import re
 import threading
 import weakref
 
-from tests.ui.apptools import SHORT, Notifications, wait_for_state, wait_until
+from tests.ui.apptools import (
+    SHORT,
+    Notifications,
+    read_summary,
+    wait_for_state,
+    wait_until,
+)
 from vgtui.core import budget
 from vgtui.core.config import RunConfig
 from vgtui.core.run import Run
 from vgtui.ui import lifecycle
 from vgtui.ui.app import VgtuiApp
 from vgtui.ui.base import COMPACT_WIDTH, ChartsScreen
+from vgtui.ui.header import format_elapsed
 from vgtui.ui.saved.runs_list import RunsScreen
 from vgtui.ui.saved.screen import SavedRunsScreen
+
+CLOCK = re.compile(r"(?<!\S)\d+:\d\d(?::\d\d)?(?!\S)")
+"""A header's run time: 00:02, or 1:02:03."""
 
 
 async def test_runs_screen_reopens_the_last_finished_run_after_a_new_one_started(mnist, tmp_path):
@@ -74,13 +85,26 @@ async def test_a_network_is_built_off_the_ui_thread_and_one_that_cannot_fit_is_r
 
 
 async def test_a_run_that_ended_and_was_reset_leaves_no_trainer_behind(mnist, tmp_path):
+    """Also: the stopped run reads the same time live and saved (issue 19: 00:02 in the live
+    header, 00:03 opened from the Runs screen), its time without its pause."""
     app = VgtuiApp(RunConfig(iterations=1000, eval_every=10, hidden=(300, 100)), mnist, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("n")
         await wait_until(pilot, lambda: isinstance(app.current_run, Run), "the run built")
         trainer = weakref.ref(app.current_run.trainer)
+        await wait_for_state(pilot, app, "paused")
+        await pilot.pause(1.1)  # a pause, which neither header counts (no timing asserted)
         await pilot.press("x")
         await wait_for_state(pilot, app, "stopped")
+        await pilot.pause()
+        live = CLOCK.findall(app.header.text)
+        await pilot.press("o", "enter")
+        saved = app.screen
+        assert isinstance(saved, SavedRunsScreen)
+        wall = read_summary(app.current_run.path)["wall_seconds"]
+        assert live == CLOCK.findall(saved.header.text) == [format_elapsed(wall)], (
+            app.header.text, saved.header.text, wall)  # fmt: skip
+        await pilot.press("escape", "escape")
         await pilot.press("x", "x")  # the second x confirms
         await wait_for_state(pilot, app, "ready")
         gc.collect()

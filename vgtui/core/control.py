@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 
 
@@ -19,6 +20,15 @@ class RunControl:
         self.throttle: Callable[[int], None] | None = None
         """Called on the training thread before each iteration with the iterations done (the
         app's pace waits there, so training never runs ahead of it)."""
+        self._paused_total = 0.0
+        self._waiting_since: float | None = None
+
+    @property
+    def paused_seconds(self) -> float:
+        """How long the training loop has waited while paused (a pace's holds are not pauses:
+        they are the run's time)."""
+        since = self._waiting_since
+        return self._paused_total + (time.perf_counter() - since if since is not None else 0.0)
 
     @property
     def paused(self) -> bool:
@@ -73,8 +83,12 @@ class RunControl:
             if must_wait:
                 before_waiting()
         with self._condition:
-            while not self._may_run(iteration) and not self._cancelled:
-                self._condition.wait()
+            if not self._may_run(iteration) and not self._cancelled:
+                self._waiting_since = time.perf_counter()
+                while not self._may_run(iteration) and not self._cancelled:
+                    self._condition.wait()
+                self._paused_total += time.perf_counter() - self._waiting_since
+                self._waiting_since = None
         if self.throttle is not None and iteration is not None and not self._cancelled:
             self.throttle(iteration)
         return not self._cancelled

@@ -59,7 +59,8 @@ class Run:
             raise
         self.status: RunStatus | None = None
         self.summaries: list[SetupSummary] = []
-        self.wall_seconds = 0.0
+        self._started: float | None = None
+        self._ended_seconds: float | None = None
         self.finished = threading.Event()
         self.write_error: RunWriteError | None = None
         """The first file of the run folder that could not be written, if any."""
@@ -88,6 +89,17 @@ class Run:
     def seconds(self) -> float:
         """Compute time so far, pauses excluded."""
         return self.trainer.seconds
+
+    @property
+    def wall_seconds(self) -> float:
+        """The run's time: wall time from the start of training to its end (or now), the
+        waits while paused excluded. The one clock of a run: the app's header shows it live,
+        summary.json records it, and a saved run's header reads it back."""
+        if self._ended_seconds is not None:
+            return self._ended_seconds
+        if self._started is None:
+            return 0.0
+        return time.perf_counter() - self._started - self.control.paused_seconds
 
     # -- control, from any thread -----------------------------------------------------------------
     def pause(self) -> None:
@@ -120,7 +132,7 @@ class Run:
         stops the run as failed; summary.json is still tried, the files already written stay
         valid, and :attr:`write_error` names the file: it is raised unless another exception
         is on its way."""
-        started = time.perf_counter()
+        self._started = time.perf_counter()
 
         def deliver(records: Sequence[MetricRecord]) -> None:
             self.writer.add(records)
@@ -141,7 +153,7 @@ class Run:
             self.status = status
             try:
                 self.trainer.close()
-                self.wall_seconds = time.perf_counter() - started
+                self._ended_seconds = self.wall_seconds
                 self._finish(status)
             finally:
                 self.finished.set()

@@ -38,7 +38,7 @@ from vgtui.ui.history import RunHistory
 from vgtui.ui.lifecycle import EndedRun, PreparingRun
 from vgtui.ui.messages import RecordsReady, RunBuilt
 from vgtui.ui.outbox import RecordOutbox
-from vgtui.ui.pace import Pace, RunClock, show_pace
+from vgtui.ui.pace import Pace, show_pace
 from vgtui.ui.pacer import FLUSH_HZ, RedrawPacer
 from vgtui.ui.saved.runs_list import RunsScreen
 from vgtui.ui.saved.svg import place_braille_in_cells
@@ -119,7 +119,6 @@ class VgtuiApp(ChartsApp):
         """The last config whose layer profiles at initialisation were computed, and them."""
         self.header = RunHeader(id="header")
         self.pace = Pace(pace)
-        self.clock = RunClock()
         self.sidebar = ConfigSidebar(config, dataset.train_size, self.pace, id="sidebar")
         self.tabs = ChartTabs(
             RunHistory(config.setup_names), config.iterations, sweep_root=self.out_root, id="tabs"
@@ -154,6 +153,7 @@ class VgtuiApp(ChartsApp):
         await self.show_new_run(self.config)
         self.set_interval(1 / FLUSH_HZ, self.flush_pending)
         self.update_header()
+
         def quit_with(status: int) -> None:
             self.run_worker(self.action_quit(status), group="quit", exclusive=True)
 
@@ -220,16 +220,14 @@ class VgtuiApp(ChartsApp):
     def watch_run_state(self, state: RunPhase | RunStatus) -> None:
         """The header and the sidebar's note follow the run's state."""
         active = state in ACTIVE_PHASES or state == RunPhase.PREPARING
-        self.clock.running(state == RunPhase.RUNNING)
         self.sidebar.running_config = self.config if active else None
         self.sidebar.note_edits()
         self.update_header()
 
     def update_header(self) -> None:
         planned = self.config.iterations
-        seconds = self.clock.seconds if self.current_run is not None else None
         self.header.show_run(
-            self.run_state, self.dataset.name, self.current_run, planned, self.pace, seconds
+            self.run_state, self.dataset.name, self.current_run, planned, self.pace
         )
         self.tabs.status.show_run(self.status_parts())
 
@@ -332,7 +330,6 @@ class VgtuiApp(ChartsApp):
         self.run_number += 1
         run_number = self.run_number
         run = self.current_run = PreparingRun(config, paused)
-        self.clock.reset()
         self.outbox = RecordOutbox(lambda: self.post_message(RecordsReady(run_number)))
         await self.show_new_run(config)
         self.run_state = RunPhase.PREPARING

@@ -46,17 +46,16 @@ class RunHeader(Widget):
         run: Any,
         planned: int,
         pace: Pace | None = None,
-        seconds: float | None = None,
     ) -> None:
         """The line for ``run`` (a Run, or what the app keeps of one; None before the first:
         ``planned`` iterations) in ``state``, with the run folder's name once there is one.
-        Its clock is ``seconds`` (the run's time, pauses excluded: also while ``pace`` holds
-        it), by default the run's compute time."""
+        Its clock is the run's ``wall_seconds`` (vgtui.core.run.Run: pauses excluded, the
+        pace's holds included), the time summary.json records and a saved run's header
+        shows, so that a run reads the same time live and saved."""
         iteration = run.iteration if run else 0
         compute = run.seconds if run else 0.0
-        elapsed, rate = self.timing_text(iteration, compute if seconds is None else seconds).split(
-            "  ", 1
-        )
+        seconds = run.wall_seconds if run else 0.0
+        elapsed, rate = self.timing_text(iteration, seconds).split("  ", 1)
         total = run.total_iterations if run else planned
         parts = [
             ("vgtui", 4),

@@ -88,26 +88,3 @@ class Pace:
         self._mark = (time.monotonic(), 0, self.rate) if self.rate > 0 else None
         run.control.throttle = partial(self.hold, stopped=lambda: run.control.cancelled)
         return deliver
-
-
-class RunClock:
-    """The run's own time: wall time while it runs, pauses excluded. (The run's compute time
-    leaves out the time the pace holds it, which is the run's too.)"""
-
-    def __init__(self) -> None:
-        self.total = 0.0
-        self.since: float | None = None
-
-    def reset(self) -> None:
-        self.total, self.since = 0.0, None
-
-    def running(self, running: bool) -> None:
-        """The run starts or resumes (True), or pauses or ends (False)."""
-        now = time.monotonic()
-        if self.since is not None:
-            self.total += now - self.since
-        self.since = now if running else None
-
-    @property
-    def seconds(self) -> float:
-        return self.total + (time.monotonic() - self.since if self.since is not None else 0.0)
