@@ -126,6 +126,18 @@ def test_every_decade_label_sits_on_its_own_row_at_its_true_height(rows, low, hi
     assert len(set(map(round, where))) == len(ticks) <= rows  # none shares a row
     assert labels[0] == ("0" if zero else f"1e{int(ticks[0])}")
     assert labels[1:] == [f"1e{int(t)}" for t in ticks[1:]]
+    # the rows are used: one more row per step would no longer reach the data (the Profile's
+    # error chart, 1e-6.6..1e-2.5 on 10 rows, ran to 1e2 at a row a decade, half of it empty)
+    rows_per_step = round((rows - 1) * step / (top - bottom))
+    decades_drawn = (top - bottom) * rows_per_step / (rows_per_step + 1)
+    assert bottom + decades_drawn < max(high, math.floor(low) + 1) or step > 1
+
+
+def test_a_log_axis_fills_its_rows_with_the_data():
+    """The Profile tab's error chart at 80x24: 1e-6.6..1e-2.5 on 10 rows takes two rows a
+    decade up to 1e-2.5, not one a decade up to 1e2 (its top half empty)."""
+    ticks, labels, (bottom, top) = decade_axis(-6.58, -2.52, 10)
+    assert labels == ["1e-7", "1e-6", "1e-5", "1e-4", "1e-3"] and (bottom, top) == (-7, -2.5)
 
 
 def test_decades_read_as_plain_numbers_only_where_all_of_an_axis_are_short():

@@ -38,19 +38,26 @@ def decade_axis(
     label sits exactly on a row at its true height: decades a whole number of rows apart
     (plotext dropped a tick that shared a row with another, which skipped decades: 1e1,
     1e0, 1e-1, 1e-3). No 2 or 5 between decades: log10(2) is never a whole number of rows.
-    With ``zero``, a row labelled 0 one step below the lowest decade, for exact zeros;
-    ``plain``: see :func:`decade_labels`."""
-    first, last = math.floor(low), max(math.ceil(high), math.floor(low) + 1)
+    The fewest decades per label, then the most rows per decade that still reach ``high``:
+    the top need not be a decade (1e-7..1e-2.5 on 10 rows is 2 rows a decade, where
+    1e-7..1e2 at one row a decade left the top rows empty). With ``zero``, a row labelled 0
+    one step below the lowest decade, for exact zeros; ``plain``: see
+    :func:`decade_labels`."""
+    first = math.floor(low)
+    need = max(high, first + 1.0)  # the top: the data, and at least two decades labelled
     intervals_free = max(rows - 1, 1)
-    span, extra = last - first, 1 if zero else 0
-    fits = [s for s in range(1, span + 1) if -(-span // s) + extra <= intervals_free]
-    step = fits[0] if fits else span  # (too few rows for a zero row too: degenerate)
-    intervals = -(-span // step) + extra
-    bottom = first - step if zero else first
-    rows_per_step = intervals_free // intervals
-    top = bottom + (intervals_free * step / rows_per_step if rows_per_step else intervals * step)
-    ticks = [float(bottom + j * step) for j in range(int((top - bottom) // step) + 1)]
-    return ticks, decade_labels(ticks, zero, plain), (float(bottom), float(top))
+    for step in range(1, math.ceil(need - first) + 1):
+        bottom = first - step if zero else first
+        for rows_per_step in range(intervals_free, 0, -1):
+            top = bottom + intervals_free * step / rows_per_step
+            if top >= need - 1e-9:
+                ticks = [float(bottom + j * step)
+                         for j in range(intervals_free // rows_per_step + 1)]  # fmt: skip
+                return ticks, decade_labels(ticks, zero, plain), (float(bottom), float(top))
+    # too few rows for a zero row and a decade a step apart (two rows): degenerate
+    step = math.ceil(need - first)
+    ticks = [float(first + j * step) for j in (-1, 0, 1)]
+    return ticks, decade_labels(ticks, zero, plain), (ticks[0], ticks[-1])
 
 
 def linear_axis(high: float, rows: int) -> Axis:
