@@ -91,7 +91,7 @@ async def test_a_paced_run_reads_its_pace_a_running_clock_and_an_eta(mnist, tmp_
     app = VgtuiApp(LONG, mnist, tmp_path, pace=30.0)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("r")
-        await wait_until(pilot, lambda: app.history.last_iteration >= 120, "120 iterations")
+        await wait_until(pilot, lambda: app.history.last_iteration >= 60, "60 iterations")
         assert app.pace.holding()  # the pace sets the speed: redraws need not wait
         app.update_header()
         parts = dict((text.split(" ")[-1], text) for text, _ in app.header.parts)
