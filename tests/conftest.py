@@ -1,9 +1,11 @@
 """Shared fixtures: the bundled MNIST (loaded once per session), small MNIST-format datasets
-written to disk, the ``vgtui`` command run to its end, and the BLAS policy."""
+written to disk, the ``vgtui`` command run to its end, and the BLAS policy; Hypothesis's
+profile for CI."""
 
 from __future__ import annotations
 
 import gzip
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -11,9 +13,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import settings
 
 from vgtui.core.blas import limit_blas_threads
 from vgtui.core.data import IMAGE_MAGIC, LABEL_MAGIC, Dataset, load_bundled
+
+settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    # Each property test caps its own examples (max_examples, bounded to seconds); in CI the
+    # examples are the same on every run (no red build that a rerun turns green) and no
+    # example database is written into the clone. Locally Hypothesis explores at random.
+    settings.load_profile("ci")
 
 
 @pytest.fixture(scope="session", autouse=True)
