@@ -1,6 +1,6 @@
 # make run: start vgtui (creates .venv with what the app needs on first use);
 # make test: ruff and the whole test suite (installs the test tools too);
-# make test-fast: the unit tests only, for everyday use (about 10 s on 2 cores).
+# make test-fast: the unit tests only, for everyday use (about 20 s on 2 cores).
 VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
