@@ -45,6 +45,18 @@ async def wait_for_state(pilot: Pilot, app: VgtuiApp, *states: str) -> None:
     await wait_until(pilot, lambda: app.run_state in states, f"state in {states}")
 
 
+async def start_run(pilot: Pilot, app: VgtuiApp, key: str = "r") -> None:
+    """Press ``key`` (r) on a ready app and wait until its run exists.
+
+    Why not ``pilot.press``: it waits, twice per key, until the process is idle, and a run
+    the key starts keeps the process busy in its thread, so each press waited its full
+    two seconds for nothing. The key takes the same way (a key event through the app's
+    bindings) by the app's public ``simulate_key``."""
+    assert app.current_run is None, "start_run is for an app with no run yet"
+    app.simulate_key(key)
+    await wait_until(pilot, lambda: app.current_run is not None, f"{key!r} to start a run")
+
+
 def read_summary(run_dir: Path) -> dict:
     return json.loads((run_dir / "summary.json").read_text())
 

@@ -15,6 +15,7 @@ from tests.ui.apptools import (
     Notifications,
     header_text,
     read_summary,
+    start_run,
     wait_for_state,
     wait_until,
 )
@@ -65,7 +66,7 @@ def header_iteration(app: VgtuiApp) -> int:
 async def test_header_advances_while_running(mnist, tmp_path):
     app = VgtuiApp(LONG, mnist, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("r")
+        await start_run(pilot, app)
         await wait_until(pilot, lambda: header_iteration(app) > 0, "header moves")
         first = header_iteration(app)
         assert "RUNNING" in header_text(app)
@@ -180,7 +181,7 @@ async def test_invalid_sidebar_input_blocks_the_run_and_says_why(mnist, tmp_path
 async def test_quit_mid_run_stops_the_worker_and_saves(mnist, tmp_path):
     app = VgtuiApp(LONG, mnist, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("r")
+        await start_run(pilot, app)
         await wait_until(pilot, lambda: len(app.history) >= 4, "records")
         await pilot.press("q")
     run = app.current_run
@@ -377,7 +378,7 @@ async def test_an_error_in_the_app_stops_and_saves_the_run(mnist, tmp_path):
 
     with pytest.raises(RuntimeError, match="a bug in a handler"):  # run_test re-raises it
         async with app.run_test(size=(120, 40)) as pilot:
-            await pilot.press("r")
+            await start_run(pilot, app)
             await wait_until(pilot, lambda: len(app.history) >= 4, "first records")
             app.call_later(crash)
             await wait_until(pilot, lambda: not app.is_running, "the app to end")

@@ -14,6 +14,7 @@ from tests.ui.apptools import (
     Notifications,
     read_summary,
     screen_lines,
+    start_run,
     wait_for_state,
     wait_until,
 )
@@ -28,7 +29,7 @@ from vgtui.ui.saved.screen import SavedRunsApp
 async def test_ctrl_c_in_the_app_exits_130_as_headless_does(mnist, tmp_path):
     app = VgtuiApp(LONG, mnist, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("r")
+        await start_run(pilot, app)
         await wait_until(pilot, lambda: len(app.history) >= 4, "records")
         await pilot.press("ctrl+c")
     assert app.return_code == 130

@@ -3,7 +3,7 @@ at once after a resize."""
 
 from __future__ import annotations
 
-from tests.ui.apptools import wait_until
+from tests.ui.apptools import start_run, wait_until
 from vgtui.core.config import RunConfig
 from vgtui.ui import pacer as pacer_module
 from vgtui.ui.app import VgtuiApp
@@ -46,7 +46,7 @@ async def test_charts_repaint_twice_a_second_and_at_once_after_a_resize(mnist, t
             return drawn
 
         app.tabs.redraw_visible = counting  # type: ignore[method-assign]
-        await pilot.press("r")
+        await start_run(pilot, app)
         await wait_until(pilot, lambda: len(app.history) >= 8, "first records")
         frames.clear()
         await pilot.pause(2.0)
