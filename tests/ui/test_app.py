@@ -92,8 +92,8 @@ async def test_pause_resume_step_and_stop(mnist, tmp_path):
         assert app.current_run.iteration == 40
         assert "PAUSED" in header_text(app)
 
-        await pilot.press("p")  # resume
-        assert app.run_state == "running"
+        app.simulate_key("p")  # resume (Pilot.press would wait 2 s for an idle process)
+        await wait_for_state(pilot, app, "running")
         await wait_until(pilot, lambda: app.history.last_iteration >= 60, "running again")
         await pilot.press("p")  # pause
         assert app.run_state == "paused"
