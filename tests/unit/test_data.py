@@ -8,6 +8,7 @@ import os
 import pickle
 import pickletools
 import re
+import shutil
 import threading
 import time
 import tracemalloc
@@ -22,6 +23,7 @@ from vgtui.core.data import (
     LABEL_MAGIC,
     DataError,
     bundled_dir,
+    load_bundled,
     load_dataset,
     load_idx_dir,
     load_pickle,
@@ -368,3 +370,21 @@ def test_malformed_pickle_arrays_are_one_data_error(tmp_path, mnist, changes, me
 def test_pickle_path_that_is_a_directory_is_named(tmp_path):
     with pytest.raises(DataError, match=r"mnist.pkl: is a directory"):
         load_pickle((tmp_path / "mnist.pkl").mkdir() or tmp_path / "mnist.pkl")
+
+
+def test_a_damaged_bundled_copy_is_named_before_it_is_loaded(tmp_path, monkeypatch):
+    """config.json says the bundled data was 'checked against SHA256SUMS': load_bundled
+    checks it (before, only this test file did), so one flipped byte is one DataError line."""
+    copy = tmp_path / "mnist"
+    shutil.copytree(bundled_dir(), copy)
+    monkeypatch.setattr("vgtui.core.data.bundled_dir", lambda: copy)
+    assert load_bundled().source == {"kind": "bundled", "checked against": "SHA256SUMS"}
+    labels = copy / "t10k-labels-idx1-ubyte.gz"
+    damaged = bytearray(labels.read_bytes())
+    damaged[-5] ^= 0x01
+    labels.write_bytes(bytes(damaged))
+    with pytest.raises(DataError, match=r"t10k-labels-idx1-ubyte\.gz: its SHA256 is not the one"):
+        load_bundled()
+    (copy / "SHA256SUMS").unlink()
+    with pytest.raises(DataError, match=r"SHA256SUMS: cannot be read"):
+        load_bundled()
