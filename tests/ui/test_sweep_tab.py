@@ -24,6 +24,7 @@ from tests.ui.apptools import (
     GIVE_UP_SECONDS,
     SHORT,
     read_summary,
+    screen_lines,
     wait_for_state,
     wait_until,
 )
@@ -172,6 +173,9 @@ async def test_the_tab_draws_the_grid_vgtui_sweep_prints_cell_by_cell(mnist, tmp
 
 
 async def test_the_preset_grid_fits_80x24_and_fills_the_space_at_120x40(mnist, tmp_path):
+    """At 80x24 (where the strip's header line takes a row from the tab) the whole map is on
+    screen, no scrollbar: the legend with '. not run yet' unbroken, the readout and the
+    sweep's status line, the keys after it as far as they fit (the help lists them all)."""
     SweepFolder.create(tmp_path, PRESETS["schoenholz"]).close()  # no cells yet: all "."
     app = VgtuiApp(SHORT, mnist, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -181,6 +185,10 @@ async def test_the_preset_grid_fits_80x24_and_fills_the_space_at_120x40(mnist, t
         assert all(set(marks) <= {".", "(.)"} for marks in rows.values())
         assert ". not run yet" in sweep_map.plain
         assert sweep_map.size.height <= app.tabs.sweep.size.height
+        on_screen = "\n".join(screen_lines(app))
+        for line in sweep_map.plain.splitlines():
+            assert line in on_screen, line
+        assert "0/63 cells" in on_screen and "not run yet; theory" in on_screen
         assert max(map(len, sweep_map.plain.splitlines())) <= sweep_map.size.width
         await pilot.resize_terminal(120, 40)
         await pilot.pause()

@@ -40,6 +40,8 @@ NO_RESULT_STYLE = "on rgb(60,60,60)"
 CELL_WIDTHS = (7, 6, 5, 4, 3)
 """Cell widths tried, widest first (4 fits a label like 2.25); else 1, without gaps."""
 MAX_ROW_HEIGHT = 3
+BLOCK_LINES = 4
+"""The grid's lines besides its rows: title, critical marker, sigma_w^2 labels, 6 xi_c."""
 
 
 def band_style(cell: Mapping | None) -> str:
@@ -119,15 +121,23 @@ class SweepDrawing:
         width: int,
         height: int,
         status: str,
-        hints: str,
+        hints: Sequence[str],
     ) -> None:
         self.state, self.cursor, self.width = state, cursor, max(20, width)
         spec = state.spec
         self.grid = Grid.of(spec, spec.lanes[cursor.activation], state.cells)
         narrow = Geometry.fit(spec, self.width, height, 0).cell == 1  # the width decides
         footer = [*wrap(self.grid.legend(narrow), self.width), *self.readout()]
-        footer += wrap(status, self.width) + (wrap(hints, self.width) if hints else [])
-        self.geometry = Geometry.fit(spec, self.width, height, len(footer) + 4)
+        footer += wrap(status, self.width)
+        keys = wrap("  ".join(hints), self.width) if hints else []
+        if hints and len(footer) + len(keys) + BLOCK_LINES + len(spec.depths) > height:
+            # Short of lines (80x24): the keys follow the status on its last line as far as
+            # they fit, rather than the grid's legend or readout going below the fold (the
+            # help screen lists every key).
+            footer[-1] = fit_line([footer[-1], *hints], self.width, "  ")
+            keys = []
+        footer += keys
+        self.geometry = Geometry.fit(spec, self.width, height, len(footer) + BLOCK_LINES)
         self.lines = self.block() + [Text(line) for line in footer]
 
     @property

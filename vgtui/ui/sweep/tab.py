@@ -204,15 +204,16 @@ class SweepTab(VerticalScroll):
             parts.append(self.problem)
         return "; ".join(parts)
 
-    def hints(self) -> str:
+    def hints(self) -> list[str]:
+        """The keys the map names under the grid, most needed first."""
         if self.read_only:
-            return "arrows or [ ] { }: move the cursor"
+            return ["arrows or [ ] { }: move the cursor"]
         several = self.state is not None and len(self.state.spec.lanes) > 1
         keys = ["arrows or [ ] { }: move", "enter: open as a run (r runs it)"]
         keys += ["a: next grid"] * several
         running = self.process is not None and self.process.running()
         keys.append("k: stop the sweep" if running else "w W: start a sweep")
-        return "  ".join(keys)
+        return keys
 
     # -- following the newest sweep ---------------------------------------------------------------
     @work(thread=True, exclusive=True, group="sweep-follow", exit_on_error=False)
