@@ -145,11 +145,13 @@ def drawn_colors(chart: Widget) -> set[tuple[int, int, int]]:
 
 
 def plot_rows(chart: Widget) -> list[str]:
-    """The rows inside a chart's frame (between its top and bottom border)."""
+    """The rows inside a chart's frame (between its four borders), labelled rows included:
+    each the plot's width, the columns under the top border's."""
     lines = chart.render().plain.splitlines()  # type: ignore[union-attr]
     top = next(i for i, line in enumerate(lines) if "┌" in line)
     bottom = next(i for i, line in enumerate(lines) if "└" in line)
-    return [line.split("┤", 1)[-1].split("│", 1)[-1] for line in lines[top + 1 : bottom]]
+    left, right = lines[top].index("┌") + 1, lines[top].rfind("┐")
+    return [line[left : right if right > 0 else None] for line in lines[top + 1 : bottom]]
 
 
 STRIP_NUMBER = re.compile(r"(?<!\S)(\d+(?:\.\d+)?%|\d\.\de-?\d+)(?!\S)")

@@ -11,7 +11,7 @@ from dataclasses import replace
 import pytest
 from rich.color import Color, ColorSystem
 
-from tests.ui.apptools import SHORT, plot_rows, screen_lines, wait_for_state
+from tests.ui.apptools import SHORT, plot_rows, screen_lines, wait_for_state, wait_until
 from vgtui.cli.report import format_summary
 from vgtui.core.config import RunConfig
 from vgtui.core.summary import format_ratio, summarize
@@ -49,9 +49,14 @@ async def test_without_colour_each_curve_carries_its_marker_densely(mnist, tmp_p
         await pilot.press("r")
         await wait_for_state(pilot, app, "done")
         await pilot.press("2")
-        await pilot.pause()
         overlay = app.overlay
+        await wait_until(pilot, lambda: overlay.region.height > 0, "the overlay laid out")
+        await pilot.pause()
+        # its own legend under the plot, not also the tab's legend line (which a redraw
+        # before the overlay's first layout used to leave, under load: one row less)
+        assert not overlay.short and not app.tabs.legend_line.display
         width = len(plot_rows(overlay)[0])
+        assert width == overlay.size.width - 6  # the plot's columns (labels, frame: 6)
         plot = "\n".join(plot_rows(overlay))
         for index in range(4):  # all at once: every setup's marker, also on shared lines
             assert plot.count(series_marker(index)) >= 5, (index, plot)

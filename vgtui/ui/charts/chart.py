@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from rich.text import Text
 from textual.app import RenderResult
+from textual.message import Message
 from textual.widget import Widget
 from textual_plotext import PlotextPlot
 
@@ -85,6 +86,13 @@ def fit_legend(parts: Sequence[str], width: int, separator: str = "  ") -> str:
 
 class Chart(PlotextPlot):
     """A plot that owns its data, is rebuilt only when shown and fits its title to its width."""
+
+    class Resized(Message):
+        """A chart has its new size: only now is it known whether it is :attr:`short`, for a
+        tab just shown (its charts' first layout comes after the tab's redraw)."""
+
+    def on_resize(self) -> None:
+        self.post_message(self.Resized())
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)

@@ -259,6 +259,14 @@ class ChartTabs(TabbedContent):
         self.strip.update_values()
         return bool(charts)
 
+    @on(Chart.Resized)
+    def chart_resized(self) -> None:
+        """A chart's height decides whether the tab's legend line shows: decided again from
+        the size it was laid out at (a tab's redraw may have read the size of its charts
+        before they were ever laid out, 0: the overlay at 80x24 then kept the line under its
+        own legend, one row lower)."""
+        self.update_legend_line()
+
     def update_legend_line(self) -> None:
         """The tab's legend line: shown when its charts are short (they keep only their
         status), fitted to the width (``+2 more`` for what does not fit)."""
