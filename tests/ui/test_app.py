@@ -14,6 +14,7 @@ from tests.ui.apptools import (
     SHORT,
     Notifications,
     header_text,
+    plot_rows,
     read_summary,
     start_run,
     wait_for_state,
@@ -257,8 +258,14 @@ async def test_resize_to_80x24_and_back(mnist, tmp_path):
         await wait_for_state(pilot, app, "done")
         await pilot.pause()
         for chart in app.query(AccuracyChart):
-            assert chart.size.width >= 30 and chart.size.height >= 8
-            assert chart.series.iterations
+            # Two charts a row over the whole width; the height is what the header, tabs,
+            # legend, strip (with its header line), status and footer leave: at least 3 plot
+            # rows, enough for 0.00, 0.50 and 1.00 each on its own row (their true heights
+            # are test_axis_labels.py's), and the run's points drawn in them.
+            assert chart.size.width >= 30 and len(plot_rows(chart)) >= 3
+            labels = [line.split("┤")[0].strip() for line in chart.render().plain.splitlines()]
+            assert "0.00" in labels and "1.00" in labels
+            assert chart.series.iterations and "".join(plot_rows(chart)).strip()
         await pilot.press("b")
         assert sidebar.display
         await pilot.press("b")
