@@ -36,7 +36,12 @@ def test_make_test_installs_the_test_tools_and_runs_everything(tmp_path):
     commands = planned("test", tmp_path / "venv")
     assert 'pip install --quiet -e ".[test]"' in commands
     assert "ruff check ." in commands
-    assert commands.rstrip().endswith("-m pytest -q")
+    # every test folder, the unit tests beside the others, and a failure in either fails make
+    assert "-m pytest -q -p no:cacheprovider tests/unit" in commands
+    assert "-m pytest -q tests/integration tests/ui" in commands
+    assert "test $rest -eq 0 && test $units -eq 0" in commands
+    folders = {path.parent.name for path in (ROOT / "tests").rglob("test_*.py")}
+    assert folders == {"unit", "integration", "ui"}  # a new folder must be added to make test
 
 
 def test_make_test_fast_runs_the_unit_tests(tmp_path):
