@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from vgtui.core.config import ConfigError, RunConfig
@@ -80,8 +81,10 @@ class SavedRun:
     def name(self) -> str:
         return self.path.name
 
-    @property
+    @cached_property
     def summaries(self) -> list[SetupSummary]:
+        """Summarised once per reading (records never change in a SavedRun; a follower's next
+        read is a new one): status_text, diverged and the tables each asked for it again."""
         return summarize(self.records, self.config.setup_names)
 
     @property
